@@ -1,0 +1,42 @@
+# Two entry points, both self-contained on a fresh machine with Python 3.11:
+#   make book   - create .venv, install the pinned requirements and the kit, build _build/html
+#   make test   - the same set-up, then lint, unit tests, strict build, browser tests
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+# Strict: warnings are errors (-W), broken references too (-n); report them all (--keep-going).
+BOOK_FLAGS := -W -n --keep-going
+
+.PHONY: book test lint unit browser assets clean bench
+
+$(INSTALLED): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip check
+	touch $@
+
+# Self-hosted JavaScript (plotly.js, MathJax): copied from installed packages into _vendor/.
+assets: $(INSTALLED)
+	$(BIN)/python tools/vendor_assets.py
+
+book: $(INSTALLED) assets
+	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check srlm_kit tests benchmarks tools
+
+unit: $(INSTALLED)
+	$(BIN)/python -m pytest -m "not browser" -q
+
+browser: $(INSTALLED)
+	$(BIN)/python tools/run_browser_tests.py
+
+test: lint unit book browser
+
+bench: $(INSTALLED)
+	$(BIN)/python benchmarks/bench_kit.py
+
+clean:
+	rm -rf _build _vendor .pytest_cache .hypothesis

@@ -1,0 +1,107 @@
+"""Argument checks shared by the public functions of the kit.
+
+Every check raises ``ValueError`` (or ``TypeError`` for a wrong kind of object) with a message
+that names the parameter and the allowed range. Checks run only on concrete values: inside
+``jit``/``vmap`` the arguments are tracers and the caller has already been checked.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import jax
+import numpy as np
+
+
+def is_concrete(value) -> bool:
+    """True when ``value`` holds data (not a JAX tracer), so it can be checked in Python."""
+    leaves = jax.tree_util.tree_leaves(value)
+    return not any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
+
+
+def _as_float(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray | jax.Array):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    array = np.asarray(value)
+    if array.ndim != 0:
+        raise TypeError(f"{name} must be a scalar, got an array of shape {array.shape}")
+    return float(array)
+
+
+def check_int(name: str, value, minimum: int, maximum: int | None = None) -> int:
+    """An integer in [minimum, maximum]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral | np.integer):
+        array = np.asarray(value) if isinstance(value, np.ndarray | jax.Array) else None
+        if array is None or array.ndim != 0 or not np.issubdtype(array.dtype, np.integer):
+            raise TypeError(f"{name} must be an integer, got {value!r}")
+        value = int(array)
+    value = int(value)
+    upper = "" if maximum is None else f" and at most {maximum}"
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ValueError(f"{name} must be an integer at least {minimum}{upper}, got {value}")
+    return value
+
+
+def check_positive(name: str, value) -> float:
+    """A finite real number > 0."""
+    number = _as_float(name, value)
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {number}")
+    return number
+
+
+def check_open_interval(name: str, value, low: float, high: float) -> float:
+    """A real number in the open interval (low, high)."""
+    number = _as_float(name, value)
+    if not (low < number < high):
+        raise ValueError(f"{name} must lie in the open interval ({low}, {high}), got {number}")
+    return number
+
+
+def check_interval(name: str, value, low: float, high: float) -> float:
+    """A real number in the closed interval [low, high]."""
+    number = _as_float(name, value)
+    if not (low <= number <= high):
+        raise ValueError(f"{name} must lie in [{low}, {high}], got {number}")
+    return number
+
+
+def check_finite_array(name: str, value, ndim: int | None = None) -> np.ndarray:
+    """A real array of finite numbers (no NaN, no infinity), optionally of a given rank."""
+    array = np.asarray(value)
+    if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+        raise TypeError(f"{name} must be a real array, got dtype {array.dtype}")
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must contain only finite numbers (no NaN or infinity)")
+    return array
+
+
+def check_distribution(name: str, value, size: int | None = None) -> np.ndarray:
+    """A probability vector: non-negative entries summing to 1 (to 1e-6)."""
+    array = check_finite_array(name, value, ndim=1)
+    if size is not None and array.shape[0] != size:
+        raise ValueError(f"{name} must have length {size} (one entry per prompt), "
+                         f"got length {array.shape[0]}")
+    if np.any(array < 0):
+        raise ValueError(f"{name} must be non-negative, got a minimum of {array.min()}")
+    total = float(array.sum())
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"{name} must sum to 1, got a sum of {total}")
+    return array
+
+
+def check_index_array(name: str, value, size: int, upper: int, allow_missing: bool = False):
+    """An integer vector of the given length with entries in [0, upper) (or -1 if allowed)."""
+    array = np.asarray(value)
+    if not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{name} must be an integer array, got dtype {array.dtype}")
+    if array.shape != (size,):
+        raise ValueError(f"{name} must have shape ({size},), got {array.shape}")
+    low = -1 if allow_missing else 0
+    if np.any(array < low) or np.any(array >= upper):
+        allowed = f"[{low}, {upper - 1}]" + (" (-1 meaning none)" if allow_missing else "")
+        raise ValueError(f"{name} entries must lie in {allowed}")
+    return array

@@ -1,0 +1,362 @@
+"""The self-rewarding iteration: one round's update, and ``run`` over T rounds.
+
+One round (paper-notes §2.3 to §2.6 and §10.2):
+
+1. draw ``n`` triples ``(x, y, y')`` with ``x ~ rho`` and ``y, y' ~ pi_t(.|x)``;
+2. label each pair with the self-reward difference ``log pi_t(y|x) - log pi_t(y'|x)``;
+3. fit the next policy by the DPO-style square loss
+   ``sum (beta log[pi(y|x)/pi_t(y|x)] - beta log[pi(y'|x)/pi_t(y'|x)] - label)^2``.
+
+With infinite data the fit is the Gibbs policy ``pi_t^(1+1/beta)`` (the *population update*).
+With ``n`` samples the minimiser is not unique; the kit takes the minimum-norm change of the
+parameter from ``theta_t`` (the limit of gradient descent started at ``theta_t``).
+
+Shapes never depend on ``n`` or ``T``: data are padded to ``n_max`` and rounds to ``T_max``, with
+masks, so moving a slider never recompiles (site-engineering §12).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array, lax
+
+from srlm_kit import _validation as check
+from srlm_kit import metrics
+from srlm_kit.instances import Instance, LinearInstance, TabularInstance
+from srlm_kit.policies import Triples, linear_logits, log_policy, sample_triples
+
+#: In the linear class the parameter grows by up to ``1 + 1/beta`` per round; beyond this norm it
+#: is rescaled. The update is linear in ``theta`` (``theta -> (I + P/beta) theta``), so the
+#: direction of every later iterate is unchanged; only the (already near-deterministic) policy's
+#: temperature is frozen. This keeps ``beta = 1e-4`` over 50 rounds finite.
+THETA_SATURATION = 1.0e6
+
+UPDATES = ("erm", "population")
+
+
+class Trajectory(NamedTuple):
+    """Per-round metrics of a run. Leading axes (seeds, grid points) come before the round axis.
+
+    Round-indexed fields have length ``T_max + 1`` (rounds ``0..T_max``); ``active[t]`` is True
+    for ``t <= T``. After round ``T`` the policy is frozen, so inactive entries repeat the final
+    round. Step-indexed fields (``step_*``) have length ``T_max``; entry ``t`` describes the step
+    from ``pi_t`` to ``pi_{t+1}`` (active for ``t < T``).
+    """
+
+    kappa: Array  # kappa(pi_t)
+    failure: Array  # P_x[max_y pi_t(y|x) <= threshold]
+    target_failure: Array  # P_x[pi_t(target(x)|x) <= threshold]
+    mu: Array  # min_x max_y pi_t(y|x)
+    gamma: Array  # min_x log-gap between the mode and the runner-up of pi_t
+    agreement: Array  # agreement of the mode with external labels (0 if none)
+    theta_norm: Array  # parameter norm (linear: ||theta_t||; tabular: see run())
+    inside_ball: Array  # theta_norm <= radius: realizability (Assumption 5.1) still possible
+    active: Array  # t <= T
+    step_gap: Array  # J_t(pi*_t) - J_t(pi_{t+1}) for the reward r_t = log pi_t
+    step_retention_failure: Array  # P_x[pi_{t+1}(y*_t(x)|x) <= threshold], y*_t = mode of pi_t
+    logits: Array | None = None  # (T_max + 1, m, K) when keep_logits=True
+
+
+# --------------------------------------------------------------------------------------------
+# One round
+# --------------------------------------------------------------------------------------------
+
+
+def population_update(logits: Array, beta: Array | float) -> Array:
+    """Exact (infinite-data) update: ``pi_{t+1} ∝ pi_t^(1+1/beta)``, as normalised log-probabilities.
+
+    The maximiser of ``E[r_t] - beta KL(pi || pi_t)`` with ``r_t = log pi_t`` (paper Eq. 2, 12).
+    [quoted, v2 text: "Gibbs form"; formula reconstructed, from Huang et al.'s
+    ``pi*_beta ∝ pi_base^(1+1/beta)``]
+    """
+    return log_policy((1.0 + 1.0 / beta) * log_policy(logits))
+
+
+def connected_component_labels(u: Array, v: Array, num_nodes: int) -> Array:
+    """Label every node of the graph with edges ``(u[i], v[i])`` by the smallest node of its component.
+
+    Hooking plus pointer jumping (Shiloach-Vishkin style) in a ``while_loop``: labels only
+    decrease, always name a node of the same component, and the loop stops when every edge joins
+    equal labels and every label is a root, which is exactly the component minimum.
+    Self-loops (``u[i] == v[i]``) are allowed and change nothing.
+    """
+
+    def body(state):
+        labels, _ = state
+        label_u, label_v = labels[u], labels[v]
+        lower = jnp.minimum(label_u, label_v)
+        hooked = labels.at[label_u].min(lower).at[label_v].min(lower)
+        jumped = hooked[hooked]
+        return jumped, jnp.any(jumped != labels)
+
+    labels0 = jnp.arange(num_nodes)
+    labels, _ = lax.while_loop(lambda state: state[1], body, (labels0, jnp.asarray(True)))
+    return labels
+
+
+def erm_update(logits: Array, triples: Triples, beta: Array | float) -> Array:
+    """Square-loss ERM update of the tabular class with the minimum-norm tie-break.
+
+    Writing ``theta_t`` for the logit table and ``v = theta - theta_t``, the loss is
+    ``sum_i (beta (v[x_i, y_i] - v[x_i, y'_i]) - (theta_t[x_i, y_i] - theta_t[x_i, y'_i]))^2``, which
+    reaches 0. Its minimum-norm minimiser is, for every prompt and every connected component C of
+    the graph of sampled pairs ``{y_i, y'_i}``,
+    ``v[x, y] = (theta_t[x, y] - mean_{y' in C} theta_t[x, y']) / beta`` for ``y`` in C, and
+    ``v = 0`` for responses never sampled (singleton components).
+    [reconstructed, paper-notes §10.2: the paper states "any ERM"; the tie-break is the kit's]
+    """
+    m, num_responses = logits.shape
+    theta = log_policy(logits).reshape(-1)
+    node_y = triples.x * num_responses + triples.y
+    node_y_prime = jnp.where(triples.mask, triples.x * num_responses + triples.y_prime, node_y)
+    labels = connected_component_labels(node_y, node_y_prime, m * num_responses)
+    sums = jax.ops.segment_sum(theta, labels, num_segments=m * num_responses)
+    counts = jax.ops.segment_sum(jnp.ones_like(theta), labels, num_segments=m * num_responses)
+    change = (theta - sums[labels] / counts[labels]) / beta
+    return log_policy((theta + change).reshape(m, num_responses))
+
+
+def feature_differences(features: Array, triples: Triples) -> Array:
+    """Rows ``phi(x_i, y_i) - phi(x_i, y'_i)`` of the design matrix D (padding rows are 0)."""
+    differences = features[triples.x, triples.y] - features[triples.x, triples.y_prime]
+    return jnp.where(triples.mask[:, None], differences, 0.0)
+
+
+def erm_update_linear(theta: Array, features: Array, triples: Triples, beta: Array | float
+                      ) -> Array:
+    """Square-loss ERM update of the linear softmax class with the minimum-norm tie-break.
+
+    With ``D`` the matrix of feature differences and ``w = theta - theta_t`` the loss is
+    ``||beta D w - D theta_t||^2``; the log-partition functions cancel in the differences. The
+    minimum-norm minimiser is ``w = P_D theta_t / beta``, ``P_D`` the orthogonal projection onto
+    the row space of D, so ``theta_{t+1} = theta_t + P_D theta_t / beta``.
+    [reconstructed, paper-notes §10.6]
+
+    The row space is read off an SVD with NumPy's default rank tolerance
+    ``s_max * max(n_max, d) * eps``.
+    """
+    design = feature_differences(features, triples)
+    _, singular_values, right_vectors = jnp.linalg.svd(design, full_matrices=False)
+    tolerance = singular_values[0] * max(design.shape) * jnp.finfo(design.dtype).eps
+    keep = singular_values > tolerance
+    projected = right_vectors.T @ jnp.where(keep, right_vectors @ theta, 0.0)
+    return theta + projected / beta
+
+
+def _saturate(theta: Array) -> Array:
+    norm = jnp.linalg.norm(theta)
+    return jnp.where(norm > THETA_SATURATION, theta * (THETA_SATURATION / norm), theta)
+
+
+# --------------------------------------------------------------------------------------------
+# T rounds
+# --------------------------------------------------------------------------------------------
+
+
+def _round_metrics(instance: Instance, parameter: Array, logits: Array, threshold):
+    rho = instance.rho
+    if isinstance(instance, LinearInstance):
+        theta_norm = jnp.linalg.norm(parameter)
+    else:
+        centred = parameter - jnp.mean(parameter, axis=-1, keepdims=True)
+        theta_norm = jnp.linalg.norm(centred)
+    return dict(
+        kappa=metrics.condition_number(logits, rho),
+        failure=metrics.failure_probability(logits, rho, threshold),
+        target_failure=metrics.target_failure(logits, rho, instance.target, threshold),
+        mu=metrics.min_confidence(logits, rho),
+        gamma=metrics.margin(logits, rho),
+        agreement=metrics.agreement(logits, rho, instance.labels),
+        theta_norm=theta_norm,
+        inside_ball=theta_norm <= instance.radius,
+    )
+
+
+def _simulate(key, instance: Instance, n, T, beta, *, n_max: int, T_max: int, update: str,
+              threshold: float, keep_logits: bool) -> Trajectory:
+    linear_class = isinstance(instance, LinearInstance)
+    if linear_class:
+        parameter0 = instance.theta
+
+        def to_logits(theta):
+            return linear_logits(instance.features, theta)
+
+        def step(theta, logits, round_key):
+            if update == "population":
+                return _saturate((1.0 + 1.0 / beta) * theta)
+            triples = sample_triples(round_key, logits, instance.rho, n, n_max)
+            return _saturate(erm_update_linear(theta, instance.features, triples, beta))
+    else:
+        parameter0 = log_policy(instance.logits)
+
+        def to_logits(table):
+            return table
+
+        def step(table, logits, round_key):
+            if update == "population":
+                return population_update(table, beta)
+            return erm_update(table, sample_triples(round_key, logits, instance.rho, n, n_max),
+                              beta)
+
+    def body(parameter, inputs):
+        t, round_key = inputs
+        logits = to_logits(parameter)
+        updated = jnp.where(t < T, step(parameter, logits, round_key), parameter)
+        new_logits = to_logits(updated)
+        outputs = _round_metrics(instance, updated, new_logits, threshold)
+        outputs["step_gap"] = metrics.performance_gap(new_logits, logits, instance.rho)
+        outputs["step_retention_failure"] = metrics.target_failure(
+            new_logits, instance.rho, jnp.argmax(logits, axis=-1), threshold)
+        if keep_logits:
+            outputs["logits"] = log_policy(new_logits)
+        return updated, outputs
+
+    logits0 = to_logits(parameter0)
+    first = _round_metrics(instance, parameter0, logits0, threshold)
+    round_keys = jax.random.split(key, T_max)
+    _, rest = lax.scan(body, parameter0, (jnp.arange(T_max), round_keys))
+    rounds = {name: jnp.concatenate([first[name][None], rest[name]]) for name in first}
+    return Trajectory(
+        **rounds,
+        active=jnp.arange(T_max + 1) <= T,
+        step_gap=rest["step_gap"],
+        step_retention_failure=rest["step_retention_failure"],
+        logits=(jnp.concatenate([log_policy(logits0)[None], rest["logits"]])
+                if keep_logits else None),
+    )
+
+
+_STATIC = ("n_max", "T_max", "update", "threshold", "keep_logits")
+
+
+@partial(jax.jit, static_argnames=_STATIC)
+def _simulate_seeds(keys, instance, n, T, beta, **static) -> Trajectory:
+    return jax.vmap(lambda key: _simulate(key, instance, n, T, beta, **static))(keys)
+
+
+@partial(jax.jit, static_argnames=_STATIC)
+def _simulate_grid(keys, instances, n_values, betas, T, **static) -> Trajectory:
+    def one(instance, n, beta, key):
+        return _simulate(key, instance, n, T, beta, **static)
+
+    over_seeds = jax.vmap(one, in_axes=(None, None, None, 0))
+    over_betas = jax.vmap(over_seeds, in_axes=(None, None, 0, None))
+    over_n = jax.vmap(over_betas, in_axes=(None, 0, None, None))
+    over_instances = jax.vmap(over_n, in_axes=(0, None, None, None))
+    return over_instances(instances, n_values, betas, keys)
+
+
+def _check_common(instance, T, beta, T_max, update, threshold) -> tuple[int, int]:
+    if not isinstance(instance, TabularInstance | LinearInstance):
+        raise TypeError("instance must be a TabularInstance or LinearInstance "
+                        f"(see srlm_kit.instances), got {type(instance).__name__}")
+    if update not in UPDATES:
+        raise ValueError(f"update must be one of {UPDATES}, got {update!r}")
+    check.check_open_interval("threshold", threshold, 0.0, 1.0)
+    T_value = check.check_int("T (number of rounds)", T, minimum=0)
+    T_max = T_value if T_max is None else check.check_int("T_max", T_max, minimum=max(T_value, 1))
+    for name, value in (("beta", beta),):
+        for item in np.atleast_1d(np.asarray(value, dtype=float)):
+            check.check_positive(name, float(item))
+    return T_value, max(T_max, 1)
+
+
+def _check_n(n, n_max) -> int:
+    values = np.atleast_1d(np.asarray(n))
+    if not np.issubdtype(values.dtype, np.integer):
+        raise TypeError(f"n must be an integer (or integers), got {n!r}")
+    if values.min() < 1:
+        raise ValueError(f"n (triples per round) must be at least 1, got {int(values.min())}")
+    largest = int(values.max())
+    if n_max is None:
+        return largest
+    n_max = check.check_int("n_max", n_max, minimum=1)
+    if largest > n_max:
+        raise ValueError(f"n (triples per round) must be at most n_max = {n_max}, got {largest}")
+    return n_max
+
+
+def _check_key(key) -> Array:
+    if isinstance(key, int):
+        raise TypeError("key must be a JAX PRNG key such as jax.random.key(0), not an int")
+    return key
+
+
+def run(key: Array, instance: Instance, *, n: int, T: int, beta: float, seeds: int = 1,
+        n_max: int | None = None, T_max: int | None = None, update: str = "erm",
+        threshold: float = 0.5, keep_logits: bool = False) -> Trajectory:
+    """Run ``T`` rounds of self-rewarding from ``instance``, for ``seeds`` independent seeds.
+
+    Returns a :class:`Trajectory` whose fields have a leading seed axis of length ``seeds``.
+    Seed ``s`` uses ``jax.random.split(key, seeds)[s]``, and round ``t`` of a seed uses the
+    ``t``-th of ``T_max`` keys split from it; data are drawn at length ``n_max``. The same key,
+    ``n_max`` and ``T_max`` therefore give the same numbers in any process, and a run with
+    smaller ``n`` or ``T`` sees a prefix of the same data.
+
+    ``update="erm"`` is the finite-sample square-loss ERM (minimum-norm tie-break);
+    ``update="population"`` the exact Gibbs update (``n`` is then unused). For the tabular class
+    ``theta_norm`` is the norm of the row-centred log-probability table (the one-hot linear
+    parameter); it grows with every round and is reported, not enforced.
+
+    Raises ``ValueError``/``TypeError`` naming the parameter for n < 1, T < 0, beta <= 0,
+    a threshold outside (0, 1), an unknown update, or an n above n_max.
+    """
+    T_value, T_max = _check_common(instance, T, beta, T_max, update, threshold)
+    n_max = _check_n(n, n_max)
+    seeds = check.check_int("seeds", seeds, minimum=1)
+    keys = jax.random.split(_check_key(key), seeds)
+    return _simulate_seeds(keys, instance, jnp.asarray(n), jnp.asarray(T_value),
+                           jnp.asarray(beta, dtype=jnp.float64), n_max=n_max, T_max=T_max,
+                           update=update, threshold=float(threshold), keep_logits=keep_logits)
+
+
+def run_grid(key: Array, instances: Instance, n_values, betas, *, T: int, seeds: int,
+             n_max: int | None = None, update: str = "erm", threshold: float = 0.5
+             ) -> Trajectory:
+    """Run a grid of (initialisation, n, beta) for ``seeds`` seeds and ``T`` rounds, in one call.
+
+    ``instances`` is a stack of instances of equal shapes (:func:`srlm_kit.instances.stack`).
+    Fields have leading axes ``(inits, len(n_values), len(betas), seeds)``, then the round axis
+    of length ``T + 1``; every round ``t <= T`` is in it, so one grid serves every T slider value.
+    The seeds are shared across grid points (common random numbers), which makes differences
+    between neighbouring grid points smoother than independent draws would.
+    """
+    _, T_max = _check_common(jax.tree_util.tree_map(lambda leaf: leaf[0], instances),
+                             T, betas, None, update, threshold)
+    n_values = np.atleast_1d(np.asarray(n_values))
+    n_max = _check_n(n_values, n_max)
+    seeds = check.check_int("seeds", seeds, minimum=1)
+    keys = jax.random.split(_check_key(key), seeds)
+    return _simulate_grid(keys, instances, jnp.asarray(n_values),
+                          jnp.atleast_1d(jnp.asarray(betas, dtype=jnp.float64)),
+                          jnp.asarray(T_max), n_max=n_max, T_max=T_max, update=update,
+                          threshold=float(threshold), keep_logits=False)
+
+
+def summarize(values: Array, axis: int = -2) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation over the seed axis (by default the one before rounds)."""
+    array = np.asarray(values, dtype=float)
+    return array.mean(axis=axis), array.std(axis=axis)
+
+
+def rounds_until_inside(values: np.ndarray, level: float) -> int | None:
+    """First round index at which a curve falls to ``level`` or below, or None if it never does."""
+    hits = np.flatnonzero(np.asarray(values) <= level)
+    return int(hits[0]) if hits.size else None
+
+
+def compile_count() -> int:
+    """How many versions of the simulation are compiled so far (for the no-recompilation test)."""
+    return _simulate_seeds._cache_size() + _simulate_grid._cache_size()
+
+
+__all__ = [
+    "THETA_SATURATION", "Trajectory", "population_update", "connected_component_labels",
+    "erm_update", "feature_differences", "erm_update_linear", "run", "run_grid", "summarize",
+    "rounds_until_inside", "compile_count",
+]

@@ -1,0 +1,313 @@
+"""Instances: prompt distributions, initial policies, feature maps and external labels.
+
+An instance bundles everything a run needs besides the hyper-parameters. Two kinds exist, both
+JAX pytrees (so a list of instances of one shape can be stacked and ``vmap``-ed over):
+
+* :class:`TabularInstance`: a logit table ``(m, K)`` (paper-notes §10.1, toy A);
+* :class:`LinearInstance`: features ``(m, K, d)`` and a parameter ``theta`` (Definition 6.1;
+  paper-notes §10.6, toy B).
+
+Fields shared by both: ``rho`` (prompt distribution), ``target`` (a designated response per
+prompt, e.g. the bump or the hidden key of the hard instance), ``labels`` (an *external* label
+per prompt, ``-1`` where there is none) and ``radius`` (the ball radius B; ``inf`` for none).
+
+None of the initialisations is taken from the paper's experiments (it has none); they are the
+book's toy instances, marked [reconstructed] where they follow a construction of the paper.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+
+from srlm_kit import _validation as check
+from srlm_kit.policies import LOG_FLOOR, validate_features, validate_logits
+
+
+class TabularInstance(NamedTuple):
+    """A tabular softmax instance: ``pi_0(y|x) = softmax(logits[x])[y]``."""
+
+    logits: Array  # (m, K)
+    rho: Array  # (m,)
+    target: Array  # (m,) int
+    labels: Array  # (m,) int, -1 = no external label
+    radius: Array  # () ball radius of the centred logit table, inf = no ball
+
+
+class LinearInstance(NamedTuple):
+    """A linear softmax instance: ``pi_theta(y|x) ∝ exp(<theta, phi(x, y)>)``, ``||theta|| <= B``."""
+
+    features: Array  # (m, K, d), ||phi(x, y)|| <= 1
+    theta: Array  # (d,)
+    rho: Array  # (m,)
+    target: Array  # (m,) int
+    labels: Array  # (m,) int, -1 = no external label
+    radius: Array  # () ball radius B, inf = no ball
+
+
+Instance = TabularInstance | LinearInstance
+
+
+def _uniform_rho(m: int) -> Array:
+    return jnp.full((m,), 1.0 / m)
+
+
+def _no_labels(m: int) -> Array:
+    return jnp.full((m,), -1, dtype=jnp.int32)
+
+
+def tabular(logits, rho=None, target=None, labels=None, radius: float = math.inf
+            ) -> TabularInstance:
+    """Build a checked :class:`TabularInstance` from a logit table.
+
+    ``rho`` defaults to uniform, ``target`` to the initial policy's mode, ``labels`` to none.
+    """
+    validate_logits("logits", logits)
+    logits = jnp.asarray(logits, dtype=jnp.float64)
+    m, num_responses = logits.shape
+    rho = _uniform_rho(m) if rho is None else jnp.asarray(
+        check.check_distribution("rho", rho, size=m), dtype=jnp.float64)
+    if target is None:
+        target = jnp.argmax(logits, axis=1).astype(jnp.int32)
+    else:
+        target = jnp.asarray(check.check_index_array("target", target, m, num_responses),
+                             dtype=jnp.int32)
+    if labels is None:
+        labels = _no_labels(m)
+    else:
+        labels = jnp.asarray(check.check_index_array("labels", labels, m, num_responses,
+                                                     allow_missing=True), dtype=jnp.int32)
+    if not (isinstance(radius, float | int) and radius > 0):
+        raise ValueError(f"radius must be a number > 0 (math.inf for no ball), got {radius}")
+    return TabularInstance(logits, rho, target, labels, jnp.asarray(float(radius)))
+
+
+def _check_sizes(m, num_responses):
+    check.check_int("m (number of prompts)", m, minimum=1)
+    check.check_int("K (number of responses)", num_responses, minimum=2)
+
+
+def uniform(m: int, num_responses: int) -> TabularInstance:
+    """Uniform initial policy: every response has probability 1/K, so kappa_0 = K.
+
+    A fixed point of self-rewarding: every reward difference is 0, so nothing ever changes.
+    """
+    _check_sizes(m, num_responses)
+    return tabular(jnp.zeros((m, num_responses)), target=jnp.zeros(m, dtype=jnp.int32))
+
+
+def bump(m: int, num_responses: int, height: float) -> TabularInstance:
+    """All logits 0 except ``height`` on a designated response ``y†(x) = x mod K`` (toy A).
+
+    Top probability ``e^b/(e^b + K - 1)``, so ``kappa_0 = (e^b + K - 1)/e^b``, margin ``gamma_0 = b``.
+    [reconstructed, paper-notes §10.1: a proposal for the book, not the paper's]
+    """
+    _check_sizes(m, num_responses)
+    height = check.check_positive("height (the bump b)", height)
+    target = jnp.arange(m, dtype=jnp.int32) % num_responses
+    logits = height * jax.nn.one_hot(target, num_responses, dtype=jnp.float64)
+    return tabular(logits, target=target)
+
+
+def random_logits(key: Array, m: int, num_responses: int, temperature: float) -> TabularInstance:
+    """Logits ``z / temperature`` with ``z`` standard normal: a knob that sweeps kappa_0.
+
+    ``temperature -> 0`` gives a deterministic policy (kappa_0 -> 1); ``temperature -> inf``
+    the uniform one (kappa_0 -> K). [reconstructed, paper-notes §10.1 variant]
+    """
+    _check_sizes(m, num_responses)
+    temperature = check.check_positive("temperature", temperature)
+    logits = jax.random.normal(key, (m, num_responses), dtype=jnp.float64) / temperature
+    return tabular(logits)
+
+
+def hard_instance(key: Array, d: int, M: int, Delta: float, gamma_bar: float = 0.5
+                  ) -> TabularInstance:
+    """The hard instance of Theorem 4.1 (paper App. D, after Huang et al. Thm 3.1).
+
+    Prompts ``x_0..x_d`` (``m = d + 1``), responses ``y_0..y_M`` (``K = M + 1``).
+    ``rho = (1 - Delta) delta_{x_0} + (Delta/d) sum_i delta_{x_i}``; ``pi(.|x_0) = delta_{y_0}``;
+    on ``x_i`` the distribution ``P_{j_i}`` puts ``1/((1 - gamma_bar) M)`` on the secret response
+    ``y_{j_i}`` and ``(1/M)(1 - gamma_bar/((M - 1)(1 - gamma_bar)))`` on each other ``y_k``,
+    ``k >= 1`` (and 0 on ``y_0``). The secret key ``j_i`` is drawn uniformly with ``key`` and
+    returned as ``target``. Then ``kappa_0 = (1 - Delta) + Delta M (1 - gamma_bar)``.
+
+    [quoted, v2 text for the construction; numbers reconstructed, from Huang et al. Thm 3.1']
+    """
+    check.check_int("d (number of informative prompts)", d, minimum=1)
+    check.check_int("M (number of informative responses)", M, minimum=2)
+    Delta = check.check_open_interval("Delta", Delta, 0.0, 1.0)
+    gamma_bar = check.check_open_interval("gamma_bar", gamma_bar, 0.0, 1.0)
+    other = (1.0 / M) * (1.0 - gamma_bar / ((M - 1) * (1.0 - gamma_bar)))
+    if other <= 0:
+        raise ValueError(f"gamma_bar must be below (M - 1)/M = {(M - 1) / M} so that every "
+                         f"non-secret response keeps positive probability, got {gamma_bar}")
+    secret = jax.random.randint(key, (d,), 1, M + 1, dtype=jnp.int32)
+    informative = jnp.full((d, M + 1), math.log(other)).at[:, 0].set(LOG_FLOOR)
+    informative = informative.at[jnp.arange(d), secret].set(-math.log((1.0 - gamma_bar) * M))
+    sentinel = jnp.full((1, M + 1), LOG_FLOOR).at[0, 0].set(0.0)
+    logits = jnp.concatenate([sentinel, informative], axis=0)
+    rho = jnp.concatenate([jnp.array([1.0 - Delta]), jnp.full((d,), Delta / d)])
+    target = jnp.concatenate([jnp.zeros((1,), dtype=jnp.int32), secret])
+    return tabular(logits, rho=rho, target=target)
+
+
+def hard_instance_kappa0(M: int, Delta: float, gamma_bar: float = 0.5) -> float:
+    """Closed form ``kappa(pi^I) = (1 - Delta) + Delta M (1 - gamma_bar)`` [reconstructed, §5.1]."""
+    return (1.0 - Delta) + Delta * M * (1.0 - gamma_bar)
+
+
+def external_labels(key: Array, target, num_responses: int, agreement: float) -> Array:
+    """External "ground-truth" labels agreeing with ``target`` on a fraction ``agreement`` of prompts.
+
+    Exactly ``round(agreement * m)`` prompts (chosen at random) keep ``target``; every other
+    prompt gets a uniformly random *different* response. [reconstructed, paper-notes §10.1: the
+    theory has no ground truth; this is the book's device for separating consistency from
+    correctness]
+    """
+    agreement = check.check_interval("agreement", agreement, 0.0, 1.0)
+    target = jnp.asarray(target, dtype=jnp.int32)
+    m = target.shape[0]
+    key_pick, key_shift = jax.random.split(key)
+    agreeing = jax.random.permutation(key_pick, m) < round(agreement * m)
+    shift = jax.random.randint(key_shift, (m,), 1, num_responses, dtype=jnp.int32)
+    return jnp.where(agreeing, target, (target + shift) % num_responses)
+
+
+def with_labels(instance: Instance, labels) -> Instance:
+    """The same instance with external labels attached."""
+    m, num_responses = instance.rho.shape[0], _num_responses(instance)
+    labels = check.check_index_array("labels", np.asarray(labels), m, num_responses,
+                                     allow_missing=True)
+    return instance._replace(labels=jnp.asarray(labels, dtype=jnp.int32))
+
+
+def _num_responses(instance: Instance) -> int:
+    if isinstance(instance, TabularInstance):
+        return instance.logits.shape[1]
+    return instance.features.shape[1]
+
+
+def random_unit_features(key: Array, m: int, num_responses: int, d: int) -> Array:
+    """Features ``phi(x, y)`` drawn uniformly on the unit sphere of R^d (toy B, §10.6)."""
+    _check_sizes(m, num_responses)
+    check.check_int("d (feature dimension)", d, minimum=1)
+    raw = jax.random.normal(key, (m, num_responses, d), dtype=jnp.float64)
+    return raw / jnp.linalg.norm(raw, axis=-1, keepdims=True)
+
+
+def decaying_spectrum_features(key: Array, m: int, num_responses: int, d: int, alpha: float
+                               ) -> tuple[Array, Array]:
+    """Gaussian features with covariance eigenvalues ``lambda_j ∝ exp(-alpha j)``, rescaled so that
+    the largest ``||phi(x, y)||`` is 1 (Corollary 6.4's exponential spectral decay).
+
+    Returns ``(features, eigenvalues)``, the eigenvalues of the population covariance
+    ``E[phi phi^T]`` after the rescaling. [reconstructed, paper-notes §4.13 and §10.6]
+    """
+    _check_sizes(m, num_responses)
+    check.check_int("d (feature dimension)", d, minimum=1)
+    alpha = check.check_positive("alpha (spectral decay rate)", alpha)
+    scales = jnp.exp(-0.5 * alpha * jnp.arange(d, dtype=jnp.float64))
+    raw = jax.random.normal(key, (m, num_responses, d), dtype=jnp.float64) * scales
+    largest = jnp.max(jnp.linalg.norm(raw, axis=-1))
+    return raw / largest, scales**2 / largest**2
+
+
+def linear(features, theta, rho=None, target=None, labels=None, radius: float = math.inf
+           ) -> LinearInstance:
+    """Build a checked :class:`LinearInstance`; ``target`` defaults to the initial mode."""
+    validate_features("features", features)
+    features = jnp.asarray(features, dtype=jnp.float64)
+    m, num_responses, d = features.shape
+    theta_array = check.check_finite_array("theta", theta, ndim=1)
+    if theta_array.shape[0] != d:
+        raise ValueError(f"theta must have length d = {d} (the feature dimension), "
+                         f"got {theta_array.shape[0]}")
+    theta = jnp.asarray(theta_array, dtype=jnp.float64)
+    if not (isinstance(radius, float | int) and radius > 0):
+        raise ValueError(f"radius must be a number > 0 (math.inf for no ball), got {radius}")
+    if float(jnp.linalg.norm(theta)) > radius:
+        raise ValueError(f"theta must lie in the ball ||theta|| <= radius = {radius}, "
+                         f"got ||theta|| = {float(jnp.linalg.norm(theta))}")
+    base = tabular(jnp.einsum("xyd,d->xy", features, theta), rho, target, labels)
+    return LinearInstance(features, theta, base.rho, base.target, base.labels,
+                          jnp.asarray(float(radius)))
+
+
+def initial_logits(instance: Instance) -> Array:
+    """The logit table of the instance's initial policy."""
+    if isinstance(instance, TabularInstance):
+        return instance.logits
+    return jnp.einsum("xyd,d->xy", instance.features, instance.theta)
+
+
+def stack(instances: list[Instance]) -> Instance:
+    """Stack instances of identical shapes along a new leading axis (for ``vmap`` over inits)."""
+    if not instances:
+        raise ValueError("instances must be a non-empty list")
+    kinds = {type(instance) for instance in instances}
+    if len(kinds) != 1:
+        raise TypeError("instances must all be of one kind (all tabular or all linear)")
+    shapes = {tuple(leaf.shape for leaf in instance) for instance in instances}
+    if len(shapes) != 1:
+        raise ValueError("instances must all have the same shapes; pad them first "
+                         "(srlm_kit.instances.pad)")
+    return jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *instances)
+
+
+def pad(instance: TabularInstance, m: int, num_responses: int) -> TabularInstance:
+    """Pad a tabular instance to ``m`` prompts and ``K`` responses without changing it.
+
+    Extra responses get probability 0 (logit :data:`~srlm_kit.policies.LOG_FLOOR`, so they are
+    never sampled), extra prompts get ``rho = 0`` (so they never count). Lets instances of
+    different sizes share one compiled run.
+    """
+    old_m, old_k = instance.logits.shape
+    check.check_int("m (padded number of prompts)", m, minimum=old_m)
+    check.check_int("K (padded number of responses)", num_responses, minimum=old_k)
+    logits = jnp.full((m, num_responses), LOG_FLOOR).at[:, 0].set(0.0)
+    logits = logits.at[:old_m, :old_k].set(jnp.maximum(
+        jax.nn.log_softmax(instance.logits, axis=1), LOG_FLOOR))
+    logits = logits.at[:old_m, old_k:].set(LOG_FLOOR)
+    rho = jnp.zeros(m).at[:old_m].set(instance.rho)
+    target = jnp.zeros(m, dtype=jnp.int32).at[:old_m].set(instance.target)
+    labels = jnp.full(m, -1, dtype=jnp.int32).at[:old_m].set(instance.labels)
+    return TabularInstance(logits, rho, target, labels, instance.radius)
+
+
+def from_name(spec: str, m: int, num_responses: int, key: Array) -> TabularInstance:
+    """Build a tabular initialisation from a command-line name.
+
+    ``uniform``; ``bump:B`` (bump height B > 0); ``random:TEMPERATURE``;
+    ``hard:DELTA[,GAMMA_BAR]`` (the Theorem 4.1 instance with d = m - 1 informative prompts and
+    M = K - 1 informative responses).
+    """
+    if not isinstance(spec, str):
+        raise TypeError(f"init must be a string such as 'bump:0.693', got {spec!r}")
+    name, _, argument = spec.partition(":")
+    try:
+        if name == "uniform" and not argument:
+            return uniform(m, num_responses)
+        if name == "bump" and argument:
+            return bump(m, num_responses, float(argument))
+        if name == "random" and argument:
+            return random_logits(key, m, num_responses, float(argument))
+        if name == "hard" and argument:
+            values = [float(part) for part in argument.split(",")]
+            if len(values) > 2:
+                raise ValueError("hard takes at most two values")
+            if m < 2 or num_responses < 3:
+                raise ValueError("hard needs at least 2 prompts and 3 responses "
+                                 f"(d = m - 1 >= 1, M = K - 1 >= 2), got m={m}, K={num_responses}")
+            return hard_instance(key, m - 1, num_responses - 1, *values)
+    except ValueError as error:
+        if "could not convert" in str(error):
+            raise ValueError(f"init {spec!r}: the value after ':' must be a number") from None
+        raise
+    raise ValueError(f"init must be one of 'uniform', 'bump:B', 'random:TEMPERATURE', "
+                     f"'hard:DELTA[,GAMMA_BAR]'; got {spec!r}")

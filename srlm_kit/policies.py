@@ -1,0 +1,141 @@
+"""Policies: tabular and linear softmax models, their log-probabilities, and sampling.
+
+A *policy* on ``m`` prompts and ``K`` responses is stored as a table of logits of shape
+``(m, K)``; ``pi(y|x) = softmax(logits[x])[y]``. The linear softmax class (paper Definition 6.1)
+produces such a table from features ``phi(x, y)`` in R^d and a parameter ``theta``:
+``logits[x, y] = <theta, phi(x, y)>``. The tabular class is the linear class with one-hot features
+(paper-notes §10.1).
+
+Everything here is a pure function on arrays and works under ``jit`` and ``vmap``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+
+from srlm_kit import _validation as check
+
+#: Normalised log-probabilities are clipped from below at this value. ``exp(LOG_FLOOR)`` is 0 in
+#: float64, so clipping never changes a probability; it keeps repeated sharpening (which
+#: multiplies log-probabilities by ``1 + 1/beta`` every round) finite instead of ``-inf``, and
+#: ``-inf - (-inf)`` can never produce a NaN downstream.
+LOG_FLOOR = -1.0e4
+
+
+class Triples(NamedTuple):
+    """A dataset D_t of triples (x, y, y'), padded to a fixed length ``n_max``.
+
+    ``mask[i]`` is True for the first ``n`` triples, the real data; the rest are padding that
+    every consumer ignores. Fixed shapes let ``n`` change without recompiling.
+    """
+
+    x: Array
+    y: Array
+    y_prime: Array
+    mask: Array
+
+
+def log_policy(logits: Array) -> Array:
+    """Normalised log-probabilities ``log pi(y|x) = logits[x,y] - logsumexp(logits[x])``.
+
+    Computed stably (max-shifted ``logsumexp``) and clipped below at :data:`LOG_FLOOR`.
+    [reconstructed, standard softmax; clipping is a numerical convention of the kit]
+    """
+    return jnp.maximum(jax.nn.log_softmax(logits, axis=-1), LOG_FLOOR)
+
+
+def policy_probs(logits: Array) -> Array:
+    """Probabilities ``pi(y|x) = softmax(logits[x])[y]``, rows summing to 1."""
+    return jnp.exp(log_policy(logits))
+
+
+def self_reward(logits: Array) -> Array:
+    """The self-reward of the current model, ``r_t(x, y) = log pi_t(y|x)`` (paper Eq. 1).
+
+    [quoted, v2 text: the reward is "defined as its log-probability"; formula reconstructed]
+    """
+    return log_policy(logits)
+
+
+def linear_logits(features: Array, theta: Array) -> Array:
+    """Logits of the linear softmax model, ``logits[x, y] = <theta, phi(x, y)>`` (Definition 6.1).
+
+    ``features`` has shape ``(m, K, d)`` with ``||phi(x, y)||_2 <= 1``; ``theta`` has shape
+    ``(d,)``. [quoted, v2 text for the class; formula reconstructed, standard form]
+    """
+    return jnp.einsum("xyd,d->xy", features, theta)
+
+
+def mode(logits: Array) -> Array:
+    """The policy's own most likely response ``y_pi(x) = argmax_y pi(y|x)`` (lowest index on ties)."""
+    return jnp.argmax(logits, axis=-1)
+
+
+def _inverse_cdf(cumulative: Array, start: Array, stop: Array, uniforms: Array) -> Array:
+    """Index i with cumulative[i-1] <= v < cumulative[i], v a point of [start, stop)."""
+    values = start + uniforms * (stop - start)
+    return jnp.searchsorted(cumulative, values, side="right")
+
+
+def sample_triples(key: Array, logits: Array, rho: Array, n: Array | int, n_max: int) -> Triples:
+    """Draw the dataset D_t: ``x ~ rho``, then ``y, y' ~ pi(.|x)`` independently given ``x``.
+
+    [quoted, v2 text: "Conditioned on x, the random draws ... are independent"]
+
+    Returns ``n_max`` triples of which the first ``n`` are real (``mask``). Sampling is by the
+    inverse CDF: prompts from the cumulative sum of ``rho``; responses from one sorted array of
+    length ``m*K`` whose entry ``(x, y)`` is ``x + P(Y <= y | x)``, so all responses are found by
+    a single binary search instead of a gather of one row per sample.
+    """
+    m, num_responses = logits.shape
+    key_x, key_y, key_y_prime = jax.random.split(key, 3)
+    dtype = logits.dtype
+
+    rho_cumulative = jnp.cumsum(rho)
+    u_x = jax.random.uniform(key_x, (n_max,), dtype=dtype)
+    x = _inverse_cdf(rho_cumulative, 0.0, rho_cumulative[-1], u_x)
+    x = jnp.minimum(x, m - 1)
+
+    probs = policy_probs(logits)
+    row_offsets = jnp.arange(m, dtype=dtype)[:, None]
+    flat_cumulative = (row_offsets + jnp.cumsum(probs, axis=1)).reshape(-1)
+    row_start = x.astype(dtype)
+    row_stop = flat_cumulative[x * num_responses + num_responses - 1]
+
+    def draw_response(subkey):
+        uniforms = jax.random.uniform(subkey, (n_max,), dtype=dtype)
+        flat_index = _inverse_cdf(flat_cumulative, row_start, row_stop, uniforms)
+        return jnp.clip(flat_index - x * num_responses, 0, num_responses - 1)
+
+    mask = jnp.arange(n_max) < n
+    return Triples(x=x, y=draw_response(key_y), y_prime=draw_response(key_y_prime), mask=mask)
+
+
+def validate_logits(name: str, logits) -> None:
+    """Check a logit table: finite, shape (m, K) with m >= 1 and K >= 2."""
+    if not check.is_concrete(logits):
+        return
+    array = check.check_finite_array(name, logits, ndim=2)
+    if array.shape[0] < 1 or array.shape[1] < 2:
+        raise ValueError(f"{name} must have shape (m, K) with m >= 1 prompts and K >= 2 "
+                         f"responses, got {array.shape}")
+
+
+def validate_features(name: str, features, tolerance: float = 1e-9) -> None:
+    """Check a feature array: finite, shape (m, K, d), every ||phi(x, y)||_2 <= 1."""
+    if not check.is_concrete(features):
+        return
+    import numpy as np
+
+    array = check.check_finite_array(name, features, ndim=3)
+    if array.shape[1] < 2 or array.shape[2] < 1:
+        raise ValueError(f"{name} must have shape (m, K, d) with K >= 2 and d >= 1, "
+                         f"got {array.shape}")
+    largest = float(np.linalg.norm(array, axis=-1).max())
+    if largest > 1 + tolerance:
+        raise ValueError(f"{name} must satisfy ||phi(x, y)||_2 <= 1 (Definition 6.1), "
+                         f"got a largest norm of {largest}")
