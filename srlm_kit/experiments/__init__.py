@@ -1,0 +1,18 @@
+"""The book's experiments: each one a function that returns plain numbers.
+
+Every figure of the book is drawn from the numbers one of these functions returns, and the
+command line prints the same numbers (``python -m srlm_kit experiment NAME --json``), so every
+figure can be reproduced without a notebook. Functions take keyword arguments only, always
+including ``seed``, and return a JSON-serialisable ``dict`` (lists of floats, ints, strings).
+
+The paper has no experiments; everything here is new material of the book.
+
+Each topic module defines ``EXPERIMENTS = {"name": function, ...}``; they are merged below into
+one table, :data:`EXPERIMENTS`, which the command line reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+EXPERIMENTS: dict[str, Callable[..., dict]] = {}
