@@ -68,7 +68,7 @@ class Trajectory(NamedTuple):
 
 
 def population_update(logits: Array, beta: Array | float) -> Array:
-    """Exact (infinite-data) update: ``pi_{t+1} ∝ pi_t^(1+1/beta)``, as normalised log-probabilities.
+    """Exact (infinite-data) update ``pi_{t+1} ∝ pi_t^(1+1/beta)``, as normalised log-probabilities.
 
     The maximiser of ``E[r_t] - beta KL(pi || pi_t)`` with ``r_t = log pi_t`` (paper Eq. 2, 12).
     [quoted, v2 text: "Gibbs form"; formula reconstructed, from Huang et al.'s
@@ -78,7 +78,7 @@ def population_update(logits: Array, beta: Array | float) -> Array:
 
 
 def connected_component_labels(u: Array, v: Array, num_nodes: int) -> Array:
-    """Label every node of the graph with edges ``(u[i], v[i])`` by the smallest node of its component.
+    """Label each node of the graph with edges ``(u[i], v[i])`` by the least node of its component.
 
     Hooking plus pointer jumping (Shiloach-Vishkin style) in a ``while_loop``: labels only
     decrease, always name a node of the same component, and the loop stops when every edge joins
@@ -99,13 +99,13 @@ def connected_component_labels(u: Array, v: Array, num_nodes: int) -> Array:
     return labels
 
 
-def erm_update(logits: Array, triples: Triples, beta: Array | float) -> Array:
-    """Square-loss ERM update of the tabular class with the minimum-norm tie-break.
+def erm_change(logits: Array, triples: Triples, beta: Array | float) -> Array:
+    """The minimum-norm minimiser ``v`` of the tabular square loss, shape ``(m, K)``.
 
-    Writing ``theta_t`` for the logit table and ``v = theta - theta_t``, the loss is
-    ``sum_i (beta (v[x_i, y_i] - v[x_i, y'_i]) - (theta_t[x_i, y_i] - theta_t[x_i, y'_i]))^2``, which
-    reaches 0. Its minimum-norm minimiser is, for every prompt and every connected component C of
-    the graph of sampled pairs ``{y_i, y'_i}``,
+    Writing ``theta_t`` for the (normalised) logit table and ``v = theta - theta_t``, the loss is
+    ``sum_i (beta (v[x_i, y_i] - v[x_i, y'_i]) - (theta_t[x_i, y_i] - theta_t[x_i, y'_i]))^2``,
+    which reaches 0. Its minimum-norm minimiser is, for every prompt and every connected
+    component C of the graph of sampled pairs ``{y_i, y'_i}``,
     ``v[x, y] = (theta_t[x, y] - mean_{y' in C} theta_t[x, y']) / beta`` for ``y`` in C, and
     ``v = 0`` for responses never sampled (singleton components).
     [reconstructed, paper-notes §10.2: the paper states "any ERM"; the tie-break is the kit's]
@@ -117,8 +117,18 @@ def erm_update(logits: Array, triples: Triples, beta: Array | float) -> Array:
     labels = connected_component_labels(node_y, node_y_prime, m * num_responses)
     sums = jax.ops.segment_sum(theta, labels, num_segments=m * num_responses)
     counts = jax.ops.segment_sum(jnp.ones_like(theta), labels, num_segments=m * num_responses)
-    change = (theta - sums[labels] / counts[labels]) / beta
-    return log_policy((theta + change).reshape(m, num_responses))
+    return ((theta - sums[labels] / counts[labels]) / beta).reshape(m, num_responses)
+
+
+def erm_update(logits: Array, triples: Triples, beta: Array | float) -> Array:
+    """Square-loss ERM update of the tabular class: ``theta_{t+1} = theta_t + v`` with ``v`` the
+    minimum-norm minimiser (:func:`erm_change`), returned as normalised log-probabilities.
+
+    The update is invariant to adding a constant to a row of ``theta_t`` (the policy is), so the
+    kit works with normalised log-probabilities throughout.
+    [reconstructed, paper-notes §2.5 and §10.2]
+    """
+    return log_policy(log_policy(logits) + erm_change(logits, triples, beta))
 
 
 def feature_differences(features: Array, triples: Triples) -> Array:
@@ -354,9 +364,3 @@ def compile_count() -> int:
     """How many versions of the simulation are compiled so far (for the no-recompilation test)."""
     return _simulate_seeds._cache_size() + _simulate_grid._cache_size()
 
-
-__all__ = [
-    "THETA_SATURATION", "Trajectory", "population_update", "connected_component_labels",
-    "erm_update", "feature_differences", "erm_update_linear", "run", "run_grid", "summarize",
-    "rounds_until_inside", "compile_count",
-]

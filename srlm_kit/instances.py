@@ -40,7 +40,8 @@ class TabularInstance(NamedTuple):
 
 
 class LinearInstance(NamedTuple):
-    """A linear softmax instance: ``pi_theta(y|x) ∝ exp(<theta, phi(x, y)>)``, ``||theta|| <= B``."""
+    """A linear softmax instance: ``pi_theta(y|x) ∝ exp(<theta, phi(x, y)>)``, ``||theta|| <= B``.
+    """
 
     features: Array  # (m, K, d), ||phi(x, y)|| <= 1
     theta: Array  # (d,)
@@ -104,7 +105,8 @@ def uniform(m: int, num_responses: int) -> TabularInstance:
 def bump(m: int, num_responses: int, height: float) -> TabularInstance:
     """All logits 0 except ``height`` on a designated response ``y†(x) = x mod K`` (toy A).
 
-    Top probability ``e^b/(e^b + K - 1)``, so ``kappa_0 = (e^b + K - 1)/e^b``, margin ``gamma_0 = b``.
+    Top probability ``e^b/(e^b + K - 1)``, so ``kappa_0 = (e^b + K - 1)/e^b``; margin
+    ``gamma_0 = b``.
     [reconstructed, paper-notes §10.1: a proposal for the book, not the paper's]
     """
     _check_sizes(m, num_responses)
@@ -163,7 +165,7 @@ def hard_instance_kappa0(M: int, Delta: float, gamma_bar: float = 0.5) -> float:
 
 
 def external_labels(key: Array, target, num_responses: int, agreement: float) -> Array:
-    """External "ground-truth" labels agreeing with ``target`` on a fraction ``agreement`` of prompts.
+    """External "ground-truth" labels that agree with ``target`` on a fraction ``agreement``.
 
     Exactly ``round(agreement * m)`` prompts (chosen at random) keep ``target``; every other
     prompt gets a uniformly random *different* response. [reconstructed, paper-notes §10.1: the

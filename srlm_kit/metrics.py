@@ -29,8 +29,8 @@ def condition_number(logits: Array, rho: Array) -> Array:
 
 
 def failure_probability(logits: Array, rho: Array, threshold: float = 0.5) -> Array:
-    """``P_{x~rho}[max_y pi(y|x) <= threshold]``: the model puts at most ``threshold`` of its mass on
-    its own most likely response (Theorem 4.1, Theorem 5.3; threshold 1/2 as in the paper).
+    """``P_{x~rho}[max_y pi(y|x) <= threshold]``: the model puts at most ``threshold`` of its mass
+    on its own most likely response (Theorem 4.1, Theorem 5.3; threshold 1/2 as in the paper).
 
     [quoted, v2 text: the threshold 1/2; formula reconstructed, from the prose]
     """

@@ -71,7 +71,8 @@ def linear_logits(features: Array, theta: Array) -> Array:
 
 
 def mode(logits: Array) -> Array:
-    """The policy's own most likely response ``y_pi(x) = argmax_y pi(y|x)`` (lowest index on ties)."""
+    """The policy's own most likely response ``y_pi(x) = argmax_y pi(y|x)`` (lowest index on ties).
+    """
     return jnp.argmax(logits, axis=-1)
 
 

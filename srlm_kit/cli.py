@@ -1,0 +1,157 @@
+"""Command line: reproduce the kit's numbers without a notebook.
+
+``python -m srlm_kit simulate ...`` runs the self-rewarding iteration and prints kappa_t and the
+failure probability per round (mean and standard deviation over seeds), as a table or as JSON.
+``python -m srlm_kit experiment NAME ...`` prints the numbers behind a figure of the book.
+Bad arguments print one line naming the parameter and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import jax
+import numpy as np
+
+from srlm_kit import dynamics, instances
+
+INIT_HELP = ("initial policy: 'uniform'; 'bump:B' (one response per prompt raised by B in "
+             "log-odds); 'random:TEMPERATURE' (standard normal logits divided by TEMPERATURE); "
+             "'hard:DELTA[,GAMMA_BAR]' (the hard instance of Theorem 4.1 with d = prompts - 1 "
+             "informative prompts and M = responses - 1 informative responses)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m srlm_kit",
+        description="Simulate self-rewarding (Fu et al., arXiv 2601.22513) and print the numbers "
+                    "behind the book's figures.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    simulate = commands.add_parser(
+        "simulate", help="run T rounds of self-rewarding and print kappa_t and failure_t",
+        description="Run T rounds of the self-rewarding iteration (self-reward log pi_t, "
+                    "square-loss ERM with the minimum-norm tie-break, or the exact population "
+                    "update) on a tabular softmax instance, over several seeds, and print the "
+                    "mean and standard deviation over seeds of kappa_t and of the failure "
+                    "probability P_x[max_y pi_t(y|x) <= threshold] for t = 0..T.")
+    simulate.add_argument("--n", type=int, required=True, help="triples (x, y, y') per round, >= 1")
+    simulate.add_argument("--T", type=int, required=True, help="number of rounds, >= 0")
+    simulate.add_argument("--beta", type=float, required=True,
+                          help="KL-regularisation strength beta > 0")
+    simulate.add_argument("--prompts", type=int, default=200,
+                          help="number of prompts m (default 200)")
+    simulate.add_argument("--responses", type=int, default=50,
+                          help="number of responses K (default 50)")
+    simulate.add_argument("--init", default="bump:0.6931471805599453", help=INIT_HELP
+                          + " (default bump:log 2)")
+    simulate.add_argument("--seeds", type=int, default=16,
+                          help="number of independent runs averaged (default 16)")
+    simulate.add_argument("--seed", type=int, default=0,
+                          help="PRNG seed; the instance uses split(key(seed))[0], the runs [1] "
+                               "(default 0)")
+    simulate.add_argument("--update", choices=dynamics.UPDATES, default="erm",
+                          help="'erm' (finite-sample, default) or 'population' (n = infinity)")
+    simulate.add_argument("--threshold", type=float, default=0.5,
+                          help="failure threshold s in (0, 1) (default 1/2, as in the paper)")
+    simulate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    experiment = commands.add_parser(
+        "experiment", help="print the numbers behind one of the book's figures",
+        description="Print the numbers behind a figure of the book (the same numbers the "
+                    "chapter draws), as JSON. Use --list to see the names.")
+    experiment.add_argument("name", nargs="?", help="experiment name (see --list)")
+    experiment.add_argument("--list", action="store_true", help="list the experiments and exit")
+    experiment.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                            help="override a keyword argument (VALUE parsed as JSON when it can "
+                                 "be, e.g. --set seed=3 --set n_values=[100,400])")
+    experiment.add_argument("--json", action="store_true",
+                            help="print JSON (the default; kept for symmetry with simulate)")
+    return parser
+
+
+def _simulate(arguments) -> dict:
+    key_instance, key_run = jax.random.split(jax.random.key(arguments.seed))
+    start = instances.from_name(arguments.init, arguments.prompts, arguments.responses,
+                                key_instance)
+    trajectory = dynamics.run(key_run, start, n=arguments.n, T=arguments.T,
+                              beta=arguments.beta, seeds=arguments.seeds,
+                              update=arguments.update, threshold=arguments.threshold)
+    result = {"settings": {name: getattr(arguments, name) for name in (
+        "n", "T", "beta", "prompts", "responses", "init", "seeds", "seed", "update",
+        "threshold")}}
+    for name in ("kappa", "failure", "target_failure", "mu", "gamma"):
+        mean, std = dynamics.summarize(getattr(trajectory, name), axis=0)
+        result[name] = mean.tolist()
+        result[f"{name}_std"] = std.tolist()
+    return result
+
+
+def _table(result: dict) -> str:
+    lines = [f"{'round':>5} {'kappa':>10} {'± std':>9} {'failure':>9} {'± std':>9}"]
+    for t, values in enumerate(zip(result["kappa"], result["kappa_std"], result["failure"],
+                                   result["failure_std"], strict=True)):
+        lines.append(f"{t:>5} {values[0]:>10.4f} {values[1]:>9.4f} {values[2]:>9.4f} "
+                     f"{values[3]:>9.4f}")
+    settings = ", ".join(f"{k}={v}" for k, v in result["settings"].items())
+    return "\n".join([settings, *lines])
+
+
+def _parse_overrides(pairs: list[str]) -> dict:
+    overrides = {}
+    for pair in pairs:
+        name, separator, text = pair.partition("=")
+        if not separator or not name:
+            raise ValueError(f"--set expects KEY=VALUE, got {pair!r}")
+        try:
+            overrides[name] = json.loads(text)
+        except json.JSONDecodeError:
+            overrides[name] = text
+    return overrides
+
+
+def _experiment(arguments) -> str:
+    from srlm_kit.experiments import EXPERIMENTS
+
+    if arguments.list:
+        return "\n".join(sorted(EXPERIMENTS))
+    if arguments.name not in EXPERIMENTS:
+        raise ValueError(f"experiment name must be one of {sorted(EXPERIMENTS)}, "
+                         f"got {arguments.name!r}")
+    function = EXPERIMENTS[arguments.name]
+    try:
+        data = function(**_parse_overrides(arguments.set))
+    except TypeError as error:
+        if "unexpected keyword" in str(error):
+            raise ValueError(f"--set: {error}") from None
+        raise
+    return json.dumps(data, default=_to_builtin)
+
+
+def _to_builtin(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray | jax.Array):
+        return np.asarray(value).tolist()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    try:
+        if arguments.command == "simulate":
+            result = _simulate(arguments)
+            print(json.dumps(result) if arguments.json else _table(result))
+        else:
+            print(_experiment(arguments))
+    except (ValueError, TypeError) as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""Runs: determinism, no recompilation, bad input, extreme but valid input, known closed forms."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from srlm_kit import dynamics, instances, metrics, policies
+
+DETERMINISM_SCRIPT = """
+import hashlib, jax, numpy as np
+from srlm_kit import dynamics, instances
+start = instances.random_logits(jax.random.key(3), 20, 8, temperature=1.0)
+trajectory = dynamics.run(jax.random.key(42), start, n=60, T=5, beta=0.3, seeds=4)
+digest = hashlib.sha256()
+for field in trajectory:
+    if field is not None:
+        digest.update(np.asarray(field).tobytes())
+print(digest.hexdigest())
+"""
+
+
+def test_same_key_gives_bit_identical_results_in_two_processes():
+    outputs = [subprocess.run([sys.executable, "-c", DETERMINISM_SCRIPT], check=True,
+                              capture_output=True, text=True).stdout.strip() for _ in range(2)]
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 64
+
+
+def test_different_keys_give_different_data():
+    start = instances.bump(10, 6, 0.5)
+    first = dynamics.run(jax.random.key(0), start, n=20, T=3, beta=0.5)
+    second = dynamics.run(jax.random.key(1), start, n=20, T=3, beta=0.5)
+    assert not np.array_equal(np.asarray(first.kappa), np.asarray(second.kappa))
+
+
+def test_moving_n_T_beta_and_the_initialisation_never_recompiles():
+    shape = (30, 10)
+    starts = [instances.bump(*shape, h) for h in (0.3, 1.0, 2.0)]
+    starts.append(instances.random_logits(jax.random.key(1), *shape, temperature=0.7))
+    dynamics.run(jax.random.key(0), starts[0], n=5, T=1, beta=0.5, seeds=3, n_max=200,
+                 T_max=12)
+    compiled = dynamics.compile_count()
+    rng = np.random.default_rng(0)
+    for start in starts:
+        for _ in range(4):
+            dynamics.run(jax.random.key(int(rng.integers(1000))), start,
+                         n=int(rng.integers(1, 201)), T=int(rng.integers(0, 13)),
+                         beta=float(rng.uniform(0.01, 5)), seeds=3, n_max=200, T_max=12)
+    assert dynamics.compile_count() == compiled
+
+
+def test_a_prefix_of_rounds_and_of_data_is_shared():
+    start = instances.bump(12, 5, 0.7)
+    key = jax.random.key(9)
+    long = dynamics.run(key, start, n=30, T=6, beta=0.4, n_max=50, T_max=6)
+    short = dynamics.run(key, start, n=30, T=3, beta=0.4, n_max=50, T_max=6)
+    np.testing.assert_array_equal(np.asarray(long.kappa)[:, :4], np.asarray(short.kappa)[:, :4])
+
+
+def test_run_grid_equals_individual_runs():
+    starts = [instances.bump(15, 6, h) for h in (0.4, 1.2)]
+    grid = dynamics.run_grid(jax.random.key(2), instances.stack(starts), [10, 40], [0.2, 1.0],
+                             T=4, seeds=3)
+    assert grid.kappa.shape == (2, 2, 2, 3, 5)
+    single = dynamics.run(jax.random.key(2), starts[1], n=10, T=4, beta=1.0, seeds=3, n_max=40)
+    np.testing.assert_allclose(np.asarray(grid.kappa)[1, 0, 1], np.asarray(single.kappa),
+                               rtol=1e-12)
+
+
+def test_population_run_follows_the_closed_form():
+    start = instances.bump(5, 4, 0.6)
+    beta, T = 0.8, 4
+    trajectory = dynamics.run(jax.random.key(0), start, n=1, T=T, beta=beta,
+                              update="population")
+    for t in range(T + 1):
+        logits_t = (1 + 1 / beta) ** t * policies.log_policy(start.logits)
+        assert float(trajectory.kappa[0, t]) == pytest.approx(
+            float(metrics.condition_number(logits_t, start.rho)), rel=1e-10)
+
+
+def test_bump_and_hard_instance_have_their_closed_form_kappa():
+    start = instances.bump(200, 50, math.log(2))
+    assert float(metrics.condition_number(start.logits, start.rho)) == pytest.approx(25.5)
+    for M, Delta in ((40, 0.2), (10, 0.5), (3, 0.9)):
+        hard = instances.hard_instance(jax.random.key(M), d=7, M=M, Delta=Delta)
+        assert float(metrics.condition_number(hard.logits, hard.rho)) == pytest.approx(
+            instances.hard_instance_kappa0(M, Delta), rel=1e-12)
+
+
+def test_uniform_start_is_a_fixed_point():
+    trajectory = dynamics.run(jax.random.key(0), instances.uniform(6, 4), n=100, T=5, beta=0.1)
+    np.testing.assert_allclose(np.asarray(trajectory.kappa), 4.0, rtol=1e-12)
+
+
+def test_external_labels_agree_on_exactly_the_requested_fraction():
+    start = instances.bump(40, 7, 1.0)
+    labels = instances.external_labels(jax.random.key(0), start.target, 7, 0.3)
+    assert int(jnp.sum(labels == start.target)) == 12
+    labelled = instances.with_labels(start, labels)
+    trajectory = dynamics.run(jax.random.key(1), labelled, n=1, T=3, beta=0.5,
+                              update="population")
+    np.testing.assert_allclose(np.asarray(trajectory.agreement), 0.3, rtol=1e-12)
+
+
+def test_linear_run_reports_leaving_the_ball():
+    key_features, key_theta = jax.random.split(jax.random.key(4))
+    features = instances.random_unit_features(key_features, 6, 5, 4)
+    theta = 0.5 * jax.random.normal(key_theta, (4,)) / 2
+    radius = 2.0 * float(jnp.linalg.norm(theta))
+    start = instances.linear(features, theta, radius=radius)
+    beta = 0.5
+    trajectory = dynamics.run(jax.random.key(0), start, n=1, T=3, beta=beta,
+                              update="population")
+    norms = np.asarray(trajectory.theta_norm)[0]
+    np.testing.assert_allclose(norms, float(jnp.linalg.norm(theta)) * 3.0 ** np.arange(4),
+                               rtol=1e-12)
+    assert np.asarray(trajectory.inside_ball)[0].tolist() == [True, False, False, False]
+
+
+@pytest.mark.parametrize("beta", [1e-4, 1e-2, 1.0, 1e3])
+@pytest.mark.parametrize("update", ["erm", "population"])
+def test_extreme_but_valid_inputs_stay_finite(beta, update):
+    rng = np.random.default_rng(0)
+    logits = rng.uniform(-1e3, 1e3, size=(8, 5))
+    start = instances.tabular(logits)
+    trajectory = dynamics.run(jax.random.key(0), start, n=50, T=50, beta=beta, update=update,
+                              seeds=2)
+    for name, field in trajectory._asdict().items():
+        if field is not None:
+            assert np.all(np.isfinite(np.asarray(field, dtype=float))), name
+    probabilities = np.asarray(policies.policy_probs(jnp.asarray(logits)))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("beta", [1e-4, 1e3])
+def test_extreme_beta_in_the_linear_class_stays_finite(beta):
+    features = instances.random_unit_features(jax.random.key(0), 5, 4, 6)
+    start = instances.linear(features, jnp.ones(6))
+    trajectory = dynamics.run(jax.random.key(1), start, n=3, T=50, beta=beta, seeds=2)
+    for name, field in trajectory._asdict().items():
+        if field is not None:
+            assert np.all(np.isfinite(np.asarray(field, dtype=float))), name
+
+
+START = instances.bump(4, 3, 1.0)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    (dict(n=0), "n \\(triples per round\\) must be at least 1"),
+    (dict(T=-1), "T \\(number of rounds\\) must be an integer at least 0"),
+    (dict(beta=0.0), "beta must be a finite number > 0"),
+    (dict(beta=-1.0), "beta must be a finite number > 0"),
+    (dict(beta=float("nan")), "beta must be a finite number > 0"),
+    (dict(threshold=1.0), "threshold must lie in the open interval \\(0.0, 1.0\\)"),
+    (dict(update="adam"), "update must be one of"),
+    (dict(n=10, n_max=5), "n \\(triples per round\\) must be at most n_max = 5"),
+    (dict(seeds=0), "seeds must be an integer at least 1"),
+])
+def test_bad_run_arguments_are_named(kwargs, message):
+    arguments = dict(n=5, T=2, beta=0.5) | kwargs
+    with pytest.raises(ValueError, match=message):
+        dynamics.run(jax.random.key(0), START, **arguments)
+
+
+@pytest.mark.parametrize(("build", "error", "message"), [
+    (lambda: instances.tabular([[0.0, np.nan]]), ValueError, "logits must contain only finite"),
+    (lambda: instances.tabular([[0.0, np.inf]]), ValueError, "logits must contain only finite"),
+    (lambda: instances.tabular([[0.0, 1.0]], rho=[-0.5]), ValueError, "rho must"),
+    (lambda: instances.tabular([[0.0, 1.0], [1.0, 0.0]], rho=[0.5, 0.6]), ValueError,
+     "rho must sum to 1"),
+    (lambda: instances.tabular([[0.0, 1.0]], rho=[0.5, 0.5]), ValueError, "rho must have length 1"),
+    (lambda: instances.tabular([[0.0]]), ValueError, "K >= 2"),
+    (lambda: instances.bump(0, 3, 1.0), ValueError, "m \\(number of prompts\\)"),
+    (lambda: instances.bump(3, 1, 1.0), ValueError, "K \\(number of responses\\)"),
+    (lambda: instances.bump(3, 3, -1.0), ValueError, "height"),
+    (lambda: instances.random_logits(jax.random.key(0), 3, 3, 0.0), ValueError, "temperature"),
+    (lambda: instances.hard_instance(jax.random.key(0), 3, 5, 1.5), ValueError, "Delta"),
+    (lambda: instances.linear(np.ones((2, 3, 2)), np.zeros(2)), ValueError, "\\|\\|phi"),
+    (lambda: instances.linear(np.zeros((2, 3, 2)), np.zeros(3)), ValueError, "theta must have"),
+    (lambda: instances.from_name("bump", 3, 3, jax.random.key(0)), ValueError, "init must be one"),
+    (lambda: instances.from_name("gauss:1", 3, 3, jax.random.key(0)), ValueError,
+     "init must be one"),
+    (lambda: instances.from_name("bump:x", 3, 3, jax.random.key(0)), ValueError,
+     "must be a number"),
+    (lambda: dynamics.run(0, START, n=1, T=1, beta=1.0), TypeError, "PRNG key"),
+    (lambda: dynamics.run(jax.random.key(0), np.zeros((2, 2)), n=1, T=1, beta=1.0), TypeError,
+     "instance must be"),
+    (lambda: dynamics.run(jax.random.key(0), START, n=1.5, T=1, beta=1.0), TypeError,
+     "n must be an integer"),
+])
+def test_bad_instances_are_named(build, error, message):
+    with pytest.raises(error, match=message):
+        build()
