@@ -115,9 +115,10 @@ def erm_change(logits: Array, triples: Triples, beta: Array | float) -> Array:
     node_y = triples.x * num_responses + triples.y
     node_y_prime = jnp.where(triples.mask, triples.x * num_responses + triples.y_prime, node_y)
     labels = connected_component_labels(node_y, node_y_prime, m * num_responses)
-    sums = jax.ops.segment_sum(theta, labels, num_segments=m * num_responses)
-    counts = jax.ops.segment_sum(jnp.ones_like(theta), labels, num_segments=m * num_responses)
-    return ((theta - sums[labels] / counts[labels]) / beta).reshape(m, num_responses)
+    # One scatter for both the sum of theta and the size of every component.
+    totals = jax.ops.segment_sum(jnp.stack([theta, jnp.ones_like(theta)], axis=1), labels,
+                                 num_segments=m * num_responses)[labels]
+    return ((theta - totals[:, 0] / totals[:, 1]) / beta).reshape(m, num_responses)
 
 
 def erm_update(logits: Array, triples: Triples, beta: Array | float) -> Array:

@@ -63,8 +63,12 @@ def margin(logits: Array, rho: Array) -> Array:
     term of Definition 5.2. ``gamma = 0`` when some prompt has tied modes.
     [quoted, v2 text for the notion; formula reconstructed, from the LLM summary]
     """
-    top_two = jnp.sort(log_policy(logits), axis=-1)[:, -2:]
-    gaps = top_two[:, 1] - top_two[:, 0]
+    log_probs = log_policy(logits)
+    top = jnp.max(log_probs, axis=-1)
+    # Mask the first maximiser only, so that tied modes give a gap of exactly 0.
+    is_mode = jnp.arange(log_probs.shape[-1]) == jnp.argmax(log_probs, axis=-1)[:, None]
+    runner_up = jnp.max(jnp.where(is_mode, -jnp.inf, log_probs), axis=-1)
+    gaps = top - runner_up
     return jnp.min(jnp.where(rho > 0, gaps, jnp.inf))
 
 

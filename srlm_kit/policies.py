@@ -11,11 +11,12 @@ Everything here is a pure function on arrays and works under ``jit`` and ``vmap`
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax import Array
+from jax import Array, lax
 
 from srlm_kit import _validation as check
 
@@ -76,10 +77,23 @@ def mode(logits: Array) -> Array:
     return jnp.argmax(logits, axis=-1)
 
 
-def _inverse_cdf(cumulative: Array, start: Array, stop: Array, uniforms: Array) -> Array:
-    """Index i with cumulative[i-1] <= v < cumulative[i], v a point of [start, stop)."""
-    values = start + uniforms * (stop - start)
-    return jnp.searchsorted(cumulative, values, side="right")
+def _first_above(cumulative: Array, values: Array, low: Array, width: int) -> Array:
+    """For each query, the first index i in [low, low + width) with cumulative[i] > value.
+
+    A binary search with a fixed number of steps (ceil(log2(width)) + 1), each one gather, so
+    the cost per query is that of the row searched, not of the whole array.
+    """
+    high = low + width
+
+    def halve(_, bounds):
+        lower, upper = bounds
+        middle = (lower + upper) // 2
+        go_right = cumulative[jnp.minimum(middle, cumulative.shape[0] - 1)] <= values
+        return jnp.where(go_right, middle + 1, lower), jnp.where(go_right, upper, middle)
+
+    steps = max(1, math.ceil(math.log2(width)) + 1)
+    lower, _ = lax.fori_loop(0, steps, halve, (low, high))
+    return jnp.minimum(lower, low + width - 1)
 
 
 def sample_triples(key: Array, logits: Array, rho: Array, n: Array | int, n_max: int) -> Triples:
@@ -88,29 +102,26 @@ def sample_triples(key: Array, logits: Array, rho: Array, n: Array | int, n_max:
     [quoted, v2 text: "Conditioned on x, the random draws ... are independent"]
 
     Returns ``n_max`` triples of which the first ``n`` are real (``mask``). Sampling is by the
-    inverse CDF: prompts from the cumulative sum of ``rho``; responses from one sorted array of
-    length ``m*K`` whose entry ``(x, y)`` is ``x + P(Y <= y | x)``, so all responses are found by
-    a single binary search instead of a gather of one row per sample.
+    inverse CDF: a uniform ``u`` is mapped to the first index whose cumulative probability
+    exceeds ``u`` (so a zero-probability prompt or response is never drawn). Responses are
+    searched within their prompt's row of the cumulative table.
     """
     m, num_responses = logits.shape
     key_x, key_y, key_y_prime = jax.random.split(key, 3)
     dtype = logits.dtype
 
     rho_cumulative = jnp.cumsum(rho)
-    u_x = jax.random.uniform(key_x, (n_max,), dtype=dtype)
-    x = _inverse_cdf(rho_cumulative, 0.0, rho_cumulative[-1], u_x)
-    x = jnp.minimum(x, m - 1)
+    u_x = jax.random.uniform(key_x, (n_max,), dtype=dtype) * rho_cumulative[-1]
+    x = _first_above(rho_cumulative, u_x, jnp.zeros(n_max, dtype=jnp.int32), m)
 
-    probs = policy_probs(logits)
-    row_offsets = jnp.arange(m, dtype=dtype)[:, None]
-    flat_cumulative = (row_offsets + jnp.cumsum(probs, axis=1)).reshape(-1)
-    row_start = x.astype(dtype)
-    row_stop = flat_cumulative[x * num_responses + num_responses - 1]
+    cumulative = jnp.cumsum(policy_probs(logits), axis=1)
+    flat_cumulative = cumulative.reshape(-1)
+    row_start = x * num_responses
+    row_total = cumulative[x, -1]
 
     def draw_response(subkey):
-        uniforms = jax.random.uniform(subkey, (n_max,), dtype=dtype)
-        flat_index = _inverse_cdf(flat_cumulative, row_start, row_stop, uniforms)
-        return jnp.clip(flat_index - x * num_responses, 0, num_responses - 1)
+        u = jax.random.uniform(subkey, (n_max,), dtype=dtype) * row_total
+        return _first_above(flat_cumulative, u, row_start, num_responses) - row_start
 
     mask = jnp.arange(n_max) < n
     return Triples(x=x, y=draw_response(key_y), y_prime=draw_response(key_y_prime), mask=mask)
