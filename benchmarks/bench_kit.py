@@ -1,0 +1,158 @@
+"""Speed of the kit's simulation, measured against NumPy in one run on one machine.
+
+Prints a Markdown report (copy it into benchmarks/README.md with the machine description):
+
+(a) a figure-sized grid, 64 seeds x 8 values of n x 5 initialisations, T = 10, m = 200, K = 50,
+    with ``dynamics.run_grid`` against two NumPy implementations of the same work: the
+    straightforward loop of ``tests/reference_numpy.py`` (Python union-find per prompt) and a
+    vectorised NumPy + SciPy loop (``scipy.sparse.csgraph.connected_components``). The NumPy
+    loops are timed on a subset of the seeds and scaled linearly to 64 seeds: every run is
+    independent and has the same expected cost, and the full loops would take hours;
+(b) the latency of one live-update-sized call (T = 20, 64 seeds) after warm-up;
+(c) the number of compilations over a sweep of slider values (target: 0).
+
+Usage: ``python benchmarks/bench_kit.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import pathlib
+import sys
+import time
+
+import jax
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+
+import reference_numpy as ref  # noqa: E402
+from srlm_kit import dynamics, instances  # noqa: E402
+
+PROMPTS, RESPONSES, ROUNDS, BETA = 200, 50, 10, 0.5
+
+
+def grid_starts() -> list[instances.TabularInstance]:
+    """Five initialisations sweeping kappa_0: three bumps and two random temperatures."""
+    starts = [instances.bump(PROMPTS, RESPONSES, height) for height in (0.5, 1.0, 2.0)]
+    starts += [instances.random_logits(jax.random.key(seed), PROMPTS, RESPONSES, temperature)
+               for seed, temperature in ((1, 1.0), (2, 3.0))]
+    return starts
+
+
+def vectorised_erm_update(logits, x, y, y_prime, beta):
+    """One tabular ERM step in NumPy + SciPy: components of the pair graph, then component means."""
+    theta = ref.log_softmax(logits).reshape(-1)
+    nodes = theta.size
+    graph = coo_matrix((np.ones(len(x)), (x * RESPONSES + y, x * RESPONSES + y_prime)),
+                       shape=(nodes, nodes))
+    _, labels = connected_components(graph, directed=False)
+    sums = np.bincount(labels, weights=theta)
+    counts = np.bincount(labels)
+    return ref.log_softmax((theta + (theta - sums[labels] / counts[labels]) / beta)
+                           .reshape(logits.shape))
+
+
+def numpy_grid(starts, n_values, seeds, update) -> float:
+    """Seconds for the grid with a NumPy update function; returns the elapsed time."""
+    began = time.perf_counter()
+    for start in starts:
+        rho = np.asarray(start.rho)
+        for n in n_values:
+            for seed in range(seeds):
+                rng = np.random.default_rng(seed)
+                logits = ref.log_softmax(np.asarray(start.logits))
+                kappa = [ref.condition_number(logits, rho)]
+                for _ in range(ROUNDS):
+                    x, y, y_prime = ref.sample_numpy(rng, logits, rho, n)
+                    logits = update(logits, x, y, y_prime, BETA)
+                    kappa.append(ref.condition_number(logits, rho))
+                    ref.failure_probability(logits, rho)
+    return time.perf_counter() - began
+
+
+def kit_grid(starts, n_values, seeds) -> tuple[float, float]:
+    """(compile + first run, warm run) seconds for dynamics.run_grid."""
+    stacked = instances.stack(starts)
+    timings = []
+    for repeat in range(2):
+        began = time.perf_counter()
+        grid = dynamics.run_grid(jax.random.key(repeat), stacked, n_values, [BETA], T=ROUNDS,
+                                 seeds=seeds)
+        grid.kappa.block_until_ready()
+        timings.append(time.perf_counter() - began)
+    return timings[0], timings[1]
+
+
+def live_latency(n_max: int, repeats: int = 3) -> float:
+    """Median seconds of one live update (T = 20, 64 seeds) at n = n_max, after warm-up."""
+    start = instances.bump(PROMPTS, RESPONSES, math.log(2))
+    times = []
+    for repeat in range(repeats + 1):
+        began = time.perf_counter()
+        trajectory = dynamics.run(jax.random.key(repeat), start, n=n_max, T=20, beta=BETA,
+                                  seeds=64, n_max=n_max, T_max=20)
+        trajectory.kappa.block_until_ready()
+        times.append(time.perf_counter() - began)
+    return float(np.median(times[1:]))
+
+
+def recompilations_over_a_sweep() -> tuple[int, int]:
+    """(calls, new compilations) over random (n, T, beta, initialisation) at fixed n_max, T_max."""
+    starts = grid_starts()
+    dynamics.run(jax.random.key(0), starts[0], n=10, T=1, beta=0.5, seeds=8, n_max=1000,
+                 T_max=20)
+    before = dynamics.compile_count()
+    rng = np.random.default_rng(0)
+    calls = 40
+    for _ in range(calls):
+        dynamics.run(jax.random.key(int(rng.integers(10**6))), starts[int(rng.integers(5))],
+                     n=int(rng.integers(1, 1001)), T=int(rng.integers(0, 21)),
+                     beta=float(10 ** rng.uniform(-2, 1)), seeds=8, n_max=1000, T_max=20)
+    return calls, dynamics.compile_count() - before
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    arguments = parser.parse_args()
+    seeds = 8 if arguments.quick else 64
+    n_values = [100 * 2**k for k in range(4 if arguments.quick else 8)]
+    starts = grid_starts()
+
+    first, warm = kit_grid(starts, n_values, seeds)
+    loop_seeds, fast_seeds = 1, 4
+    straightforward = numpy_grid(starts[:1], n_values, loop_seeds, ref.erm_update)
+    straightforward *= len(starts) * seeds / loop_seeds
+    vectorised = numpy_grid(starts, n_values, fast_seeds, vectorised_erm_update)
+    vectorised *= seeds / fast_seeds
+
+    runs = len(starts) * len(n_values) * seeds
+    print(f"### (a) Grid: {seeds} seeds x {len(n_values)} n ({n_values[0]}..{n_values[-1]}) x "
+          f"{len(starts)} initialisations, T = {ROUNDS}, m = {PROMPTS}, K = {RESPONSES} "
+          f"({runs} runs)\n")
+    print("| implementation | seconds | kit is faster by |")
+    print("|---|---|---|")
+    print(f"| kit, `run_grid` (first call, with compilation) | {first:.1f} | |")
+    print(f"| kit, `run_grid` (warm) | {warm:.1f} | 1x |")
+    print(f"| NumPy, straightforward loop (`tests/reference_numpy.py`; measured on 1 seed x 1 "
+          f"initialisation, scaled) | {straightforward:.0f} | {straightforward / warm:.0f}x |")
+    print(f"| NumPy + SciPy, vectorised per round (measured on {fast_seeds} seeds, scaled) | "
+          f"{vectorised:.1f} | {vectorised / warm:.1f}x |")
+
+    print("\n### (b) One live update: T = 20, 64 seeds, m = 200, K = 50 (median of 3, warm)\n")
+    print("| n (= n_max) | milliseconds |")
+    print("|---|---|")
+    for n_max in ([100, 1000] if arguments.quick else [100, 1000, 10_000]):
+        print(f"| {n_max} | {1000 * live_latency(n_max):.0f} |")
+
+    calls, compiled = recompilations_over_a_sweep()
+    print(f"\n### (c) Compilations over a sweep of {calls} random slider settings "
+          f"(n, T, beta, initialisation; n_max = 1000, T_max = 20): **{compiled}**")
+
+
+if __name__ == "__main__":
+    main()
