@@ -20,7 +20,8 @@ import jax
 # Must run before any array is created; see the module docstring for why the kit needs float64.
 jax.config.update("jax_enable_x64", True)
 
-from srlm_kit import dynamics, instances, metrics, policies  # noqa: E402
+from srlm_kit import bounds, checks, dynamics, instances, metrics, policies, theory  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["dynamics", "instances", "metrics", "policies", "__version__"]
+__all__ = ["bounds", "checks", "dynamics", "instances", "metrics", "policies", "theory",
+           "__version__"]
