@@ -504,6 +504,80 @@ def iteration_threshold() -> Derivation:
     return Derivation(result, steps)
 
 
+def theorem_5_3_assembly() -> Derivation:
+    """How the single-step bound and the unrolled recursion assemble into Theorem 5.3::
+
+        fail(T) ≲ C log(n|Pi|/delta)/(gamma sqrt(n)) * (mu^(-1/2) + sqrt(kappa_0) q^((T-1)/2)),
+        q = 1/(1 + sqrt(n mu))
+
+    Steps [reconstructed, by algebra; paper-notes §5.2 and §6.6]: the single-step bound
+    (Eq. 41 to 43) applied to the last round, ``fail(T) ≲ (1/gamma)(sqrt(kappa_{T-1}) eps_stat +
+    beta log kappa_{T-1})``; the unrolled recursion without its negative part,
+    ``kappa_{T-1} <= kappa* + q^(T-1) kappa_0``; ``sqrt(a + b) <= sqrt(a) + sqrt(b)`` (checked:
+    the square of the right side exceeds a + b by ``2 sqrt(a b) >= 0``); then the order-of-
+    magnitude substitutions ``kappa* ≍ 1/mu``, ``eps_stat ≍ log(n|Pi|/delta)/sqrt(n)`` and
+    ``beta ≲ n^(-1/2)`` (which makes the log term of the same order and is absorbed in C).
+    The final form is the reviewer's Eq. (7) [quoted, ICLR review, R2] with the v2 notation
+    (rho -> delta, c -> mu, threshold 1/2); ``C`` is the constant hidden in ``≲``.
+    """
+    error = sp.Symbol("epsilon_stat", positive=True)
+    kappa_last = sp.Symbol("kappa_{T-1}", positive=True)
+    class_size = sp.Symbol("|Pi|", positive=True)
+    delta = sp.Symbol("delta", positive=True)
+    constant = sp.Symbol("C", positive=True)
+    rounds = sp.Symbol("T", positive=True)
+    first, second = sp.symbols("a b", nonnegative=True)
+    single_step = (sp.sqrt(kappa_last) * error + beta * sp.log(kappa_last)) / gamma
+    unrolled = kappa_star + q**(rounds - 1) * kappa_0
+    square_gap = sp.expand((sp.sqrt(first) + sp.sqrt(second))**2 - (first + second))
+    sqrt_bound = sp.sqrt(kappa_star) + sp.powdenest(sp.sqrt(q**(rounds - 1)), force=True) \
+        * sp.sqrt(kappa_0)
+    rate = sp.log(n * class_size / delta)
+    assembled = constant * rate / (gamma * sp.sqrt(n)) * sqrt_bound.subs(kappa_star, 1 / mu)
+    final = assembled.subs(q, 1 / (1 + sp.sqrt(n * mu)))
+    result = sp.Le(sp.Symbol("fail(T)"), final)
+    steps = [
+        ("Single-step bound on the last round (Eq. 41 to 43)",
+         sp.Le(sp.Symbol("fail(T)"), single_step)),
+        ("Unrolled recursion, negative part dropped", sp.Le(kappa_last, unrolled)),
+        ("sqrt(a + b) <= sqrt(a) + sqrt(b): the square of the right side minus a + b",
+         square_gap),
+        ("Hence", sp.Le(sp.sqrt(kappa_last), sqrt_bound)),
+        ("kappa* ≍ 1/mu, eps_stat ≍ log(n|Pi|/delta)/sqrt(n), beta ≲ n^(-1/2)",
+         sp.Le(sp.Symbol("fail(T)"), assembled)),
+        ("With q = 1/(1 + sqrt(n mu)): Theorem 5.3", result),
+    ]
+    return Derivation(result, steps)
+
+
+def theorem_6_2_assembly() -> Derivation:
+    """Theorem 6.2 and Corollary 6.4 from Theorem 5.3: the class-size term ``log(n|Pi|/delta)`` is
+    replaced by the metric entropy ``d log(nB/delta)`` of the ball, and under spectral decay d by
+    ``d_eff(lambda)``.
+
+    Statement [quoted, v2 text]; formula [reconstructed, from Theorem 5.3 and the prose;
+    paper-notes §4.12, §4.13]. The entropy is the volumetric covering
+    (:func:`volumetric_covering`) at resolution of order 1/n, with delta inside the log as
+    paper-notes reconstructs it (§13 item 5 lists the alternatives).
+    """
+    class_size = sp.Symbol("|Pi|", positive=True)
+    delta = sp.Symbol("delta", positive=True)
+    effective = sp.Symbol("d_eff", positive=True)
+    general = theorem_5_3_assembly().result.rhs
+    rate = sp.log(n * class_size / delta)
+    entropy = dimension * sp.log(n * radius / delta)
+    linear = general.subs(rate, entropy)
+    spectral = linear.subs(dimension, effective)
+    result = sp.Le(sp.Symbol("fail(T)"), linear)
+    steps = [
+        ("Theorem 5.3", sp.Le(sp.Symbol("fail(T)"), general)),
+        ("Metric entropy of the ball replaces the class-size term", sp.Eq(rate, entropy)),
+        ("Theorem 6.2", result),
+        ("Corollary 6.4: d replaced by d_eff(lambda)", sp.Le(sp.Symbol("fail(T)"), spectral)),
+    ]
+    return Derivation(result, steps)
+
+
 # --------------------------------------------------------------------------------------------
 # 7. Lambert-W inversion of the single-step lower bound (paper-notes §6.7 and §5.1)
 # --------------------------------------------------------------------------------------------
@@ -796,7 +870,8 @@ def effective_dimension_spiked() -> Derivation:
 DERIVATIONS = (
     gibbs_maximiser, gibbs_composition, reward_identity, lemma_c1, tail_integral,
     log_relaxation, kappa_fixed_point, fixed_point_upper_bound, contraction_factor,
-    unrolled_recursion, iteration_threshold, lambert_w_inversion, lambert_w_asymptotic,
+    unrolled_recursion, iteration_threshold, theorem_5_3_assembly, theorem_6_2_assembly,
+    lambert_w_inversion, lambert_w_asymptotic,
     softmax_log_ratio, volumetric_covering, effective_dimension_terms,
     effective_dimension_exponential, effective_dimension_polynomial, effective_dimension_spiked,
 )

@@ -258,6 +258,55 @@ def test_theorem_5_3_bound_equals_direct_formula():
         assert value == pytest.approx(2.5 * theorem_5_3_direct(**point), rel=1e-12)
 
 
+def by_name(expression):
+    return {symbol.name: symbol for symbol in expression.free_symbols}
+
+
+def test_theorem_5_3_bound_equals_sympy_assembly():
+    expression = theory.theorem_5_3_assembly().result.rhs
+    names = by_name(expression)
+    order = ("n", "T", "|Pi|", "delta", "gamma", "mu", "kappa_0", "C")
+    symbolic = lambdified(expression, [names[name] for name in order])
+    rng = np.random.default_rng(12)
+    points = rng.uniform([1, 1, 0, 0.001, 0.01, 0.001, 1, 0.1],
+                         [1e6, 30, 40, 0.999, 5, 1, 1e3, 10], (300, 8))
+    value = bounds.theorem_5_3_bound(points[:, 0], points[:, 1], log_class_size=points[:, 2],
+                                     delta=points[:, 3], gamma=points[:, 4], mu=points[:, 5],
+                                     kappa0=points[:, 6], constant=points[:, 7])
+    sympy_points = points.copy()
+    sympy_points[:, 2] = np.exp(points[:, 2])
+    np.testing.assert_allclose(value, symbolic(*sympy_points.T), rtol=RTOL)
+
+
+def test_theorem_6_2_and_corollary_6_4_equal_sympy_assembly():
+    derivation = theory.theorem_6_2_assembly()
+    linear = derivation.result.rhs
+    spectral = [expression for description, expression in derivation.steps
+                if description.startswith("Corollary 6.4")][0].rhs
+    rng = np.random.default_rng(13)
+    points = rng.uniform([2, 1, 1, 1, 0.001, 0.01, 0.001, 1, 0.1],
+                         [1e6, 30, 300, 50, 0.999, 5, 1, 1e3, 10], (300, 9))
+    points[:, 2] = np.round(points[:, 2])
+    names = by_name(linear)
+    order = ("n", "T", "d", "B", "delta", "gamma", "mu", "kappa_0", "C")
+    symbolic = lambdified(linear, [names[name] for name in order])
+    value = bounds.theorem_6_2_bound(points[:, 0], points[:, 1], dimension=points[:, 2],
+                                     radius=points[:, 3], delta=points[:, 4], gamma=points[:, 5],
+                                     mu=points[:, 6], kappa0=points[:, 7], constant=points[:, 8])
+    np.testing.assert_allclose(value, symbolic(*points.T), rtol=RTOL)
+    spectrum = np.exp(-0.4 * np.arange(1, 100))
+    names = by_name(spectral)
+    symbolic = lambdified(spectral, [names[name] for name in order[:2] + ("d_eff",) + order[3:]])
+    value = bounds.corollary_6_4_bound(points[:, 0], points[:, 1], eigenvalues=spectrum,
+                                       radius=points[:, 3], delta=points[:, 4],
+                                       gamma=points[:, 5], mu=points[:, 6], kappa0=points[:, 7],
+                                       constant=points[:, 8])
+    effective = bounds.effective_dimension(spectrum, 1 / points[:, 0])
+    spectral_points = points.copy()
+    spectral_points[:, 2] = effective
+    np.testing.assert_allclose(value, symbolic(*spectral_points.T), rtol=RTOL)
+
+
 def test_theorem_5_3_bound_monotonicity():
     common = dict(log_class_size=5.0, delta=0.05, gamma=0.5, mu=0.1)
     sizes = np.geomspace(1, 1e9, 200)

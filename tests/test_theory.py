@@ -271,6 +271,20 @@ def test_iteration_threshold():
             assert rounds <= 1
 
 
+def test_theorem_5_3_assembly():
+    derivation = theory.theorem_5_3_assembly()
+    first, second = sp.symbols("a b", nonnegative=True)
+    assert sp.simplify(step(derivation, "sqrt(a + b)") - 2 * sp.sqrt(first) * sp.sqrt(second)) == 0
+    names = {symbol.name: symbol for symbol in derivation.result.rhs.free_symbols}
+    assert set(names) == {"C", "n", "|Pi|", "delta", "gamma", "mu", "kappa_0", "T"}
+    # At T = 1 the transient factor is 1; as T -> oo only the stable term is left.
+    at_one = derivation.result.rhs.subs(names["T"], 1)
+    rate = sp.log(n * names["|Pi|"] / names["delta"])
+    expected = names["C"] * rate / (names["gamma"] * sp.sqrt(n)) * (1 / sp.sqrt(mu)
+                                                                     + sp.sqrt(kappa_0))
+    assert sp.simplify(at_one - expected) == 0
+
+
 # 7. Lambert W ---------------------------------------------------------------------------------
 
 
