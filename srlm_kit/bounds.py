@@ -1,8 +1,10 @@
 """The paper's bounds as numeric functions (NumPy/SciPy, float64, vectorised over arrays).
 
-Each function evaluates a formula derived symbolically in :mod:`srlm_kit.theory`; the tests
-check every one against the SymPy expression at random points. Inputs broadcast against each
-other like NumPy arrays; a scalar input gives a NumPy scalar.
+Where a formula is derived symbolically in :mod:`srlm_kit.theory`, the function is written out
+in NumPy and ``tests/test_bounds.py`` checks it against the lambdified SymPy expression at random
+points; the others (effective dimension, statistical error, level 3) are checked against direct
+sums and hand-written formulas. Inputs broadcast against each other like NumPy arrays; a scalar
+input gives a NumPy scalar.
 
 Constants. The paper states its upper bounds with ``≲`` (up to a universal constant) and its
 lower bound with ``Ω̃``. Here every such constant is an explicit argument, ``constant``, with
@@ -24,6 +26,8 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy import optimize, special
+
+from srlm_kit import _validation as check
 
 ArrayLike = float | int | np.ndarray
 
@@ -265,7 +269,7 @@ def kappa_recursion_iterates(kappa0: float, offset: float, coefficient: float, T
     kappa = float(_at_least("kappa0", kappa0, 1.0))
     offset = float(_positive("offset (A)", offset))
     coefficient = float(_non_negative("coefficient (B')", coefficient))
-    rounds = int(_non_negative("T", T))
+    rounds = check.check_int("T", T, minimum=0)
     values = [kappa]
     for _ in range(rounds):
         kappa = offset + coefficient * math.sqrt(kappa)

@@ -123,7 +123,7 @@ def gibbs_maximiser() -> Derivation:
     coordinate = p * sp.log(pi_t) - beta * p * sp.log(p / pi_t) - lagrange * p
     stationarity = sp.Eq(sp.diff(coordinate, p), 0)
     (solution,) = sp.solve(stationarity, p)
-    solution = sp.powsimp(_expand_logs(sp.expand_log(solution, force=True)), force=True)
+    solution = sp.powsimp(_expand_logs(solution), force=True)
     exponent = 1 + 1 / beta
     # solution = pi_t^exponent * exp(-(beta + lambda)/beta): split off the y-free factor.
     prefactor = sp.simplify(solution / pi_t**exponent)
