@@ -15,4 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-EXPERIMENTS: dict[str, Callable[..., dict]] = {}
+from srlm_kit.experiments import explorer
+
+EXPERIMENTS: dict[str, Callable[..., dict]] = {**explorer.EXPERIMENTS}

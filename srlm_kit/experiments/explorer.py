@@ -1,0 +1,143 @@
+"""Numbers behind the figure gallery: the condition number and the failure probability on a grid.
+
+One experiment, ``kappa_and_failure_grid``: bump initialisations (toy A) with several initial
+condition numbers ``kappa_0``, per-round sample sizes ``n`` on a log grid, two values of ``beta``,
+``T`` rounds, and ``seeds`` independent seeds, all in one vmapped call of
+:func:`srlm_kit.dynamics.run_grid`; beside it, the exact infinite-data (population) update from
+the same initialisations, and the Theorem 5.3 bound at the simulated runs' mu and gamma.
+
+The result is a *labelled grid* (the form every figure builder of :mod:`srlm_kit.figures` reads):
+
+* ``coords``: for every dimension, its coordinate values, e.g. ``coords["n"] = [10, 20, ...]``;
+* ``dims``: for every field, the names of its axes, e.g. ``dims["kappa_mean"] =
+  ["kappa0", "n", "beta", "t"]``;
+* one nested list per field, indexed in the order of its ``dims``.
+
+Bands are "mean ± one standard deviation over seeds, clipped to the range the seeds reached"
+(so a band never leaves the values a seed can take, e.g. never below kappa = 1 or failure = 0).
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import numpy as np
+
+from srlm_kit import bounds, dynamics, instances
+
+
+def bump_height_for_kappa0(kappa0: float, num_responses: int) -> float:
+    """Bump height ``b`` whose initial policy has condition number ``kappa0``.
+
+    For the bump instance ``kappa_0 = 1 + (K - 1) e^{-b}`` (see :func:`srlm_kit.instances.bump`),
+    so ``b = log((K - 1) / (kappa0 - 1))``; a positive height needs ``1 < kappa0 < K``.
+    [reconstructed, by algebra from the bump instance]
+    """
+    if not 1.0 < kappa0 < num_responses:
+        raise ValueError(f"kappa0 must lie in the open interval (1, K) = (1, {num_responses}) "
+                         f"for a bump initialisation, got {kappa0}")
+    return math.log((num_responses - 1) / (kappa0 - 1))
+
+
+def _band(values: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mean, std = values.mean(axis=axis), values.std(axis=axis)
+    lower = np.maximum(mean - std, values.min(axis=axis))
+    upper = np.minimum(mean + std, values.max(axis=axis))
+    return mean, lower, upper
+
+
+def _to_list(values) -> list:
+    """Nested lists of floats, NaN as None (JSON null), so the result is strict JSON."""
+    array = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(array), array, None).tolist()
+
+
+def theorem_5_3_curve(n_values, kappa0s, mu_min: np.ndarray, gamma_min: np.ndarray, *,
+                      log_class_size: float, delta: float) -> np.ndarray:
+    """The Theorem 5.3 bound on the grid ``[kappa0, n, beta, t]``, every hidden constant 1.
+
+    ``mu_min``/``gamma_min`` are the minimum confidence and margin measured on the runs (over
+    seeds and over rounds ``0..t``), the paper's mu and gamma. NaN where the bound is not
+    defined: at ``t = 0`` (the theorem needs T >= 1) and where a margin is 0.
+    [reconstructed, see :func:`srlm_kit.bounds.theorem_5_3_bound`]
+    """
+    n_grid = np.asarray(n_values, dtype=float)[None, :, None, None]
+    kappa0_grid = np.asarray(kappa0s, dtype=float)[:, None, None, None]
+    rounds = np.arange(mu_min.shape[-1], dtype=float)[None, None, None, :]
+    defined = (rounds >= 1) & (gamma_min > 0)
+    bound = bounds.theorem_5_3_bound(
+        *np.broadcast_arrays(n_grid, np.maximum(rounds, 1.0)),
+        log_class_size=log_class_size, delta=delta, gamma=np.where(defined, gamma_min, 1.0),
+        mu=mu_min, kappa0=kappa0_grid)
+    return np.where(defined, bound, np.nan)
+
+
+def kappa_and_failure_grid(*, seed: int = 0, num_prompts: int = 20, num_responses: int = 10,
+                           kappa0s=(2.5, 4.0, 6.0, 8.0),
+                           n_values=(10, 20, 42, 85, 173, 353, 721, 1471, 3000),
+                           betas=(0.1, 1.0), T: int = 8, seeds: int = 16,
+                           threshold: float = 0.5, log_class_size: float = 0.0,
+                           delta: float = 0.05) -> dict:
+    """Condition number ``kappa_t`` and failure probability after each round, on a grid.
+
+    Axes: ``kappa0`` (bump initialisations, :func:`bump_height_for_kappa0`), ``n`` (triples per
+    round), ``beta``, ``t`` (rounds ``0..T``). Seeds are shared across grid points (common random
+    numbers; :func:`srlm_kit.dynamics.run_grid`), all from ``jax.random.key(seed)``.
+
+    Fields (labelled grid, see the module docstring): ``kappa_mean/lower/upper`` and
+    ``failure_mean/lower/upper`` over ``[kappa0, n, beta, t]``; ``mu_min`` and ``gamma_min``,
+    the minimum confidence and margin over seeds and rounds ``0..t``; ``failure_bound``, the
+    Theorem 5.3 bound at those mu and gamma with every hidden constant 1 (:func:`theorem_5_3_curve`;
+    ``log_class_size`` 0 is the most favourable class size, ``delta`` the confidence), ``None``
+    at ``t = 0``; ``population_kappa`` and ``population_failure``, the exact (n = infinity)
+    update, over ``[kappa0, beta, t]``.
+    """
+    kappa0s = [float(value) for value in kappa0s]
+    n_array = np.asarray(n_values)
+    if n_array.ndim != 1 or not np.issubdtype(n_array.dtype, np.integer):
+        raise TypeError(f"n_values must be a list of integers, got {n_values!r}")
+    if np.any(np.diff(n_array) <= 0):
+        raise ValueError(f"n_values must be strictly increasing, got {n_values!r}")
+    heights = [bump_height_for_kappa0(value, num_responses) for value in kappa0s]
+    starts = instances.stack([instances.bump(num_prompts, num_responses, height)
+                              for height in heights])
+    key = jax.random.key(seed)
+    sampled = dynamics.run_grid(key, starts, n_array, list(betas), T=T, seeds=seeds,
+                                threshold=threshold)
+    # The population update draws nothing; one seed and n = 1 are placeholders.
+    exact = dynamics.run_grid(key, starts, [1], list(betas), T=T, seeds=1,
+                              update="population", threshold=threshold)
+
+    seed_axis = 3  # (kappa0, n, beta, seed, t)
+    kappa_mean, kappa_lower, kappa_upper = _band(np.asarray(sampled.kappa), seed_axis)
+    failure_mean, failure_lower, failure_upper = _band(np.asarray(sampled.failure), seed_axis)
+    # The paper's mu and gamma are minima over rounds: running minimum over t, then over seeds.
+    mu_min = np.minimum.accumulate(np.asarray(sampled.mu), axis=-1).min(axis=seed_axis)
+    gamma_min = np.minimum.accumulate(np.asarray(sampled.gamma), axis=-1).min(axis=seed_axis)
+    bound = theorem_5_3_curve(n_array, kappa0s, mu_min, gamma_min,
+                              log_class_size=log_class_size, delta=delta)
+
+    grid_dims = ["kappa0", "n", "beta", "t"]
+    population_dims = ["kappa0", "beta", "t"]
+    fields = {
+        "kappa_mean": kappa_mean, "kappa_lower": kappa_lower, "kappa_upper": kappa_upper,
+        "failure_mean": failure_mean, "failure_lower": failure_lower,
+        "failure_upper": failure_upper, "mu_min": mu_min, "gamma_min": gamma_min,
+        "failure_bound": bound,
+        "population_kappa": np.asarray(exact.kappa)[:, 0, :, 0, :],
+        "population_failure": np.asarray(exact.failure)[:, 0, :, 0, :],
+    }
+    return {
+        "coords": {"kappa0": kappa0s, "n": [int(n) for n in n_array],
+                   "beta": [float(beta) for beta in betas], "t": list(range(T + 1))},
+        "dims": {name: (population_dims if name.startswith("population") else grid_dims)
+                 for name in fields},
+        **{name: _to_list(values) for name, values in fields.items()},
+        "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
+                   "bump_heights": heights, "seeds": seeds, "T": T, "threshold": threshold,
+                   "log_class_size": log_class_size, "delta": delta},
+    }
+
+
+EXPERIMENTS = {"kappa_and_failure_grid": kappa_and_failure_grid}
