@@ -1,0 +1,420 @@
+"""Interactive figures for a static page: precomputed grids and sliders that compose, no kernel.
+
+Readers of the built book have no Python kernel. A figure therefore carries, inside the page,
+every curve it can show: the numbers of an experiment (a *labelled grid*, below) evaluated at
+build time for every setting of its sliders, rounded to 4 significant digits. Moving a slider
+looks the curves up in that grid and restyles the plot in the browser.
+
+Plotly's own sliders do not compose (each step would overwrite the others' state), so every
+step has ``method="skip"``, and a short script reads the position of *all* sliders
+(``gd.layout.sliders[k].active``) and shows the curves of exactly that combination.
+
+Labelled grid
+    A plain ``dict`` (what the functions of :mod:`srlm_kit.experiments` return):
+    ``coords`` maps each dimension name to its coordinate values, ``dims`` maps each field name
+    to the names of its axes, and each field is a nested list (or array) indexed in that order::
+
+        {"coords": {"n": [10, 100], "t": [0, 1, 2]},
+         "dims": {"kappa_mean": ["n", "t"]},
+         "kappa_mean": [[5.0, 3.1, 2.0], [5.0, 2.2, 1.4]]}
+
+A figure is described by the dimension on its x-axis, its sliders (one dimension each), and its
+curves (one field each, optionally a band between two fields, and values for the dimensions
+that are neither on the x-axis nor on a slider). A curve's field need not depend on every
+slider: a population curve has no ``n`` axis and stays put when the ``n`` slider moves.
+
+Example (the whole of a chapter cell)::
+
+    from srlm_kit.experiments import EXPERIMENTS
+    from srlm_kit.figures import Curve, Slider, grid_figure
+
+    kwargs = {"seed": 0}
+    result = EXPERIMENTS["kappa_and_failure_grid"](**kwargs)
+    grid_figure(
+        result, experiment="kappa_and_failure_grid", kwargs=kwargs, x="t",
+        sliders=[Slider("n", "triples per round n = "), Slider("kappa0", "initial κ₀ = ")],
+        curves=[Curve("simulated κ_t (mean)", "kappa_mean", band=("kappa_lower", "kappa_upper"),
+                      fixed={"beta": 0.1})],
+        x_title="round t", y_title="condition number κ_t", log_y=True, div_id="fig-kappa",
+        description="Line chart of the condition number against the round ...")
+
+The returned :class:`SliderFigure` displays itself in a notebook cell (``_repr_html_``).
+
+Every page figure also records where its numbers come from (``layout.meta``: the experiment,
+its keyword arguments, and each trace's field), so the browser tests can recompute the curves
+with the kit and check what the page shows for every slider position against them
+(:func:`expected_traces`).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import plotly.graph_objects as go
+
+#: Significant digits kept in the grids embedded in a page (keeps pages small; 4 digits are
+#: finer than a plot can show).
+SIGNIFICANT_DIGITS = 4
+
+#: Default colours (Okabe-Ito, distinguishable with the common colour-vision deficiencies).
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+
+_VISUALLY_HIDDEN = ("position:absolute;width:1px;height:1px;padding:0;margin:-1px;"
+                    "overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0")
+
+_SLIDER_HEIGHT = 78  # pixels per slider (current value, rail, tick labels)
+
+# The composition of the sliders: read every slider's position, show that setting's curves.
+# The grid lives in a JSON script element next to the plot, so tests can read it too.
+_POST_SCRIPT = """
+var gd = document.getElementById('{plot_id}');
+var grid = JSON.parse(document.getElementById('{plot_id}-grid').textContent);
+function pick(values, dims, active) {
+  for (var j = 0; j < dims.length; j++) { values = values[active[dims[j]]]; }
+  return values;
+}
+gd.on('plotly_sliderchange', function () {
+  var active = gd.layout.sliders.map(function (s) { return s.active || 0; });
+  Plotly.restyle(gd, {y: grid.traces.map(function (t) { return pick(t.y, t.dims, active); })},
+                 grid.traces.map(function (t) { return t.index; }));
+});
+"""
+
+
+# --------------------------------------------------------------------------------------------
+# Specifications
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slider:
+    """A slider over one dimension of the labelled grid.
+
+    ``label`` is shown before the current value (e.g. ``"rounds T = "``); ``values`` selects a
+    subset of the dimension's coordinates (default: all); ``active`` is the index, in
+    ``values``, of the initial position; ``format`` formats a value for the step labels.
+    """
+
+    dim: str
+    label: str
+    values: Sequence | None = None
+    active: int = 0
+    format: str = "{:g}"
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One curve: a field of the labelled grid, drawn against the x dimension.
+
+    ``band=(lower_field, upper_field)`` adds a shaded band (e.g. mean ± sd over seeds) behind
+    the curve, with legend entry ``band_name``. ``fixed`` gives a value for every dimension of
+    the field that is neither the x dimension nor a slider. ``dash`` is a Plotly dash style
+    (``"dash"`` suits bounds and reference slopes).
+    """
+
+    name: str
+    field: str
+    band: tuple[str, str] | None = None
+    band_name: str | None = None
+    fixed: Mapping[str, object] = field(default_factory=dict)
+    color: str | None = None
+    dash: str | None = None
+    width: float = 2.0
+    mode: str = "lines+markers"
+
+
+@dataclass
+class SliderFigure:
+    """A Plotly figure with composed sliders, ready to embed in a static page.
+
+    ``figure`` is the Plotly figure (initial state); ``grid`` the embedded grid: for every
+    trace that moves with the sliders, its index, the sliders it depends on and its y-values
+    for every position of those sliders. Display it by leaving it as the last expression of a
+    cell, or with ``IPython.display.HTML(fig.to_html())``.
+    """
+
+    figure: go.Figure
+    grid: dict
+    div_id: str
+    description: str
+    caption: str | None = None
+
+    def to_html(self) -> str:
+        """The figure as an HTML fragment: plot, embedded grid, text alternative, caption.
+
+        plotly.js and MathJax are *not* included: the site serves plotly.js once for every
+        page (``html_js_files`` in ``_config.yml``).
+        """
+        plot = self.figure.to_html(full_html=False, include_plotlyjs=False,
+                                   include_mathjax=False, div_id=self.div_id,
+                                   post_script=_POST_SCRIPT if self.grid["traces"] else None,
+                                   config={"displaylogo": False, "responsive": True})
+        grid_json = json.dumps(self.grid, separators=(",", ":")).replace("</", "<\\/")
+        description = html.escape(self.description)
+        parts = [
+            f'<script type="application/json" id="{self.div_id}-grid">{grid_json}</script>',
+            f'<p id="{self.div_id}-description" class="srlm-figure-description" '
+            f'style="{_VISUALLY_HIDDEN}">{description}</p>',
+            f"<noscript><p>{description}</p></noscript>",
+            plot,
+        ]
+        inner = "\n".join(parts)
+        attributes = f'class="srlm-figure" aria-describedby="{self.div_id}-description"'
+        if self.caption:
+            return (f"<figure {attributes}>\n{inner}\n"
+                    f"<figcaption>{html.escape(self.caption)}</figcaption>\n</figure>")
+        return f'<div role="figure" {attributes}>\n{inner}\n</div>'
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def traces_at(self, active: Sequence[int]) -> dict[int, list]:
+        """The y-values the page shows when slider ``k`` is at step ``active[k]``.
+
+        Read from the embedded grid, as the page's script does; keyed by trace index.
+        """
+        if len(active) != len(self.figure.layout.sliders):
+            raise ValueError(f"active must give one position per slider "
+                             f"({len(self.figure.layout.sliders)}), got {len(active)}")
+        shown = {}
+        for trace in self.grid["traces"]:
+            values = trace["y"]
+            for dim_index in trace["dims"]:
+                values = values[active[dim_index]]
+            shown[trace["index"]] = values
+        return shown
+
+
+# --------------------------------------------------------------------------------------------
+# Building
+# --------------------------------------------------------------------------------------------
+
+
+def round_significant(values, digits: int = SIGNIFICANT_DIGITS):
+    """Nested lists of ``values`` rounded to ``digits`` significant digits; NaN/inf -> None.
+
+    ``None`` becomes ``null`` in JSON, which Plotly draws as a gap.
+    """
+    array = np.asarray(values, dtype=float)
+    flat = [float(f"{value:.{digits}g}") if math.isfinite(value) else None
+            for value in array.reshape(-1).tolist()]
+    return np.array(flat, dtype=object).reshape(array.shape).tolist()
+
+
+def _coordinate_index(coords: Mapping, dim: str, value) -> int:
+    values = list(coords[dim])
+    if value not in values:
+        raise ValueError(f"{value!r} is not a coordinate of dimension {dim!r} "
+                         f"(coordinates: {values})")
+    return values.index(value)
+
+
+def _check_grid(result: Mapping) -> None:
+    if not isinstance(result, Mapping) or "coords" not in result or "dims" not in result:
+        raise TypeError("result must be a labelled grid: a dict with 'coords' and 'dims' "
+                        "(see srlm_kit.figures.core)")
+
+
+def _field_grid(result: Mapping, curve_field: str, x: str, sliders: Sequence[Slider],
+                fixed: Mapping) -> tuple[list[int], np.ndarray]:
+    """The field's values as an array (sliders the field depends on..., x), and those sliders."""
+    if curve_field not in result["dims"]:
+        raise ValueError(f"field {curve_field!r} is not in the result "
+                         f"(fields: {sorted(result['dims'])})")
+    dims = list(result["dims"][curve_field])
+    array = np.asarray(result[curve_field], dtype=float)
+    if array.ndim != len(dims):
+        raise ValueError(f"field {curve_field!r} has {array.ndim} axes but dims lists "
+                         f"{len(dims)}: {dims}")
+    if x not in dims:
+        raise ValueError(f"field {curve_field!r} has no axis {x!r} (its axes: {dims})")
+    slider_dims = [slider.dim for slider in sliders]
+    order, used = [], []
+    for axis, dim in enumerate(dims):
+        if dim == x:
+            continue
+        if dim in fixed:
+            index = _coordinate_index(result["coords"], dim, fixed[dim])
+            array = np.take(array, [index], axis=axis)
+        elif dim in slider_dims:
+            slider = sliders[slider_dims.index(dim)]
+            indices = [_coordinate_index(result["coords"], dim, value)
+                       for value in _slider_values(result, slider)]
+            array = np.take(array, indices, axis=axis)
+        else:
+            raise ValueError(f"field {curve_field!r} has an axis {dim!r} that is neither the "
+                             f"x-axis ({x!r}), a slider ({slider_dims}) nor fixed")
+    for slider_index, dim in enumerate(slider_dims):
+        if dim in dims and dim not in fixed:
+            order.append(dims.index(dim))
+            used.append(slider_index)
+    order.append(dims.index(x))
+    fixed_axes = [dims.index(dim) for dim in dims if dim in fixed]
+    array = np.transpose(array, order + fixed_axes)
+    array = array.reshape(array.shape[:len(order)])
+    return used, array
+
+
+def _slider_values(result: Mapping, slider: Slider) -> list:
+    if slider.dim not in result["coords"]:
+        raise ValueError(f"slider dimension {slider.dim!r} is not in the result's coords "
+                         f"({sorted(result['coords'])})")
+    return list(result["coords"][slider.dim] if slider.values is None else slider.values)
+
+
+def _rgba(color: str, alpha: float) -> str:
+    red, green, blue = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def grid_figure(result: Mapping, *, x: str, sliders: Sequence[Slider],
+                curves: Sequence[Curve], description: str, x_title: str, y_title: str,
+                div_id: str, experiment: str | None = None, kwargs: Mapping | None = None,
+                static_traces: Sequence = (), log_x: bool = False, log_y: bool = False,
+                title: str | None = None, caption: str | None = None,
+                x_range: Sequence[float] | None = None, y_range: Sequence[float] | None = None,
+                height: int = 420) -> SliderFigure:
+    """Build a figure whose sliders (any number, composing) select curves from a labelled grid.
+
+    ``result`` is a labelled grid (module docstring); ``x`` the dimension on the x-axis;
+    ``sliders`` one :class:`Slider` per dimension to vary; ``curves`` the :class:`Curve` s.
+    ``static_traces`` are Plotly traces drawn as given (reference lines, thresholds); they do
+    not move. ``description`` is the text alternative (what the figure shows, for readers who
+    cannot see it; a sentence or three); ``caption``, if given, is shown under the figure (or
+    give the caption in the cell's ``mystnb: figure:`` metadata, which also numbers it).
+    ``experiment`` and ``kwargs`` name the experiment that produced ``result``, so the browser
+    tests can recompute every curve with the kit. ``div_id`` must be unique on the page.
+    ``x_range``/``y_range`` are in axis units (log10 of the value on a log axis).
+    """
+    _check_grid(result)
+    if not re.fullmatch(r"[a-z][a-z0-9-]*", div_id):
+        raise ValueError(f"div_id must be lowercase letters, digits and '-', got {div_id!r}")
+    if not description or len(description.strip()) < 20:
+        raise ValueError("description (the text alternative) must describe the figure in at "
+                         "least a sentence")
+    if x not in result["coords"]:
+        raise ValueError(f"x {x!r} is not a dimension of the result ({sorted(result['coords'])})")
+    slider_dims = [slider.dim for slider in sliders]
+    if len(set(slider_dims)) != len(slider_dims) or x in slider_dims:
+        raise ValueError(f"each slider needs its own dimension, other than x; got {slider_dims}")
+    for slider in sliders:
+        count = len(_slider_values(result, slider))
+        if not 0 <= slider.active < count:
+            raise ValueError(f"slider {slider.dim!r}: active must lie in [0, {count - 1}], "
+                             f"got {slider.active}")
+    if (experiment is None) != (kwargs is None):
+        raise ValueError("give both experiment and kwargs (or neither)")
+
+    x_values = list(result["coords"][x])
+    active = [slider.active for slider in sliders]
+    figure = go.Figure()
+    grid_traces = []
+
+    def add(name, field_name, fixed, role, **style):
+        used, values = _field_grid(result, field_name, x, sliders, fixed)
+        rounded = round_significant(values)
+        initial = rounded
+        for slider_index in used:
+            initial = initial[active[slider_index]]
+        index = len(figure.data)
+        figure.add_trace(go.Scatter(
+            x=x_values, y=initial, name=name,
+            meta={"field": field_name, "fixed": dict(fixed), "role": role}, **style))
+        if used:
+            grid_traces.append({"index": index, "dims": used, "y": rounded})
+
+    for number, curve in enumerate(curves):
+        color = curve.color or PALETTE[number % len(PALETTE)]
+        group = f"curve-{number}"
+        if curve.band is not None:
+            lower, upper = curve.band
+            add(f"{curve.name} (band, lower edge)", lower, curve.fixed, "band-lower",
+                mode="lines", line={"width": 0, "color": color}, showlegend=False,
+                hoverinfo="skip", legendgroup=group)
+            add(curve.band_name or f"{curve.name}: ± 1 sd over seeds", upper, curve.fixed,
+                "band-upper", mode="lines", line={"width": 0, "color": color},
+                fill="tonexty", fillcolor=_rgba(color, 0.2), hoverinfo="skip",
+                legendgroup=group)
+        add(curve.name, curve.field, curve.fixed, "curve", mode=curve.mode,
+            line={"color": color, "width": curve.width, "dash": curve.dash},
+            marker={"size": 5}, legendgroup=group)
+    for trace in static_traces:
+        figure.add_trace(trace)
+
+    figure.update_layout(
+        height=height + _SLIDER_HEIGHT * len(sliders),
+        margin={"l": 70, "r": 20, "t": 70 if title else 40,
+                "b": 70 + _SLIDER_HEIGHT * len(sliders)},
+        title={"text": title} if title else None,
+        template="plotly_white",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
+        xaxis={"title": {"text": x_title}, "type": "log" if log_x else "linear",
+               "range": list(x_range) if x_range is not None else None},
+        yaxis={"title": {"text": y_title}, "type": "log" if log_y else "linear",
+               "range": list(y_range) if y_range is not None else None},
+        sliders=[_slider_layout(result, slider, number) for number, slider in enumerate(sliders)],
+        meta={"srlm": {"x": x, "sliders": slider_dims, "experiment": experiment,
+                       "kwargs": dict(kwargs) if kwargs is not None else None}},
+    )
+    return SliderFigure(figure=figure, grid={"traces": grid_traces}, div_id=div_id,
+                        description=description, caption=caption)
+
+
+def _slider_layout(result: Mapping, slider: Slider, number: int) -> dict:
+    values = _slider_values(result, slider)
+    return {
+        "active": slider.active,
+        "name": slider.dim,
+        "currentvalue": {"prefix": slider.label, "visible": True, "xanchor": "left"},
+        "pad": {"t": 60 + _SLIDER_HEIGHT * number, "b": 0},
+        "len": 1.0, "x": 0.0, "y": 0.0, "yanchor": "top",
+        "steps": [{"method": "skip", "args": [], "label": slider.format.format(value),
+                   "value": json.dumps(value)} for value in values],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# What the kit says a figure should show (shared by the tests and the Python side)
+# --------------------------------------------------------------------------------------------
+
+
+def lookup(result: Mapping, field_name: str, x: str, where: Mapping) -> list:
+    """The values of ``field_name`` along ``x`` at the coordinates ``where`` (by value).
+
+    Deliberately written apart from :func:`grid_figure` (plain Python, by coordinate value,
+    no arrays or transposes), so that a test comparing the two checks one against the other.
+    """
+    dims = result["dims"][field_name]
+
+    def walk(node, depth):
+        if depth == len(dims):
+            return math.nan if node is None else float(node)
+        dim = dims[depth]
+        if dim == x:
+            return [walk(child, depth + 1) for child in node]
+        return walk(node[list(result["coords"][dim]).index(where[dim])], depth + 1)
+
+    return walk(result[field_name], 0)
+
+
+def expected_traces(result: Mapping, meta: Mapping, trace_metas: Sequence[Mapping | None],
+                    setting: Mapping) -> dict[int, list]:
+    """For each moving trace of a page figure, the kit's values at a slider ``setting``.
+
+    ``meta`` is the figure's ``layout.meta["srlm"]``, ``trace_metas`` the ``meta`` of each
+    trace (``None`` for static traces), ``setting`` maps every slider dimension to a
+    coordinate value. Keyed by trace index; values not rounded.
+    """
+    expected = {}
+    for index, trace_meta in enumerate(trace_metas):
+        if not trace_meta or "field" not in trace_meta:
+            continue
+        where = {**setting, **trace_meta.get("fixed", {})}
+        expected[index] = lookup(result, trace_meta["field"], meta["x"], where)
+    return expected

@@ -1,0 +1,286 @@
+"""The figure machinery (srlm_kit.figures) and the gallery experiment behind it.
+
+Grids are checked against closed forms written here, the by-value ``lookup`` against the array
+code of ``grid_figure``, and the experiment against direct runs of the kit and the closed form
+of the population update.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import jax
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from srlm_kit import bounds, dynamics, instances
+from srlm_kit.experiments import EXPERIMENTS
+from srlm_kit.experiments.explorer import bump_height_for_kappa0, kappa_and_failure_grid
+from srlm_kit.figures import (
+    Curve,
+    Slider,
+    expected_traces,
+    explorer,
+    grid_figure,
+    lookup,
+    round_significant,
+)
+
+# --------------------------------------------------------------------------------------------
+# A synthetic labelled grid with a closed form: f(a, b, x) = 100 a + 10 b + x, g(b, x) = b * x
+# --------------------------------------------------------------------------------------------
+
+A, B, X = [1, 2, 3], [5, 7], [0, 1, 2, 3, 4]
+
+
+def f(a, b, x):
+    return 100 * a + 10 * b + x
+
+
+def synthetic() -> dict:
+    return {
+        "coords": {"a": A, "b": B, "x": X},
+        "dims": {"f": ["a", "b", "x"], "f_low": ["a", "b", "x"], "f_high": ["a", "b", "x"],
+                 "g": ["b", "x"], "h": ["x", "a", "b"]},
+        "f": [[[f(a, b, x) for x in X] for b in B] for a in A],
+        "f_low": [[[f(a, b, x) - 0.5 for x in X] for b in B] for a in A],
+        "f_high": [[[f(a, b, x) + 0.5 for x in X] for b in B] for a in A],
+        "g": [[b * x for x in X] for b in B],
+        # x first: the builder must move axes, not assume x is last
+        "h": [[[-f(a, b, x) for b in B] for a in A] for x in X],
+    }
+
+
+def build(**overrides):
+    options = dict(
+        x="x", sliders=[Slider("a", "a = "), Slider("b", "b = ", active=1)],
+        curves=[Curve("f", "f", band=("f_low", "f_high")), Curve("g", "g", dash="dash"),
+                Curve("h at b = 5", "h", fixed={"b": 5})],
+        static_traces=[go.Scatter(x=[0, 4], y=[0, 0], name="zero")],
+        description="A synthetic figure whose values have a closed form, for the tests.",
+        x_title="x", y_title="value", div_id="fig-test", experiment="synthetic",
+        kwargs={"seed": 0}, log_x=True)
+    options.update(overrides)
+    return grid_figure(synthetic(), **options)
+
+
+def test_every_slider_combination_shows_the_closed_form():
+    figure = build()
+    # traces: 0 band lower, 1 band upper, 2 f, 3 g, 4 h, 5 static
+    for i, j in itertools.product(range(len(A)), range(len(B))):
+        shown = figure.traces_at([i, j])
+        a, b = A[i], B[j]
+        assert shown[0] == [f(a, b, x) - 0.5 for x in X]
+        assert shown[1] == [f(a, b, x) + 0.5 for x in X]
+        assert shown[2] == [f(a, b, x) for x in X]
+        assert shown[3] == [b * x for x in X]
+        assert shown[4] == [-f(a, 5, x) for x in X]
+        assert 5 not in shown
+
+
+def test_grid_records_which_sliders_each_trace_follows():
+    figure = build()
+    dims = {trace["index"]: trace["dims"] for trace in figure.grid["traces"]}
+    assert dims == {0: [0, 1], 1: [0, 1], 2: [0, 1], 3: [1], 4: [0]}
+
+
+def test_initial_data_is_the_active_setting():
+    figure = build()
+    shown = figure.traces_at([0, 1])
+    for index, values in shown.items():
+        assert list(figure.figure.data[index].y) == values
+        assert list(figure.figure.data[index].x) == X
+
+
+def test_layout_band_sliders_and_meta():
+    figure = build()
+    data, layout = figure.figure.data, figure.figure.layout
+    assert data[1].fill == "tonexty" and data[0].fill is None
+    assert data[0].showlegend is False
+    assert [slider.active for slider in layout.sliders] == [0, 1]
+    assert [[json.loads(step.value) for step in slider.steps] for slider in layout.sliders] == [
+        A, B]
+    assert all(step.method == "skip" for slider in layout.sliders for step in slider.steps)
+    assert layout.xaxis.type == "log" and layout.yaxis.type == "linear"
+    assert layout.meta["srlm"] == {"x": "x", "sliders": ["a", "b"], "experiment": "synthetic",
+                                   "kwargs": {"seed": 0}}
+    assert data[4].meta == {"field": "h", "fixed": {"b": 5}, "role": "curve"}
+    assert data[5].meta is None
+
+
+def test_slider_subset_of_coordinates():
+    figure = build(sliders=[Slider("a", "a = ", values=[3, 1]), Slider("b", "b = ")])
+    assert figure.traces_at([0, 0])[2] == [f(3, 5, x) for x in X]
+    assert figure.traces_at([1, 1])[2] == [f(1, 7, x) for x in X]
+
+
+def test_lookup_and_expected_traces_agree_with_the_grid():
+    figure, result = build(), synthetic()
+    trace_metas = [trace.meta for trace in figure.figure.data]
+    for i, j in itertools.product(range(len(A)), range(len(B))):
+        expected = expected_traces(result, figure.figure.layout.meta["srlm"], trace_metas,
+                                   {"a": A[i], "b": B[j]})
+        assert expected == {index: [float(v) for v in values]
+                            for index, values in figure.traces_at([i, j]).items()}
+    assert lookup(result, "h", "x", {"a": 2, "b": 7}) == [-f(2, 7, x) for x in X]
+
+
+def test_html_fragment():
+    html = build(caption="What to look for: the lines.").to_html()
+    assert 'id="fig-test"' in html and 'id="fig-test-grid"' in html
+    assert 'aria-describedby="fig-test-description"' in html
+    assert "A synthetic figure whose values" in html
+    assert "<figcaption>What to look for: the lines.</figcaption>" in html
+    assert "<script src" not in html and "cdn" not in html.lower()
+    assert "plotly_sliderchange" in html
+    without_caption = build().to_html()
+    assert "<figcaption>" not in without_caption and 'role="figure"' in without_caption
+
+
+def test_grid_embedded_in_the_page_round_trips():
+    figure = build()
+    html = figure.to_html()
+    start = html.index('id="fig-test-grid">') + len('id="fig-test-grid">')
+    embedded = json.loads(html[start:html.index("</script>", start)])
+    assert embedded == json.loads(json.dumps(figure.grid))
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"div_id": "Fig 1"}, "div_id"),
+    ({"description": "short"}, "description"),
+    ({"sliders": [Slider("a", "a"), Slider("a", "a")]}, "own dimension"),
+    ({"sliders": [Slider("a", "a", active=3), Slider("b", "b")]}, "active"),
+    ({"sliders": [Slider("a", "a")]}, "neither"),
+    ({"curves": [Curve("missing", "nope")]}, "not in the result"),
+    ({"curves": [Curve("h", "h", fixed={"b": 6})]}, "not a coordinate"),
+    ({"kwargs": None}, "both experiment and kwargs"),
+])
+def test_bad_specifications_are_refused_with_a_clear_message(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        build(**overrides)
+
+
+def test_round_significant_known_values():
+    values = [123456.0, 0.000123456, -2.718281828, 1.0, 0.0, math.nan, math.inf]
+    assert round_significant(values) == [123500.0, 0.0001235, -2.718, 1.0, 0.0, None, None]
+    assert round_significant([[1.23456, 2.0]]) == [[1.235, 2.0]]
+
+
+@given(st.floats(min_value=1e-300, max_value=1e300))
+def test_round_significant_relative_error(value):
+    rounded = round_significant([value])[0]
+    assert abs(rounded - value) <= 5e-4 * value
+
+
+# --------------------------------------------------------------------------------------------
+# The gallery experiment and its figures
+# --------------------------------------------------------------------------------------------
+
+SMALL = {"seed": 3, "kappa0s": [2.5, 6.0], "n_values": [10, 40, 160], "betas": [0.1, 1.0],
+         "T": 3, "seeds": 4}
+
+
+@pytest.fixture(scope="module")
+def small():
+    return kappa_and_failure_grid(**SMALL)
+
+
+def test_experiment_is_registered_and_json_serialisable(small):
+    assert EXPERIMENTS["kappa_and_failure_grid"] is kappa_and_failure_grid
+    assert json.loads(json.dumps(small, allow_nan=False)) == small
+
+
+def test_bump_height_gives_the_requested_kappa0():
+    for kappa0 in (1.1, 2.5, 9.9):
+        start = instances.bump(5, 10, bump_height_for_kappa0(kappa0, 10))
+        top = np.exp(np.max(jax.nn.log_softmax(start.logits, axis=1), axis=1))
+        assert np.allclose(1 / top, kappa0, rtol=1e-12)
+    for bad in (1.0, 10.0):
+        with pytest.raises(ValueError, match="kappa0"):
+            bump_height_for_kappa0(bad, 10)
+
+
+def test_population_curves_match_the_closed_form(small):
+    # pi_t ∝ pi_0^((1 + 1/beta)^t): the bump's top probability is 1 / (1 + (K-1) e^(-b e_t))
+    coords, K = small["coords"], 10
+    for (i, kappa0), (j, beta), t in itertools.product(
+            enumerate(coords["kappa0"]), enumerate(coords["beta"]), coords["t"]):
+        height = bump_height_for_kappa0(kappa0, K)
+        exponent = (1 + 1 / beta) ** t
+        kappa = 1 + (K - 1) * math.exp(-height * exponent)
+        assert small["population_kappa"][i][j][t] == pytest.approx(kappa, rel=1e-9)
+        assert small["population_failure"][i][j][t] == pytest.approx(
+            1.0 if 1 / kappa <= 0.5 else 0.0, abs=1e-12)
+
+
+def test_grid_points_match_direct_runs(small):
+    """Each grid point equals a direct dynamics.run with the same key and padding."""
+    coords = small["coords"]
+    for i, n_index, j in [(0, 0, 0), (1, 2, 1), (0, 1, 1)]:
+        start = instances.bump(20, 10, bump_height_for_kappa0(coords["kappa0"][i], 10))
+        run = dynamics.run(jax.random.key(SMALL["seed"]), start, n=coords["n"][n_index],
+                           T=SMALL["T"], beta=coords["beta"][j], seeds=SMALL["seeds"],
+                           n_max=max(coords["n"]), T_max=SMALL["T"])
+        kappa, failure = np.asarray(run.kappa), np.asarray(run.failure)
+        np.testing.assert_allclose(small["kappa_mean"][i][n_index][j], kappa.mean(axis=0),
+                                   rtol=1e-12)
+        np.testing.assert_allclose(small["failure_mean"][i][n_index][j], failure.mean(axis=0),
+                                   rtol=1e-12)
+        lower = np.maximum(kappa.mean(0) - kappa.std(0), kappa.min(0))
+        upper = np.minimum(kappa.mean(0) + kappa.std(0), kappa.max(0))
+        np.testing.assert_allclose(small["kappa_lower"][i][n_index][j], lower, rtol=1e-12)
+        np.testing.assert_allclose(small["kappa_upper"][i][n_index][j], upper, rtol=1e-12)
+
+
+def test_bound_uses_the_runs_mu_and_gamma(small):
+    """mu and gamma are minima over seeds and rounds 0..t of a direct run; the bound is
+    Theorem 5.3 at them, undefined (None) at t = 0."""
+    coords = small["coords"]
+    i, n_index, j = 1, 2, 0
+    start = instances.bump(20, 10, bump_height_for_kappa0(coords["kappa0"][i], 10))
+    run = dynamics.run(jax.random.key(SMALL["seed"]), start, n=coords["n"][n_index],
+                       T=SMALL["T"], beta=coords["beta"][j], seeds=SMALL["seeds"],
+                       n_max=max(coords["n"]), T_max=SMALL["T"])
+    mu, gamma = np.asarray(run.mu), np.asarray(run.gamma)
+    assert small["failure_bound"][i][n_index][j][0] is None
+    for t in coords["t"][1:]:
+        mu_min, gamma_min = mu[:, :t + 1].min(), gamma[:, :t + 1].min()
+        assert small["mu_min"][i][n_index][j][t] == mu_min
+        assert small["gamma_min"][i][n_index][j][t] == gamma_min
+        expected = bounds.theorem_5_3_bound(
+            coords["n"][n_index], t, log_class_size=0.0, delta=0.05, gamma=gamma_min,
+            mu=mu_min, kappa0=coords["kappa0"][i])
+        assert small["failure_bound"][i][n_index][j][t] == pytest.approx(expected, rel=1e-12)
+    # On the bump, the first round's minima are the initial policy's: mu = 1/kappa0, gamma = b.
+    assert small["mu_min"][i][n_index][j][0] == pytest.approx(1 / coords["kappa0"][i])
+    assert small["gamma_min"][i][n_index][j][0] == pytest.approx(
+        bump_height_for_kappa0(coords["kappa0"][i], 10))
+
+
+@pytest.mark.parametrize("builder", [explorer.failure_over_n, explorer.kappa_over_rounds])
+def test_gallery_figures_show_the_experiment_for_every_setting(small, builder):
+    figure = builder(small, SMALL)
+    layout = figure.figure.layout
+    meta = layout.meta["srlm"]
+    assert meta["experiment"] == "kappa_and_failure_grid" and meta["kwargs"] == SMALL
+    trace_metas = [trace.meta for trace in figure.figure.data]
+    steps = [[json.loads(step.value) for step in slider.steps] for slider in layout.sliders]
+    for active in itertools.product(*(range(len(values)) for values in steps)):
+        setting = dict(zip(meta["sliders"], (values[k] for values, k in zip(steps, active,
+                                                                              strict=True)),
+                           strict=True))
+        expected = expected_traces(small, meta, trace_metas, setting)
+        for index, shown in figure.traces_at(list(active)).items():
+            np.testing.assert_allclose(shown, expected[index], rtol=5.0001e-4, atol=1e-12)
+
+
+def test_gallery_figure_pages_stay_small(small):
+    full = kappa_and_failure_grid.__kwdefaults__
+    assert full["T"] == 8  # the page's grid is 9 x 4 x 2 settings of 9 points
+    size = len(explorer.failure_over_n(small, SMALL).to_html())
+    assert size < 60_000
