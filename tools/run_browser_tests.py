@@ -22,7 +22,10 @@ def main() -> int:
         print(f"{banner}\nBROWSER TESTS SKIPPED: {CHROMIUM} not found.\n"
               f"Install it with: apt-get install chromium\n{banner}")
         return 0
-    return subprocess.call([sys.executable, "-m", "pytest", "-m", "browser", "-q"])
+    # -p no:playwright: the tests drive chromium themselves (tests/test_site.py); the
+    # pytest-playwright plugin would only add its own browser parametrization to them.
+    return subprocess.call([sys.executable, "-m", "pytest", "-p", "no:playwright", "-m",
+                            "browser", "-q"])
 
 
 if __name__ == "__main__":
