@@ -29,7 +29,10 @@ from scipy import optimize, special
 
 from srlm_kit import _validation as check
 
+#: Inputs: a number or an array (anything ``np.asarray`` turns into real numbers).
 ArrayLike = float | int | np.ndarray
+#: Outputs: a NumPy scalar for scalar inputs, an array otherwise.
+RealOrArray = np.float64 | np.ndarray
 
 #: Largest n searched by :func:`level_three_crossing` (documented cap; see there).
 LEVEL_THREE_N_CAP = 1.0e60
@@ -101,7 +104,8 @@ def _lower_bound_rhs(n, kappa0, log_class_size, constant):
     return constant * kappa0 * log_class_size / n, kappa0
 
 
-def theorem_4_1_lower_bound(n, kappa0, log_class_size, constant: float = 1.0):
+def theorem_4_1_lower_bound(n: ArrayLike, kappa0: ArrayLike, log_class_size: ArrayLike,
+                            constant: ArrayLike = 1.0) -> RealOrArray:
     """Exact solution eps of ``eps^2 (1 + log(kappa0/eps)) = constant K/n``, ``K = kappa0 log|Pi|``.
 
     This is the equation of Steps 5 to 6 of the proof of Theorem 4.1 (paper-notes §5.1, from
@@ -129,7 +133,8 @@ def theorem_4_1_lower_bound(n, kappa0, log_class_size, constant: float = 1.0):
     return _scalar_or_array(math.e * kappa0 * np.exp(branch / 2.0))
 
 
-def theorem_4_1_lower_bound_without_one(n, kappa0, log_class_size, constant: float = 1.0):
+def theorem_4_1_lower_bound_without_one(n: ArrayLike, kappa0: ArrayLike, log_class_size: ArrayLike,
+                                        constant: ArrayLike = 1.0) -> RealOrArray:
     """Exact solution eps of ``eps^2 log(kappa0/eps) = constant K/n``, ``K = kappa0 log|Pi|``.
 
     The equation paper-notes §6.7 inverts (it drops the "1 +" of the proof's equation; the two
@@ -150,8 +155,9 @@ def theorem_4_1_lower_bound_without_one(n, kappa0, log_class_size, constant: flo
     return _scalar_or_array(kappa0 * np.exp(branch / 2.0))
 
 
-def theorem_4_1_lower_bound_asymptotic(n, kappa0, log_class_size, constant: float = 1.0,
-                                       with_one: bool = False):
+def theorem_4_1_lower_bound_asymptotic(n: ArrayLike, kappa0: ArrayLike, log_class_size: ArrayLike,
+                                       constant: ArrayLike = 1.0, with_one: bool = False
+                                       ) -> RealOrArray:
     """Large-n form of the Lambert-W solution, ``W_{-1}(z) ≈ log(-z) - log(-log(-z))``::
 
         with_one=False:  eps ≈ sqrt(2cK/(n log(n kappa0^2/(2cK))))        (paper-notes §6.7)
@@ -175,7 +181,7 @@ def theorem_4_1_lower_bound_asymptotic(n, kappa0, log_class_size, constant: floa
 # --------------------------------------------------------------------------------------------
 
 
-def tail_integral_bound(a, mu):
+def tail_integral_bound(a: ArrayLike, mu: ArrayLike) -> RealOrArray:
     """One-step bound on ``kappa_{t+1}`` from the tail integral (Lemma C.3, Eq. 56)::
 
         1 + int_1^{1/mu} min(1, a u/(u - 1)) du
@@ -210,7 +216,7 @@ def _recursion_coefficients(offset, coefficient):
     return offset, coefficient
 
 
-def kappa_fixed_point(offset, coefficient):
+def kappa_fixed_point(offset: ArrayLike, coefficient: ArrayLike) -> RealOrArray:
     """Fixed point of ``f(k) = A + B' sqrt(k)``: ``kappa* = A + B'^2/2 + (B'/2) sqrt(B'^2 + 4A)``.
 
     ``offset`` is A > 0 and ``coefficient`` is B' >= 0.
@@ -223,7 +229,7 @@ def kappa_fixed_point(offset, coefficient):
     return _scalar_or_array(offset + coefficient**2 / 2.0 + coefficient * root / 2.0)
 
 
-def contraction_factor(offset, coefficient):
+def contraction_factor(offset: ArrayLike, coefficient: ArrayLike) -> RealOrArray:
     """``q = f'(kappa*) = B'/(B' + sqrt(B'^2 + 4A))``, in [0, 1).
 
     [reconstructed, by algebra; paper-notes §6.5 (Lemma C.4, rho_c); checked in SymPy,
@@ -233,7 +239,7 @@ def contraction_factor(offset, coefficient):
     return _scalar_or_array(coefficient / (coefficient + np.sqrt(coefficient**2 + 4.0 * offset)))
 
 
-def fixed_point_upper_bound(offset, coefficient):
+def fixed_point_upper_bound(offset: ArrayLike, coefficient: ArrayLike) -> RealOrArray:
     """``kappa* <= A + B' sqrt(A) + B'^2`` (Eq. 75 to 76).
 
     [reconstructed, by algebra; paper-notes §6.5; checked in SymPy,
@@ -243,7 +249,8 @@ def fixed_point_upper_bound(offset, coefficient):
     return _scalar_or_array(offset + coefficient * np.sqrt(offset) + coefficient**2)
 
 
-def kappa_unrolled_bound(T, kappa0, offset, coefficient):
+def kappa_unrolled_bound(T: ArrayLike, kappa0: ArrayLike, offset: ArrayLike,
+                         coefficient: ArrayLike) -> RealOrArray:
     """``kappa_T <= kappa* + q^T (kappa0 - kappa*)`` when every step obeys
     ``kappa_{t+1} <= A + B' sqrt(kappa_t)`` (Eq. 72).
 
@@ -282,7 +289,7 @@ def kappa_recursion_iterates(kappa0: float, offset: float, coefficient: float, T
 # --------------------------------------------------------------------------------------------
 
 
-def reviewer_contraction_factor(n, mu):
+def reviewer_contraction_factor(n: ArrayLike, mu: ArrayLike) -> RealOrArray:
     """The per-round contraction ``q = 1/(1 + sqrt(n mu))`` of Theorem 5.3.
 
     [quoted, ICLR review, R2: the denominator (1 + sqrt(nc))^((T-1)/2), with c -> mu]. Lemma C.4
@@ -308,8 +315,9 @@ def _iterative_bound(rate, n, T, gamma, mu, kappa0, constant):
     return _scalar_or_array(constant * rate / (gamma * np.sqrt(n)) * (stable + transient))
 
 
-def theorem_5_3_bound(n, T, *, log_class_size, delta, gamma, mu, kappa0,
-                      constant: float = 1.0):
+def theorem_5_3_bound(n: ArrayLike, T: ArrayLike, *, log_class_size: ArrayLike, delta: ArrayLike,
+                      gamma: ArrayLike, mu: ArrayLike, kappa0: ArrayLike,
+                      constant: ArrayLike = 1.0) -> RealOrArray:
     """Theorem 5.3: with probability >= 1 - delta, the failure after T rounds is at most::
 
         constant * log(n |Pi|/delta)/(gamma sqrt(n)) * (mu^(-1/2) + sqrt(kappa0) q^((T-1)/2)),
@@ -329,7 +337,8 @@ def theorem_5_3_bound(n, T, *, log_class_size, delta, gamma, mu, kappa0,
     return _iterative_bound(rate, n, T, gamma, mu, kappa0, constant)
 
 
-def corollary_5_7_bound(n, *, log_class_size, delta, gamma, mu, constant: float = 1.0):
+def corollary_5_7_bound(n: ArrayLike, *, log_class_size: ArrayLike, delta: ArrayLike,
+                        gamma: ArrayLike, mu: ArrayLike, constant: ArrayLike = 1.0) -> RealOrArray:
     """Corollary 5.7: past the iteration threshold,
     failure ``≲ log(n|Pi|/delta)/(gamma sqrt(mu n))``.
 
@@ -347,7 +356,7 @@ def corollary_5_7_bound(n, *, log_class_size, delta, gamma, mu, constant: float 
     return _scalar_or_array(constant * rate / (gamma * np.sqrt(mu * n)))
 
 
-def iteration_threshold(mu, kappa0, q):
+def iteration_threshold(mu: ArrayLike, kappa0: ArrayLike, q: ArrayLike) -> RealOrArray:
     """Corollary 5.7's threshold ``T >= 1 + log(mu kappa0)/log(1/q)``, for q in (0, 1).
 
     Past it the transient term ``sqrt(kappa0) q^((T-1)/2)`` is at most the stable term
@@ -362,7 +371,7 @@ def iteration_threshold(mu, kappa0, q):
     return _scalar_or_array(1.0 + np.log(mu * kappa0) / np.log(1.0 / q))
 
 
-def iteration_threshold_approximate(n, mu, kappa0):
+def iteration_threshold_approximate(n: ArrayLike, mu: ArrayLike, kappa0: ArrayLike) -> RealOrArray:
     """``T >= 1 + log(mu kappa0)/log(1 + sqrt(n mu))``: :func:`iteration_threshold` at the
     reviewer's ``q = 1/(1 + sqrt(n mu))`` (paper-notes §4.10, §6.6) [reconstructed, from
     Theorem 5.3 and the prose]. With Lemma C.4's ``q = 1/(1 + sqrt(1 + n mu))`` it is an
@@ -379,7 +388,8 @@ def iteration_threshold_approximate(n, mu, kappa0):
 # --------------------------------------------------------------------------------------------
 
 
-def log_covering_number(dimension, radius, resolution):
+def log_covering_number(dimension: ArrayLike, radius: ArrayLike, resolution: ArrayLike
+                        ) -> RealOrArray:
     """``log N(r) <= d log(1 + 2B/r)``: volumetric covering of the ball ``||theta|| <= B`` in R^d.
 
     [reconstructed, from the proof prose and standard arguments; paper-notes §4.15, §6.8;
@@ -392,7 +402,8 @@ def log_covering_number(dimension, radius, resolution):
     return _scalar_or_array(dimension * np.log1p(2.0 * radius / resolution))
 
 
-def linear_class_entropy(n, *, dimension, radius, delta):
+def linear_class_entropy(n: ArrayLike, *, dimension: ArrayLike, radius: ArrayLike,
+                         delta: ArrayLike) -> RealOrArray:
     """The metric-entropy term ``d log(n B/delta)`` that replaces ``log(n|Pi|/delta)`` for the
     linear softmax class (Theorem 6.2).
 
@@ -410,8 +421,9 @@ def linear_class_entropy(n, *, dimension, radius, delta):
     return _scalar_or_array(dimension * log_argument)
 
 
-def theorem_6_2_bound(n, T, *, dimension, radius, delta, gamma, mu, kappa0,
-                      constant: float = 1.0):
+def theorem_6_2_bound(n: ArrayLike, T: ArrayLike, *, dimension: ArrayLike, radius: ArrayLike,
+                      delta: ArrayLike, gamma: ArrayLike, mu: ArrayLike, kappa0: ArrayLike,
+                      constant: ArrayLike = 1.0) -> RealOrArray:
     """Theorem 6.2 (linear softmax): Theorem 5.3 with ``log(n|Pi|/delta)`` replaced by
     ``d log(n B/delta)``::
 
@@ -424,7 +436,7 @@ def theorem_6_2_bound(n, T, *, dimension, radius, delta, gamma, mu, kappa0,
     return _iterative_bound(np.asarray(rate), n, T, gamma, mu, kappa0, constant)
 
 
-def effective_dimension(eigenvalues, ridge):
+def effective_dimension(eigenvalues: ArrayLike, ridge: ArrayLike) -> RealOrArray:
     """``d_eff(lambda) = sum_j lambda_j/(lambda_j + lambda)`` (Definition G.1), summed over the last
     axis of ``eigenvalues``; ``ridge`` (lambda > 0) broadcasts against the other axes.
 
@@ -436,7 +448,8 @@ def effective_dimension(eigenvalues, ridge):
     return _scalar_or_array(np.sum(terms, axis=-1))
 
 
-def effective_dimension_head_tail_bound(eigenvalues, ridge, head: int):
+def effective_dimension_head_tail_bound(eigenvalues: ArrayLike, ridge: ArrayLike, head: int
+                                        ) -> RealOrArray:
     """``d_eff(lambda) <= k + (1/lambda) sum_{j>k} lambda_j`` with the k = ``head`` largest
     eigenvalues counted as 1 each (eigenvalues sorted in decreasing order; any k works).
 
@@ -453,7 +466,7 @@ def effective_dimension_head_tail_bound(eigenvalues, ridge, head: int):
     return _scalar_or_array(kept + tail / ridge)
 
 
-def effective_dimension_termwise_bound(eigenvalues, ridge):
+def effective_dimension_termwise_bound(eigenvalues: ArrayLike, ridge: ArrayLike) -> RealOrArray:
     """``d_eff(lambda) <= #{j: lambda_j >= lambda} + (1/lambda) sum_{lambda_j < lambda} lambda_j
     = sum_j min(1, lambda_j/lambda)`` (Eq. 149), at most twice d_eff.
 
@@ -464,7 +477,8 @@ def effective_dimension_termwise_bound(eigenvalues, ridge):
     return _scalar_or_array(np.sum(np.minimum(1.0, eigenvalues / ridge[..., None]), axis=-1))
 
 
-def effective_dimension_exponential_bound(ridge, scale, rate):
+def effective_dimension_exponential_bound(ridge: ArrayLike, scale: ArrayLike, rate: ArrayLike
+                                          ) -> RealOrArray:
     """Regime (A), ``lambda_j <= C e^(-alpha j)`` for ``j = 1, 2, ...``::
 
         d_eff(lambda) <= (1/alpha) max(0, log(C/lambda)) + 1/(1 - e^(-alpha))
@@ -481,7 +495,8 @@ def effective_dimension_exponential_bound(ridge, scale, rate):
     return _scalar_or_array(head + 1.0 / (1.0 - np.exp(-rate)))
 
 
-def effective_dimension_polynomial_bound(ridge, scale, power):
+def effective_dimension_polynomial_bound(ridge: ArrayLike, scale: ArrayLike, power: ArrayLike
+                                         ) -> RealOrArray:
     """Regime (B), ``lambda_j <= C j^(-p)`` for ``j = 1, 2, ...`` and ``p > 1``::
 
         d_eff(lambda) <= (C/lambda)^(1/p) p/(p - 1) + 1
@@ -496,7 +511,8 @@ def effective_dimension_polynomial_bound(ridge, scale, power):
     return _scalar_or_array((scale / ridge)**(1.0 / power) * power / (power - 1.0) + 1.0)
 
 
-def effective_dimension_spiked_bound(ridge, spikes, tail_mass):
+def effective_dimension_spiked_bound(ridge: ArrayLike, spikes: ArrayLike, tail_mass: ArrayLike
+                                     ) -> RealOrArray:
     """Regime (C): ``spikes`` = k arbitrary eigenvalues plus a tail of total mass tau:
     ``d_eff(lambda) <= k + tau/lambda`` (<= k + 1 for lambda >= tau).
 
@@ -508,8 +524,9 @@ def effective_dimension_spiked_bound(ridge, spikes, tail_mass):
     return _scalar_or_array(spikes + tail_mass / ridge)
 
 
-def corollary_6_4_bound(n, T, *, eigenvalues, radius, delta, gamma, mu, kappa0,
-                        ridge=None, constant: float = 1.0):
+def corollary_6_4_bound(n: ArrayLike, T: ArrayLike, *, eigenvalues: ArrayLike, radius: ArrayLike,
+                        delta: ArrayLike, gamma: ArrayLike, mu: ArrayLike, kappa0: ArrayLike,
+                        ridge: ArrayLike | None = None, constant: ArrayLike = 1.0) -> RealOrArray:
     """Corollary 6.4: :func:`theorem_6_2_bound` with the dimension d replaced by ``d_eff(lambda)``::
 
         constant * d_eff(lambda) log(nB/delta)/(gamma sqrt(n))
@@ -555,8 +572,8 @@ class LevelThreeBound(NamedTuple):
     kappa_bound: np.ndarray  # kappa* + q^(T-1) (kappa0 - kappa*), the bound on kappa_{T-1}
 
 
-def statistical_error(n, *, log_class_size, delta, c_loss: float = 1.0
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def statistical_error(n: ArrayLike, *, log_class_size: ArrayLike, delta: ArrayLike,
+                      c_loss: ArrayLike = 1.0) -> tuple[RealOrArray, RealOrArray]:
     """``(eps_stat, eta)`` with ``eps_stat = eta sqrt(log(|Pi|/delta)/n)`` and
     ``eta = log(2 n C_loss |Pi|/delta)`` (the clipping level).
 
@@ -573,9 +590,12 @@ def statistical_error(n, *, log_class_size, delta, c_loss: float = 1.0
     return _scalar_or_array(eta * np.sqrt(log_ratio / n)), _scalar_or_array(eta)
 
 
-def level_three_bound(n, T, *, gamma, mu, kappa0, delta, log_class_size=None, dimension=None,
-                      radius=None, beta=None, c_loss: float = 1.0, threshold: float = 0.5,
-                      offset=None) -> LevelThreeBound:
+def level_three_bound(n: ArrayLike, T: ArrayLike, *, gamma: ArrayLike, mu: ArrayLike,
+                      kappa0: ArrayLike, delta: float, log_class_size: ArrayLike | None = None,
+                      dimension: ArrayLike | None = None, radius: ArrayLike | None = None,
+                      beta: ArrayLike | None = None, c_loss: float = 1.0,
+                      threshold: float = 0.5, offset: ArrayLike | None = None
+                      ) -> LevelThreeBound:
     """The failure bound with every hidden constant set to 1 (paper-notes §11, level 3)::
 
         fail(T) <= (1/(gamma (1 - s))) (sqrt(kappa_{T-1}) eps_stat + beta log kappa_{T-1})
@@ -623,9 +643,11 @@ def level_three_bound(n, T, *, gamma, mu, kappa0, delta, log_class_size=None, di
         contraction, kappa_bound)))
 
 
-def level_three_crossing(T, *, gamma, mu, kappa0, delta, log_class_size=None, dimension=None,
-                         radius=None, beta=None, c_loss: float = 1.0, threshold: float = 0.5,
-                         offset=None, n_cap: float = LEVEL_THREE_N_CAP,
+def level_three_crossing(T: float, *, gamma: float, mu: float, kappa0: float, delta: float,
+                         log_class_size: float | None = None, dimension: float | None = None,
+                         radius: float | None = None, beta: float | None = None,
+                         c_loss: float = 1.0, threshold: float = 0.5,
+                         offset: float | None = None, n_cap: float = LEVEL_THREE_N_CAP,
                          grid_points: int = 2000) -> float | None:
     """The smallest n (real, >= 1) at which :func:`level_three_bound` drops below 1, or None if
     it stays at or above 1 for every n up to ``n_cap`` (default 1e60).

@@ -29,7 +29,8 @@ import numpy as np
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, metrics
-from srlm_kit.bounds import _tail_integral_piecewise
+from srlm_kit.bounds import ArrayLike, _tail_integral_piecewise
+from srlm_kit.dynamics import Trajectory
 
 #: Relative tolerance for rounding in ``holds`` (see the module docstring).
 FLOAT_TOLERANCE = 1.0e-12
@@ -70,7 +71,7 @@ class RecursionCheck(NamedTuple):
     unrolled: InequalityCheck  # kappa_t <= kappa* + q^t (kappa_0 - kappa*), round axis
 
 
-def _array(field) -> np.ndarray:
+def _array(field: ArrayLike) -> np.ndarray:
     return np.asarray(field, dtype=np.float64)
 
 
@@ -104,7 +105,7 @@ def count_violations(result: InequalityCheck) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def lemma_c1_check(trajectory, threshold: float = 0.5) -> InequalityCheck:
+def lemma_c1_check(trajectory: Trajectory, threshold: float = 0.5) -> InequalityCheck:
     """Lemma C.1 on every step ``pi_t -> pi_{t+1}`` of a trajectory::
 
         P_x[pi_{t+1}(y*_t(x)|x) <= s]  <=  gap_t / (gamma_t (1 - s))
@@ -134,7 +135,8 @@ def lemma_c1_check(trajectory, threshold: float = 0.5) -> InequalityCheck:
     return _inequality(lhs, rhs, active)
 
 
-def lemma_c1_over_thresholds(logits_t, logits_next, rho, thresholds) -> InequalityCheck:
+def lemma_c1_over_thresholds(logits_t: ArrayLike, logits_next: ArrayLike, rho: ArrayLike,
+                             thresholds: ArrayLike) -> InequalityCheck:
     """Lemma C.1 for one step and many thresholds s, from the two policies' logit tables.
 
     For a trajectory run with ``keep_logits=True``: ``logits_t = trajectory.logits[..., t, :, :]``
@@ -155,7 +157,7 @@ def lemma_c1_over_thresholds(logits_t, logits_next, rho, thresholds) -> Inequali
     return _inequality(lhs, rhs, np.ones_like(thresholds, dtype=bool))
 
 
-def tail_integral_check(trajectory) -> TailIntegralCheck:
+def tail_integral_check(trajectory: Trajectory) -> TailIntegralCheck:
     """The one-step tail-integral bound of Lemma C.3 (Eq. 56) on every step of a trajectory::
 
         kappa_{t+1} <= 1 + int_1^{1/mu_{t+1}} min(1, a u/(u - 1)) du,   a = gap_t/gamma_t
@@ -190,8 +192,8 @@ def tail_integral_check(trajectory) -> TailIntegralCheck:
                              trivial)
 
 
-def recursion_check(trajectory, offset: str = "one", include_initial_round: bool = True
-                    ) -> RecursionCheck:
+def recursion_check(trajectory: Trajectory, offset: str = "one",
+                    include_initial_round: bool = True) -> RecursionCheck:
     """Fit the recursion ``kappa_{t+1} <= A + B' sqrt(kappa_t)`` to a trajectory and check its
     unrolled bound (Lemma C.4; paper-notes §11.1).
 
@@ -270,7 +272,8 @@ class SlopeFit(NamedTuple):
     dropped: int  # points with y == 0 (log undefined), left out
 
 
-def calibrate(empirical, shape, calibration_index) -> Calibration:
+def calibrate(empirical: ArrayLike, shape: ArrayLike, calibration_index: int | tuple[int, ...]
+              ) -> Calibration:
     """Fit ``empirical ≈ constant * shape`` at one point and predict everywhere else (level 2).
 
     ``empirical`` (e.g. observed failure on a grid of (n, T)) and ``shape`` (a bound evaluated at
@@ -316,7 +319,7 @@ def _fit_line(x: np.ndarray, y: np.ndarray) -> SlopeFit:
     return SlopeFit(float(slope), float(intercept), used, int(y.size - used))
 
 
-def log_log_slope(x, y) -> SlopeFit:
+def log_log_slope(x: ArrayLike, y: ArrayLike) -> SlopeFit:
     """Least-squares slope of ``log y`` against ``log x`` (e.g. failure against n, to compare
     with the bound's -1/2). Points with ``y = 0`` are dropped and counted in ``dropped``.
     [reconstructed, paper-notes §11.2]
@@ -328,7 +331,7 @@ def log_log_slope(x, y) -> SlopeFit:
     return _fit_line(np.log(x), y)
 
 
-def semilog_slope(x, y) -> SlopeFit:
+def semilog_slope(x: ArrayLike, y: ArrayLike) -> SlopeFit:
     """Least-squares slope of ``log y`` against ``x`` (e.g. failure against T, to compare with the
     transient factor's ``log q^(1/2) = -(1/2) log(1 + sqrt(n mu))`` per round). Points with
     ``y = 0`` are dropped and counted. [reconstructed, paper-notes §11.2]
@@ -358,10 +361,11 @@ class LevelThreeReport(NamedTuple):
     kappa0: np.ndarray  # trajectory.kappa at round 0
 
 
-def level_three_report(trajectory, *, n, beta, delta, log_class_size=None, dimension=None,
-                       radius=None, c_loss: float = 1.0, threshold: float = 0.5,
-                       crossing_beta=None, n_cap: float = bounds.LEVEL_THREE_N_CAP
-                       ) -> LevelThreeReport:
+def level_three_report(trajectory: Trajectory, *, n: ArrayLike, beta: ArrayLike, delta: float,
+                       log_class_size: float | None = None, dimension: float | None = None,
+                       radius: float | None = None, c_loss: float = 1.0,
+                       threshold: float = 0.5, crossing_beta: float | None = None,
+                       n_cap: float = bounds.LEVEL_THREE_N_CAP) -> LevelThreeReport:
     """The level-3 bound of paper-notes §11.3 for a simulated run, next to the observed failure.
 
     gamma and mu are the minima of the trajectory's per-round values over the rounds 0..T the
