@@ -378,11 +378,14 @@ def level_three_report(trajectory: Trajectory, *, n: ArrayLike, beta: ArrayLike,
     ``n_below_one`` is :func:`srlm_kit.bounds.level_three_crossing` with gamma, mu, kappa0 and T
     held fixed and ``beta = crossing_beta`` (default ``None``: ``beta = n^(-1/2)``, the paper's
     regime; a fixed beta leaves a floor that may never go below 1); ``+inf`` where no n up to
-    ``n_cap`` works (or gamma = 0), ``nan`` where T = 0 (no round, no bound).
+    ``n_cap`` works (or gamma = 0). A trajectory with T = 0 has no round to bound: ValueError.
     [reconstructed, paper-notes §11.3 and §7.4]
     """
     round_active = np.asarray(trajectory.active, dtype=bool)
     rounds = round_active.sum(axis=-1) - 1
+    if np.any(rounds < 1):
+        raise ValueError("trajectory must have made at least one round (T >= 1): the level-3 "
+                         f"bound is about pi_T after T rounds, got T = {int(rounds.min())}")
     gamma = np.min(np.where(round_active, _array(trajectory.gamma), np.inf), axis=-1)
     mu = np.min(np.where(round_active, _array(trajectory.mu), np.inf), axis=-1)
     kappa0 = _array(trajectory.kappa)[..., 0]
@@ -396,9 +399,6 @@ def level_three_report(trajectory: Trajectory, *, n: ArrayLike, beta: ArrayLike,
     crossing = np.full(leading, np.inf)
     class_size = dict(log_class_size=log_class_size, dimension=dimension, radius=radius)
     for index in np.ndindex(*leading):
-        if rounds[index] < 1:
-            bound[index] = crossing[index] = np.nan
-            continue
         if gamma[index] <= 0:
             continue
         common = dict(gamma=gamma[index], mu=mu[index], kappa0=kappa0[index], delta=delta,

@@ -348,5 +348,5 @@ def test_level_three_report_edge_cases():
     assert report.vacuous.all()
     none = dynamics.run(jax.random.key(0), instances.bump(5, 4, 1.0), n=20, T=0, T_max=2,
                         beta=0.5)
-    report = checks.level_three_report(none, n=20, beta=0.5, delta=0.1, log_class_size=5.0)
-    assert np.isnan(report.failure_bound).all() and (report.rounds == 0).all()
+    with pytest.raises(ValueError, match="at least one round \\(T >= 1\\)"):
+        checks.level_three_report(none, n=20, beta=0.5, delta=0.1, log_class_size=5.0)
