@@ -1,0 +1,201 @@
+"""Generate the classroom assignments: a student notebook and an autograder per source.
+
+Each assignment has one source, ``classroom/source/NN-name/NN-name.md``: a MyST Markdown notebook
+in Otter Assign's master format (solutions between ``# BEGIN SOLUTION`` / ``# END SOLUTION``,
+public and hidden tests between ``# BEGIN TESTS`` / ``# END TESTS``). For every source this script
+
+1. converts the MyST source to a master ``.ipynb`` with jupytext (Otter Assign reads only
+   notebooks) and gives its cells stable ids;
+2. runs ``otter assign``, which writes ``student/`` (no solutions, public tests only) and
+   ``autograder/`` (solutions, all tests, and the autograder zip) and, unless ``--no-run-tests``,
+   grades the reference solution and fails unless it scores full marks;
+3. makes the output reproducible: cell ids numbered in order, no jupytext metadata, and the
+   autograder zip renamed from Otter's timestamped name to ``NN-name-autograder.zip`` and rewritten
+   with fixed dates and a fixed order;
+4. writes a GitHub Classroom template repository per assignment (``template/``) and a checksum
+   list ``SHA256SUMS`` of everything meant for distribution.
+
+Usage: ``python tools/make_assignments.py [--output DIR] [--only NN-name] [--no-run-tests]``
+(``make assignments`` runs it with the defaults, output in ``_build/classroom``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import pathlib
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import jupytext
+import nbformat
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "classroom" / "source"
+OUTPUT = ROOT / "_build" / "classroom"
+BINDER = "https://mybinder.org/v2/gh/{repository}/main?urlpath=lab/tree/{path}"
+#: Packages a student environment needs (Binder, a lab machine); versions are read from the
+#: project's own pins so that students and the grader run the same code.
+STUDENT_PACKAGES = ("jax", "jaxlib", "numpy", "scipy", "sympy", "otter-grader", "ipykernel",
+                    "ipywidgets", "plotly", "ml_dtypes", "opt_einsum")
+KIT_REQUIREMENT = ("srlm_kit @ git+https://github.com/srlm-book/why-self-rewarding-works@main")
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def sources(only: list[str] | None = None) -> list[pathlib.Path]:
+    """The assignment sources, in order; ``only`` restricts them to the named assignments."""
+    found = sorted(path for path in SOURCE.glob("*/*.md") if path.stem == path.parent.name)
+    if only:
+        unknown = set(only) - {path.stem for path in found}
+        if unknown:
+            raise SystemExit(f"unknown assignment(s): {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(path.stem for path in found)}")
+        found = [path for path in found if path.stem in only]
+    return found
+
+
+def normalise(notebook: nbformat.NotebookNode, prefix: str) -> nbformat.NotebookNode:
+    """Stable cell ids (prefix + position) and no editor-specific metadata."""
+    notebook.metadata.pop("jupytext", None)
+    notebook.metadata.pop("widgets", None)
+    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python",
+                                       "name": "python3"}
+    notebook.metadata["language_info"] = {"name": "python"}
+    notebook.nbformat, notebook.nbformat_minor = 4, 5
+    for index, cell in enumerate(notebook.cells):
+        cell["id"] = f"{prefix}{index:03d}"
+        if cell.cell_type == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    return notebook
+
+
+def write_notebook(notebook: nbformat.NotebookNode, path: pathlib.Path) -> None:
+    nbformat.validate(notebook)
+    text = nbformat.writes(notebook, version=4)
+    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+def master_notebook(source: pathlib.Path, target: pathlib.Path) -> None:
+    """Convert the MyST source to the ``.ipynb`` master that Otter Assign reads."""
+    notebook = jupytext.read(source)
+    if notebook.metadata.get("kernelspec", {}).get("language") != "python":
+        raise SystemExit(f"{source}: the header must declare a Python kernelspec")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_notebook(normalise(notebook, "m"), target)
+
+
+def deterministic_zip(source: pathlib.Path, target: pathlib.Path) -> None:
+    """Rewrite a zip with sorted entries, fixed dates and fixed permissions."""
+    with zipfile.ZipFile(source) as original:
+        entries = sorted((info.filename, original.read(info)) for info in original.infolist()
+                         if not info.is_dir())
+    with zipfile.ZipFile(target, "w") as rewritten:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            executable = name in {"run_autograder", "setup.sh"}
+            info.external_attr = (0o100755 if executable else 0o100644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            rewritten.writestr(info, data)
+
+
+def student_requirements() -> str:
+    """Pinned requirements for a student environment, taken from the project's pins."""
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        name, _, version = line.partition("==")
+        if version:
+            pins[name.strip().lower().replace("_", "-")] = line.strip()
+    wanted = [pins[name.replace("_", "-")] for name in STUDENT_PACKAGES
+              if name.replace("_", "-") in pins]
+    return "\n".join(["# Student environment of the srlm_kit assignments (also Binder's).",
+                      *wanted, KIT_REQUIREMENT, ""])
+
+
+def write_template(name: str, student: pathlib.Path, target: pathlib.Path) -> None:
+    """A GitHub Classroom template repository: the student notebook and Binder's configuration."""
+    target.mkdir(parents=True)
+    shutil.copyfile(student, target / student.name)
+    (target / "requirements.txt").write_text(student_requirements())
+    shutil.copyfile(ROOT / "runtime.txt", target / "runtime.txt")
+    link = BINDER.format(repository="<owner>/<repository>", path=student.name)
+    (target / "README.md").write_text(
+        f"# {name}\n\n"
+        f"Your assignment is the notebook `{student.name}`. Do not rename it.\n\n"
+        "- **On your computer:** `python3.11 -m venv .venv && . .venv/bin/activate && "
+        "pip install -r requirements.txt && jupyter lab`.\n"
+        f"- **On Binder** (only if this repository is public): {link}\n"
+        "  Binder sessions are temporary: download the notebook (File, Download) before you "
+        "close the tab, and commit it here.\n\n"
+        "Run every cell from the top (Kernel, Restart and Run All), check that the "
+        "`grader.check` cells pass, then commit and push the notebook.\n")
+
+
+def run_otter_assign(master: pathlib.Path, result: pathlib.Path, run_tests: bool) -> None:
+    command = [sys.executable, "-m", "otter", "assign", "--no-pdfs", str(master), str(result)]
+    if not run_tests:
+        command.insert(4, "--no-run-tests")
+    completed = subprocess.run(command, capture_output=True, text=True)
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stdout + completed.stderr)
+        raise SystemExit(f"otter assign failed for {master.name} "
+                         f"(exit status {completed.returncode})")
+
+
+def generate(source: pathlib.Path, output: pathlib.Path, run_tests: bool = True) -> pathlib.Path:
+    """Generate one assignment into ``output/NN-name``; returns that directory."""
+    name = source.stem
+    result = output / name
+    work = output / ".masters" / name
+    for stale in (result, work):
+        if stale.exists():
+            shutil.rmtree(stale)
+    master = work / f"{name}.ipynb"
+    master_notebook(source, master)
+    run_otter_assign(master, result, run_tests)
+
+    for part, prefix in (("student", "s"), ("autograder", "a")):
+        path = result / part / f"{name}.ipynb"
+        write_notebook(normalise(nbformat.read(path, as_version=4), prefix), path)
+    stamped = sorted((result / "autograder").glob(f"{name}-autograder_*.zip"))
+    if len(stamped) != 1:
+        raise SystemExit(f"expected one autograder zip for {name}, found {len(stamped)}")
+    deterministic_zip(stamped[0], result / "autograder" / f"{name}-autograder.zip")
+    stamped[0].unlink()
+    write_template(name, result / "student" / f"{name}.ipynb", result / "template")
+    shutil.rmtree(work)
+    return result
+
+
+def write_checksums(output: pathlib.Path) -> None:
+    lines = []
+    for path in sorted(output.glob("*/student/*.ipynb")) + sorted(
+            output.glob("*/autograder/*-autograder.zip")):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        lines.append(f"{digest}  {path.relative_to(output).as_posix()}")
+    (output / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=pathlib.Path, default=OUTPUT,
+                        help="output directory (default: _build/classroom)")
+    parser.add_argument("--only", action="append", metavar="NN-name",
+                        help="generate only this assignment (repeatable)")
+    parser.add_argument("--no-run-tests", action="store_true",
+                        help="skip grading the reference solutions during generation")
+    arguments = parser.parse_args(argv)
+    output = arguments.output.resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    for source in sources(arguments.only):
+        result = generate(source, output, run_tests=not arguments.no_run_tests)
+        print(f"generated {result.relative_to(output.parent)}"
+              + ("" if arguments.no_run_tests else " (reference solution: full marks)"))
+    if output.joinpath(".masters").exists():
+        shutil.rmtree(output / ".masters")
+    write_checksums(output)
+
+
+if __name__ == "__main__":
+    main()
