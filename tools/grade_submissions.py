@@ -125,7 +125,7 @@ def _prepared_copy(submission: pathlib.Path, directory: pathlib.Path) -> pathlib
 
 
 def _kill_tree(process: subprocess.Popen) -> None:
-    """Kill a grading process and everything it started (the kernel runs in its own session)."""
+    """Kill a grading process and all it started (its kernel has a process group of its own)."""
     descendants = psutil.Process(process.pid).children(recursive=True)
     os.killpg(process.pid, signal.SIGKILL)
     for child in descendants:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,7 @@ import zipfile
 
 import jupytext
 import nbformat
+import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "classroom" / "source"
@@ -126,7 +128,7 @@ def write_template(name: str, student: pathlib.Path, target: pathlib.Path) -> No
         "- **On your computer:** `python3.11 -m venv .venv && . .venv/bin/activate && "
         "pip install -r requirements.txt && jupyter lab`.\n"
         f"- **On Binder** (only if this repository is public): {link}\n"
-        "  Binder sessions are temporary: download the notebook (File, Download) before you "
+        "  A Binder server is temporary: download the notebook (File, Download) before you "
         "close the tab, and commit it here.\n\n"
         "Run every cell from the top (Kernel, Restart and Run All), check that the "
         "`grader.check` cells pass, then commit and push the notebook.\n")
@@ -166,6 +168,83 @@ def generate(source: pathlib.Path, output: pathlib.Path, run_tests: bool = True)
     write_template(name, result / "student" / f"{name}.ipynb", result / "template")
     shutil.rmtree(work)
     return result
+
+
+#: Assumptions of the time estimate (``catalogue``): reading the setting, writing and debugging one
+#: line of the reference solution, and one written answer (a short proof or paragraph).
+MINUTES_READING, MINUTES_PER_SOLUTION_LINE, MINUTES_PER_WRITTEN_ANSWER = 15, 3, 15
+
+
+def _raw_config(cell) -> tuple[str, dict]:
+    """(``begin question`` / ``begin tests`` / ..., its YAML config) of an Otter raw cell."""
+    lines = cell.source.splitlines()
+    head = " ".join(lines[0].lstrip("# ").lower().split()) if lines else ""
+    body = yaml.safe_load("\n".join(lines[1:])) if len(lines) > 1 else None
+    return head, body or {}
+
+
+def catalogue(source: pathlib.Path) -> dict:
+    """What an assignment source contains: title, goals, questions, points, tests, solution size.
+
+    Read from the source itself, so the book's table of assignments cannot drift from what is
+    generated and graded. ``minutes`` is an *estimate* of a student's working time:
+    ``MINUTES_READING + MINUTES_PER_SOLUTION_LINE * solution_lines
+    + MINUTES_PER_WRITTEN_ANSWER * written questions``.
+    """
+    notebook = jupytext.read(source)
+    questions, current, block = [], None, None
+    solution_lines = 0
+    for cell in notebook.cells:
+        if cell.cell_type == "raw":
+            head, config = _raw_config(cell)
+            if head == "begin question":
+                current = {"name": config["name"], "manual": bool(config.get("manual")),
+                           "points": config.get("points", 0), "tests": []}
+                questions.append(current)
+            elif head.startswith("begin "):
+                block = head.split()[1]
+            elif head in ("end solution", "end tests"):
+                block = None
+            continue
+        if cell.cell_type != "code" or current is None:
+            continue
+        if block == "tests":
+            match = re.match(r'"""\s*# BEGIN TEST CONFIG\n(.*?)"""\s*# END TEST CONFIG',
+                             cell.source, re.S)
+            config = yaml.safe_load(match.group(1)) if match else {}
+            current["tests"].append({"hidden": bool(config.get("hidden")),
+                                     "points": config.get("points")})
+        elif block == "solution":
+            inside = False
+            for line in cell.source.splitlines():
+                stripped = line.strip()
+                if stripped == "# BEGIN SOLUTION":
+                    inside = True
+                elif stripped == "# END SOLUTION":
+                    inside = False
+                elif stripped and (inside or stripped.endswith("# SOLUTION")):
+                    solution_lines += 1
+    first = notebook.cells[[cell.cell_type for cell in notebook.cells].index("markdown")].source
+    title = re.search(r"^# (.+)$", first, re.M).group(1)
+    accompanies = re.search(r"\*Accompanies the chapter on (.+?)\.\*", first).group(1)
+    goals = re.search(r"\*\*What you will learn\.\*\* (.+?)(?:\n\n|$)", first, re.S).group(1)
+    autograded = [question for question in questions if not question["manual"]]
+    written = [question for question in questions if question["manual"]]
+    return {
+        "name": source.stem,
+        "title": title.split(": ", 1)[-1],
+        "accompanies": accompanies,
+        "goals": " ".join(goals.split()),
+        "autograded_questions": len(autograded),
+        "written_questions": len(written),
+        "autograded_points": sum(question["points"] for question in autograded),
+        "written_points": sum(question["points"] for question in written),
+        "public_tests": sum(not test["hidden"] for q in autograded for test in q["tests"]),
+        "hidden_tests": sum(test["hidden"] for q in autograded for test in q["tests"]),
+        "solution_lines": solution_lines,
+        "minutes": (MINUTES_READING + MINUTES_PER_SOLUTION_LINE * solution_lines
+                    + MINUTES_PER_WRITTEN_ANSWER * len(written)),
+    }
 
 
 def write_checksums(output: pathlib.Path) -> None:
