@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 # Strict: warnings are errors (-W), broken references too (-n); report them all (--keep-going).
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: book test lint unit browser assets clean bench
+.PHONY: book test lint unit browser assets clean bench assignments
 
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test: lint unit book browser
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/bench_kit.py
+
+# Classroom: student notebooks and autograders, from classroom/source, into _build/classroom
+# (see book/classroom/instructor_guide.md). Fails unless every reference solution scores full marks.
+assignments: $(INSTALLED)
+	$(BIN)/python tools/make_assignments.py
 
 clean:
 	rm -rf _build _vendor .pytest_cache .hypothesis
