@@ -42,7 +42,7 @@ BINDER = "https://mybinder.org/v2/gh/{repository}/main?urlpath=lab/tree/{path}"
 #: project's own pins so that students and the grader run the same code.
 STUDENT_PACKAGES = ("jax", "jaxlib", "numpy", "scipy", "sympy", "otter-grader", "ipykernel",
                     "ipywidgets", "plotly", "ml_dtypes", "opt_einsum")
-KIT_REQUIREMENT = ("srlm_kit @ git+https://github.com/srlm-book/why-self-rewarding-works@main")
+KIT_REQUIREMENT = "srlm_kit @ git+https://github.com/srlm-book/why-self-rewarding-works@{ref}"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -102,7 +102,7 @@ def deterministic_zip(source: pathlib.Path, target: pathlib.Path) -> None:
             rewritten.writestr(info, data)
 
 
-def student_requirements() -> str:
+def student_requirements(kit_ref: str = "main") -> str:
     """Pinned requirements for a student environment, taken from the project's pins."""
     pins = {}
     for line in (ROOT / "requirements.txt").read_text().splitlines():
@@ -112,21 +112,22 @@ def student_requirements() -> str:
     wanted = [pins[name.replace("_", "-")] for name in STUDENT_PACKAGES
               if name.replace("_", "-") in pins]
     return "\n".join(["# Student environment of the srlm_kit assignments (also Binder's).",
-                      *wanted, KIT_REQUIREMENT, ""])
+                      *wanted, KIT_REQUIREMENT.format(ref=kit_ref), ""])
 
 
-def write_template(name: str, student: pathlib.Path, target: pathlib.Path) -> None:
+def write_template(name: str, student: pathlib.Path, target: pathlib.Path,
+                   kit_ref: str = "main") -> None:
     """A GitHub Classroom template repository: the student notebook and Binder's configuration."""
     target.mkdir(parents=True)
     shutil.copyfile(student, target / student.name)
-    (target / "requirements.txt").write_text(student_requirements())
+    (target / "requirements.txt").write_text(student_requirements(kit_ref))
     shutil.copyfile(ROOT / "runtime.txt", target / "runtime.txt")
     link = BINDER.format(repository="<owner>/<repository>", path=student.name)
     (target / "README.md").write_text(
         f"# {name}\n\n"
         f"Your assignment is the notebook `{student.name}`. Do not rename it.\n\n"
         "- **On your computer:** `python3.11 -m venv .venv && . .venv/bin/activate && "
-        "pip install -r requirements.txt && jupyter lab`.\n"
+        "pip install -r requirements.txt jupyterlab && jupyter lab`.\n"
         f"- **On Binder** (only if this repository is public): {link}\n"
         "  A Binder server is temporary: download the notebook (File, Download) before you "
         "close the tab, and commit it here.\n\n"
@@ -145,7 +146,8 @@ def run_otter_assign(master: pathlib.Path, result: pathlib.Path, run_tests: bool
                          f"(exit status {completed.returncode})")
 
 
-def generate(source: pathlib.Path, output: pathlib.Path, run_tests: bool = True) -> pathlib.Path:
+def generate(source: pathlib.Path, output: pathlib.Path, run_tests: bool = True,
+             kit_ref: str = "main") -> pathlib.Path:
     """Generate one assignment into ``output/NN-name``; returns that directory."""
     name = source.stem
     result = output / name
@@ -165,7 +167,7 @@ def generate(source: pathlib.Path, output: pathlib.Path, run_tests: bool = True)
         raise SystemExit(f"expected one autograder zip for {name}, found {len(stamped)}")
     deterministic_zip(stamped[0], result / "autograder" / f"{name}-autograder.zip")
     stamped[0].unlink()
-    write_template(name, result / "student" / f"{name}.ipynb", result / "template")
+    write_template(name, result / "student" / f"{name}.ipynb", result / "template", kit_ref)
     shutil.rmtree(work)
     return result
 
@@ -264,11 +266,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="generate only this assignment (repeatable)")
     parser.add_argument("--no-run-tests", action="store_true",
                         help="skip grading the reference solutions during generation")
+    parser.add_argument("--kit-ref", default="main",
+                        help="git commit or tag of srlm_kit in the templates' requirements.txt")
     arguments = parser.parse_args(argv)
     output = arguments.output.resolve()
     output.mkdir(parents=True, exist_ok=True)
     for source in sources(arguments.only):
-        result = generate(source, output, run_tests=not arguments.no_run_tests)
+        result = generate(source, output, run_tests=not arguments.no_run_tests,
+                          kit_ref=arguments.kit_ref)
         print(f"generated {result.relative_to(output.parent)}"
               + ("" if arguments.no_run_tests else " (reference solution: full marks)"))
     if output.joinpath(".masters").exists():
