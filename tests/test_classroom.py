@@ -416,6 +416,16 @@ def test_grading_reports_a_timeout(generated, tmp_path):
     assert result["status"].startswith("timeout") and result["total"] == 0
 
 
+def test_grading_refuses_another_assignment(generated, tmp_path):
+    """A notebook of assignment 1 handed to assignment 2's autograder scores 0 with a reason."""
+    first, second = ASSIGNMENTS[:2]
+    result = grade_submissions.grade_one(
+        generated / first / "student" / f"{first}.ipynb",
+        generated / second / "autograder" / f"{second}-autograder.zip", timeout=120)
+    assert result["total"] == 0 and result["possible"] is None
+    assert result["status"].startswith("error") and f"'{first}'" in result["status"]
+
+
 # --------------------------------------------------------------------------------------------
 # The statements the assignment texts make about their simulations
 # --------------------------------------------------------------------------------------------
