@@ -284,3 +284,36 @@ def test_gallery_figure_pages_stay_small(small):
     assert full["T"] == 8  # the page's grid is 9 x 4 x 2 settings of 9 points
     size = len(explorer.failure_over_n(small, SMALL).to_html())
     assert size < 60_000
+
+
+# --------------------------------------------------------------------------------------------
+# Static site or live notebook
+# --------------------------------------------------------------------------------------------
+
+
+def test_static_build_displays_html(monkeypatch):
+    monkeypatch.setenv("SRLM_STATIC_SITE", "1")
+    bundle = build()._repr_mimebundle_()
+    assert list(bundle) == ["text/html"] and 'id="fig-test-grid"' in bundle["text/html"]
+
+
+def test_live_notebook_displays_composing_widget_sliders(monkeypatch):
+    monkeypatch.delenv("SRLM_STATIC_SITE", raising=False)
+    figure = build()
+    bundle = figure._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle and "text/html" not in bundle
+    live = figure.live()
+    assert [control.value for control in live.controls] == [0, 1]
+    assert [label for label, _ in live.controls[0].options] == [str(a) for a in A]
+
+    def plotted():
+        (shown,) = live.output.outputs
+        return shown["data"]["application/vnd.plotly.v1+json"]
+
+    assert plotted()["layout"].get("sliders", []) == []
+    for i, j in itertools.product(range(len(A)), range(len(B))):
+        live.controls[0].value, live.controls[1].value = i, j
+        data = plotted()["data"]
+        for index, values in figure.traces_at([i, j]).items():
+            assert data[index]["y"] == values
+        assert data[2]["y"] == [f(A[i], B[j], x) for x in X]

@@ -12,10 +12,16 @@ convention hold:
    ``FigureWidget`` it holds the whole 5 MB plotly.js bundle (the widget's ``_esm`` module);
 3. the same state is dropped from the executed notebook offered as the page's ``.ipynb``
    download (a reader who opens it re-runs the cells, which recreates the widgets).
+
+It also sets ``SRLM_STATIC_SITE=1`` in the build's environment, which the kernels that execute
+the chapters inherit: the kit's slider figures (:class:`srlm_kit.figures.SliderFigure`) then
+render as static HTML driven by the site's own plotly.js, and not as the ipywidgets version
+they show in a live notebook.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
@@ -54,5 +60,7 @@ def drop_widget_state(app: Sphinx, doctree: nodes.document) -> None:
 
 
 def setup(app: Sphinx) -> dict:
+    # Read by srlm_kit.figures.core (STATIC_SITE_VARIABLE) in the kernels started by the build.
+    os.environ["SRLM_STATIC_SITE"] = "1"
     app.connect("doctree-read", drop_widget_state)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}

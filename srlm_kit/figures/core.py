@@ -38,7 +38,9 @@ Example (the whole of a chapter cell)::
         x_title="round t", y_title="condition number κ_t", log_y=True, div_id="fig-kappa",
         description="Line chart of the condition number against the round ...")
 
-The returned :class:`SliderFigure` displays itself in a notebook cell (``_repr_html_``).
+The returned :class:`SliderFigure` displays itself in a notebook cell: as static HTML with the
+composing script when the book is built, and as ipywidgets sliders over the same grid in a live
+notebook (Binder, Jupyter), where the site's plotly.js is not available.
 
 Every page figure also records where its numbers come from (``layout.meta``: the experiment,
 its keyword arguments, and each trace's field), so the browser tests can recompute the curves
@@ -51,12 +53,20 @@ from __future__ import annotations
 import html
 import json
 import math
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import plotly.graph_objects as go
+
+#: Set in the environment of the book build (by ``tools/static_widgets.py``, inherited by the
+#: kernels that execute the chapters): figures then render as static HTML for the website.
+STATIC_SITE_VARIABLE = "SRLM_STATIC_SITE"
+
+#: Plotly's own output type, drawn natively by JupyterLab, Notebook 7 and VS Code.
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
 #: Significant digits kept in the grids embedded in a page (keeps pages small; 4 digits are
 #: finer than a plot can show).
@@ -131,12 +141,15 @@ class Curve:
 
 @dataclass
 class SliderFigure:
-    """A Plotly figure with composed sliders, ready to embed in a static page.
+    """A Plotly figure with composed sliders, for the static site and for live notebooks.
 
     ``figure`` is the Plotly figure (initial state); ``grid`` the embedded grid: for every
     trace that moves with the sliders, its index, the sliders it depends on and its y-values
     for every position of those sliders. Display it by leaving it as the last expression of a
-    cell, or with ``IPython.display.HTML(fig.to_html())``.
+    cell. When the book is built (:data:`STATIC_SITE_VARIABLE` set) it shows as the HTML of
+    :meth:`to_html`, which needs the site's own plotly.js; in a live notebook (Binder, Jupyter)
+    there is no such plotly.js, and it shows as :meth:`live`: the same figure and grid with
+    ipywidgets sliders.
     """
 
     figure: go.Figure
@@ -171,8 +184,51 @@ class SliderFigure:
                     f"<figcaption>{html.escape(self.caption)}</figcaption>\n</figure>")
         return f'<div role="figure" {attributes}>\n{inner}\n</div>'
 
-    def _repr_html_(self) -> str:
-        return self.to_html()
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        if os.environ.get(STATIC_SITE_VARIABLE):
+            return {"text/html": self.to_html()}
+        return self.live()._repr_mimebundle_(include=include, exclude=exclude)
+
+    def live(self):
+        """The figure for a live notebook: ipywidgets sliders above the Plotly figure.
+
+        Moving a slider shows the curves of that setting of all sliders, looked up in the same
+        grid as the static page's (no recomputation). The figure is sent as Plotly's own output
+        type (``application/vnd.plotly.v1+json``), which JupyterLab, Notebook 7 and VS Code
+        draw with the plotly.js they already have. Needs a kernel (ipywidgets).
+        """
+        import ipywidgets as widgets
+
+        controls = [
+            widgets.SelectionSlider(
+                options=[(step.label, index) for index, step in enumerate(slider.steps)],
+                value=slider.active, description=slider.currentvalue.prefix.strip(" ="),
+                continuous_update=True, style={"description_width": "initial"},
+                layout=widgets.Layout(width="480px"))
+            for slider in self.figure.layout.sliders]
+        output = widgets.Output()
+
+        def show(change=None):
+            figure = go.Figure(self.figure)
+            figure.layout.sliders = ()
+            figure.layout.height = None
+            figure.layout.margin.b = 60
+            for index, values in self.traces_at([control.value for control in controls]).items():
+                figure.data[index].y = values
+            # Replace the output in one assignment: no flicker, and no display hook needed.
+            output.outputs = ({"output_type": "display_data", "metadata": {},
+                               "data": {PLOTLY_MIME: json.loads(figure.to_json()),
+                                        "text/plain": self.description}},)
+
+        for control in controls:
+            control.observe(show, names="value")
+        show()
+        parts = [*controls, output]
+        if self.caption:
+            parts.append(widgets.HTML(f"<p>{html.escape(self.caption)}</p>"))
+        box = widgets.VBox(parts)
+        box.controls, box.output = controls, output  # for scripts and tests
+        return box
 
     def traces_at(self, active: Sequence[int]) -> dict[int, list]:
         """The y-values the page shows when slider ``k`` is at step ``active[k]``.
