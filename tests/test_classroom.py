@@ -463,6 +463,7 @@ def test_claims_of_assignment_4():
     assert np.polyfit(np.log(n_values), np.log(by_n), 1)[0] < -0.5
     mu = float(np.asarray(grid.mu).min())
     kappa0 = float(metrics.condition_number(start.logits, start.rho))
+    assert kappa0 == pytest.approx(25.5, rel=1e-12)  # stated in the assignment
     q = 1 / (1 + np.sqrt(800 * mu))
     factor = np.exp(np.polyfit(np.arange(1, 7), np.log(by_t), 1)[0])
     assert factor > np.sqrt(q)
