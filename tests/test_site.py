@@ -32,7 +32,8 @@ from playwright.sync_api import sync_playwright
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
-SITE = ROOT / "_build" / "html"
+# SRLM_SITE_DIR tests a build made elsewhere (e.g. --path-output /tmp/x gives /tmp/x/_build/html).
+SITE = Path(os.environ.get("SRLM_SITE_DIR", ROOT / "_build" / "html"))
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run",
