@@ -17,6 +17,7 @@ masks, so moving a slider never recompiles (site-engineering §12).
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from typing import NamedTuple
 
@@ -62,19 +63,59 @@ class Trajectory(NamedTuple):
     logits: Array | None = None  # (T_max + 1, m, K) when keep_logits=True
 
 
+class Judge(NamedTuple):
+    """A reward model separate from the policy: the book's toy of an LLM-as-a-judge.
+
+    Each round the judge scores every (prompt, response) pair as
+    ``r_t(x, y) = quality[x, y] + bias[x, y] + noise * xi_t(x, y)``, with ``xi_t`` standard normal,
+    drawn afresh each round. ``bias`` models a systematic preference unrelated to quality (e.g.
+    for longer responses). The paper's theory does not cover this reward (it uses
+    ``r_t = log pi_t``); the judge lets the book contrast the two. [reconstructed, related-work
+    §1 "Toy mapping": a toy of Yuan et al.'s self-judging loop, not the paper's]
+    """
+
+    quality: Array  # (m, K)
+    bias: Array  # (m, K)
+    noise: Array  # () standard deviation of the per-round scoring noise
+
+
+def judge(quality, bias=None, noise: float = 0.0) -> Judge:
+    """Build a checked :class:`Judge` (``bias`` defaults to zero)."""
+    quality_array = check.check_finite_array("quality", quality, ndim=2)
+    bias_array = np.zeros_like(quality_array) if bias is None else check.check_finite_array(
+        "bias", bias, ndim=2)
+    if bias_array.shape != quality_array.shape:
+        raise ValueError(f"bias must have the shape of quality {quality_array.shape}, "
+                         f"got {bias_array.shape}")
+    noise = check.check_interval("noise", noise, 0.0, math.inf)
+    return Judge(jnp.asarray(quality_array, dtype=jnp.float64),
+                 jnp.asarray(bias_array, dtype=jnp.float64), jnp.asarray(noise))
+
+
+def judge_scores(judge_model: Judge, key: Array) -> Array:
+    """One round's scores ``quality + bias + noise * xi`` of a :class:`Judge`, shape ``(m, K)``."""
+    xi = jax.random.normal(key, judge_model.quality.shape, dtype=judge_model.quality.dtype)
+    return judge_model.quality + judge_model.bias + judge_model.noise * xi
+
+
 # --------------------------------------------------------------------------------------------
 # One round
 # --------------------------------------------------------------------------------------------
 
 
-def population_update(logits: Array, beta: Array | float) -> Array:
+def population_update(logits: Array, beta: Array | float, reward: Array | None = None) -> Array:
     """Exact (infinite-data) update ``pi_{t+1} ∝ pi_t^(1+1/beta)``, as normalised log-probabilities.
 
     The maximiser of ``E[r_t] - beta KL(pi || pi_t)`` with ``r_t = log pi_t`` (paper Eq. 2, 12).
     [quoted, v2 text: "Gibbs form"; formula reconstructed, from Huang et al.'s
     ``pi*_beta ∝ pi_base^(1+1/beta)``]
+
+    With another ``reward`` table ``r`` (a judge, shape ``(m, K)``) the maximiser is the Gibbs
+    policy ``pi_{t+1} ∝ pi_t exp(r/beta)`` [reconstructed, the DPO optimum, related-work §2].
     """
-    return log_policy((1.0 + 1.0 / beta) * log_policy(logits))
+    if reward is None:
+        return log_policy((1.0 + 1.0 / beta) * log_policy(logits))
+    return log_policy(log_policy(logits) + reward / beta)
 
 
 def connected_component_labels(u: Array, v: Array, num_nodes: int) -> Array:
@@ -99,7 +140,8 @@ def connected_component_labels(u: Array, v: Array, num_nodes: int) -> Array:
     return labels
 
 
-def erm_change(logits: Array, triples: Triples, beta: Array | float) -> Array:
+def erm_change(logits: Array, triples: Triples, beta: Array | float,
+               reward: Array | None = None) -> Array:
     """The minimum-norm minimiser ``v`` of the tabular square loss, shape ``(m, K)``.
 
     Writing ``theta_t`` for the (normalised) logit table and ``v = theta - theta_t``, the loss is
@@ -109,9 +151,12 @@ def erm_change(logits: Array, triples: Triples, beta: Array | float) -> Array:
     ``v[x, y] = (theta_t[x, y] - mean_{y' in C} theta_t[x, y']) / beta`` for ``y`` in C, and
     ``v = 0`` for responses never sampled (singleton components).
     [reconstructed, paper-notes §10.2: the paper states "any ERM"; the tie-break is the kit's]
+
+    With another ``reward`` table ``r`` (a judge) the labels are ``r(x, y) - r(x, y')`` and the
+    same algebra gives ``v[x, y] = (r[x, y] - mean_{y' in C} r[x, y']) / beta``.
     """
     m, num_responses = logits.shape
-    theta = log_policy(logits).reshape(-1)
+    theta = (log_policy(logits) if reward is None else reward).reshape(-1)
     node_y = triples.x * num_responses + triples.y
     node_y_prime = jnp.where(triples.mask, triples.x * num_responses + triples.y_prime, node_y)
     labels = connected_component_labels(node_y, node_y_prime, m * num_responses)
@@ -121,15 +166,18 @@ def erm_change(logits: Array, triples: Triples, beta: Array | float) -> Array:
     return ((theta - totals[:, 0] / totals[:, 1]) / beta).reshape(m, num_responses)
 
 
-def erm_update(logits: Array, triples: Triples, beta: Array | float) -> Array:
+def erm_update(logits: Array, triples: Triples, beta: Array | float,
+               reward: Array | None = None) -> Array:
     """Square-loss ERM update of the tabular class: ``theta_{t+1} = theta_t + v`` with ``v`` the
     minimum-norm minimiser (:func:`erm_change`), returned as normalised log-probabilities.
 
     The update is invariant to adding a constant to a row of ``theta_t`` (the policy is), so the
     kit works with normalised log-probabilities throughout.
     [reconstructed, paper-notes §2.5 and §10.2]
+
+    ``reward`` replaces the self-reward ``log pi_t`` by another reward table (a judge).
     """
-    return log_policy(log_policy(logits) + erm_change(logits, triples, beta))
+    return log_policy(log_policy(logits) + erm_change(logits, triples, beta, reward))
 
 
 def feature_differences(features: Array, triples: Triples) -> Array:
@@ -138,8 +186,8 @@ def feature_differences(features: Array, triples: Triples) -> Array:
     return jnp.where(triples.mask[:, None], differences, 0.0)
 
 
-def erm_update_linear(theta: Array, features: Array, triples: Triples, beta: Array | float
-                      ) -> Array:
+def erm_update_linear(theta: Array, features: Array, triples: Triples, beta: Array | float,
+                      reward: Array | None = None) -> Array:
     """Square-loss ERM update of the linear softmax class with the minimum-norm tie-break.
 
     With ``D`` the matrix of feature differences and ``w = theta - theta_t`` the loss is
@@ -150,13 +198,22 @@ def erm_update_linear(theta: Array, features: Array, triples: Triples, beta: Arr
 
     The row space is read off an SVD with NumPy's default rank tolerance
     ``s_max * max(n_max, d) * eps``.
+
+    With another ``reward`` table ``r`` (a judge) the labels ``l_i = r(x_i, y_i) - r(x_i, y'_i)``
+    need not be realizable; the minimum-norm least-squares solution is ``w = D^+ l / beta``.
+    For the self-reward ``l = D theta_t`` and ``D^+ D = P_D``, the formula above.
     """
     design = feature_differences(features, triples)
-    _, singular_values, right_vectors = jnp.linalg.svd(design, full_matrices=False)
+    left_vectors, singular_values, right_vectors = jnp.linalg.svd(design, full_matrices=False)
     tolerance = singular_values[0] * max(design.shape) * jnp.finfo(design.dtype).eps
     keep = singular_values > tolerance
-    projected = right_vectors.T @ jnp.where(keep, right_vectors @ theta, 0.0)
-    return theta + projected / beta
+    if reward is None:
+        projected = right_vectors.T @ jnp.where(keep, right_vectors @ theta, 0.0)
+        return theta + projected / beta
+    labels = jnp.where(triples.mask, reward[triples.x, triples.y]
+                       - reward[triples.x, triples.y_prime], 0.0)
+    inverse = jnp.where(keep, 1.0 / jnp.where(keep, singular_values, 1.0), 0.0)
+    return theta + right_vectors.T @ (inverse * (left_vectors.T @ labels)) / beta
 
 
 def _saturate(theta: Array) -> Array:
@@ -188,9 +245,18 @@ def _round_metrics(instance: Instance, parameter: Array, logits: Array, threshol
     )
 
 
-def _simulate(key, instance: Instance, n, T, beta, *, n_max: int, T_max: int, update: str,
-              threshold: float, keep_logits: bool) -> Trajectory:
+def _simulate(key, instance: Instance, n, T, beta, judge_model: Judge | None = None, *,
+              n_max: int, T_max: int, update: str, threshold: float, keep_logits: bool
+              ) -> Trajectory:
     linear_class = isinstance(instance, LinearInstance)
+
+    def reward_for(round_key):
+        # The judge's noise uses a key folded from the round key, so that the data drawn with
+        # the round key itself are the same with and without a judge.
+        if judge_model is None:
+            return None
+        return judge_scores(judge_model, jax.random.fold_in(round_key, 1))
+
     if linear_class:
         parameter0 = instance.theta
 
@@ -198,10 +264,11 @@ def _simulate(key, instance: Instance, n, T, beta, *, n_max: int, T_max: int, up
             return linear_logits(instance.features, theta)
 
         def step(theta, logits, round_key):
-            if update == "population":
+            reward = reward_for(round_key)
+            if update == "population":  # a judge is excluded here by _check_judge
                 return _saturate((1.0 + 1.0 / beta) * theta)
             triples = sample_triples(round_key, logits, instance.rho, n, n_max)
-            return _saturate(erm_update_linear(theta, instance.features, triples, beta))
+            return _saturate(erm_update_linear(theta, instance.features, triples, beta, reward))
     else:
         parameter0 = log_policy(instance.logits)
 
@@ -209,10 +276,11 @@ def _simulate(key, instance: Instance, n, T, beta, *, n_max: int, T_max: int, up
             return table
 
         def step(table, logits, round_key):
+            reward = reward_for(round_key)
             if update == "population":
-                return population_update(table, beta)
+                return population_update(table, beta, reward)
             return erm_update(table, sample_triples(round_key, logits, instance.rho, n, n_max),
-                              beta)
+                              beta, reward)
 
     def body(parameter, inputs):
         t, round_key = inputs
@@ -246,14 +314,15 @@ _STATIC = ("n_max", "T_max", "update", "threshold", "keep_logits")
 
 
 @partial(jax.jit, static_argnames=_STATIC)
-def _simulate_seeds(keys, instance, n, T, beta, **static) -> Trajectory:
-    return jax.vmap(lambda key: _simulate(key, instance, n, T, beta, **static))(keys)
+def _simulate_seeds(keys, instance, n, T, beta, judge_model=None, **static) -> Trajectory:
+    return jax.vmap(lambda key: _simulate(key, instance, n, T, beta, judge_model, **static))(keys)
 
 
 @partial(jax.jit, static_argnames=_STATIC)
-def _simulate_grid(keys, instances, n_values, betas, T, **static) -> Trajectory:
+def _simulate_grid(keys, instances, n_values, betas, T, judge_model=None, **static
+                   ) -> Trajectory:
     def one(instance, n, beta, key):
-        return _simulate(key, instance, n, T, beta, **static)
+        return _simulate(key, instance, n, T, beta, judge_model, **static)
 
     over_seeds = jax.vmap(one, in_axes=(None, None, None, 0))
     over_betas = jax.vmap(over_seeds, in_axes=(None, None, 0, None))
@@ -292,6 +361,23 @@ def _check_n(n, n_max) -> int:
     return n_max
 
 
+def _check_judge(judge_model, instance, update: str) -> None:
+    if judge_model is None:
+        return
+    if not isinstance(judge_model, Judge):
+        raise TypeError("judge must be a Judge (see srlm_kit.dynamics.judge), "
+                        f"got {type(judge_model).__name__}")
+    expected = (instance.rho.shape[0],
+                (instance.logits if isinstance(instance, TabularInstance)
+                 else instance.features).shape[1])
+    if tuple(judge_model.quality.shape) != expected:
+        raise ValueError(f"judge.quality must have shape (m, K) = {expected}, "
+                         f"got {tuple(judge_model.quality.shape)}")
+    if isinstance(instance, LinearInstance) and update == "population":
+        raise ValueError("update must be 'erm' with a judge in the linear class: the Gibbs "
+                         "policy pi_t exp(r/beta) need not be a linear softmax policy")
+
+
 def _check_key(key) -> Array:
     if isinstance(key, int):
         raise TypeError("key must be a JAX PRNG key such as jax.random.key(0), not an int")
@@ -300,7 +386,8 @@ def _check_key(key) -> Array:
 
 def run(key: Array, instance: Instance, *, n: int, T: int, beta: float, seeds: int = 1,
         n_max: int | None = None, T_max: int | None = None, update: str = "erm",
-        threshold: float = 0.5, keep_logits: bool = False) -> Trajectory:
+        threshold: float = 0.5, keep_logits: bool = False, judge: Judge | None = None
+        ) -> Trajectory:
     """Run ``T`` rounds of self-rewarding from ``instance``, for ``seeds`` independent seeds.
 
     Returns a :class:`Trajectory` whose fields have a leading seed axis of length ``seeds``.
@@ -314,38 +401,46 @@ def run(key: Array, instance: Instance, *, n: int, T: int, beta: float, seeds: i
     ``theta_norm`` is the norm of the row-centred log-probability table (the one-hot linear
     parameter); it grows with every round and is reported, not enforced.
 
+    ``judge`` (a :class:`Judge`) replaces the self-reward ``log pi_t`` by a separate, noisy and
+    possibly biased reward model; ``step_gap`` still measures the gap for the self-reward.
+
     Raises ``ValueError``/``TypeError`` naming the parameter for n < 1, T < 0, beta <= 0,
     a threshold outside (0, 1), an unknown update, or an n above n_max.
     """
     T_value, T_max = _check_common(instance, T, beta, T_max, update, threshold)
     n_max = _check_n(n, n_max)
     seeds = check.check_int("seeds", seeds, minimum=1)
+    _check_judge(judge, instance, update)
     keys = jax.random.split(_check_key(key), seeds)
     return _simulate_seeds(keys, instance, jnp.asarray(n), jnp.asarray(T_value),
-                           jnp.asarray(beta, dtype=jnp.float64), n_max=n_max, T_max=T_max,
-                           update=update, threshold=float(threshold), keep_logits=keep_logits)
+                           jnp.asarray(beta, dtype=jnp.float64), judge, n_max=n_max,
+                           T_max=T_max, update=update, threshold=float(threshold),
+                           keep_logits=keep_logits)
 
 
 def run_grid(key: Array, instances: Instance, n_values, betas, *, T: int, seeds: int,
-             n_max: int | None = None, update: str = "erm", threshold: float = 0.5
-             ) -> Trajectory:
+             n_max: int | None = None, update: str = "erm", threshold: float = 0.5,
+             judge: Judge | None = None) -> Trajectory:
     """Run a grid of (initialisation, n, beta) for ``seeds`` seeds and ``T`` rounds, in one call.
 
     ``instances`` is a stack of instances of equal shapes (:func:`srlm_kit.instances.stack`).
     Fields have leading axes ``(inits, len(n_values), len(betas), seeds)``, then the round axis
     of length ``T + 1``; every round ``t <= T`` is in it, so one grid serves every T slider value.
     The seeds are shared across grid points (common random numbers), which makes differences
-    between neighbouring grid points smoother than independent draws would.
+    between neighbouring grid points smoother than independent draws would. ``judge`` is as in
+    :func:`run` (one judge for the whole grid).
     """
     _, T_max = _check_common(jax.tree_util.tree_map(lambda leaf: leaf[0], instances),
                              T, betas, None, update, threshold)
     n_values = np.atleast_1d(np.asarray(n_values))
     n_max = _check_n(n_values, n_max)
     seeds = check.check_int("seeds", seeds, minimum=1)
+    first = jax.tree_util.tree_map(lambda leaf: leaf[0], instances)
+    _check_judge(judge, first, update)
     keys = jax.random.split(_check_key(key), seeds)
     return _simulate_grid(keys, instances, jnp.asarray(n_values),
                           jnp.atleast_1d(jnp.asarray(betas, dtype=jnp.float64)),
-                          jnp.asarray(T_max), n_max=n_max, T_max=T_max, update=update,
+                          jnp.asarray(T_max), judge, n_max=n_max, T_max=T_max, update=update,
                           threshold=float(threshold), keep_logits=False)
 
 

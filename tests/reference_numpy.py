@@ -51,14 +51,15 @@ def population_update(logits, beta) -> np.ndarray:
     return log_softmax((1 + 1 / beta) * log_softmax(logits))
 
 
-def erm_change_least_squares(logits, x, y, y_prime, beta) -> np.ndarray:
+def erm_change_least_squares(logits, x, y, y_prime, beta, reward=None) -> np.ndarray:
     """Minimum-norm minimiser of the square loss, by least squares on the full design matrix.
 
-    Row i of A is beta (e_{x_i, y_i} - e_{x_i, y'_i}); the target is theta[x_i, y_i] -
-    theta[x_i, y'_i]. ``np.linalg.lstsq`` returns the minimum-norm solution.
+    Row i of A is beta (e_{x_i, y_i} - e_{x_i, y'_i}); the target is r[x_i, y_i] - r[x_i, y'_i]
+    with r = log pi_t (or the given reward table). ``np.linalg.lstsq`` returns the minimum-norm
+    solution.
     """
     m, num_responses = logits.shape
-    theta = log_softmax(logits)
+    theta = log_softmax(logits) if reward is None else np.asarray(reward)
     design = np.zeros((len(x), m * num_responses))
     target = np.zeros(len(x))
     for row, (xi, yi, yj) in enumerate(zip(x, y, y_prime, strict=True)):
@@ -101,9 +102,9 @@ def erm_update(logits, x, y, y_prime, beta) -> np.ndarray:
     return log_softmax(new)
 
 
-def erm_update_linear(theta, features, x, y, y_prime, beta) -> np.ndarray:
+def erm_update_linear(theta, features, x, y, y_prime, beta, reward=None) -> np.ndarray:
     design = features[x, y] - features[x, y_prime]
-    labels = design @ theta
+    labels = design @ theta if reward is None else reward[x, y] - reward[x, y_prime]
     change, *_ = np.linalg.lstsq(beta * design, labels, rcond=None)
     return theta + change
 
