@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from srlm_kit.experiments import explorer, practice, setup
+from srlm_kit.experiments import explorer, iterative, practice, setup
 
 EXPERIMENTS: dict[str, Callable[..., dict]] = {**explorer.EXPERIMENTS, **practice.EXPERIMENTS,
-                                               **setup.EXPERIMENTS}
+                                               **setup.EXPERIMENTS, **iterative.EXPERIMENTS}
