@@ -313,3 +313,228 @@ def from_name(spec: str, m: int, num_responses: int, key: Array) -> TabularInsta
         raise
     raise ValueError(f"init must be one of 'uniform', 'bump:B', 'random:TEMPERATURE', "
                      f"'hard:DELTA[,GAMMA_BAR]'; got {spec!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Autoregressive models: responses as token sequences (Proposition 4.3, Remark 4.2)
+# --------------------------------------------------------------------------------------------
+
+
+class AutoregressiveModel(NamedTuple):
+    """A token-level autoregressive policy for one prompt: ``pi(y) = prod_h pi_h(y_h | y_<h)``.
+
+    A response is a sequence ``y = (y_1, ..., y_L)`` of ``L`` tokens from a vocabulary of ``V``
+    tokens ``0..V-1``, so there are ``V^L`` responses (paper-notes §2.1: ``Y = V^L``).
+    ``log_conditionals[h]`` has shape ``(V^h, V)``: its row ``i`` holds
+    ``log pi_{h+1}(. | prefix)`` for the prefix of ``h`` tokens whose base-``V`` index is ``i``
+    (first token most significant; the empty prefix is row 0 of ``log_conditionals[0]``).
+    Impossible tokens have log-probability :data:`~srlm_kit.policies.LOG_FLOOR`.
+
+    The full table of sequence probabilities is :func:`sequence_log_probs`;
+    :func:`autoregressive_as_tabular` turns the model into a one-prompt
+    :class:`TabularInstance` with ``K = V^L`` responses, so that every metric of the kit
+    (``kappa``, failure probability, ...) applies at the sequence level.
+    """
+
+    log_conditionals: tuple[Array, ...]
+
+
+def _vocabulary_and_length(model: AutoregressiveModel) -> tuple[int, int]:
+    return int(model.log_conditionals[0].shape[-1]), len(model.log_conditionals)
+
+
+def autoregressive(conditionals) -> AutoregressiveModel:
+    """Build a checked :class:`AutoregressiveModel` from per-step probability tables.
+
+    ``conditionals[h]`` is an array of shape ``(V^h, V)`` whose rows are probability vectors
+    (non-negative, summing to 1 within 1e-9), for ``h = 0..L-1``; ``V >= 2`` and ``L >= 1``.
+    """
+    if not isinstance(conditionals, list | tuple) or not conditionals:
+        raise ValueError("conditionals must be a non-empty list of arrays, one per step")
+    tables = []
+    vocabulary = None
+    for step, table in enumerate(conditionals):
+        array = check.check_finite_array(f"conditionals[{step}]", table, ndim=2)
+        if vocabulary is None:
+            vocabulary = array.shape[1]
+            if vocabulary < 2:
+                raise ValueError(f"the vocabulary must have at least 2 tokens, got {vocabulary}")
+        if array.shape != (vocabulary**step, vocabulary):
+            raise ValueError(f"conditionals[{step}] must have shape (V^{step}, V) = "
+                             f"{(vocabulary**step, vocabulary)}, got {array.shape}")
+        if np.any(array < 0) or np.any(np.abs(array.sum(axis=1) - 1.0) > 1e-9):
+            raise ValueError(f"every row of conditionals[{step}] must be a probability vector "
+                             "(non-negative, summing to 1)")
+        with np.errstate(divide="ignore"):
+            logs = np.maximum(np.log(array), LOG_FLOOR)
+        tables.append(jnp.asarray(logs, dtype=jnp.float64))
+    return AutoregressiveModel(tuple(tables))
+
+
+def _constant_steps(row: np.ndarray, length: int) -> list[np.ndarray]:
+    vocabulary = row.shape[0]
+    return [np.tile(row, (vocabulary**step, 1)) for step in range(length)]
+
+
+def autoregressive_constant_top(vocabulary: int, length: int, alpha: float
+                                ) -> AutoregressiveModel:
+    """Every step puts probability ``alpha`` on token 0 and ``(1 - alpha)/(V - 1)`` on each other.
+
+    The second example of Remark 4.2: the top-1 token probability is ``alpha`` at every step,
+    so the most likely sequence ``(0, ..., 0)`` has probability ``alpha^L`` and
+    ``kappa(pi) = alpha^(-L)``; a model whose top-1 probability is *at most* alpha has
+    ``kappa >= alpha^(-L)``. Needs ``1/V < alpha <= 1`` (a unique top token).
+    [quoted, v2 text for the example; formula reconstructed, from the prose; paper-notes §4.2]
+    """
+    check.check_int("V (vocabulary size)", vocabulary, minimum=2)
+    check.check_int("L (sequence length)", length, minimum=1)
+    alpha = check.check_interval("alpha (top-1 token probability)", alpha, 0.0, 1.0)
+    if alpha <= 1.0 / vocabulary:
+        raise ValueError(f"alpha (top-1 token probability) must exceed 1/V = {1 / vocabulary} "
+                         f"so that token 0 is the unique top token, got {alpha}")
+    row = np.full(vocabulary, (1.0 - alpha) / (vocabulary - 1))
+    row[0] = alpha
+    return autoregressive(_constant_steps(row, length))
+
+
+def autoregressive_trap(vocabulary: int, length: int, p: float, epsilon: float
+                        ) -> AutoregressiveModel:
+    """The greedy-decoding trap of Proposition 4.3 (paper App. E).
+
+    The optimal sequence is ``y* = (1, 1, ..., 1)`` and the trap token is ``tau = 0``. The first
+    step puts ``p`` on token 1, ``p + epsilon`` on token 0 and spreads the rest
+    ``1 - 2p - epsilon`` evenly over tokens ``2..V-1``. After the prefix ``(1)``, every later
+    step continues ``y*`` with probability 1, so ``pi(y*) = p``. After any other prefix the
+    continuation is uniform over the ``V`` tokens, so a sequence that starts with ``tau`` has
+    probability ``(p + epsilon) V^-(L-1) < p``. Greedy decoding takes ``tau`` first and returns
+    ``(0, 0, ..., 0)``, at Hamming distance ``L`` from ``y*``.
+
+    Checked here (ValueError otherwise): ``0 < p <= 1/2``, ``epsilon > 0``,
+    ``2p + epsilon <= 1`` (with ``V = 2`` exactly 1), every other first token below ``p`` (so
+    ``tau`` is the first-step argmax and 1 the runner-up), ``L >= 2`` and every sequence other
+    than ``y*`` strictly less likely than ``p`` (``y*`` is the unique argmax).
+    Statement [quoted, v2 text]; numbers [reconstructed, from the prose; paper-notes §4.3]. The
+    uniform continuation is the kit's choice of "every continuation has maximal conditional
+    probability below p/(p + epsilon)".
+    """
+    check.check_int("V (vocabulary size)", vocabulary, minimum=2)
+    check.check_int("L (sequence length)", length, minimum=2)
+    p = check.check_interval("p (probability of the optimal sequence)", p, 0.0, 0.5)
+    epsilon = check.check_positive("epsilon (the trap's lead)", epsilon)
+    if p <= 0:
+        raise ValueError("p (probability of the optimal sequence) must be > 0")
+    rest = 1.0 - 2.0 * p - epsilon
+    if rest < -1e-12 or (vocabulary == 2 and abs(rest) > 1e-12):
+        raise ValueError(f"p and epsilon must satisfy 2p + epsilon <= 1 (= 1 when V = 2), "
+                         f"got 2p + epsilon = {2 * p + epsilon}")
+    rest = max(rest, 0.0)
+    other = rest / (vocabulary - 2) if vocabulary > 2 else 0.0
+    if other >= p:
+        raise ValueError(f"the first-step probability of every token other than 0 and 1, "
+                         f"(1 - 2p - epsilon)/(V - 2) = {other}, must be below p = {p}")
+    continuation = vocabulary ** -(length - 1)
+    if (p + epsilon) * continuation >= p:
+        raise ValueError(f"a sequence starting with the trap token has probability "
+                         f"(p + epsilon) V^-(L-1) = {(p + epsilon) * continuation}, which must be "
+                         f"below p = {p}: take a longer sequence or a larger vocabulary")
+    first = np.full(vocabulary, other)
+    first[0], first[1] = p + epsilon, p
+    uniform_row = np.full(vocabulary, 1.0 / vocabulary)
+    tables = [first[None, :]]
+    for step in range(1, length):
+        table = np.tile(uniform_row, (vocabulary**step, 1))
+        on_path = sum(vocabulary**power for power in range(step))  # index of (1, 1, ..., 1)
+        table[on_path] = np.eye(vocabulary)[1]
+        tables.append(table)
+    return autoregressive(tables)
+
+
+def random_autoregressive(key: Array, vocabulary: int, length: int, temperature: float
+                          ) -> AutoregressiveModel:
+    """Every conditional is ``softmax(z / temperature)`` with independent standard normal ``z``.
+
+    A knob from nearly deterministic (small temperature) to uniform (large). Traceable: can be
+    ``vmap``-ed over keys. [reconstructed, the book's random family, not the paper's]
+    """
+    if check.is_concrete((vocabulary, length)):
+        check.check_int("V (vocabulary size)", vocabulary, minimum=2)
+        check.check_int("L (sequence length)", length, minimum=1)
+    if check.is_concrete(temperature):
+        check.check_positive("temperature", temperature)
+    # One draw for all steps (one random-number kernel to compile), cut into the step tables.
+    sizes = [vocabulary ** (step + 1) for step in range(length)]
+    normal = jax.random.normal(key, (sum(sizes),), dtype=jnp.float64) / temperature
+    starts = np.cumsum([0, *sizes])
+    return AutoregressiveModel(tuple(
+        jax.nn.log_softmax(normal[starts[step]:starts[step + 1]].reshape(-1, vocabulary),
+                           axis=-1)
+        for step in range(length)))
+
+
+def sequence_log_probs(model: AutoregressiveModel) -> Array:
+    """``log pi(y) = sum_h log pi_h(y_h | y_<h)`` for all ``V^L`` sequences, shape ``(V^L,)``.
+
+    Entry ``i`` is the sequence whose tokens are the base-``V`` digits of ``i`` (first token
+    most significant; :func:`sequence_tokens`). Clipped below at ``LOG_FLOOR``.
+    """
+    totals = jnp.zeros((1,), dtype=jnp.float64)
+    for table in model.log_conditionals:
+        totals = (totals[:, None] + table).reshape(-1)
+    return jnp.maximum(totals, LOG_FLOOR)
+
+
+def sequence_tokens(index, vocabulary: int, length: int) -> Array:
+    """The tokens of sequence number ``index`` (its ``length`` base-``vocabulary`` digits)."""
+    powers = vocabulary ** jnp.arange(length - 1, -1, -1)
+    return (jnp.asarray(index)[..., None] // powers) % vocabulary
+
+
+def sequence_index(tokens, vocabulary: int) -> Array:
+    """The number of a token sequence (inverse of :func:`sequence_tokens`), last axis = tokens."""
+    tokens = jnp.asarray(tokens)
+    powers = vocabulary ** jnp.arange(tokens.shape[-1] - 1, -1, -1)
+    return jnp.sum(tokens * powers, axis=-1)
+
+
+def greedy_decode(model: AutoregressiveModel) -> Array:
+    """Greedy (token-by-token argmax) decoding: ``y_h = argmax_v pi_h(v | y_<h)``, shape ``(L,)``.
+
+    Ties go to the lowest token. Traceable (``vmap`` over models of one shape).
+    """
+    vocabulary, _ = _vocabulary_and_length(model)
+    prefix = jnp.zeros((), dtype=jnp.int32)
+    tokens = []
+    for table in model.log_conditionals:
+        token = jnp.argmax(table[prefix]).astype(jnp.int32)
+        tokens.append(token)
+        prefix = prefix * vocabulary + token
+    return jnp.stack(tokens)
+
+
+def sample_sequences(key: Array, model: AutoregressiveModel, num_samples: int) -> Array:
+    """Draw ``num_samples`` sequences token by token (ancestral sampling), shape ``(num, L)``."""
+    check.check_int("num_samples", num_samples, minimum=1)
+    vocabulary, length = _vocabulary_and_length(model)
+    # Inverse-CDF sampling from one table of uniforms: token h is the first index whose
+    # cumulative conditional probability exceeds u_h.
+    uniforms = jax.random.uniform(key, (num_samples, length), dtype=jnp.float64)
+    prefix = jnp.zeros((num_samples,), dtype=jnp.int32)
+    tokens = []
+    for step, table in enumerate(model.log_conditionals):
+        cumulative = jnp.cumsum(jnp.exp(table[prefix]), axis=-1)
+        below = cumulative <= uniforms[:, step, None] * cumulative[:, -1:]
+        token = jnp.minimum(jnp.sum(below, axis=-1), vocabulary - 1).astype(jnp.int32)
+        tokens.append(token)
+        prefix = prefix * vocabulary + token
+    return jnp.stack(tokens, axis=1)
+
+
+def autoregressive_as_tabular(model: AutoregressiveModel) -> TabularInstance:
+    """The model as a one-prompt :class:`TabularInstance` over its ``V^L`` sequences.
+
+    The logits are the sequence log-probabilities (:func:`sequence_log_probs`); ``target`` is
+    the most likely sequence. Every metric of :mod:`srlm_kit.metrics` then applies at the
+    sequence level, e.g. ``kappa`` is ``1 / max_y pi(y)``.
+    """
+    log_probs = sequence_log_probs(model)
+    return tabular(log_probs[None, :])
