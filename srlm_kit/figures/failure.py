@@ -1,0 +1,116 @@
+"""Figures of the chapter "Measuring failure", drawn from :mod:`srlm_kit.experiments.failure`.
+
+Each builder takes the experiment's result and the keyword arguments that produced it (recorded
+in the figure, so the browser tests can recompute every curve with the kit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import plotly.graph_objects as go
+
+from srlm_kit.figures.core import PALETTE, Curve, Slider, SliderFigure, grid_figure
+
+_GREY = "#999999"
+
+
+def _horizontal(x_values, level: float, name: str) -> go.Scatter:
+    return go.Scatter(x=[x_values[0], x_values[-1]], y=[level, level], mode="lines", name=name,
+                      line={"color": _GREY, "dash": "dot", "width": 1.5}, hoverinfo="skip")
+
+
+def greedy_trap(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-03-greedy-trap",
+                caption: str | None = None) -> SliderFigure:
+    """The trap of Proposition 4.3: every sequence's probability, sliders p and epsilon.
+
+    Exact probabilities (dots), frequencies among sequences sampled token by token (open
+    circles), the optimal sequence y* (star) and greedy decoding's output (cross); a dotted line
+    at probability 1/2.
+    """
+    coords = result["coords"]
+    labels = coords["sequence"]
+    description = (
+        f"Dot chart over the {len(labels)} token sequences of the trap model of Proposition "
+        "4.3, labelled by their tokens. Dots give each sequence's exact probability and open "
+        "circles its frequency among sequences sampled token by token; a star marks the most "
+        "likely sequence, 1 1 1, whose probability equals p, and a cross marks the output of "
+        "greedy decoding, 0 0 0, whose probability is much smaller. A dotted line marks "
+        "probability one half. Two sliders choose p and the trap token's lead epsilon.")
+    figure = grid_figure(
+        result, experiment="greedy_trap_sequences", kwargs=kwargs, x="sequence",
+        sliders=[Slider("p", "π(y*) = p = ", active=1), Slider("epsilon", "trap lead ε = ",
+                                                                active=1)],
+        curves=[
+            Curve("exact probability π(y)", "probability", mode="markers", color=PALETTE[0]),
+            Curve("frequency among sampled sequences", "frequency", mode="markers",
+                  color=PALETTE[5]),
+            Curve("optimal sequence y*", "optimal", mode="markers", color=PALETTE[2]),
+            Curve("greedy decoding's output", "greedy", mode="markers", color=PALETTE[1]),
+        ],
+        static_traces=[_horizontal(labels, 0.5, "probability 1/2")],
+        x_title="sequence y = (y₁, y₂, y₃)", y_title="probability", y_range=[0, 0.55],
+        description=description, caption=caption, div_id=div_id)
+    markers = ({"size": 7}, {"size": 11, "symbol": "circle-open", "line": {"width": 2}},
+               {"size": 16, "symbol": "star"}, {"size": 14, "symbol": "x"})
+    for index, marker in enumerate(markers):
+        figure.figure.data[index].update(marker=marker)
+    figure.figure.update_xaxes(type="category", tickangle=-90)
+    return figure
+
+
+def condition_number_family(result: Mapping, kwargs: Mapping, *,
+                            div_id: str = "fig-03-kappa-family",
+                            caption: str | None = None) -> SliderFigure:
+    """kappa - 1, 1/mu - 1, the failure probability and K - 1 against the temperature of random
+    logits (log-log), slider K."""
+    temperatures = result["coords"]["temperature"]
+    description = (
+        "Line chart with logarithmic axes against the temperature of random logits, from "
+        f"{temperatures[0]:g} (nearly deterministic policies) to {temperatures[-1]:g} (nearly "
+        "uniform ones). From top to bottom: the number of responses minus one (dashed), one "
+        "over the minimum confidence minus one, the condition number kappa minus one, and the "
+        "failure probability. The curves never cross: failure is at most kappa minus one, "
+        "which is at most one over mu minus one, which is at most K minus one. A slider "
+        "chooses the number of responses K.")
+    return grid_figure(
+        result, experiment="condition_number_family", kwargs=kwargs, x="temperature",
+        sliders=[Slider("K", "number of responses K = ", active=2)],
+        curves=[
+            Curve("K − 1", "ceiling", dash="dash", color=_GREY, mode="lines"),
+            Curve("1/μ − 1", "inverse_mu_minus_one", color=PALETTE[3]),
+            Curve("κ − 1", "kappa_minus_one", color=PALETTE[0]),
+            Curve("failure probability P[max_y π(y|x) ≤ 1/2]", "failure", color=PALETTE[1]),
+        ],
+        x_title="temperature τ of the logits z/τ", y_title="value (logarithmic scale)",
+        log_x=True, log_y=True, y_range=[-3.3, 2.0], description=description,
+        caption=caption, div_id=div_id)
+
+
+def lemma_c1_thresholds(result: Mapping, kwargs: Mapping, *,
+                        div_id: str = "fig-03-lemma-c1", caption: str | None = None
+                        ) -> SliderFigure:
+    """Both sides of Lemma C.1 after one step against the threshold s, sliders n and beta."""
+    thresholds = result["coords"]["s"]
+    description = (
+        "Line chart against the threshold s from "
+        f"{thresholds[0]:g} to {thresholds[-1]:g}. The solid curve is the left side of Lemma "
+        "C.1 after one self-rewarding step, the share of prompts on which the new policy gives "
+        "the previous mode at most probability s; the dashed curve is the right side, the "
+        "performance gap divided by gamma times one minus s. Both are means over seeds with "
+        "bands of one standard deviation. The dashed curve stays above the solid one "
+        "everywhere. A dotted line marks 1. Sliders choose the number of triples n and beta.")
+    return grid_figure(
+        result, experiment="lemma_c1_thresholds", kwargs=kwargs, x="s",
+        sliders=[Slider("n", "triples n = ", active=2), Slider("beta", "β = ")],
+        curves=[
+            Curve("left side: P[π₁(y*₀(x)|x) ≤ s]", "lhs_mean",
+                  band=("lhs_lower", "lhs_upper"), band_name="left side: ± 1 sd over seeds",
+                  color=PALETTE[0]),
+            Curve("right side: (J(π*) − J(π₁)) / (γ₀ (1 − s))", "rhs_mean",
+                  band=("rhs_lower", "rhs_upper"), band_name="right side: ± 1 sd over seeds",
+                  color=PALETTE[1], dash="dash"),
+        ],
+        static_traces=[_horizontal(thresholds, 1.0, "probability 1")],
+        x_title="threshold s", y_title="probability / bound", y_range=[0, 2.0],
+        description=description, caption=caption, div_id=div_id)
