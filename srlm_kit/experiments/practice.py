@@ -41,6 +41,14 @@ YUAN_2024_REPORTED = {
     "judge_pairwise_accuracy": [65.1, 78.7, 80.4, 81.7],
     # MT-Bench overall score (out of 10).
     "mt_bench": [6.85, 6.78, 7.01, 7.25],
+    # Standard benchmarks (accuracy, percent) for the SFT baseline, M1, M2, M3.
+    "nlp_benchmarks": {
+        "ARC-Challenge": [55.97, 57.51, 54.51, 53.13],
+        "HellaSwag": [85.17, 84.99, 84.27, 83.29],
+        "GSM8K": [50.72, 60.27, 59.29, 57.70],
+        "MMLU": [69.76, 69.34, 69.31, 69.37],
+        "Natural Questions": [34.35, 35.48, 33.07, 31.86],
+    },
     # Preference pairs the model built for the next round: AIFT(M1), AIFT(M2).
     "preference_pairs": {"M1": 3964, "M2": 6942},
     # Seed data: human-written instruction examples (IFT) and judge-training examples (EFT).
@@ -108,7 +116,7 @@ def judge_versus_self_reward(*, seed: int = 0, num_prompts: int = 40, num_respon
                              noises=(0.0, 0.25, 0.5, 1.0, 2.0),
                              biases=(0.0, 0.5, 1.0, 1.5, 2.0), n: int = 200,
                              beta: float = 0.5, T: int = 8, seeds: int = 16,
-                             n_max: int = 1600) -> dict:
+                             n_max: int = 800) -> dict:
     """Agreement with an external label and condition number: a judge against the self-reward.
 
     Start: :func:`judge_instance`. Each run does ``T`` rounds of the square-loss update with

@@ -1,0 +1,197 @@
+"""Figures of chapter 1, drawn from the experiment ``judge_versus_self_reward``, and a live
+explorer of the same simulation for Jupyter (Binder).
+
+The two page figures take the experiment's result and the keyword arguments that produced it
+(recorded in the figure, so the browser tests can recompute every curve with the kit).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from srlm_kit import dynamics
+from srlm_kit.experiments.practice import judge_instance, mean_band
+from srlm_kit.figures.core import PALETTE, Curve, Slider, SliderFigure, grid_figure
+
+EXPERIMENT = "judge_versus_self_reward"
+
+JUDGE_COLOR, SELF_COLOR = PALETTE[0], PALETTE[1]
+
+
+def _sliders() -> list[Slider]:
+    return [Slider("noise", "judge noise σ = "),
+            Slider("bias", "judge bias b towards the lure = ")]
+
+
+def agreement_over_rounds(result: Mapping, kwargs: Mapping, *,
+                          div_id: str = "fig-01-agreement") -> SliderFigure:
+    """Agreement of the policy's mode with the external label, round by round.
+
+    Sliders: the judge's noise and bias. Curves: the judge-driven run and the self-rewarding
+    run (which does not depend on the sliders), each with a band over seeds.
+    """
+    coords, params = result["coords"], result["params"]
+    description = (
+        "Line chart. It shows, after each round t from 0 to "
+        f"{coords['t'][-1]}, the fraction of the {params['num_prompts']} prompts on which the "
+        "policy's most likely response is the externally best one, averaged over "
+        f"{params['seeds']} seeds with a shaded band of one standard deviation: for training "
+        "driven by a separate judge, and for training driven by the self-reward log pi_t. Two "
+        "sliders set the judge's noise and its bias towards one fixed wrong response per "
+        "prompt. The self-reward curve stays flat at its starting value; the judge curve rises "
+        "to 1 for a clean judge and falls for a noisy or strongly biased one.")
+    return grid_figure(
+        result, experiment=EXPERIMENT, kwargs=kwargs, x="t", sliders=_sliders(),
+        curves=[
+            Curve("trained with the judge's scores", "judge_agreement_mean",
+                  band=("judge_agreement_lower", "judge_agreement_upper"),
+                  band_name="judge: ± 1 sd over seeds", color=JUDGE_COLOR),
+            Curve("trained with the self-reward log π_t", "self_agreement_mean",
+                  band=("self_agreement_lower", "self_agreement_upper"),
+                  band_name="self-reward: ± 1 sd over seeds", color=SELF_COLOR, dash="dash"),
+        ],
+        x_title="round t", y_title="agreement of the mode with the external label",
+        y_range=[0.0, 1.02], description=description, div_id=div_id)
+
+
+def confidence_over_rounds(result: Mapping, kwargs: Mapping, *,
+                           div_id: str = "fig-01-confidence") -> SliderFigure:
+    """Condition number kappa_t of the judge-driven and self-rewarding runs, round by round."""
+    coords = result["coords"]
+    description = (
+        "Line chart with a logarithmic vertical axis. It shows the policy condition number "
+        f"kappa after each round t from 0 to {coords['t'][-1]} (1 means a deterministic "
+        "policy), averaged over seeds with a shaded band of one standard deviation, for "
+        "training driven by a separate judge and for training driven by the self-reward. Two "
+        "sliders set the judge's noise and bias. Both runs become confident within a few "
+        "rounds, whatever the judge's noise or bias.")
+    return grid_figure(
+        result, experiment=EXPERIMENT, kwargs=kwargs, x="t", sliders=_sliders(),
+        curves=[
+            Curve("trained with the judge's scores", "judge_kappa_mean",
+                  band=("judge_kappa_lower", "judge_kappa_upper"),
+                  band_name="judge: ± 1 sd over seeds", color=JUDGE_COLOR),
+            Curve("trained with the self-reward log π_t", "self_kappa_mean",
+                  band=("self_kappa_lower", "self_kappa_upper"),
+                  band_name="self-reward: ± 1 sd over seeds", color=SELF_COLOR, dash="dash"),
+        ],
+        static_traces=[go.Scatter(
+            x=[coords["t"][0], coords["t"][-1]], y=[1.0, 1.0], mode="lines",
+            name="κ = 1 (deterministic policy)",
+            line={"color": "#999999", "dash": "dot", "width": 1.5}, hoverinfo="skip")],
+        x_title="round t", y_title="condition number κ(π_t)", log_y=True,
+        description=description, div_id=div_id)
+
+
+# --------------------------------------------------------------------------------------------
+# Live explorer (needs a kernel)
+# --------------------------------------------------------------------------------------------
+
+
+class JudgeExplorer:
+    """Sliders for the judge's noise and bias, ``n`` and ``beta``; the figure re-runs the kit.
+
+    The instance is that of the experiment (:func:`srlm_kit.experiments.practice.judge_instance`,
+    same defaults and seed). Moving a slider never recompiles: data are always drawn at
+    ``n_max`` triples and ``T`` rounds for ``seeds`` seeds; ``n``, ``beta`` and the judge are
+    array arguments. Needs ipywidgets and a kernel (Binder, Jupyter).
+    """
+
+    N_VALUES = (25, 50, 100, 200, 400, 800)
+    BETAS = (0.1, 0.25, 0.5, 1.0, 2.0)
+    TRACES = (("judge_agreement", 1), ("self_agreement", 1), ("judge_kappa", 2),
+              ("self_kappa", 2))
+
+    def __init__(self, *, seed: int = 0, num_prompts: int = 40, num_responses: int = 8,
+                 kappa0: float = 4.0, initial_agreement: float = 0.5, T: int = 8,
+                 seeds: int = 16, n_values: Sequence[int] = N_VALUES,
+                 betas: Sequence[float] = BETAS):
+        import ipywidgets as widgets
+
+        self.start, quality, lures, self.key = judge_instance(
+            seed=seed, num_prompts=num_prompts, num_responses=num_responses, kappa0=kappa0,
+            initial_agreement=initial_agreement)
+        self.quality, self.lure_table = quality, np.eye(num_responses)[lures]
+        self.T, self.seeds, self.n_max = int(T), int(seeds), int(max(n_values))
+        common = {"continuous_update": False, "style": {"description_width": "initial"},
+                  "layout": widgets.Layout(width="330px")}
+        self.noise = widgets.FloatSlider(value=0.5, min=0.0, max=3.0, step=0.05,
+                                         description="judge noise σ", **common)
+        self.bias = widgets.FloatSlider(value=0.0, min=0.0, max=3.0, step=0.05,
+                                        description="bias b towards the lure", **common)
+        self.n = widgets.SelectionSlider(options=[(str(v), int(v)) for v in n_values],
+                                         value=200 if 200 in n_values else int(n_values[0]),
+                                         description="triples per round n", **common)
+        self.beta = widgets.SelectionSlider(options=[(f"{b:g}", float(b)) for b in betas],
+                                            value=0.5 if 0.5 in betas else float(betas[0]),
+                                            description="β", **common)
+        self.status = widgets.HTML(value="")
+        self.figure = self._make_figure()
+        for control in self.controls:
+            control.observe(lambda change: self.update(), names="value")
+        self.widget = widgets.VBox([
+            widgets.HBox([widgets.VBox([self.noise, self.bias]),
+                          widgets.VBox([self.n, self.beta, self.status])]),
+            self.figure])
+        self.update()
+
+    @property
+    def controls(self) -> list:
+        return [self.noise, self.bias, self.n, self.beta]
+
+    def compute(self, *, noise: float, bias: float, n: int, beta: float) -> dict:
+        """Means over seeds of agreement and kappa, rounds ``0..T``, for one setting."""
+        judge_model = dynamics.judge(self.quality, bias * self.lure_table, noise)
+        common = {"n": n, "T": self.T, "beta": beta, "seeds": self.seeds, "n_max": self.n_max}
+        with_judge = dynamics.run(self.key, self.start, judge=judge_model, **common)
+        self_reward = dynamics.run(self.key, self.start, **common)
+        curves = {}
+        for prefix, trajectory in (("judge", with_judge), ("self", self_reward)):
+            for name in ("agreement", "kappa"):
+                curves[f"{prefix}_{name}"] = mean_band(
+                    np.asarray(getattr(trajectory, name)), 0)[0].tolist()
+        return curves
+
+    def settings(self) -> dict:
+        return {"noise": float(self.noise.value), "bias": float(self.bias.value),
+                "n": int(self.n.value), "beta": float(self.beta.value)}
+
+    def _make_figure(self) -> go.FigureWidget:
+        figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
+            "agreement with the external label", "condition number κ(π_t)"))
+        rounds = list(range(self.T + 1))
+        for name, column in self.TRACES:
+            judge_trace = name.startswith("judge")
+            figure.add_trace(go.Scatter(
+                x=rounds, y=[], mode="lines+markers",
+                name="judge" if judge_trace else "self-reward log π_t",
+                legendgroup=name.split("_")[0], showlegend=column == 1,
+                line={"color": JUDGE_COLOR if judge_trace else SELF_COLOR,
+                      "dash": None if judge_trace else "dash"}), row=1, col=column)
+        figure.update_yaxes(range=[0.0, 1.02], row=1, col=1)
+        figure.update_yaxes(type="log", row=1, col=2)
+        figure.update_xaxes(title_text="round t")
+        figure.update_layout(height=380, template="plotly_white",
+                             margin={"l": 60, "r": 20, "t": 60, "b": 50},
+                             legend={"orientation": "h", "y": -0.2})
+        return go.FigureWidget(figure)
+
+    def update(self) -> None:
+        """Re-run the kit for the current sliders and redraw in place."""
+        self.status.value = "<b>computing…</b>"
+        started = time.perf_counter()
+        curves = self.compute(**self.settings())
+        with self.figure.batch_update():
+            for trace, (name, _) in zip(self.figure.data, self.TRACES, strict=True):
+                trace.y = curves[name]
+        self.status.value = f"computed in {time.perf_counter() - started:.2f} s"
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
