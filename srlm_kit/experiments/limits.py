@@ -1,0 +1,279 @@
+"""Numbers behind chapter 9, "Where the theory stops": two experiments on the theory's edges.
+
+The paper has no experiments; its ICLR reviewers criticised, among other things, that tightness
+is known for one step only and that the contraction of the condition number might come from the
+square-loss regression rather than from self-rewarding (paper-notes §8, R4). Each experiment
+here speaks to one of these, on the book's toy instances [reconstructed, paper-notes §10]:
+
+* ``rounds_versus_pooling``: on the hard instance of Theorem 4.1 (paper App. D,
+  :func:`srlm_kit.instances.hard_instance`), a budget of ``N`` triples spent as ``T`` rounds of
+  ``N/T`` against one round of ``N``. With a small ``beta`` the failure depends on ``N`` alone,
+  with the closed form :func:`pooled_expected_failure`; a one-step lower bound at sample size
+  ``N`` is then also the natural candidate for ``T`` rounds.
+* ``self_versus_frozen_reward``: the condition number ``kappa_t`` when the reward is the
+  current model's log-probability (self-rewarding, the paper's ``r_t = log pi_t``) and when it
+  is frozen at the start's, ``r = log pi_0`` (a separate judge that never changes,
+  :class:`srlm_kit.dynamics.Judge`). Both contract ``kappa_t``; only the exact (infinite-data)
+  update tells them apart, by the exponent of ``pi_0`` (:func:`population_exponent`).
+
+Both return a labelled grid (:mod:`srlm_kit.figures.core`). Bands are mean ± one standard
+deviation over seeds, clipped to the range the seeds reached.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from srlm_kit import _validation as check
+from srlm_kit import dynamics, instances, policies
+from srlm_kit.experiments.explorer import _band, _to_list, bump_height_for_kappa0
+
+#: Rewards compared by :func:`self_versus_frozen_reward`.
+REWARDS = ("self", "frozen")
+
+
+# --------------------------------------------------------------------------------------------
+# Closed forms
+# --------------------------------------------------------------------------------------------
+
+
+def secret_probability(M: int, gamma_bar: float = 0.5) -> float:
+    """Initial probability ``p = 1/((1 - gamma_bar) M)`` of the secret response on an informative
+    prompt of the hard instance (paper App. D; :func:`srlm_kit.instances.hard_instance`).
+    [reconstructed, from Huang et al. Thm 3.1']"""
+    check.check_int("M (number of informative responses)", M, minimum=3)
+    gamma_bar = check.check_open_interval("gamma_bar", gamma_bar, 0.0, 1.0)
+    return 1.0 / ((1.0 - gamma_bar) * M)
+
+
+def solved_by_one_pair(M: int, beta: float, gamma_bar: float = 0.5) -> bool:
+    """Whether one sampled pair (secret, other) lifts the secret response above probability 1/2.
+
+    In the kit's minimum-norm ERM a prompt changes only inside a connected group of sampled
+    responses, each member moving by ``(r - mean_group r)/beta`` with ``r = log pi_t``. For the
+    group of two, the secret gains ``g/(2 beta)`` and the other loses as much, with
+    ``g = log(p/p_other)``; the secret then has more than half of the mass iff::
+
+        exp((1 + 1/(2 beta)) g) > M - 2 + exp(-g/(2 beta))
+
+    A larger group containing the secret lifts it further, so the condition covers every
+    dataset in which some triple pairs the secret with another response.
+    [reconstructed, by algebra from the kit's ERM rule]
+    """
+    beta = check.check_positive("beta", beta)
+    p = secret_probability(M, gamma_bar)
+    g = math.log(p / ((1.0 - p) / (M - 1)))
+    return math.exp((1.0 + 1.0 / (2.0 * beta)) * g) > M - 2 + math.exp(-g / (2.0 * beta))
+
+
+def pooled_expected_failure(total, *, d: int, M: int, Delta: float, gamma_bar: float = 0.5):
+    """Expected failure on the hard instance after ``total`` triples in one round, when
+    :func:`solved_by_one_pair` holds::
+
+        E[fail] = Delta (1 - 2 (Delta/d) p (1 - p))^total,   p = 1/((1 - gamma_bar) M)
+
+    An informative prompt (mass ``Delta/d``) changes iff a triple lands on it with exactly one
+    of its two responses the secret one (probability ``(Delta/d) 2 p (1 - p)`` per triple), and
+    is then solved; triples are independent. Split into rounds, an unsolved prompt keeps its
+    initial policy, so every round samples it alike and it is still unsolved after all rounds
+    with the same probability: the formula is then a lower bound on the expected failure, exact
+    as long as no solved prompt relapses (``rounds_versus_pooling`` counts relapses).
+    [reconstructed, by algebra from the kit's ERM rule; the same formula as the one-round
+    prediction of chapter 4]
+    """
+    check.check_int("d (number of informative prompts)", d, minimum=1)
+    Delta = check.check_open_interval("Delta", Delta, 0.0, 1.0)
+    total = np.asarray(total, dtype=float)
+    if np.any(total < 0):
+        raise ValueError("total (number of triples) must be >= 0")
+    p = secret_probability(M, gamma_bar)
+    return Delta * (1.0 - 2.0 * (Delta / d) * p * (1.0 - p)) ** total
+
+
+def population_exponent(t, beta, reward: str):
+    """The power ``e_t`` in ``pi_t ∝ pi_0^(e_t)`` after ``t`` exact (infinite-data) rounds::
+
+        self-reward   r_t = log pi_t:  e_t = (1 + 1/beta)^t     (doubly exponential sharpening)
+        frozen reward r   = log pi_0:  e_t = 1 + t/beta         (singly exponential)
+
+    From the Gibbs update ``pi_{t+1} ∝ pi_t exp(r/beta)`` [reconstructed, from the Gibbs form;
+    the self-reward case is Huang et al.'s ``pi*_beta ∝ pi_base^(1+1/beta)`` composed t times].
+    """
+    if reward not in REWARDS:
+        raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
+    t = np.asarray(t, dtype=float)
+    beta = np.asarray(beta, dtype=float)
+    if np.any(t < 0) or np.any(beta <= 0):
+        raise ValueError("t must be >= 0 and beta > 0")
+    return (1.0 + 1.0 / beta) ** t if reward == "self" else 1.0 + t / beta
+
+
+def condition_excess(logits, rho) -> float:
+    """``kappa(pi) - 1 = E_x[sum_{y != y_pi(x)} pi(y|x)/pi(y_pi(x)|x)]`` without cancellation.
+
+    ``kappa - 1`` computed as a difference loses every digit once ``kappa`` is within 1e-16 of
+    1; the sum of ratios keeps them (the exact update drives it far below that).
+    [reconstructed, by algebra from the definition of kappa]
+    """
+    log_probs = policies.log_policy(jnp.asarray(logits))
+    mode = jnp.argmax(log_probs, axis=-1)
+    top = jnp.take_along_axis(log_probs, mode[:, None], axis=-1)
+    others = jnp.arange(log_probs.shape[-1])[None, :] != mode[:, None]
+    excess = jnp.sum(jnp.where(others, jnp.exp(log_probs - top), 0.0), axis=-1)
+    return float(jnp.sum(jnp.asarray(rho) * excess))
+
+
+# --------------------------------------------------------------------------------------------
+# Experiments
+# --------------------------------------------------------------------------------------------
+
+
+def _increasing_integers(name: str, values) -> np.ndarray:
+    array = np.asarray(values)
+    if array.ndim != 1 or array.size == 0 or not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{name} must be a non-empty list of integers, got {values!r}")
+    if np.any(array < 1) or np.any(np.diff(array) <= 0):
+        raise ValueError(f"{name} must be strictly increasing integers >= 1, got {values!r}")
+    return array
+
+
+def rounds_versus_pooling(*, seed: int = 0, d: int = 10, M: int = 20, Delta: float = 0.25,
+                          gamma_bar: float = 0.5,
+                          totals=(16, 32, 64, 128, 256, 512, 1024, 2048),
+                          rounds=(1, 2, 4, 8), betas=(0.05, 0.5), seeds: int = 32) -> dict:
+    """A budget of ``N`` triples on the hard instance, spent as ``T`` rounds of ``N/T``.
+
+    The instance: :func:`srlm_kit.instances.hard_instance` with ``d`` informative prompts, ``M``
+    informative responses, informative mass ``Delta`` and bump ``gamma_bar``; its secret key
+    drawn from ``split(key(seed))[0]``. For every total ``N`` (axis ``N``), split ``T`` (axis
+    ``T``; every ``T`` must divide every ``N``) and ``beta`` (axis ``beta``), ``seeds`` runs of
+    ``T`` rounds with ``N/T`` fresh triples each (:func:`srlm_kit.dynamics.run_grid`, minimum-norm
+    ERM; runs from ``split(key(seed))[1]``, shared across grid points).
+
+    Fields: ``split_mean/lower/upper`` over ``[T, beta, N]``, the failure probability (threshold
+    1/2) after the last round; ``pooled_mean/lower/upper`` over ``[beta, N]``, the same for one
+    round of ``N`` (the ``T = 1`` entry, kept as its own field for the figure);
+    ``pooled_expected`` over ``[N]``, :func:`pooled_expected_failure`, valid for the betas with
+    ``params["solved_by_one_pair"]`` True. ``params`` also records ``kappa0`` (the instance's
+    condition number), ``log_class_size`` (``d log M``), and per beta the number of runs (of
+    ``params["runs"]``, every per-round size and seed over ``max(rounds)`` rounds) whose failure
+    rose from one round to the next, ``runs_with_rising_failure`` (a solved prompt relapsing).
+    """
+    check.check_int("seeds", seeds, minimum=2)
+    check.check_int("d (number of informative prompts)", d, minimum=1)
+    totals = _increasing_integers("totals", totals)
+    rounds = _increasing_integers("rounds", rounds)
+    if rounds[0] != 1:
+        raise ValueError(f"rounds must start at 1 (one round of N is the comparison), got "
+                         f"{list(rounds)}")
+    for total in totals:
+        if any(total % T for T in rounds):
+            raise ValueError(f"every T in rounds {list(rounds)} must divide every total in "
+                             f"totals; {int(total)} is not divisible")
+    betas = [check.check_positive("beta", beta) for beta in betas]
+    key_instance, key_runs = jax.random.split(jax.random.key(seed))
+    start = instances.hard_instance(key_instance, d, M, Delta, gamma_bar)
+    n_values = sorted({int(total) // int(T) for total in totals for T in rounds})
+    trajectory = dynamics.run_grid(key_runs, instances.stack([start]), n_values, betas,
+                                   T=int(rounds[-1]), seeds=seeds)
+    failure = np.asarray(trajectory.failure)[0]  # (n, beta, seed, round)
+    # A solved prompt that relapses would make a run's failure rise from one round to the next.
+    rising = (np.diff(failure, axis=-1) > 1e-12).any(axis=-1)  # (n, beta, seed)
+    split = np.stack([np.stack([failure[n_values.index(int(total) // int(T)), :, :, int(T)]
+                                for total in totals], axis=-2) for T in rounds])
+    mean, lower, upper = _band(split, axis=-1)  # (T, beta, N)
+    expected = pooled_expected_failure(totals, d=d, M=M, Delta=Delta, gamma_bar=gamma_bar)
+    fields = {"split_mean": mean, "split_lower": lower, "split_upper": upper,
+              "pooled_mean": mean[0], "pooled_lower": lower[0], "pooled_upper": upper[0],
+              "pooled_expected": expected}
+    dims = {"split_mean": ["T", "beta", "N"], "split_lower": ["T", "beta", "N"],
+            "split_upper": ["T", "beta", "N"], "pooled_mean": ["beta", "N"],
+            "pooled_lower": ["beta", "N"], "pooled_upper": ["beta", "N"],
+            "pooled_expected": ["N"]}
+    return {
+        "coords": {"T": [int(T) for T in rounds], "beta": betas,
+                   "N": [int(total) for total in totals]},
+        "dims": dims,
+        **{name: _to_list(values) for name, values in fields.items()},
+        "params": {"seed": seed, "d": d, "M": M, "Delta": Delta, "gamma_bar": gamma_bar,
+                   "seeds": seeds, "kappa0": instances.hard_instance_kappa0(M, Delta, gamma_bar),
+                   "log_class_size": d * math.log(M),
+                   "solved_by_one_pair": [solved_by_one_pair(M, beta, gamma_bar)
+                                          for beta in betas],
+                   "runs": int(rising.shape[0] * rising.shape[2]),
+                   "runs_with_rising_failure": [int(count) for count in rising.sum(axis=(0, 2))]},
+    }
+
+
+def self_versus_frozen_reward(*, seed: int = 0, num_prompts: int = 40, num_responses: int = 10,
+                              kappa0: float = 6.0, n_values=(25, 100, 400), betas=(0.1, 0.5),
+                              T: int = 8, seeds: int = 16) -> dict:
+    """``kappa_t`` under the self-reward ``log pi_t`` and under the frozen reward ``log pi_0``.
+
+    Start: the bump instance (toy A) with ``num_prompts`` prompts, ``num_responses`` responses
+    and ``kappa(pi_0) = kappa0`` (:func:`srlm_kit.experiments.explorer.bump_height_for_kappa0`).
+    For each reward (axis ``reward``: ``"self"``, the paper's ``r_t = log pi_t``; ``"frozen"``,
+    ``r = log pi_0`` as a :class:`srlm_kit.dynamics.Judge` without noise), each ``n`` and
+    ``beta``: ``seeds`` runs of ``T`` rounds of the same square-loss ERM on fresh on-policy
+    triples (:func:`srlm_kit.dynamics.run_grid`; both rewards see the same random numbers, from
+    ``jax.random.key(seed)``), and the exact infinite-data update.
+
+    Fields: ``excess_mean/lower/upper`` over ``[reward, n, beta, t]``, the excess condition
+    number ``kappa_t - 1`` (mean and band over seeds); ``population_excess`` over
+    ``[reward, beta, t]``, the same for the exact update (:func:`condition_excess`, computed
+    without cancellation; with the self-reward it underflows to 0 within a few rounds);
+    ``exponent`` over ``[reward, beta, t]``, :func:`population_exponent`.
+    """
+    check.check_int("T (number of rounds)", T, minimum=1)
+    check.check_int("seeds", seeds, minimum=2)
+    n_array = _increasing_integers("n_values", n_values)
+    betas = [check.check_positive("beta", beta) for beta in betas]
+    start = instances.bump(num_prompts, num_responses,
+                           bump_height_for_kappa0(kappa0, num_responses))
+    frozen = dynamics.judge(np.asarray(policies.log_policy(start.logits)))
+    key = jax.random.key(seed)
+    excess_bands, population, exponents = [], [], []
+    for reward, judge in zip(REWARDS, (None, frozen), strict=True):
+        trajectory = dynamics.run_grid(key, instances.stack([start]), n_array, betas, T=T,
+                                       seeds=seeds, judge=judge)
+        kappa = np.asarray(trajectory.kappa)[0]  # (n, beta, seed, t)
+        excess_bands.append(_band(kappa - 1.0, axis=2))
+        rows = []
+        for beta in betas:
+            logits, row = start.logits, [condition_excess(start.logits, start.rho)]
+            for _ in range(T):
+                reward_table = None if judge is None else judge.quality
+                logits = dynamics.population_update(logits, beta, reward_table)
+                row.append(condition_excess(logits, start.rho))
+            rows.append(row)
+        population.append(rows)
+        exponents.append([[float(population_exponent(t, beta, reward)) for t in range(T + 1)]
+                          for beta in betas])
+    grid = ["reward", "n", "beta", "t"]
+    fields = {
+        "excess_mean": np.stack([band[0] for band in excess_bands]),
+        "excess_lower": np.stack([band[1] for band in excess_bands]),
+        "excess_upper": np.stack([band[2] for band in excess_bands]),
+        "population_excess": np.asarray(population),
+        "exponent": np.asarray(exponents),
+    }
+    dims = {"excess_mean": grid, "excess_lower": grid, "excess_upper": grid,
+            "population_excess": ["reward", "beta", "t"],
+            "exponent": ["reward", "beta", "t"]}
+    return {
+        "coords": {"reward": list(REWARDS), "n": [int(n) for n in n_array], "beta": betas,
+                   "t": list(range(T + 1))},
+        "dims": dims,
+        **{name: _to_list(values) for name, values in fields.items()},
+        "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
+                   "kappa0": kappa0, "seeds": seeds, "T": T,
+                   "bump_height": bump_height_for_kappa0(kappa0, num_responses)},
+    }
+
+
+EXPERIMENTS = {"rounds_versus_pooling": rounds_versus_pooling,
+               "self_versus_frozen_reward": self_versus_frozen_reward}

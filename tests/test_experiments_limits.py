@@ -1,0 +1,252 @@
+"""Tests of the experiments of chapter 9 (srlm_kit.experiments.limits) against independent
+computations: exact enumeration with the NumPy reference learner, closed forms of the Gibbs
+update, and the kit's own simulation compared within standard errors."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import jax
+import numpy as np
+import pytest
+
+import reference_numpy as ref
+from srlm_kit import instances, metrics
+from srlm_kit.experiments import EXPERIMENTS, limits
+
+# --------------------------------------------------------------------------------------------
+# The hard instance: exact enumeration of every possible dataset with the reference learner
+# --------------------------------------------------------------------------------------------
+
+SMALL = {"d": 2, "M": 5, "Delta": 0.3}
+
+
+def _small_instance():
+    start = instances.hard_instance(jax.random.key(3), SMALL["d"], SMALL["M"], SMALL["Delta"])
+    return ref.log_softmax(np.asarray(start.logits)), np.asarray(start.rho)
+
+
+def _triples(logits, rho):
+    """Every triple (x, y, y') with its probability rho(x) pi(y|x) pi(y'|x) > 0."""
+    policy = ref.probs(logits)
+    return [((x, y, z), rho[x] * policy[x, y] * policy[x, z])
+            for x, y, z in itertools.product(range(len(rho)), range(policy.shape[1]),
+                                             range(policy.shape[1]))
+            if rho[x] * policy[x, y] * policy[x, z] > 0]
+
+
+def _expected_failure_pooled(logits, rho, beta, total):
+    """One round of ``total`` triples, every dataset enumerated."""
+    expected = 0.0
+    for combination in itertools.product(_triples(logits, rho), repeat=total):
+        weight = math.prod(probability for _, probability in combination)
+        x, y, z = zip(*(triple for triple, _ in combination), strict=True)
+        updated = ref.erm_update(logits, list(x), list(y), list(z), beta)
+        expected += weight * ref.failure_probability(updated, rho)
+    return expected
+
+
+def _expected_failure_rounds(logits, rho, beta, rounds):
+    """``rounds`` rounds of one triple each, every path enumerated (on-policy resampling)."""
+    if rounds == 0:
+        return ref.failure_probability(logits, rho)
+    expected = 0.0
+    for (x, y, z), probability in _triples(logits, rho):
+        updated = ref.erm_update(logits, [x], [y], [z], beta)
+        expected += probability * _expected_failure_rounds(updated, rho, beta, rounds - 1)
+    return expected
+
+
+@pytest.mark.parametrize("beta", [0.05, 0.2])
+def test_pooled_closed_form_matches_enumeration_for_one_and_two_triples(beta):
+    logits, rho = _small_instance()
+    assert limits.solved_by_one_pair(SMALL["M"], beta)
+    for total in (1, 2):
+        exact = _expected_failure_pooled(logits, rho, beta, total)
+        assert limits.pooled_expected_failure(total, **SMALL) == pytest.approx(exact, rel=1e-12)
+
+
+def test_two_rounds_of_one_triple_equal_one_round_of_two():
+    logits, rho = _small_instance()
+    beta = 0.05
+    two_rounds = _expected_failure_rounds(logits, rho, beta, 2)
+    assert two_rounds == pytest.approx(_expected_failure_pooled(logits, rho, beta, 2), rel=1e-12)
+    assert two_rounds == pytest.approx(limits.pooled_expected_failure(2, **SMALL), rel=1e-12)
+
+
+@pytest.mark.parametrize("M", [5, 10, 20, 40])
+@pytest.mark.parametrize("beta", [0.02, 0.05, 0.1, 0.3, 0.5, 2.0])
+def test_solved_by_one_pair_predicts_the_reference_learner(M, beta):
+    """The worst case, a group of two (secret, other), on one informative prompt."""
+    logits, rho = (ref.log_softmax(np.asarray(array)) if index == 0 else np.asarray(array)
+                   for index, array in enumerate(_hard(M)))
+    secret = int(np.argmax(logits[1]))
+    other = 1 if secret != 1 else 2
+    updated = ref.erm_update(logits, [1], [secret], [other], beta)
+    solved = ref.probs(updated)[1].max() > 0.5
+    assert limits.solved_by_one_pair(M, beta) == solved
+
+
+def _hard(M):
+    start = instances.hard_instance(jax.random.key(0), 1, M, 0.5)
+    return start.logits, start.rho
+
+
+def test_secret_probability_is_the_instances():
+    start = instances.hard_instance(jax.random.key(0), 3, 12, 0.4, gamma_bar=0.3)
+    top = np.asarray(metrics.top_probability(start.logits))[1:]  # the informative prompts
+    assert np.allclose(top, limits.secret_probability(12, 0.3), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# Closed forms of the exact update
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reward", limits.REWARDS)
+@pytest.mark.parametrize("beta", [0.1, 0.5, 2.0])
+def test_population_exponent_matches_repeated_gibbs_updates(reward, beta):
+    """log pi_t(y) - log pi_t(y') = e_t (log pi_0(y) - log pi_0(y')), with the kit's update."""
+    from srlm_kit import dynamics, policies
+
+    start = np.log(np.array([[0.5, 0.3, 0.2]]))
+    logits = start
+    frozen = None if reward == "self" else np.asarray(policies.log_policy(start))
+    for t in range(1, 5):
+        logits = np.asarray(dynamics.population_update(logits, beta, frozen))
+        if logits.min() <= ref.LOG_FLOOR:  # clipped below: the identity no longer applies
+            break
+        ratio = (logits[0, 1] - logits[0, 2]) / (start[0, 1] - start[0, 2])
+        assert ratio == pytest.approx(float(limits.population_exponent(t, beta, reward)),
+                                      rel=1e-9)
+
+
+def test_condition_excess_against_kappa_and_a_closed_form():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(7, 5))
+    rho = rng.dirichlet(np.ones(7))
+    assert limits.condition_excess(logits, rho) == pytest.approx(
+        ref.condition_number(logits, rho) - 1.0, rel=1e-12)
+    # Far below float64's resolution at 1: (K - 1) e^(-b e) for a bump of height b, exponent e.
+    K, b, e = 10, 0.6, 900.0
+    bump = np.zeros((1, K))
+    bump[0, 0] = b * e
+    assert limits.condition_excess(bump, np.ones(1)) == pytest.approx((K - 1) * math.exp(-b * e),
+                                                                      rel=1e-10)
+    assert ref.condition_number(bump, np.ones(1)) - 1.0 == 0.0  # what cancellation would give
+
+
+# --------------------------------------------------------------------------------------------
+# The experiments
+# --------------------------------------------------------------------------------------------
+
+POOLING = {"totals": (8, 32, 128, 512), "rounds": (1, 2, 4), "seeds": 24}
+
+
+@pytest.fixture(scope="module")
+def pooling():
+    return limits.rounds_versus_pooling(**POOLING)
+
+
+def test_rounds_versus_pooling_agrees_with_the_closed_form_at_small_beta(pooling):
+    """At beta = 0.05 every split's mean lies within 4 standard errors of the closed form.
+
+    A run's failure is (Delta/d) U with U the number of unsolved informative prompts; the
+    indicators are negatively correlated, so Var U <= d P (1 - P) with P = E[fail]/Delta."""
+    params = pooling["params"]
+    assert params["solved_by_one_pair"] == [True, False]
+    expected = np.asarray(pooling["pooled_expected"])
+    P = expected / params["Delta"]
+    error = (params["Delta"] / params["d"]) * np.sqrt(params["d"] * P * (1 - P) / params["seeds"])
+    small_beta = np.asarray(pooling["split_mean"], dtype=float)[:, 0, :]  # (T, N)
+    assert np.all(np.abs(small_beta - expected) <= 4 * error + 1e-12), (small_beta, expected)
+
+
+def test_rounds_versus_pooling_fields(pooling):
+    split = np.asarray(pooling["split_mean"], dtype=float)
+    assert np.array_equal(split[0], np.asarray(pooling["pooled_mean"], dtype=float))
+    lower = np.asarray(pooling["split_lower"], dtype=float)
+    upper = np.asarray(pooling["split_upper"], dtype=float)
+    assert np.all(lower <= split + 1e-15) and np.all(split <= upper + 1e-15)
+    assert np.all((split >= 0) & (split <= pooling["params"]["Delta"] + 1e-12))
+    # beta = 0.5: one round never solves a prompt (the update is too small).
+    assert np.all(split[0, 1] == pytest.approx(pooling["params"]["Delta"]))
+    # No run's failure rose between rounds at beta = 0.05 (no solved prompt relapsed).
+    assert pooling["params"]["runs_with_rising_failure"][0] == 0
+    assert pooling["params"]["kappa0"] == pytest.approx(
+        instances.hard_instance_kappa0(20, 0.25))
+
+
+def test_rounds_versus_pooling_is_deterministic(pooling):
+    assert limits.rounds_versus_pooling(**POOLING) == pooling
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"totals": (8, 12), "rounds": (1, 8)}, "divide"),
+    ({"rounds": (2, 4)}, "start at 1"),
+    ({"totals": (32, 16)}, "strictly increasing"),
+    ({"seeds": 1}, "seeds"),
+    ({"betas": (0.0,)}, "beta"),
+    ({"Delta": 1.5}, "Delta"),
+])
+def test_rounds_versus_pooling_rejects_bad_input(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        limits.rounds_versus_pooling(**arguments)
+
+
+FROZEN = {"num_prompts": 12, "num_responses": 6, "kappa0": 3.0, "n_values": (20, 80),
+          "betas": (0.2, 1.0), "T": 4, "seeds": 4}
+
+
+@pytest.fixture(scope="module")
+def frozen():
+    return limits.self_versus_frozen_reward(**FROZEN)
+
+
+def test_self_and_frozen_coincide_on_the_first_round(frozen):
+    """At t = 0 both rewards are log pi_0 and the data are the same: identical first step."""
+    excess = np.asarray(frozen["excess_mean"], dtype=float)  # (reward, n, beta, t)
+    assert np.allclose(excess[0, :, :, :2], excess[1, :, :, :2], rtol=1e-12, atol=0)
+    assert np.all(excess[:, :, :, 0] == pytest.approx(FROZEN["kappa0"] - 1.0))
+
+
+def test_population_excess_matches_the_closed_form(frozen):
+    """Bump of height b: kappa_t - 1 = (K - 1) exp(-b e_t), e_t from population_exponent."""
+    b, K = frozen["params"]["bump_height"], FROZEN["num_responses"]
+    population = np.asarray(frozen["population_excess"], dtype=float)
+    for r, reward in enumerate(limits.REWARDS):
+        for j, beta in enumerate(FROZEN["betas"]):
+            for t in range(FROZEN["T"] + 1):
+                exponent = float(limits.population_exponent(t, beta, reward))
+                closed = (K - 1) * math.exp(-b * exponent) if b * exponent < 700 else 0.0
+                assert population[r, j, t] == pytest.approx(closed, rel=1e-9, abs=1e-300)
+    exponents = np.asarray(frozen["exponent"])
+    assert np.all(exponents[0] >= exponents[1])  # self-reward sharpens at least as fast
+
+
+def test_self_versus_frozen_is_deterministic_and_registered(frozen):
+    assert limits.self_versus_frozen_reward(**FROZEN) == frozen
+    assert EXPERIMENTS["self_versus_frozen_reward"] is limits.self_versus_frozen_reward
+    assert EXPERIMENTS["rounds_versus_pooling"] is limits.rounds_versus_pooling
+
+
+@pytest.mark.parametrize("arguments, error", [
+    ({"kappa0": 12.0}, ValueError),  # needs 1 < kappa0 < K
+    ({"T": 0}, ValueError),
+    ({"n_values": (100, 50)}, ValueError),
+    ({"n_values": (2.5,)}, TypeError),
+    ({"betas": (-1.0,)}, ValueError),
+])
+def test_self_versus_frozen_rejects_bad_input(arguments, error):
+    with pytest.raises(error):
+        limits.self_versus_frozen_reward(**{**FROZEN, **arguments})
+
+
+def test_closed_form_helpers_reject_bad_input():
+    with pytest.raises(ValueError, match="reward"):
+        limits.population_exponent(1, 0.5, "judge")
+    with pytest.raises(ValueError, match="total"):
+        limits.pooled_expected_failure(-1, **SMALL)
+    with pytest.raises(ValueError, match="M"):
+        limits.secret_probability(2)
