@@ -10,8 +10,8 @@ for ``seeds`` seeds, and for two rules for ``beta``:
 
 * ``"1/sqrt(n)"``: ``beta = n^(-1/2)``, the regime the theory needs (``beta ≲ n^(-1/2)``
   [quoted, ICLR review, R2]);
-* ``"constant"``: ``beta = constant_beta`` for every ``n`` (0.5 by default, the value of the
-  prototype table of paper-notes §10.4).
+* a constant: ``beta = constant_beta`` for every ``n`` (0.5 by default, the value of the
+  prototype table of paper-notes §10.4), named by its value (``"0.5"``).
 
 Every ``n`` uses the same key, ``jax.random.key(seed)``, so runs at different ``n`` and from
 different starts share their random numbers (common random numbers). The simulation is cached
@@ -50,8 +50,9 @@ from srlm_kit.experiments.explorer import bump_height_for_kappa0
 KAPPA0S = (3.0, 6.0, 12.0, 25.5)
 #: Triples per round: from one pair per prompt (m = 100) to 32.
 N_VALUES = (100, 200, 400, 800, 1600, 3200)
-#: Names of the two rules for beta (coordinate values of the ``beta`` axis).
-BETA_RULES = ("1/sqrt(n)", "constant")
+#: The rule beta = n^(-1/2) (first coordinate value of the ``beta`` axis; the second is the
+#: constant beta itself, e.g. "0.5").
+THEORY_BETA = "1/sqrt(n)"
 #: kappa_t at or below this multiple of its limit (1 here) counts as "start suppressed" (ch. 6).
 SUPPRESSION_FACTOR = 2.0
 
@@ -96,8 +97,13 @@ def _check_settings(num_prompts, num_responses, kappa0s, n_values, T, seeds, con
             constant_beta, threshold)
 
 
+def beta_rules(constant_beta: float) -> list[str]:
+    """Coordinate values of the ``beta`` axis: :data:`THEORY_BETA`, then the constant's value."""
+    return [THEORY_BETA, f"{constant_beta:g}"]
+
+
 def beta_values(n_values, constant_beta: float) -> np.ndarray:
-    """The beta of every (n, rule): shape ``(len(n_values), 2)``, rules as in :data:`BETA_RULES`."""
+    """The beta of every (n, rule): shape ``(len(n_values), 2)``, rules as in :func:`beta_rules`."""
     n_array = np.asarray(n_values, dtype=float)
     return np.stack([1.0 / np.sqrt(n_array), np.full_like(n_array, constant_beta)], axis=1)
 
@@ -136,7 +142,7 @@ def simulate(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 50,
     """The simulation behind this module's experiments (checked arguments, cached per process).
 
     Returns a :class:`srlm_kit.dynamics.Trajectory` of read-only NumPy arrays with axes
-    ``(kappa0, n, beta rule, seed, t)``; the beta rules are :data:`BETA_RULES`.
+    ``(kappa0, n, beta rule, seed, t)``; the beta rules are :func:`beta_rules`.
     """
     settings = _check_settings(num_prompts, num_responses, kappa0s, n_values, T, seeds,
                                constant_beta, threshold)
@@ -184,6 +190,74 @@ def _slopes(x, rows: np.ndarray, fit) -> np.ndarray:
         if np.sum(row > 0) >= 2:
             out[index] = fit(x, row).slope
     return out.reshape(rows.shape[:-1])
+
+
+# --------------------------------------------------------------------------------------------
+# A model of toy A at small beta: coverage of the mode (the book's own, not the paper's)
+# --------------------------------------------------------------------------------------------
+
+
+def coverage_failure(n, T, *, num_prompts: int, kappa0):
+    """Expected failure after T rounds of toy A (bump start, uniform prompts) at small beta::
+
+        E[fail_T] = (1 - 2 p (1 - p)/m)^(n T),   p = 1/kappa0 (the mode's initial probability)
+
+    Why. With the minimum-norm ERM a prompt's policy changes only where a sampled pair joins
+    the mode to another response: the mode then rises by at least ``b/(2 beta)`` (b the bump
+    height), while pairs of two non-modes (equal logits) change nothing. A triple lands on a
+    given prompt with probability 1/m and pairs the mode with another response with probability
+    ``2p(1 - p)``, so a prompt escapes one round of n i.i.d. triples with probability
+    ``(1 - 2p(1 - p)/m)^n``, and T rounds of fresh data with that power T. A prompt that has
+    been reached keeps more than half of its mass on the mode when
+    ``b (1 + 1/(2 beta)) > log(K - 1)`` (:func:`coverage_reaches_half`); one that has not keeps
+    ``p <= 1/2`` (kappa0 >= 2) and fails. [reconstructed, the book's analysis of toy A; the
+    paper has no such model]. Vectorised over n, T and kappa0 (kappa0 >= 2).
+    """
+    num_prompts = check.check_int("num_prompts (m)", num_prompts, minimum=1)
+    n = np.asarray(n, dtype=float)
+    T = np.asarray(T, dtype=float)
+    kappa0 = np.asarray(kappa0, dtype=float)
+    if np.any(n < 1) or np.any(T < 0) or np.any(kappa0 < 2):
+        raise ValueError("coverage_failure needs n >= 1, T >= 0 and kappa0 >= 2 "
+                         "(so that an unreached prompt fails)")
+    mode = 1.0 / kappa0
+    return (1.0 - 2.0 * mode * (1.0 - mode) / num_prompts) ** (n * T)
+
+
+def coverage_reaches_half(n, *, num_responses: int, kappa0) -> np.ndarray:
+    """Whether one reached round lifts the mode above probability 1/2 at ``beta = n^(-1/2)``:
+    ``b (1 + sqrt(n)/2) > log(K - 1)`` with b the bump height of kappa0 (the worst case of
+    :func:`coverage_failure`, a pair of the mode and one other response). [reconstructed, by
+    algebra]"""
+    kappa0 = np.atleast_1d(np.asarray(kappa0, dtype=float))
+    height = np.asarray([bump_height_for_kappa0(value, num_responses) for value in kappa0])
+    n = np.asarray(n, dtype=float)
+    return height[:, None] * (1.0 + np.sqrt(n)[None, :] / 2.0) > math.log(num_responses - 1)
+
+
+def coverage_rounds(n, *, num_prompts: int, kappa0, factor: float = SUPPRESSION_FACTOR):
+    """The rounds the coverage model needs until kappa is at most ``factor`` (its limit being
+    1): with ``u = (1 - 2p(1 - p)/m)^n`` the per-round escape probability and
+    ``kappa_t ≈ 1 + (kappa0 - 1) u^t`` (reached prompts at kappa ≈ 1, the others at kappa0), the
+    smallest T with ``kappa_{T-1} <= factor``::
+
+        T = 1 + ceil( log((kappa0 - 1)/(factor - 1)) / (-n log(1 - 2p(1 - p)/m)) )
+
+    (T = 1 when kappa0 <= factor), the counterpart of :func:`rounds_to_suppress`.
+    For large kappa0 and m this is about ``1 + m kappa0 log(kappa0 - 1)/(2n)``.
+    [reconstructed, the book's analysis of toy A]
+    """
+    num_prompts = check.check_int("num_prompts (m)", num_prompts, minimum=1)
+    factor = check.check_open_interval("factor", factor, 1.0, math.inf)
+    n = np.asarray(n, dtype=float)
+    kappa0 = np.asarray(kappa0, dtype=float)
+    if np.any(n < 1) or np.any(kappa0 < 1):
+        raise ValueError("coverage_rounds needs n >= 1 and kappa0 >= 1")
+    mode = 1.0 / kappa0
+    per_round = -n * np.log1p(-2.0 * mode * (1.0 - mode) / num_prompts)
+    excess = np.log(np.maximum(kappa0 - 1.0, 1e-300) / (factor - 1.0))
+    steps = np.ceil(np.maximum(excess, 0.0) / per_round - 1e-12)
+    return np.where(kappa0 <= factor, 1.0, 1.0 + np.maximum(steps, 0.0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -242,7 +316,7 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
     """Trajectories of toy A beside Theorem 5.3 and its lemmas, at levels 1 and 2 (paper-notes §11).
 
     Labelled grid (see :mod:`srlm_kit.figures.core`) with coordinates ``kappa0``, ``n``,
-    ``beta`` (:data:`BETA_RULES`), ``t`` (rounds 0..T) and ``fit`` (1..T). Bands are mean ± one
+    ``beta`` (:func:`beta_rules`), ``t`` (rounds 0..T) and ``fit`` (1..T). Bands are mean ± one
     standard deviation over seeds, clipped to the range the seeds reached.
 
     Over ``[kappa0, n, beta, t]``:
@@ -268,9 +342,12 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
     (minima over seeds and rounds 0..t); ``bound_shape``, Theorem 5.3 with its constant set to 1
     and ``log|Pi| = m log K`` (:func:`theorem_5_3_shape`); ``bound_calibrated``, the shape times
     the one constant that makes it equal the mean failure at ``calibration = (kappa0, n, T)``
-    (level 2, :func:`srlm_kit.checks.calibrate`). Slopes: ``failure_slope_n`` and
-    ``shape_slope_n`` over ``[kappa0, t]`` (least squares of log failure on log n, over the n
-    with failure > 0; None with fewer than two), ``failure_slope_t``, ``shape_slope_t`` and
+    (level 2, :func:`srlm_kit.checks.calibrate`); ``coverage_failure``, the coverage model of
+    toy A (:func:`coverage_failure`; ``level_two["coverage_model_valid"]`` says whether its
+    condition :func:`coverage_reaches_half` holds at every grid point). Slopes:
+    ``failure_slope_n`` and ``shape_slope_n`` over ``[kappa0, t]`` (least squares of log failure
+    on log n, over the n with failure > 0; None with fewer than two), ``failure_slope_t``,
+    ``shape_slope_t`` and
     ``transient_slope_t = -(1/2) log(1 + sqrt(n mu))`` over ``[kappa0, n]`` (log failure against
     t = 1..T; the transient factor's slope per round).
 
@@ -333,6 +410,11 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
     observed = empirical[..., 1:] > 0
     ratio = calibrated.ratio[observed]
 
+    coverage = coverage_failure(np.asarray(n_values)[None, :, None], np.arange(T + 1)[None, None],
+                                num_prompts=num_prompts,
+                                kappa0=np.asarray(kappa0s)[:, None, None])
+    reaches_half = coverage_reaches_half(n_values, num_responses=num_responses, kappa0=kappa0s)
+
     log_n = np.asarray(n_values, dtype=float)
     rounds = np.arange(1, T + 1, dtype=float)
     failure_slope_n = _slopes(log_n, np.moveaxis(empirical[..., 1:], 1, -1), checks.log_log_slope)
@@ -368,6 +450,7 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
         "log_class_size": log_class_size,
         "points_with_failures": int(observed.sum()),
         "points_above_prediction": int(np.sum(ratio > 1.0 + 1e-12)),
+        "coverage_model_valid": bool(reaches_half.all()),
         "ratio_min": float(ratio.min()),
         "ratio_max": float(ratio.max()),
     }
@@ -381,7 +464,7 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
         "recursion_inverse_mu": inverse_mu.unrolled.rhs.max(axis=seed_axis),
         "recursion_fit": np.moveaxis(fit_rhs.max(axis=1 + seed_axis - 1), 0, 2),
         "mu_min": mu_min, "gamma_min": gamma_min, "bound_shape": shape,
-        "bound_calibrated": calibrated_shape,
+        "bound_calibrated": calibrated_shape, "coverage_failure": coverage,
         "failure_slope_n": failure_slope_n, "shape_slope_n": shape_slope_n,
         "failure_slope_t": failure_slope_t, "shape_slope_t": shape_slope_t,
         "transient_slope_t": transient_slope_t,
@@ -394,6 +477,7 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
     dims.update({"recursion_fit": ["kappa0", "n", "fit", "t"],
                  "mu_min": ["kappa0", "n", "t"], "gamma_min": ["kappa0", "n", "t"],
                  "bound_shape": ["kappa0", "n", "t"], "bound_calibrated": ["kappa0", "n", "t"],
+                 "coverage_failure": ["kappa0", "n", "t"],
                  "failure_slope_n": ["kappa0", "t"], "shape_slope_n": ["kappa0", "t"],
                  "failure_slope_t": ["kappa0", "n"], "shape_slope_t": ["kappa0", "n"],
                  "transient_slope_t": ["kappa0", "n"]})
@@ -402,7 +486,7 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
         fields[name] = np.concatenate([np.full(fields[name].shape[:-1] + (1,), np.nan),
                                        fields[name]], axis=-1)
     return {
-        "coords": {"kappa0": kappa0s, "n": n_values, "beta": list(BETA_RULES),
+        "coords": {"kappa0": kappa0s, "n": n_values, "beta": beta_rules(constant_beta),
                    "t": list(range(T + 1)), "fit": list(range(1, T + 1))},
         "dims": dims,
         **{name: _to_list(values) for name, values in fields.items()},
@@ -422,9 +506,9 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
 
 
 def wide_n_grid(n_values, doublings: int) -> list[float]:
-    """``n_values[0] * 2^(j/2)`` for j = 0..2*doublings, merged with ``n_values`` (so the
-    simulated sizes are points of the grid), increasing."""
-    geometric = float(n_values[0]) * 2.0 ** (np.arange(2 * doublings + 1) / 2.0)
+    """``n_values[0] * 2^j`` for j = 0..doublings, merged with ``n_values`` (so the simulated
+    sizes are points of the grid), increasing."""
+    geometric = float(n_values[0]) * 2.0 ** np.arange(doublings + 1)
     merged = np.unique(np.concatenate([geometric, np.asarray(n_values, dtype=float)]))
     return [float(value) for value in merged]
 
@@ -437,8 +521,8 @@ def iterative_level_three(*, seed: int = 0, num_prompts: int = 100, num_response
     the simulated failure, for n far beyond the simulated range.
 
     Labelled grid over ``[kappa0, T, n]`` with ``T`` = 1..T rounds and ``n`` on
-    :func:`wide_n_grid` (``n_values[0]`` times powers of sqrt(2), ``doublings`` doublings, plus
-    the simulated sizes):
+    :func:`wide_n_grid` (``n_values[0]`` times powers of 2, ``doublings`` doublings, plus the
+    simulated sizes):
 
     * ``bound``: :func:`srlm_kit.bounds.level_three_bound` with ``log|Pi| = m log K`` (as in
       :func:`iterative_bound_grid`), ``beta = n^(-1/2)``, ``A = 1/mu``, confidence ``delta``;
@@ -519,7 +603,7 @@ def iterative_level_three(*, seed: int = 0, num_prompts: int = 100, num_response
 # --------------------------------------------------------------------------------------------
 
 #: Readings of the minimum confidence mu in Corollary 5.7 (coordinate values of ``reading``).
-READINGS = ("rounds 0..T", "rounds 1..T", "mu = 1")
+READINGS = ("rounds 0..T", "rounds 1..T", "μ = 1")
 
 
 def rounds_to_suppress(kappa: np.ndarray, limit: float = 1.0,
@@ -548,13 +632,15 @@ def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: 
                        constant_beta: float = 0.5, threshold: float = 0.5) -> dict:
     """Rounds needed to suppress the start, measured and as Corollary 5.7 predicts.
 
-    Labelled grid with coordinates ``kappa0``, ``n``, ``beta`` (:data:`BETA_RULES`),
+    Labelled grid with coordinates ``kappa0``, ``n``, ``beta`` (:func:`beta_rules`),
     ``reading`` (:data:`READINGS`) and ``T`` (1..T):
 
     * ``rounds_mean/lower/upper`` over ``[kappa0, n, beta]``: :func:`rounds_to_suppress` per
       seed with kappa_inf = 1 (every run here tends to a deterministic policy, kappa = 1, once
       every prompt's mode has been sampled), mean and band over seeds; None where some seed
       needed more rounds than the run had (``censored`` counts those seeds);
+    * ``coverage_rounds`` over ``[kappa0, n]``: the rounds the coverage model of toy A needs
+      (:func:`coverage_rounds`, beta = n^(-1/2));
     * ``mu_reading`` over ``[kappa0, n, reading]``: the minimum confidence under three readings
       of Definition 5.2, minima over seeds with ``beta = n^(-1/2)``: over rounds 0..T (the
       start included, the paper's "across all ... update rounds"), over rounds 1..T, and
@@ -598,10 +684,13 @@ def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: 
     stable = np.broadcast_to((1.0 / np.sqrt(mu_reading))[..., None],
                              mu_reading.shape + (T,))
     transient = np.sqrt(kappa0_grid[..., None]) * q ** ((rounds - 1.0) / 2.0)
+    predicted_rounds = coverage_rounds(n_grid[..., 0], num_prompts=num_prompts,
+                                       kappa0=kappa0_grid[..., 0])
     sqrt_kappa = np.sqrt(kappa[:, :, 0, :, :T])  # sqrt(kappa_{T-1}) for T = 1..T
     sqrt_band = _band(sqrt_kappa, 2)
     fields = {"rounds_mean": mean, "rounds_lower": lower, "rounds_upper": upper,
-              "censored": censored, "kappa_final_max": kappa[..., -1].max(axis=seed_axis),
+              "censored": censored, "coverage_rounds": predicted_rounds,
+              "kappa_final_max": kappa[..., -1].max(axis=seed_axis),
               "mu_reading": mu_reading, "threshold": thresholds, "stable": stable,
               "transient": transient, "term_sum": stable + transient,
               "sqrt_kappa_mean": sqrt_band[0], "sqrt_kappa_lower": sqrt_band[1],
@@ -609,13 +698,14 @@ def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: 
     dims = {name: ["kappa0", "n", "beta"] for name in ("rounds_mean", "rounds_lower",
                                                         "rounds_upper", "censored",
                                                         "kappa_final_max")}
+    dims["coverage_rounds"] = ["kappa0", "n"]
     dims.update({name: ["kappa0", "n", "reading"] for name in ("mu_reading", "threshold")})
     dims.update({name: ["kappa0", "n", "reading", "T"] for name in ("stable", "transient",
                                                                     "term_sum")})
     dims.update({name: ["kappa0", "n", "T"] for name in ("sqrt_kappa_mean", "sqrt_kappa_lower",
                                                          "sqrt_kappa_upper")})
     return {
-        "coords": {"kappa0": kappa0s, "n": n_values, "beta": list(BETA_RULES),
+        "coords": {"kappa0": kappa0s, "n": n_values, "beta": beta_rules(constant_beta),
                    "reading": list(READINGS), "T": list(range(1, T + 1))},
         "dims": dims,
         **{name: _to_list(values) for name, values in fields.items()},
