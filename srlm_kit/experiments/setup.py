@@ -56,8 +56,9 @@ def population_sharpening(*, num_responses: int = 10,
 
     One prompt (the population update acts on each prompt separately, and every prompt of a
     bump policy is the same), ``K = num_responses`` responses, bump heights chosen so that
-    ``kappa(pi_0)`` takes each value of ``kappa0s`` (:func:`bump_height_for_kappa0`), and
-    ``T`` exact rounds for every ``beta``. Nothing is random, so there is no seed.
+    ``kappa(pi_0)`` takes each value of ``kappa0s``
+    (:func:`srlm_kit.experiments.explorer.bump_height_for_kappa0`), and ``T`` exact rounds for
+    every ``beta``. Nothing is random, so there is no seed.
 
     Labelled grid over ``[kappa0, beta, t]``: from the kit, ``kappa``, ``top_probability``
     (``max_y pi_t(y|x)``) and ``margin`` (``gamma_t``, the log-probability gap between the mode

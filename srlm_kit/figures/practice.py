@@ -29,7 +29,7 @@ def _sliders() -> list[Slider]:
 
 
 def agreement_over_rounds(result: Mapping, kwargs: Mapping, *,
-                          div_id: str = "fig-01-agreement") -> SliderFigure:
+                          div_id: str = "fig-01-agreement-plot") -> SliderFigure:
     """Agreement of the policy's mode with the external label, round by round.
 
     Sliders: the judge's noise and bias. Curves: the judge-driven run and the self-rewarding
@@ -60,7 +60,7 @@ def agreement_over_rounds(result: Mapping, kwargs: Mapping, *,
 
 
 def confidence_over_rounds(result: Mapping, kwargs: Mapping, *,
-                           div_id: str = "fig-01-confidence") -> SliderFigure:
+                           div_id: str = "fig-01-confidence-plot") -> SliderFigure:
     """Condition number kappa_t of the judge-driven and self-rewarding runs, round by round."""
     coords = result["coords"]
     description = (

@@ -93,7 +93,7 @@ def _kappa0_slider(result: Mapping, active_value: float = 4.0) -> Slider:
 
 
 def top_probability_over_rounds(result: Mapping, kwargs: Mapping, *,
-                                div_id: str = "fig-02-top-probability") -> SliderFigure:
+                                div_id: str = "fig-02-top-probability-plot") -> SliderFigure:
     """Top probability ``max_y pi_t(y|x)`` of the exact iteration against the round, one curve
     per beta, a slider over the initial condition number."""
     coords, params = result["coords"], result["params"]
@@ -120,7 +120,7 @@ def top_probability_over_rounds(result: Mapping, kwargs: Mapping, *,
 
 
 def margin_over_rounds(result: Mapping, kwargs: Mapping, *,
-                       div_id: str = "fig-02-margin") -> SliderFigure:
+                       div_id: str = "fig-02-margin-plot") -> SliderFigure:
     """The margin ``gamma_t`` (log-odds of the mode against the runner-up) on a log axis: the kit's
     exact iteration and the closed form ``b (1 + 1/beta)^t``, sliders beta and kappa0."""
     coords, params = result["coords"], result["params"]
