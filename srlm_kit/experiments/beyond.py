@@ -1,0 +1,968 @@
+"""Numbers behind chapter 8, "Experiments the paper does not run".
+
+The paper has no experiments; its ICLR reviewers asked for some (paper-notes §8, §9). Five
+studies, each one function returning a labelled grid (see :mod:`srlm_kit.figures.core`):
+
+* :func:`population_versus_samples` (a): the exact update sharpens doubly exponentially,
+  ``pi_T ∝ pi_0^((1+1/beta)^T)``, while the transient factor of Theorem 5.3 decays singly
+  exponentially; finite-sample runs at several n;
+* :func:`consistency_not_correctness` (b): external labels that agree with the initial mode on a
+  fraction p of prompts; self-rewarding never moves the agreement towards the labels;
+* :func:`judge_bias_and_noise` (c): a separate judge (quality + a length bias + fresh noise)
+  as the reward in the same loop; when iterating helps, when it amplifies the bias;
+* :func:`margin_collapse` (d): starts with near-ties, so that the margin gamma and the
+  confidence mu are small; the Theorem 5.3 bound against the measured failure;
+* :func:`beta_regimes` (e): ``beta = a/sqrt(n)``, the paper's regime, against ``beta = 0.5``.
+
+All runs go through :func:`srlm_kit.dynamics.run` with ``keep_logits=True`` at the same shapes
+(``NUM_PROMPTS`` prompts, ``NUM_RESPONSES`` responses, data padded to ``N_MAX`` triples, ``T_MAX``
+rounds, ``SEEDS`` seeds), so that a process that runs several of these experiments compiles the
+simulation once (and once more for the judge). Results depend on ``n_max`` (data are drawn at
+that length; a run with smaller n sees a prefix), which is therefore a parameter.
+
+Beside the experiments, this module holds what they need and the kit did not have: the excess
+condition number ``kappa - 1`` computed without cancellation (:func:`condition_excess`), the
+near-tie initialisation (:func:`near_tie`), the coverage prediction for a small beta
+(:func:`coverage_failure`), and four SymPy derivations (:data:`DERIVATIONS`) in the form of
+:mod:`srlm_kit.theory`.
+
+Bands are mean ± one standard deviation over seeds, clipped to the range the seeds reached.
+Every instance here is the book's, not the paper's [reconstructed, paper-notes §10].
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import sympy as sp
+
+from srlm_kit import _validation as check
+from srlm_kit import bounds, checks, dynamics, instances, metrics, theory
+from srlm_kit.experiments.explorer import _band, _to_list
+from srlm_kit.policies import log_policy
+
+#: Shapes shared by every run of this module (one compiled simulation serves them all).
+NUM_PROMPTS = 100
+NUM_RESPONSES = 20
+N_MAX = 3200
+T_MAX = 8
+SEEDS = 8
+#: The bump of experiments (a) and (e): kappa_0 = 1 + (K - 1)/2 = 10.5 for K = 20.
+BUMP_HEIGHT = math.log(2.0)
+#: Failure threshold (the paper's 1/2) and confidence of the bounds.
+THRESHOLD = 0.5
+DELTA = 0.05
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers: checks, metrics over leading axes, runs
+# --------------------------------------------------------------------------------------------
+
+
+def _int_list(name: str, values, minimum: int = 1) -> list[int]:
+    items = list(np.atleast_1d(np.asarray(values)))
+    if not items:
+        raise ValueError(f"{name} must list at least one value")
+    result = [check.check_int(name, item, minimum=minimum) for item in items]
+    if any(b <= a for a, b in zip(result, result[1:], strict=False)):
+        raise ValueError(f"{name} must be strictly increasing, got {result}")
+    return result
+
+
+def _float_list(name: str, values, low: float, high: float = math.inf, *,
+                open_low: bool = False) -> list[float]:
+    items = list(np.atleast_1d(np.asarray(values, dtype=float)))
+    if not items:
+        raise ValueError(f"{name} must list at least one value")
+    result = []
+    for item in items:
+        if open_low:
+            if not (low < item <= high):
+                raise ValueError(f"{name} must lie in ({low}, {high}], got {item}")
+            result.append(float(item))
+        else:
+            result.append(check.check_interval(name, float(item), low, high))
+    if any(b <= a for a, b in zip(result, result[1:], strict=False)):
+        raise ValueError(f"{name} must be strictly increasing, got {result}")
+    return result
+
+
+def _check_run_sizes(num_prompts, num_responses, T, seeds, n_max, n_values=()) -> None:
+    check.check_int("num_prompts", num_prompts, minimum=1)
+    check.check_int("num_responses", num_responses, minimum=3)
+    check.check_int("T (number of rounds)", T, minimum=1)
+    check.check_int("seeds", seeds, minimum=1)
+    check.check_int("n_max", n_max, minimum=1)
+    if n_values and max(n_values) > n_max:
+        raise ValueError(f"n_max must be at least the largest n ({max(n_values)}), got {n_max}")
+
+
+@functools.cache
+def _batched(function, count: int):
+    """``function`` vmapped over its first argument (a stack of tables) and compiled, once."""
+    return jax.jit(jax.vmap(function, in_axes=(0,) + (None,) * count))
+
+
+def _vmap_leading(function, logits, *arguments) -> np.ndarray:
+    """Apply ``function(logits_table, *arguments)`` to every ``(m, K)`` table of ``logits``."""
+    logits = jnp.asarray(logits)
+    leading = logits.shape[:-2]
+    flat = logits.reshape((-1,) + logits.shape[-2:])
+    values = _batched(function, len(arguments))(flat, *(jnp.asarray(a) for a in arguments))
+    return np.asarray(values).reshape(leading + values.shape[1:])
+
+
+def condition_excess(logits, rho) -> jax.Array:
+    """``kappa(pi) - 1 = E_{x~rho}[sum_{y != y_pi(x)} pi(y|x)/pi(y_pi(x)|x)]``, exactly.
+
+    ``kappa - 1`` computed as ``condition_number - 1`` loses every digit once kappa is within
+    ``1e-16`` of 1; doubly exponential sharpening gets there in a few rounds. The sum of the
+    ratios to the mode is exact down to the smallest float. A tie for the mode counts the other
+    tied response with ratio 1 (so a two-way tie gives 1, as ``1/max - 1`` does).
+    [reconstructed, by algebra from Eq. 5: ``1/pi(y_pi) - 1 = (1 - pi(y_pi))/pi(y_pi)``]
+    """
+    log_probs = log_policy(jnp.asarray(logits))
+    top = jnp.max(log_probs, axis=-1, keepdims=True)
+    is_mode = jnp.arange(log_probs.shape[-1]) == jnp.argmax(log_probs, axis=-1)[..., None]
+    ratios = jnp.where(is_mode, 0.0, jnp.exp(log_probs - top))
+    return jnp.sum(jnp.asarray(rho) * jnp.sum(ratios, axis=-1), axis=-1)
+
+
+def simulate(key, instance, *, n: int, beta: float, T: int = T_MAX, seeds: int = SEEDS,
+             n_max: int = N_MAX, judge=None) -> dynamics.Trajectory:
+    """One call of the shared engine: :func:`srlm_kit.dynamics.run` with ``T_max = T``, the
+    logits kept and, by default, the shapes of this module's experiments (so that, after the
+    first call in a process, no call compiles anything). Rounds ``0..T`` are all returned."""
+    return dynamics.run(key, instance, n=int(n), T=T, beta=float(beta), seeds=seeds,
+                        n_max=n_max, T_max=T, threshold=THRESHOLD, keep_logits=True,
+                        judge=judge)
+
+
+def population_logits(logits, beta: float, T: int, reward=None) -> np.ndarray:
+    """The exact (infinite-data) iterates ``log pi_0 .. log pi_T``, shape ``(T + 1, m, K)``.
+
+    Repeated :func:`srlm_kit.dynamics.population_update` (``pi_{t+1} ∝ pi_t^(1+1/beta)``, or
+    ``∝ pi_t exp(r/beta)`` with a fixed ``reward`` table).
+    """
+    current = log_policy(jnp.asarray(logits, dtype=jnp.float64))
+    out = [current]
+    for _ in range(T):
+        current = dynamics.population_update(current, beta, reward)
+        out.append(current)
+    return np.asarray(jnp.stack(out))
+
+
+def _seed_band(values: np.ndarray, seed_axis: int) -> dict[str, np.ndarray]:
+    mean, lower, upper = _band(np.asarray(values, dtype=float), seed_axis)
+    return {"mean": mean, "lower": lower, "upper": upper}
+
+
+def _grid(coords: dict, fields: dict[str, tuple[list[str], np.ndarray]], params: dict) -> dict:
+    return {"coords": coords,
+            "dims": {name: dims for name, (dims, _) in fields.items()},
+            **{name: _to_list(values) for name, (_, values) in fields.items()},
+            "params": params}
+
+
+def _theorem_5_3(n, rounds, gamma_min, mu_min, kappa0) -> np.ndarray:
+    """Theorem 5.3 with every hidden constant 1 and log|Pi| = 0, NaN at t = 0 and gamma = 0.
+
+    Arrays broadcast; ``rounds`` is the round index t (the bound is defined for t >= 1).
+    [reconstructed, see :func:`srlm_kit.bounds.theorem_5_3_bound`]
+    """
+    n, rounds, gamma_min, mu_min, kappa0 = np.broadcast_arrays(
+        *(np.asarray(value, dtype=float) for value in (n, rounds, gamma_min, mu_min, kappa0)))
+    defined = (rounds >= 1) & (gamma_min > 0)
+    value = bounds.theorem_5_3_bound(
+        n, np.maximum(rounds, 1.0), log_class_size=0.0, delta=DELTA,
+        gamma=np.where(defined, gamma_min, 1.0), mu=mu_min, kappa0=kappa0)
+    return np.where(defined, value, np.nan)
+
+
+def _running_min_over_seeds(values: np.ndarray, seed_axis: int) -> np.ndarray:
+    """Minimum over rounds 0..t (running, last axis) and over seeds: the paper's mu or gamma."""
+    return np.minimum.accumulate(np.asarray(values, dtype=float), axis=-1).min(axis=seed_axis)
+
+
+# --------------------------------------------------------------------------------------------
+# (a) Population versus finite samples
+# --------------------------------------------------------------------------------------------
+
+
+def bump_excess_closed_form(num_responses: int, height: float, beta, T) -> np.ndarray:
+    """``kappa_T - 1 = (K - 1) exp(-b (1 + 1/beta)^T)`` for the bump start under the exact update.
+
+    [reconstructed, by algebra; :func:`bump_population_excess`]
+    """
+    check.check_int("num_responses", num_responses, minimum=2)
+    check.check_positive("height", height)
+    beta = np.asarray(beta, dtype=float)
+    if np.any(~(beta > 0)):
+        raise ValueError("beta must be > 0")
+    rounds = np.asarray(T, dtype=float)
+    return (num_responses - 1) * np.exp(-height * (1.0 + 1.0 / beta)**rounds)
+
+
+def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
+                              num_responses: int = NUM_RESPONSES, height: float = BUMP_HEIGHT,
+                              n_values=(100, 200, 400, 800, 1600, 3200),
+                              betas=(0.1, 0.5, 1.0), T: int = T_MAX, seeds: int = SEEDS,
+                              n_max: int = N_MAX, rate_rounds: int = 3) -> dict:
+    """Experiment (a): ``kappa_t - 1`` under the exact update, under ERM at each n, and the
+    single exponential of Theorem 5.3's transient factor.
+
+    Start: the bump (toy A, :func:`srlm_kit.instances.bump`), kappa_0 = 1 + (K - 1) e^(-b).
+    Fields (labelled grid):
+
+    * ``excess_mean/lower/upper`` ``[n, beta, t]``: ``kappa_t - 1`` of the ERM runs
+      (:func:`condition_excess`, mean and band over seeds); ``failure_mean`` likewise;
+    * ``population_excess`` ``[beta, t]``: the exact update (n = infinity);
+    * ``transient_reference`` ``[n, beta, t]``: ``(kappa_0 - 1) q^(t/2)`` with
+      ``q = 1/(1 + sqrt(n mu))`` (:func:`srlm_kit.bounds.reviewer_contraction_factor`) at the
+      runs' mu: a single exponential at the per-round factor of the bound's transient term,
+      drawn from ``kappa_0 - 1`` to compare slopes (it is not a bound on ``kappa_t - 1``);
+    * ``bound`` ``[n, beta, t]``: Theorem 5.3, every hidden constant 1, log|Pi| = 0, at the
+      runs' mu and gamma (minimum over seeds and rounds 0..t); NaN at t = 0;
+    * ``erm_rate`` ``[n, beta]``: minus the least-squares slope of ``log(kappa_t - 1)`` (seed
+      mean) over rounds ``0..rate_rounds`` (:func:`srlm_kit.checks.semilog_slope`), a per-round
+      decay rate; ``transient_rate`` ``[n, beta]``: ``log(1 + sqrt(n mu))/2``, the bound's;
+    * ``population_decrement`` ``[beta, step]``: ``log(kappa_t - 1) - log(kappa_{t+1} - 1)``
+      of the exact update (NaN once it underflows), which grows by the factor ``1 + 1/beta``
+      every round.
+    """
+    n_values = _int_list("n_values", n_values)
+    betas = _float_list("betas", betas, 0.0, open_low=True)
+    _check_run_sizes(num_prompts, num_responses, T, seeds, n_max, n_values)
+    check.check_int("rate_rounds", rate_rounds, minimum=1, maximum=T)
+    height = check.check_positive("height", height)
+    start = instances.bump(num_prompts, num_responses, height)
+    key = jax.random.key(seed)
+    shape = (len(n_values), len(betas), seeds, T + 1)
+    excess, failure, mu, gamma = (np.empty(shape) for _ in range(4))
+    for i, n in enumerate(n_values):
+        for j, beta in enumerate(betas):
+            trajectory = simulate(key, start, n=n, beta=beta, T=T, seeds=seeds, n_max=n_max)
+            excess[i, j] = _vmap_leading(condition_excess, trajectory.logits, start.rho)
+            failure[i, j] = np.asarray(trajectory.failure)
+            mu[i, j], gamma[i, j] = np.asarray(trajectory.mu), np.asarray(trajectory.gamma)
+    population = np.stack([_vmap_leading(condition_excess, population_logits(
+        start.logits, beta, T), start.rho) for beta in betas])
+
+    seed_axis = 2
+    band = _seed_band(excess, seed_axis)
+    kappa0 = float(metrics.condition_number(start.logits, start.rho))
+    rounds = np.arange(T + 1, dtype=float)
+    mu_min = _running_min_over_seeds(mu, seed_axis)
+    gamma_min = _running_min_over_seeds(gamma, seed_axis)
+    n_grid = np.asarray(n_values, dtype=float)[:, None, None]
+    q = bounds.reviewer_contraction_factor(n_grid, mu_min)
+    reference = (kappa0 - 1.0) * q**(rounds / 2.0)
+    bound = _theorem_5_3(n_grid, rounds, gamma_min, mu_min, kappa0)
+    erm_rate = np.array([[-checks.semilog_slope(rounds[:rate_rounds + 1],
+                                                band["mean"][i, j, :rate_rounds + 1]).slope
+                          for j in range(len(betas))] for i in range(len(n_values))])
+    transient_rate = 0.5 * np.log1p(np.sqrt(n_grid[..., 0] * mu_min[..., -1]))
+    with np.errstate(divide="ignore"):
+        log_population = np.where(population > 0, np.log(np.where(population > 0, population,
+                                                                   1.0)), np.nan)
+    decrement = log_population[:, :-1] - log_population[:, 1:]
+
+    fields = {
+        "excess_mean": (["n", "beta", "t"], band["mean"]),
+        "excess_lower": (["n", "beta", "t"], band["lower"]),
+        "excess_upper": (["n", "beta", "t"], band["upper"]),
+        "failure_mean": (["n", "beta", "t"], failure.mean(axis=seed_axis)),
+        "population_excess": (["beta", "t"], population),
+        "transient_reference": (["n", "beta", "t"], reference),
+        "bound": (["n", "beta", "t"], bound),
+        "mu_min": (["n", "beta", "t"], mu_min),
+        "gamma_min": (["n", "beta", "t"], gamma_min),
+        "erm_rate": (["n", "beta"], erm_rate),
+        "transient_rate": (["n", "beta"], transient_rate),
+        "population_decrement": (["beta", "step"], decrement),
+    }
+    coords = {"n": n_values, "beta": betas, "t": list(range(T + 1)), "step": list(range(T))}
+    params = {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
+              "height": height, "kappa0": kappa0, "T": T, "seeds": seeds, "n_max": n_max,
+              "rate_rounds": rate_rounds, "threshold": THRESHOLD, "delta": DELTA,
+              "log_class_size": 0.0}
+    return _grid(coords, fields, params)
+
+
+# --------------------------------------------------------------------------------------------
+# (b) Internal consistency is not correctness
+# --------------------------------------------------------------------------------------------
+
+
+def consistency_not_correctness(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
+                                num_responses: int = NUM_RESPONSES, temperature: float = 1.0,
+                                agreements=(0.25, 0.5, 0.75), n_values=(50, 200, 800, 3200),
+                                betas=(0.1, 0.5), T: int = T_MAX, seeds: int = SEEDS,
+                                n_max: int = N_MAX) -> dict:
+    """Experiment (b): agreement with external labels that agree with pi_0's mode on a fraction p.
+
+    Start: random logits with ``temperature`` (:func:`srlm_kit.instances.random_logits`). For
+    every p in ``agreements``, labels from :func:`srlm_kit.instances.external_labels` with one
+    key (so the agreeing prompts are nested as p grows). The labels never enter the update;
+    they only score its result. Keys: ``split(key(seed), 3)`` = (logits, labels, runs).
+
+    Fields: ``agreement_mean/lower/upper`` ``[p, n, beta, t]``: share of prompts whose mode is
+    the label; ``retention_mean/lower/upper`` ``[n, beta, t]``: share whose mode is still
+    pi_0's mode; ``confident_mean`` ``[n, beta, t]``: ``1 - failure``; ``population_agreement``
+    ``[p, beta, t]`` and ``population_confident`` ``[beta, t]``: the exact update; ``p_level``
+    ``[p, t]``: the constant p (a reference line).
+    """
+    agreements = _float_list("agreements", agreements, 0.0, 1.0)
+    n_values = _int_list("n_values", n_values)
+    betas = _float_list("betas", betas, 0.0, open_low=True)
+    _check_run_sizes(num_prompts, num_responses, T, seeds, n_max, n_values)
+    temperature = check.check_positive("temperature", temperature)
+    key_logits, key_labels, key_runs = jax.random.split(jax.random.key(seed), 3)
+    start = instances.random_logits(key_logits, num_prompts, num_responses, temperature)
+    labels = [instances.external_labels(key_labels, start.target, num_responses, p)
+              for p in agreements]
+
+    shape = (len(n_values), len(betas), seeds, T + 1)
+    agreement = np.empty((len(agreements),) + shape)
+    retention, failure = np.empty(shape), np.empty(shape)
+    for i, n in enumerate(n_values):
+        for j, beta in enumerate(betas):
+            trajectory = simulate(key_runs, start, n=n, beta=beta, T=T, seeds=seeds,
+                                   n_max=n_max)
+            for k, prompt_labels in enumerate(labels):
+                agreement[k, i, j] = _vmap_leading(metrics.agreement, trajectory.logits,
+                                                   start.rho, prompt_labels)
+            retention[i, j] = _vmap_leading(metrics.agreement, trajectory.logits, start.rho,
+                                            start.target)
+            failure[i, j] = np.asarray(trajectory.failure)
+    population = [population_logits(start.logits, beta, T) for beta in betas]
+    population_agreement = np.stack([np.stack([_vmap_leading(
+        metrics.agreement, values, start.rho, prompt_labels) for values in population])
+        for prompt_labels in labels])
+    population_confident = np.stack([1.0 - _vmap_leading(
+        metrics.failure_probability, values, start.rho, THRESHOLD) for values in population])
+
+    seed_axis = 3
+    agreement_band = _seed_band(agreement, seed_axis)
+    retention_band = _seed_band(retention, seed_axis - 1)
+    fields = {
+        **{f"agreement_{k}": (["p", "n", "beta", "t"], v) for k, v in agreement_band.items()},
+        **{f"retention_{k}": (["n", "beta", "t"], v) for k, v in retention_band.items()},
+        "confident_mean": (["n", "beta", "t"], 1.0 - failure.mean(axis=seed_axis - 1)),
+        "population_agreement": (["p", "beta", "t"], population_agreement),
+        "population_confident": (["beta", "t"], population_confident),
+        "p_level": (["p", "t"], np.repeat(np.asarray(agreements)[:, None], T + 1, axis=1)),
+    }
+    coords = {"p": agreements, "n": n_values, "beta": betas, "t": list(range(T + 1))}
+    params = {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
+              "temperature": temperature, "T": T, "seeds": seeds, "n_max": n_max,
+              "kappa0": float(metrics.condition_number(start.logits, start.rho)),
+              "initial_failure": float(metrics.failure_probability(start.logits, start.rho)),
+              "initial_margin": float(metrics.margin(start.logits, start.rho))}
+    return _grid(coords, fields, params)
+
+
+# --------------------------------------------------------------------------------------------
+# (c) A judge instead of log pi_t
+# --------------------------------------------------------------------------------------------
+
+
+def judge_setting(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
+                  num_responses: int = NUM_RESPONSES, temperature: float = 0.5,
+                  initial_agreement: float = 0.7):
+    """The start, the true quality and the response lengths of experiment (c).
+
+    * pi_0: random logits with ``temperature`` (:func:`srlm_kit.instances.random_logits`);
+    * the correct response ``y_true(x)``: external labels that agree with pi_0's mode on a
+      fraction ``initial_agreement`` of prompts (:func:`srlm_kit.instances.external_labels`),
+      attached to the instance so that ``trajectory.agreement`` is the share of prompts whose
+      mode is correct;
+    * quality ``q(x, y) = 1{y = y_true(x)}``;
+    * length ``l(x, y)``, uniform on [0, 1] and independent of everything else (a feature the
+      judge may like for its own sake).
+
+    Keys: ``split(key(seed), 4)`` = (logits, labels, lengths, runs). Returns
+    ``(instance, quality, length, run_key)``. [reconstructed, related-work §1 "Toy mapping":
+    a toy of Yuan et al.'s length-biased self-judging, not the paper's]
+    """
+    check.check_positive("temperature", temperature)
+    key_logits, key_labels, key_lengths, key_runs = jax.random.split(jax.random.key(seed), 4)
+    start = instances.random_logits(key_logits, num_prompts, num_responses, temperature)
+    labels = instances.external_labels(key_labels, start.target, num_responses,
+                                       initial_agreement)
+    start = instances.with_labels(start, labels)
+    quality = np.eye(num_responses)[np.asarray(labels)]
+    length = np.asarray(jax.random.uniform(key_lengths, (num_prompts, num_responses),
+                                           dtype=jnp.float64))
+    return start, quality, length, key_runs
+
+
+def favourite_is_correct(quality, length, bias: float) -> np.ndarray:
+    """Per prompt: is the judge's noise-free favourite ``argmax_y q + lambda l`` correct?
+
+    ``bias`` is lambda. The favourite differs from ``y_true`` exactly when some response is
+    longer by more than ``1/lambda``: ``lambda (l(y) - l(y_true)) > 1``. Its prompt-average is
+    the agreement the judge loop converges to as T grows (exact update,
+    :func:`judge_composition`). [reconstructed, by algebra]
+    """
+    score = np.asarray(quality) + bias * np.asarray(length)
+    return np.argmax(score, axis=1) == np.argmax(np.asarray(quality), axis=1)
+
+
+def _judge_scores_of_run(logits, rho, quality, score) -> tuple[np.ndarray, np.ndarray]:
+    """Expected true quality and the judge's expected noise-free score, share of its maximum."""
+    true_quality = _vmap_leading(metrics.expected_reward, logits, jnp.asarray(quality), rho)
+    judged = _vmap_leading(metrics.expected_reward, logits, jnp.asarray(score), rho)
+    best = float(np.sum(np.asarray(rho) * np.max(score, axis=1)))
+    return true_quality, judged / best
+
+
+def judge_run(start, quality, length, key, *, bias: float, noise: float, n: int,
+              beta: float, T: int = T_MAX, seeds: int = SEEDS, n_max: int = N_MAX
+              ) -> dict[str, np.ndarray]:
+    """T rounds with the judge ``q + bias * length + noise * xi_t`` from :func:`judge_setting`'s
+    ``start``; every field has shape ``(seeds, T + 1)``.
+
+    ``agreement``: share of prompts whose mode is the correct response; ``quality``:
+    ``E_x pi_t(y_true|x)``; ``judge_score``: the judge's expected noise-free score divided by
+    its largest possible value; ``favourite``: share of prompts whose mode is the judge's
+    favourite ``argmax_y q + bias * length``.
+    """
+    score = np.asarray(quality) + bias * np.asarray(length)
+    judge_model = dynamics.judge(quality, bias * np.asarray(length), noise)
+    trajectory = simulate(key, start, n=n, beta=beta, T=T, seeds=seeds, n_max=n_max,
+                           judge=judge_model)
+    true_quality, judge_score = _judge_scores_of_run(trajectory.logits, start.rho, quality,
+                                                     score)
+    favourite = _vmap_leading(metrics.agreement, trajectory.logits, start.rho,
+                              jnp.asarray(np.argmax(score, axis=1)))
+    return {"agreement": np.asarray(trajectory.agreement), "quality": true_quality,
+            "judge_score": judge_score, "favourite": favourite}
+
+
+def self_reward_run(start, quality, key, *, n: int, beta: float, T: int = T_MAX,
+                    seeds: int = SEEDS, n_max: int = N_MAX) -> dict[str, np.ndarray]:
+    """T rounds of self-rewarding (``r_t = log pi_t``) from the same start and data keys:
+    ``agreement`` and ``quality`` as in :func:`judge_run`, shape ``(seeds, T + 1)``."""
+    trajectory = simulate(key, start, n=n, beta=beta, T=T, seeds=seeds, n_max=n_max)
+    return {"agreement": np.asarray(trajectory.agreement),
+            "quality": _vmap_leading(metrics.expected_reward, trajectory.logits,
+                                     jnp.asarray(quality), start.rho)}
+
+
+def judge_bias_and_noise(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
+                         num_responses: int = NUM_RESPONSES, temperature: float = 0.5,
+                         initial_agreement: float = 0.7,
+                         biases=(0.0, 0.5, 1.0, 1.5, 2.0, 3.0), noises=(0.0, 0.5, 1.0, 2.0),
+                         n_values=(400, 3200), beta: float = 0.5, T: int = T_MAX,
+                         seeds: int = SEEDS, n_max: int = N_MAX) -> dict:
+    """Experiment (c): the square-loss loop with a judge ``r_t = q + lambda l + sigma xi_t``.
+
+    Setting: :func:`judge_setting`. For every bias strength ``c`` in ``biases``, noise level
+    ``sigma`` in ``noises`` and n in ``n_values``: T rounds with the judge
+    (:func:`srlm_kit.dynamics.judge`, fresh noise each round), and, for comparison, T rounds of
+    self-rewarding (the paper's ``r_t = log pi_t``) from the same start with the same data keys.
+
+    Fields: ``agreement_mean/lower/upper`` ``[noise, bias, n, t]``: share of prompts whose mode
+    is the correct response; ``quality_mean`` (``E_x pi_t(y_true|x)``), ``judge_score_mean``
+    (the judge's expected noise-free score ``E_x sum_y pi_t(y|x)(q + lambda l)``, divided by its
+    largest possible value ``E_x max_y (q + lambda l)``) and ``favourite_mean`` (share of prompts
+    whose mode is the judge's favourite) on the same axes; ``limit`` ``[bias]``: share of
+    prompts whose favourite is correct (:func:`favourite_is_correct`);
+    ``population_agreement`` ``[bias, t]``: the exact noise-free update
+    ``pi_{t+1} ∝ pi_t exp((q + lambda l)/beta)``; ``self_agreement_mean/lower/upper`` and
+    ``self_quality_mean`` ``[bias, n, t]``: the self-reward run (the same for every bias,
+    repeated along that axis so a figure can draw it against the bias).
+    """
+    biases = _float_list("biases", biases, 0.0)
+    noises = _float_list("noises", noises, 0.0)
+    n_values = _int_list("n_values", n_values)
+    beta = check.check_positive("beta", beta)
+    _check_run_sizes(num_prompts, num_responses, T, seeds, n_max, n_values)
+    check.check_interval("initial_agreement", initial_agreement, 0.0, 1.0)
+    start, quality, length, key_runs = judge_setting(
+        seed=seed, num_prompts=num_prompts, num_responses=num_responses,
+        temperature=temperature, initial_agreement=initial_agreement)
+
+    shape = (len(noises), len(biases), len(n_values), seeds, T + 1)
+    agreement, true_quality, judge_score, favourite = (np.empty(shape) for _ in range(4))
+    limit = np.empty(len(biases))
+    population_agreement = np.empty((len(biases), T + 1))
+    for j, bias in enumerate(biases):
+        limit[j] = float(np.sum(np.asarray(start.rho) * favourite_is_correct(quality, length,
+                                                                             bias)))
+        exact = population_logits(start.logits, beta, T, jnp.asarray(quality + bias * length))
+        population_agreement[j] = _vmap_leading(metrics.agreement, exact, start.rho,
+                                                start.labels)
+        for i, noise in enumerate(noises):
+            for k, n in enumerate(n_values):
+                run = judge_run(start, quality, length, key_runs, bias=bias, noise=noise, n=n,
+                                beta=beta, T=T, seeds=seeds, n_max=n_max)
+                agreement[i, j, k], true_quality[i, j, k] = run["agreement"], run["quality"]
+                judge_score[i, j, k], favourite[i, j, k] = run["judge_score"], run["favourite"]
+    self_runs = [self_reward_run(start, quality, key_runs, n=n, beta=beta, T=T, seeds=seeds,
+                                 n_max=n_max) for n in n_values]
+    self_agreement = np.stack([run["agreement"] for run in self_runs])
+    self_quality = np.stack([run["quality"] for run in self_runs])
+
+    seed_axis = 3
+    dims = ["noise", "bias", "n", "t"]
+    fields = {f"agreement_{k}": (dims, v) for k, v in _seed_band(agreement, seed_axis).items()}
+    fields.update({
+        "quality_mean": (dims, true_quality.mean(axis=seed_axis)),
+        "judge_score_mean": (dims, judge_score.mean(axis=seed_axis)),
+        "favourite_mean": (dims, favourite.mean(axis=seed_axis)),
+        "limit": (["bias"], limit),
+        "population_agreement": (["bias", "t"], population_agreement),
+    })
+    repeat = len(biases)
+    for k, v in _seed_band(self_agreement, 1).items():
+        fields[f"self_agreement_{k}"] = (["bias", "n", "t"], np.repeat(v[None], repeat, axis=0))
+    fields["self_quality_mean"] = (["bias", "n", "t"], np.repeat(
+        self_quality.mean(axis=1)[None], repeat, axis=0))
+    coords = {"noise": noises, "bias": biases, "n": n_values, "t": list(range(T + 1))}
+    params = {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
+              "temperature": temperature, "initial_agreement": initial_agreement,
+              "beta": beta, "T": T, "seeds": seeds, "n_max": n_max,
+              "kappa0": float(metrics.condition_number(start.logits, start.rho))}
+    return _grid(coords, fields, params)
+
+
+# --------------------------------------------------------------------------------------------
+# (d) Margin and confidence collapse
+# --------------------------------------------------------------------------------------------
+
+
+def _first_primes_with_one(count: int) -> np.ndarray:
+    """``[1, 2, 3, 5, 7, ...]``: 1 followed by the first ``count - 1`` primes."""
+    values, candidate = [1], 2
+    while len(values) < count:
+        if all(candidate % prime for prime in values[1:]):
+            values.append(candidate)
+        candidate += 1
+    return np.asarray(values[:count], dtype=float)
+
+
+def near_tie(num_prompts: int, num_responses: int, tied: int, epsilon: float,
+             height: float = 3.0) -> instances.TabularInstance:
+    """A start with a near-tie on every prompt: the mode has logit ``height``, its ``tied - 1``
+    competitors have ``height - g_j epsilon`` with ``g = (1, sqrt 2, sqrt 3, sqrt 5, sqrt 7,
+    ...)`` (1 and the square roots of the primes), every other response 0.
+
+    The margin is ``gamma_0 = epsilon`` on every prompt and the top probability is about
+    ``1/tied`` when the others are negligible (``mu_0`` slightly below). The gaps are linearly
+    independent over the rationals, so the update's averages over components (rational
+    combinations) cannot tie the mode with a competitor by arithmetic coincidence; equal or
+    evenly spaced gaps can, and do.
+    On prompt x the mode is response ``x mod K`` and its competitors the next ``tied - 1``
+    responses (cyclically), so that no response is special.
+    [reconstructed, the book's instance; paper-notes §8: the reviewers' "margin collapse"]
+    """
+    check.check_int("num_prompts", num_prompts, minimum=1)
+    check.check_int("tied (responses in the near-tie)", tied, minimum=2,
+                    maximum=num_responses - 1)
+    epsilon = check.check_positive("epsilon (the margin)", epsilon)
+    height = check.check_positive("height", height)
+    row = np.zeros(num_responses)
+    row[0] = height
+    row[1:tied] = height - np.sqrt(_first_primes_with_one(tied - 1)) * epsilon
+    shifts = (np.arange(num_responses)[None, :] - np.arange(num_prompts)[:, None]) % num_responses
+    return instances.tabular(row[shifts])
+
+
+def margin_collapse(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
+                    num_responses: int = NUM_RESPONSES,
+                    epsilons=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0),
+                    tied=(2, 3, 5), height: float = 3.0, n: int = 400, beta: float = 0.5,
+                    T: int = T_MAX, seeds: int = SEEDS, n_max: int = N_MAX) -> dict:
+    """Experiment (d): near-tie starts (:func:`near_tie`) and the Theorem 5.3 bound.
+
+    Fields ``[tied, epsilon, t]``: ``failure_mean/lower/upper`` (the paper's failure, own
+    mode); ``lost_mode_mean`` (share of prompts where ``pi_t(y_0|x) <= 1/2`` for pi_0's mode
+    ``y_0``: the mode was not kept with confidence, ``trajectory.target_failure``);
+    ``gamma_min``/``mu_min`` (minimum over seeds and rounds 0..t, the paper's gamma and mu);
+    ``bound`` (Theorem 5.3 at those, every hidden constant 1, log|Pi| = 0; NaN at t = 0 and
+    where gamma = 0); ``population_failure`` (exact update); ``population_rounds``
+    ``[tied, epsilon]``: first round at which the exact update has no failure;
+    ``rounds_sufficient`` ``[epsilon]``: the sufficient number of rounds
+    ``log(log(K - 1)/epsilon)/log(1 + 1/beta)`` of :func:`near_tie_rounds`.
+    """
+    epsilons = _float_list("epsilons", epsilons, 0.0, open_low=True)
+    tied = _int_list("tied", tied, minimum=2)
+    check.check_int("n (triples per round)", n, minimum=1)
+    beta = check.check_positive("beta", beta)
+    _check_run_sizes(num_prompts, num_responses, T, seeds, n_max, [n])
+    key = jax.random.key(seed)
+    shape = (len(tied), len(epsilons), seeds, T + 1)
+    failure, lost, gamma, mu = (np.empty(shape) for _ in range(4))
+    population = np.empty((len(tied), len(epsilons), T + 1))
+    kappa0 = np.empty((len(tied), len(epsilons)))
+    for i, k in enumerate(tied):
+        for j, epsilon in enumerate(epsilons):
+            start = near_tie(num_prompts, num_responses, k, epsilon, height)
+            kappa0[i, j] = float(metrics.condition_number(start.logits, start.rho))
+            trajectory = simulate(key, start, n=n, beta=beta, T=T, seeds=seeds, n_max=n_max)
+            failure[i, j] = np.asarray(trajectory.failure)
+            lost[i, j] = np.asarray(trajectory.target_failure)
+            gamma[i, j], mu[i, j] = np.asarray(trajectory.gamma), np.asarray(trajectory.mu)
+            population[i, j] = _vmap_leading(metrics.failure_probability, population_logits(
+                start.logits, beta, T), start.rho, THRESHOLD)
+    seed_axis = 2
+    gamma_min = _running_min_over_seeds(gamma, seed_axis)
+    mu_min = _running_min_over_seeds(mu, seed_axis)
+    bound = _theorem_5_3(n, np.arange(T + 1), gamma_min, mu_min, kappa0[..., None])
+    population_rounds = np.argmax(population == 0.0, axis=-1).astype(float)
+    population_rounds[~np.any(population == 0.0, axis=-1)] = np.nan
+    sufficient = near_tie_rounds_value(num_responses, np.asarray(epsilons), beta)
+    dims = ["tied", "epsilon", "t"]
+    fields = {f"failure_{k}": (dims, v) for k, v in _seed_band(failure, seed_axis).items()}
+    fields.update({
+        "lost_mode_mean": (dims, lost.mean(axis=seed_axis)),
+        "gamma_min": (dims, gamma_min), "mu_min": (dims, mu_min), "bound": (dims, bound),
+        "population_failure": (dims, population),
+        "population_rounds": (["tied", "epsilon"], population_rounds),
+        "rounds_sufficient": (["epsilon"], sufficient),
+        "kappa0": (["tied", "epsilon"], kappa0),
+    })
+    coords = {"tied": tied, "epsilon": epsilons, "t": list(range(T + 1))}
+    params = {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
+              "height": height, "n": n, "beta": beta, "T": T, "seeds": seeds, "n_max": n_max,
+              "threshold": THRESHOLD, "delta": DELTA, "log_class_size": 0.0}
+    return _grid(coords, fields, params)
+
+
+# --------------------------------------------------------------------------------------------
+# (e) The beta regimes
+# --------------------------------------------------------------------------------------------
+
+
+def coverage_failure(n, T, *, num_prompts: int, mode_probability: float) -> np.ndarray:
+    """Expected failure after T rounds when every round is a pure coverage process:
+    ``(1 - 2 p (1 - p)/m)^(n T)`` for uniform prompts, ``p`` the initial mode's probability.
+
+    Holds for the bump start when beta is small enough that one round in which the mode is
+    paired with another response makes it dominant, and nothing else changes a prompt
+    (:func:`coverage_derivation`). [reconstructed, by algebra]
+    """
+    check.check_int("num_prompts", num_prompts, minimum=1)
+    p = check.check_open_interval("mode_probability", mode_probability, 0.0, 1.0)
+    n = np.asarray(n, dtype=float)
+    rounds = np.asarray(T, dtype=float)
+    if np.any(n < 0) or np.any(rounds < 0):
+        raise ValueError("n and T must be >= 0")
+    return (1.0 - 2.0 * p * (1.0 - p) / num_prompts)**(n * rounds)
+
+
+def dominant_after_cover(num_responses: int, height: float, beta) -> np.ndarray:
+    """True where one covering round makes the bump's mode dominant (top probability > 1/2)
+    whatever the component: ``e^(-b(1 + 1/beta)) + (K - 2) e^(-b(1 + 1/(2 beta))) < 1``.
+
+    [reconstructed, by algebra from the minimum-norm ERM; :func:`coverage_derivation`]
+    """
+    beta = np.asarray(beta, dtype=float)
+    return (np.exp(-height * (1.0 + 1.0 / beta))
+            + (num_responses - 2) * np.exp(-height * (1.0 + 0.5 / beta))) < 1.0
+
+
+def beta_regimes(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
+                 num_responses: int = NUM_RESPONSES, height: float = BUMP_HEIGHT,
+                 n_values=(50, 100, 200, 400, 800, 1600, 3200),
+                 constant_beta: float = 0.5, scales=(0.5, 1.0, 2.0), T: int = T_MAX,
+                 seeds: int = SEEDS, n_max: int = N_MAX) -> dict:
+    """Experiment (e): ``beta = a/sqrt(n)`` (the paper's regime) against a constant beta.
+
+    Start: the bump of experiment (a). Fields: ``constant_failure_mean/lower/upper`` and
+    ``constant_excess_mean`` (``kappa_t - 1``) ``[n, t]`` for ``beta = constant_beta``;
+    ``scaled_failure_mean/lower/upper`` and ``scaled_excess_mean`` ``[scale, n, t]`` for
+    ``beta = a/sqrt(n)``; ``scaled_mode_kept_mean`` ``[scale, n, t]`` (share of prompts whose
+    mode is pi_0's); ``coverage`` ``[n, t]``: :func:`coverage_failure`;
+    ``population_failure``/``population_excess`` ``[n, t]``: the exact update at the constant
+    beta (independent of n, repeated along it); ``scaled_beta`` ``[scale, n]``;
+    ``scaled_dominant`` ``[scale, n]``: :func:`dominant_after_cover` (1 where the coverage
+    prediction applies).
+    """
+    n_values = _int_list("n_values", n_values)
+    scales = _float_list("scales", scales, 0.0, open_low=True)
+    constant_beta = check.check_positive("constant_beta", constant_beta)
+    height = check.check_positive("height", height)
+    _check_run_sizes(num_prompts, num_responses, T, seeds, n_max, n_values)
+    start = instances.bump(num_prompts, num_responses, height)
+    key = jax.random.key(seed)
+    constant = {name: np.empty((len(n_values), seeds, T + 1)) for name in ("failure", "excess")}
+    scaled = {name: np.empty((len(scales), len(n_values), seeds, T + 1))
+              for name in ("failure", "excess", "kept")}
+    for k, n in enumerate(n_values):
+        trajectory = simulate(key, start, n=n, beta=constant_beta, T=T, seeds=seeds,
+                               n_max=n_max)
+        constant["failure"][k] = np.asarray(trajectory.failure)
+        constant["excess"][k] = _vmap_leading(condition_excess, trajectory.logits, start.rho)
+        for i, scale in enumerate(scales):
+            trajectory = simulate(key, start, n=n, beta=scale / math.sqrt(n), T=T,
+                                   seeds=seeds, n_max=n_max)
+            scaled["failure"][i, k] = np.asarray(trajectory.failure)
+            scaled["excess"][i, k] = _vmap_leading(condition_excess, trajectory.logits,
+                                                   start.rho)
+            scaled["kept"][i, k] = _vmap_leading(metrics.agreement, trajectory.logits,
+                                                 start.rho, start.target)
+    exact = population_logits(start.logits, constant_beta, T)
+    population_failure = _vmap_leading(metrics.failure_probability, exact, start.rho, THRESHOLD)
+    population_excess = _vmap_leading(condition_excess, exact, start.rho)
+    mode_probability = float(np.exp(np.max(np.asarray(log_policy(start.logits))[0])))
+    n_grid = np.asarray(n_values, dtype=float)
+    coverage = coverage_failure(n_grid[:, None], np.arange(T + 1)[None, :],
+                                num_prompts=num_prompts, mode_probability=mode_probability)
+    scaled_beta = np.asarray(scales)[:, None] / np.sqrt(n_grid)[None, :]
+
+    fields = {}
+    for k, v in _seed_band(constant["failure"], 1).items():
+        fields[f"constant_failure_{k}"] = (["n", "t"], v)
+    fields["constant_excess_mean"] = (["n", "t"], constant["excess"].mean(axis=1))
+    for k, v in _seed_band(scaled["failure"], 2).items():
+        fields[f"scaled_failure_{k}"] = (["scale", "n", "t"], v)
+    fields["scaled_excess_mean"] = (["scale", "n", "t"], scaled["excess"].mean(axis=2))
+    fields["scaled_mode_kept_mean"] = (["scale", "n", "t"], scaled["kept"].mean(axis=2))
+    repeat = len(n_values)
+    fields.update({
+        "coverage": (["n", "t"], coverage),
+        "population_failure": (["n", "t"], np.repeat(population_failure[None], repeat, 0)),
+        "population_excess": (["n", "t"], np.repeat(population_excess[None], repeat, 0)),
+        "scaled_beta": (["scale", "n"], scaled_beta),
+        "scaled_dominant": (["scale", "n"], dominant_after_cover(
+            num_responses, height, scaled_beta).astype(float)),
+    })
+    coords = {"scale": scales, "n": n_values, "t": list(range(T + 1))}
+    params = {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
+              "height": height, "constant_beta": constant_beta, "T": T, "seeds": seeds,
+              "n_max": n_max, "mode_probability": mode_probability,
+              "kappa0": float(metrics.condition_number(start.logits, start.rho)),
+              "threshold": THRESHOLD}
+    return _grid(coords, fields, params)
+
+
+# --------------------------------------------------------------------------------------------
+# Derivations (SymPy), in the form of srlm_kit.theory
+# --------------------------------------------------------------------------------------------
+
+_responses = sp.Symbol("K", positive=True, integer=True)
+_height = sp.Symbol("b", positive=True)
+_epsilon = sp.Symbol("epsilon", positive=True)
+_prompts = sp.Symbol("m", positive=True, integer=True)
+_mode_probability = sp.Symbol("p", positive=True)
+_members = sp.Symbol("j", positive=True, integer=True)
+_sharpening = sp.Symbol("c", positive=True)  # c = 1 + 1/beta > 1
+
+
+def bump_population_excess() -> theory.Derivation:
+    """Under the exact update the bump start gives ``kappa_T - 1 = (K - 1) exp(-b c^T)``,
+    ``c = 1 + 1/beta``: the per-round decrement of ``log(kappa_T - 1)`` is ``b c^T/beta`` and
+    grows by the factor c every round (doubly exponential decay), while the transient factor
+    ``(1 + sqrt(n mu))^(-(T-1)/2)`` of Theorem 5.3 loses the same ``log(1 + sqrt(n mu))/2``
+    every round (single exponential).
+
+    [reconstructed, by algebra from :func:`srlm_kit.theory.gibbs_composition` (paper-notes
+    §6.1, §7.3) and the reviewer's factor (paper-notes §5.2); checked in SymPy]
+    """
+    c = 1 + 1 / theory.beta
+    rounds = theory.T
+    mode_logit = _height * c**rounds
+    top = sp.exp(mode_logit) / (sp.exp(mode_logit) + _responses - 1)
+    kappa_T = sp.expand(sp.simplify(1 / top))
+    excess = sp.factor(kappa_T - 1)
+    log_excess = sp.expand_log(sp.log(excess), force=True)
+    decrement = sp.simplify(log_excess - log_excess.subs(rounds, rounds + 1))
+    ratio = sp.simplify(sp.powsimp(decrement.subs(rounds, rounds + 1) / decrement, force=True))
+    transient = (1 + sp.sqrt(theory.n * theory.mu))**(-(rounds - 1) / 2)
+    transient_decrement = sp.simplify(sp.expand_log(
+        sp.log(transient) - sp.log(transient.subs(rounds, rounds + 1)), force=True))
+    kappa_symbol = sp.Symbol(r"\kappa_T")
+    transient_symbol = r"\mathrm{transient}"
+    result = sp.Eq(kappa_symbol - 1, excess)
+    steps = [
+        ("Bump start: logit b on the mode, 0 on the K - 1 others; after T exact rounds the "
+         "logits are multiplied by (1 + 1/beta)^T (gibbs_composition)",
+         sp.Eq(sp.Symbol(r"\pi_T(y_{\mathrm{mode}})"), top)),
+        ("Condition number kappa_T = 1/pi_T(y_mode) (every prompt alike)",
+         sp.Eq(kappa_symbol, kappa_T)),
+        ("Excess over a deterministic policy", result),
+        ("Its logarithm", sp.Eq(sp.log(kappa_symbol - 1), log_excess)),
+        ("Decrease from round T to T + 1", sp.Eq(sp.Symbol("d_T"), decrement)),
+        ("Ratio of successive decreases: constant, so the decreases grow geometrically",
+         sp.Eq(sp.Symbol(r"d_{T+1}/d_T"), ratio)),
+        ("Theorem 5.3's transient factor [quoted, ICLR review, R2; c -> mu]",
+         sp.Eq(sp.Symbol(transient_symbol + "(T)"), transient)),
+        ("Its logarithm decreases by the same amount every round (single exponential)",
+         sp.Eq(sp.Symbol(rf"\log {transient_symbol}(T) - \log {transient_symbol}(T+1)"),
+               transient_decrement)),
+    ]
+    return theory.Derivation(result, steps)
+
+
+def judge_composition() -> theory.Derivation:
+    """The exact update with a judge, ``pi_{t+1} ∝ pi_t exp(r_t/beta)``, composes to
+    ``log pi_T = log pi_0 + (1/beta) sum_{t<T} r_t`` (up to normalisation). With
+    ``r_t = s + sigma xi_t`` (s the noise-free score ``q + lambda l``), the log-odds of two
+    responses have mean ``Delta_0 + T Delta_s/beta`` and variance ``2 T sigma^2/beta^2``: the
+    judge's order wins with probability tending to 1 as ``T -> infinity`` (the signal grows like T,
+    the noise like sqrt(T)). The favourite ``argmax (q + lambda l)`` is not the correct response
+    exactly when ``lambda (l(y) - l(y_true)) > 1`` for some y.
+
+    [reconstructed, by algebra from the DPO optimum (related-work §2: for a fixed r, T rounds
+    at beta equal one at beta/T); checked in SymPy]
+    """
+    theta = sp.Function("theta")
+    theta_0 = sp.Symbol("theta_0", real=True)
+    score = sp.Symbol("s", real=True)
+    sigma = sp.Symbol("sigma", positive=True)
+    gap_0 = sp.Symbol("Delta_0", real=True)
+    gap_s = sp.Symbol("Delta_s", positive=True)
+    rounds = sp.Symbol("T", positive=True, integer=True)
+    beta, t = theory.beta, theory.t
+    recursion = sp.Eq(theta(t + 1), theta(t) + score / beta)
+    solved = sp.rsolve(theta(t + 1) - theta(t) - score / beta, theta(t), {theta(0): theta_0})
+    mean_gap = gap_0 + rounds * gap_s / beta
+    variance = sp.simplify(sp.Sum(2 * (sigma / beta)**2, (t, 0, rounds - 1)).doit())
+    signal_to_noise = sp.simplify((rounds * gap_s / beta) / sp.sqrt(variance))
+    holds = (1 + sp.erf(signal_to_noise / sp.sqrt(2))) / 2
+    limit = sp.limit(holds, rounds, sp.oo)
+    length_y = sp.Symbol(r"\ell(y)", real=True)
+    length_true = sp.Symbol(r"\ell(y_{\mathrm{true}})", real=True)
+    bias = sp.Symbol("lambda", positive=True)
+    advantage = sp.expand((0 + bias * length_y) - (1 + bias * length_true))
+    result = sp.Eq(sp.Limit(sp.Symbol("P_T"), rounds, sp.oo), limit)
+    steps = [
+        ("One exact round with the judge's reward r_t = s + sigma xi_t: the log-probability "
+         "of a response moves by r_t/beta (noise-free part shown)", recursion),
+        ("Solution of the noise-free recursion (rsolve)", sp.Eq(theta(t), solved)),
+        ("Log-odds of two responses after T rounds: mean",
+         sp.Eq(sp.Symbol(r"\mathbb{E}[\Delta_T]"), mean_gap)),
+        ("... and variance (fresh, independent noise on each response and round)",
+         sp.Eq(sp.Symbol(r"\mathrm{Var}[\Delta_T]"), variance)),
+        ("Signal over noise grows like sqrt(T)",
+         sp.Eq(sp.Symbol(r"\mathrm{SNR}_T"), signal_to_noise)),
+        ("Probability that the judge's order holds (Delta_0 = 0)",
+         sp.Eq(sp.Symbol("P_T"), holds)),
+        ("As T grows", result),
+        ("Judge's score of a longer wrong response y minus that of the correct one (q = 0 vs "
+         "1): positive, i.e. reward hacking, when lambda (l(y) - l(y_true)) > 1",
+         sp.Eq(sp.Symbol(r"s(y) - s(y_{\mathrm{true}})"), advantage)),
+    ]
+    return theory.Derivation(result, steps)
+
+
+def near_tie_rounds() -> theory.Derivation:
+    """From a start whose mode leads every other response by at least epsilon, the exact update
+    has top probability above 1/2 after ``T > log(log(K - 1)/epsilon)/log(1 + 1/beta)`` rounds:
+    a number of rounds that grows like ``log(1/epsilon)``, while Theorem 5.3's bound grows like
+    ``1/gamma = 1/epsilon``.
+
+    [reconstructed, by algebra from :func:`srlm_kit.theory.gibbs_composition`; a sufficient
+    condition, checked in SymPy]
+    """
+    rounds = sp.Symbol("T", positive=True)
+    gap_T = _sharpening**rounds * _epsilon
+    ratio_sum = (_responses - 1) * sp.exp(-gap_T)
+    (solution,) = sp.solve(sp.Eq(ratio_sum, 1), rounds)
+    solution = sp.simplify(solution)
+    stated = sp.log(sp.log(_responses - 1) / _epsilon) / sp.log(_sharpening)
+    residual = sp.simplify(sp.expand_log(solution - stated, force=True))
+    log_inverse = sp.Symbol("u", positive=True)  # u = log(1/epsilon)
+    slope = sp.simplify(sp.diff(stated.subs(_epsilon, sp.exp(-log_inverse)), log_inverse))
+    result = sp.Eq(sp.Symbol(r"T_{\mathrm{sufficient}}"), stated)
+    steps = [
+        ("After T exact rounds every log-odds against the mode is multiplied by "
+         "c^T = (1 + 1/beta)^T, so every gap is at least",
+         sp.Eq(sp.Symbol(r"\mathrm{gap}_T"), gap_T)),
+        ("The mode has probability > 1/2 iff the sum of the ratios of the other responses' "
+         "probabilities to the mode's is below 1; that sum is at most",
+         sp.Le(sp.Symbol(r"\sum_{y \neq y_{\mathrm{mode}}} \pi_T(y)/\pi_T(y_{\mathrm{mode}})"),
+               ratio_sum)),
+        ("Solve (K - 1) exp(-c^T epsilon) = 1 for T", sp.Eq(rounds, solution)),
+        ("Minus the stated form", sp.Eq(sp.Symbol(r"\mathrm{residual}"), residual)),
+        ("Rounds per unit of log(1/epsilon): constant, so the rounds grow like log(1/gamma)",
+         sp.Eq(sp.Symbol(r"dT/d\log(1/\epsilon)"), slope)),
+        ("Sufficient number of rounds", result),
+    ]
+    return theory.Derivation(result, steps)
+
+
+def near_tie_rounds_value(num_responses: int, epsilon, beta: float) -> np.ndarray:
+    """``log(log(K - 1)/epsilon)/log(1 + 1/beta)`` (:func:`near_tie_rounds`), for K >= 3."""
+    check.check_int("num_responses", num_responses, minimum=3)
+    beta = check.check_positive("beta", beta)
+    epsilon = np.asarray(epsilon, dtype=float)
+    if np.any(~(epsilon > 0)):
+        raise ValueError("epsilon must be > 0")
+    return np.log(np.log(num_responses - 1) / epsilon) / np.log1p(1.0 / beta)
+
+
+def coverage_derivation() -> theory.Derivation:
+    """With a small beta, self-rewarding from the bump is a coverage process.
+
+    In a round where prompt x's mode is paired with another response, the minimum-norm ERM moves
+    each member y of the pair's component by ``(theta(y) - mean_C theta)/beta``; for a component
+    of the mode and j others (logits b and 0) the mode then leads the members by ``b(1 + 1/beta)``
+    and the non-members by ``b(1 + j/((j + 1) beta)) >= b(1 + 1/(2 beta))``, so it is dominant
+    when ``e^(-b(1+1/beta)) + (K - 2) e^(-b(1 + 1/(2 beta))) < 1`` (true as beta -> 0). Rounds
+    without such a pair change nothing (the other logits are equal). A triple covers the mode
+    of prompt x with probability ``2 p (1 - p)/m`` (uniform prompts, p = pi_0's top
+    probability), so the expected failure after T rounds of n triples is
+    ``(1 - 2p(1 - p)/m)^(nT) ≈ exp(-2 n T p (1 - p)/m)``.
+
+    [reconstructed, by algebra from paper-notes §10.2 (minimum-norm ERM) and §10.4 ("a pure
+    coverage process"); checked in SymPy]
+    """
+    beta = theory.beta
+    size = _members + 1
+    mean = _height / size
+    move_mode = (_height - mean) / beta
+    move_member = (0 - mean) / beta
+    lead_members = sp.simplify(_height + move_mode - move_member)
+    lead_others = sp.simplify(_height + move_mode)
+    worst = sp.simplify(lead_others.subs(_members, 1))
+    dominance = sp.exp(-lead_members) + (_responses - 2) * sp.exp(-worst)
+    small_beta = sp.limit(dominance, beta, 0, dir="+")
+    p = _mode_probability
+    cover_sum = (p * (1 - p) + (1 - p) * p) / _prompts
+    cover = 2 * p * (1 - p) / _prompts
+    cover_residual = sp.simplify(cover_sum - cover)
+    uncovered = (1 - cover)**(theory.n * theory.T)
+    approximation = sp.exp(-theory.n * theory.T * cover)
+    failure_symbol = sp.Symbol(r"\mathbb{E}[F_T]")
+    result = sp.Eq(failure_symbol, uncovered)
+    steps = [
+        ("Mode's move in a component of the mode and j others (logits b, 0, ..., 0)",
+         sp.Eq(sp.Symbol(r"v(y_{\mathrm{mode}})"), sp.simplify(move_mode))),
+        ("Each member's move", sp.Eq(sp.Symbol("v(y)"), sp.simplify(move_member))),
+        ("New lead of the mode over a member",
+         sp.Eq(sp.Symbol(r"\mathrm{lead}_{\mathrm{member}}"), lead_members)),
+        ("... over a response outside the component",
+         sp.Eq(sp.Symbol(r"\mathrm{lead}_{\mathrm{other}}"), lead_others)),
+        ("Smallest lead over the others (j = 1)",
+         sp.Eq(sp.Symbol(r"\mathrm{lead}_{\mathrm{other}}(j=1)"), worst)),
+        ("Sum of the ratios to the mode at worst: dominant (probability > 1/2) if below 1",
+         sp.Eq(sp.Symbol(r"S(\beta)"), dominance)),
+        ("As beta -> 0", sp.Eq(sp.Limit(sp.Symbol(r"S(\beta)"), beta, 0, "+"), small_beta)),
+        ("Probability that one triple pairs prompt x's mode with another response: "
+         "x (probability 1/m), then (y, y') = (mode, other) or (other, mode)",
+         sp.Eq(sp.Symbol(r"P[\mathrm{cover}]"), cover_sum)),
+        ("That is 2p(1 - p)/m: the difference",
+         sp.Eq(sp.Symbol(r"\mathrm{residual}"), cover_residual)),
+        ("Expected failure after T rounds of n triples (no cover, no change)", result),
+        ("First order in 1/m", sp.Eq(failure_symbol, approximation, evaluate=False)),
+    ]
+    return theory.Derivation(result, steps)
+
+
+DERIVATIONS = (bump_population_excess, judge_composition, near_tie_rounds, coverage_derivation)
+
+EXPERIMENTS = {
+    "population_versus_samples": population_versus_samples,
+    "consistency_not_correctness": consistency_not_correctness,
+    "judge_bias_and_noise": judge_bias_and_noise,
+    "margin_collapse": margin_collapse,
+    "beta_regimes": beta_regimes,
+}
