@@ -15,8 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from srlm_kit.experiments import beyond, explorer, iterative, limits, practice, setup
+from srlm_kit.experiments import (
+    beyond,
+    explorer,
+    failure,
+    iterative,
+    limits,
+    lower_bound,
+    practice,
+    setup,
+)
 
 EXPERIMENTS: dict[str, Callable[..., dict]] = {**explorer.EXPERIMENTS, **practice.EXPERIMENTS,
                                                **setup.EXPERIMENTS, **iterative.EXPERIMENTS,
-                                               **limits.EXPERIMENTS, **beyond.EXPERIMENTS}
+                                               **limits.EXPERIMENTS, **beyond.EXPERIMENTS,
+                                               **failure.EXPERIMENTS, **lower_bound.EXPERIMENTS}
