@@ -163,3 +163,23 @@ def test_lower_bound_sample_sizes_grow_almost_linearly():
 def test_experiments_are_registered():
     for name, function in lower_bound.EXPERIMENTS.items():
         assert EXPERIMENTS[name] is function
+
+
+def test_hard_instance_explorer_shows_the_kits_runs():
+    from srlm_kit.figures.lower_bound import HardInstanceExplorer
+
+    explorer = HardInstanceExplorer(d=4, shape=(5, 13), n_values=(20, 80), n_max=80, seeds=3)
+    explorer.M.value = 10
+    explorer.Delta.value = 0.3
+    key_instance, key_run = jax.random.split(jax.random.key(0))
+    start = instances.hard_instance(key_instance, 4, 10, 0.3)
+    padded = instances.pad(start, 5, 13)
+    for index, n in enumerate((20, 80)):
+        run = dynamics.run(key_run, padded, n=n, T=1, beta=0.05, seeds=3, n_max=80)
+        assert math.isclose(explorer.data["mean"][index], float(np.mean(run.failure[:, 1])),
+                            abs_tol=1e-12)
+    assert explorer.figure.data[2].y == tuple(explorer.data["mean"])
+    assert math.isclose(explorer.data["kappa0"], 1 + 0.3 * (10 / 2 - 1), rel_tol=1e-12)
+    assert "κ₀ = 2.200" in explorer.status.value
+    with pytest.raises(ValueError, match="shape"):
+        HardInstanceExplorer(d=4, shape=(3, 13))

@@ -23,7 +23,7 @@ def _horizontal(x_values, level: float, name: str) -> go.Scatter:
 
 
 def single_step_failure(result: Mapping, kwargs: Mapping, *,
-                        div_id: str = "fig-04-single-step", caption: str | None = None
+                        div_id: str = "fig-04-single-step-plot", caption: str | None = None
                         ) -> SliderFigure:
     """Failure after one round against n (log-log), slider kappa0: the family re-chosen for
     every n, its smallest-n member kept fixed, their closed forms, and the lower bound."""
@@ -65,8 +65,9 @@ def single_step_failure(result: Mapping, kwargs: Mapping, *,
         caption=caption, div_id=div_id, height=460)
 
 
-def lower_bound_forms(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-04-lambert-w",
-                      caption: str | None = None) -> SliderFigure:
+def lower_bound_forms(result: Mapping, kwargs: Mapping, *,
+                      div_id: str = "fig-04-lambert-w-plot", caption: str | None = None
+                      ) -> SliderFigure:
     """The lower bound's exact and asymptotic forms against n (log-log), sliders kappa0 and
     log|Pi|."""
     n_values = result["coords"]["n"]
@@ -100,7 +101,7 @@ def lower_bound_forms(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-04
 
 
 def lower_bound_sample_sizes(result: Mapping, kwargs: Mapping, *,
-                             div_id: str = "fig-04-remark-4-2", caption: str | None = None
+                             div_id: str = "fig-04-remark-4-2-plot", caption: str | None = None
                              ) -> SliderFigure:
     """Remark 4.2: the n at which the lower bound (constant 1) reaches a level, against kappa0
     (log-log), slider log|Pi|."""
@@ -125,3 +126,110 @@ def lower_bound_sample_sizes(result: Mapping, kwargs: Mapping, *,
         x_title="initial condition number κ₀ (= 2^L for the α = 1/2 model)",
         y_title="samples n", log_x=True, log_y=True, description=description,
         caption=caption, div_id=div_id)
+
+
+class HardInstanceExplorer:
+    """A live explorer of one self-rewarding round on the hard instance (needs a kernel).
+
+    Sliders for the informative mass ``Delta``, the number of informative responses ``M`` and
+    ``beta``; the figure shows the failure probability after one round against ``n`` (mean and
+    band over ``seeds`` simulated runs, :func:`srlm_kit.dynamics.run`) beside the exact
+    expectation of :func:`srlm_kit.experiments.lower_bound.expected_failure`, and a line of text
+    gives ``kappa_0``, ``1/mu``, ``log|Pi|`` and whether the one-pair mechanism holds at this
+    beta. Every run is padded to ``shape`` with ``n_max`` triples, so moving a slider never
+    recompiles the simulation (pass the ``padded_shape`` and ``n_max`` of the chapter's
+    experiment to share its compiled simulation).
+    """
+
+    def __init__(self, *, d: int = 20, shape: tuple[int, int] = (21, 289),
+                 n_values=(50, 100, 200, 400, 800, 1600, 3200, 6400, 12800),
+                 n_max: int = 12800, seeds: int = 16, seed: int = 0):
+        import ipywidgets as widgets
+        import jax
+
+        if shape[0] < d + 1 or shape[1] < 4:
+            raise ValueError(f"shape must have at least d + 1 = {d + 1} rows and 4 columns, "
+                             f"got {shape}")
+        if max(n_values) > n_max:
+            raise ValueError(f"n_values must not exceed n_max = {n_max}")
+        self.d, self.shape, self.n_values = d, tuple(shape), [int(n) for n in n_values]
+        self.n_max, self.seeds = int(n_max), int(seeds)
+        self.instance_key, self.run_key = jax.random.split(jax.random.key(seed))
+        common = {"continuous_update": False, "style": {"description_width": "initial"},
+                  "layout": widgets.Layout(width="360px")}
+        self.Delta = widgets.FloatSlider(value=0.2, min=0.02, max=0.9, step=0.02,
+                                         description="informative mass Δ", **common)
+        self.M = widgets.IntSlider(value=min(40, shape[1] - 1), min=3, max=shape[1] - 1,
+                                   description="responses M", **common)
+        self.beta = widgets.SelectionSlider(options=[0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0],
+                                            value=0.05, description="β", **common)
+        self.status = widgets.HTML()
+        self.figure = go.FigureWidget(self._empty_figure())
+        for control in (self.Delta, self.M, self.beta):
+            control.observe(lambda change: self.update(), names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.Delta, self.M, self.beta]), self.status,
+                                    self.figure])
+        self.update()
+
+    def _empty_figure(self) -> go.Figure:
+        figure = go.Figure()
+        styles = [("band lower", {"line": {"width": 0, "color": PALETTE[0]},
+                                  "showlegend": False, "hoverinfo": "skip"}),
+                  ("simulated: ± 1 sd over seeds", {
+                      "line": {"width": 0, "color": PALETTE[0]}, "fill": "tonexty",
+                      "fillcolor": "rgba(0,114,178,0.2)", "hoverinfo": "skip"}),
+                  ("simulated (mean over seeds)", {"line": {"color": PALETTE[0]}}),
+                  ("exact expectation", {"line": {"color": PALETTE[1], "dash": "dot"}})]
+        for name, style in styles:
+            figure.add_trace(go.Scatter(x=[], y=[], mode="lines", name=name, **style))
+        figure.update_layout(height=380, template="plotly_white",
+                             xaxis={"title": {"text": "triples n (one round)"}, "type": "log"},
+                             yaxis={"title": {"text": "failure probability after one round"},
+                                    "type": "log", "range": [-3, 0]},
+                             legend={"orientation": "h", "y": -0.25},
+                             margin={"l": 60, "r": 20, "t": 30, "b": 60})
+        return figure
+
+    def compute(self, *, Delta: float, M: int, beta: float) -> dict:
+        """Failure after one round for every n: simulated runs and the exact expectation."""
+        import numpy as np
+
+        from srlm_kit import dynamics, instances, metrics
+        from srlm_kit.experiments import lower_bound
+
+        start = instances.hard_instance(self.instance_key, self.d, M, Delta)
+        padded = instances.pad(start, *self.shape)
+        runs = np.asarray([np.asarray(dynamics.run(
+            self.run_key, padded, n=n, T=1, beta=beta, seeds=self.seeds,
+            n_max=self.n_max).failure)[:, 1] for n in self.n_values])
+        mean, std = runs.mean(axis=1), runs.std(axis=1)
+        return {
+            "n": self.n_values, "mean": mean.tolist(),
+            "lower": np.maximum(mean - std, runs.min(axis=1)).tolist(),
+            "upper": np.minimum(mean + std, runs.max(axis=1)).tolist(),
+            "expected": lower_bound.expected_failure(self.n_values, d=self.d, M=M,
+                                                     Delta=Delta).tolist(),
+            "kappa0": float(metrics.condition_number(start.logits, start.rho)),
+            "inverse_mu": 1.0 / float(metrics.min_confidence(start.logits, start.rho)),
+            "log_class_size": self.d * float(np.log(M)),
+            "mechanism": lower_bound.mechanism_holds(M, beta),
+        }
+
+    def update(self) -> None:
+        """Recompute for the current sliders and redraw in place."""
+        self.status.value = "<b>computing…</b>"
+        data = self.compute(Delta=float(self.Delta.value), M=int(self.M.value),
+                            beta=float(self.beta.value))
+        with self.figure.batch_update():
+            for trace, field in zip(self.figure.data, ("lower", "upper", "mean", "expected"),
+                                    strict=True):
+                trace.x, trace.y = data["n"], data[field]
+        mechanism = ("one sampled pair lifts the bump above 1/2: the exact expectation applies"
+                     if data["mechanism"] else "β too large for the one-pair mechanism: the "
+                     "exact expectation does not apply")
+        self.status.value = (f"κ₀ = {data['kappa0']:.3f}, 1/μ = {data['inverse_mu']:.1f}, "
+                             f"log|Π| = d log M = {data['log_class_size']:.1f}; {mechanism}")
+        self.data = data
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
