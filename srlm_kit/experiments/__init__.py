@@ -21,6 +21,7 @@ from srlm_kit.experiments import (
     failure,
     iterative,
     limits,
+    linear,
     lower_bound,
     practice,
     setup,
@@ -29,4 +30,5 @@ from srlm_kit.experiments import (
 EXPERIMENTS: dict[str, Callable[..., dict]] = {**explorer.EXPERIMENTS, **practice.EXPERIMENTS,
                                                **setup.EXPERIMENTS, **iterative.EXPERIMENTS,
                                                **limits.EXPERIMENTS, **beyond.EXPERIMENTS,
-                                               **failure.EXPERIMENTS, **lower_bound.EXPERIMENTS}
+                                               **failure.EXPERIMENTS, **lower_bound.EXPERIMENTS,
+                                               **linear.EXPERIMENTS}

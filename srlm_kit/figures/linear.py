@@ -1,0 +1,282 @@
+"""Figures of chapter 7 (linear softmax models), and the display of its SymPy derivations.
+
+The figures read the labelled grids of :mod:`srlm_kit.experiments.linear`: ``linear_rounds``
+(coverage, failure and realizability over rounds of toy B), ``linear_dimension_sweep`` (failure
+against the feature dimension) and ``effective_dimension_grid``. Each builder takes the
+experiment's result and the keyword arguments that produced it (recorded in the figure, so that
+the browser tests can recompute every curve with the kit).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import sympy as sp
+
+from srlm_kit.figures.core import PALETTE, Curve, Slider, SliderFigure, grid_figure
+
+ROUNDS_EXPERIMENT = "linear_rounds"
+SWEEP_EXPERIMENT = "linear_dimension_sweep"
+EFFECTIVE_DIMENSION_EXPERIMENT = "effective_dimension_grid"
+
+# --------------------------------------------------------------------------------------------
+# Derivations
+# --------------------------------------------------------------------------------------------
+
+#: LaTeX for the display symbols of the derivations this chapter shows whose names SymPy would
+#: typeset literally (a name such as ``"fail(T)"`` is one symbol, not an expression).
+SYMBOL_LATEX = {
+    "fail(T)": r"\mathrm{fail}(T)",
+    "|Pi|": r"\lvert\Pi\rvert",
+    "d_eff": r"d_{\mathrm{eff}}",
+    "d_eff(lambda)": r"d_{\mathrm{eff}}(\lambda)",
+    "log pi_theta(y) - log pi_theta'(y)": r"\log\pi_\theta(y) - \log\pi_{\theta'}(y)",
+    "Z_theta/Z_theta'": r"Z_\theta / Z_{\theta'}",
+    "N(r)": r"N(r)",
+    "log N(r)": r"\log N(r)",
+    "log N": r"\log N",
+    "tail/lambda": r"\mathrm{tail}/\lambda",
+    "P_D": r"P_D",
+    "D^T (D D^T)^{-1} D": r"D^\top (D D^\top)^{-1} D",
+    "theta(t)": r"\theta_t",
+    "theta_t": r"\theta_t",
+    "theta_{t+1}": r"\theta_{t+1}",
+    "P_D theta_t": r"P_D\theta_t",
+    "||theta||^2": r"\lVert\theta\rVert^2",
+    "||theta_{t+1}||^2": r"\lVert\theta_{t+1}\rVert^2",
+    "||theta_0||": r"\lVert\theta_0\rVert",
+    "||theta_t||": r"\lVert\theta_t\rVert",
+    "growth": r"\frac{\lVert\theta_{t+1}\rVert}{\lVert\theta_t\rVert}",
+}
+
+
+def latex(expression: sp.Basic, symbols: Mapping[str, str] | None = None) -> str:
+    """LaTeX of one step of a :class:`srlm_kit.theory.Derivation`, with the display symbols of
+    :data:`SYMBOL_LATEX` (and ``symbols``, which add or override) typeset as what they name."""
+    table = {**SYMBOL_LATEX, **(symbols or {})}
+    names = {symbol: table[symbol.name] for symbol in expression.free_symbols
+             if isinstance(symbol, sp.Symbol) and symbol.name in table}
+    return sp.latex(expression, symbol_names=names)
+
+
+_GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "eps": "ε", "theta": "θ",
+          "kappa": "κ", "lambda": "λ", "mu": "μ", "pi": "π", "rho": "ρ", "phi": "φ"}
+_GREEK_PATTERN = re.compile(r"(?<![A-Za-z\\])(" + "|".join(_GREEK) + r")(?![A-Za-z])")
+
+
+def readable(description: str) -> str:
+    """A step description written in ASCII (``"||theta|| <= B"``) with Greek letters, norm bars
+    and inequality signs (``"‖θ‖ ≤ B"``), for prose."""
+    text = _GREEK_PATTERN.sub(lambda match: _GREEK[match.group(1)], description)
+    for ascii_form, symbol in (("||", "‖"), ("<=", "≤"), (">=", "≥")):
+        text = text.replace(ascii_form, symbol)
+    return text
+
+
+def derivation_markdown(derivation, symbols: Mapping[str, str] | None = None) -> str:
+    """The steps of a derivation as a numbered Markdown list, one display equation per step.
+
+    Descriptions go through :func:`readable`. Wrap the result in ``IPython.display.Markdown``
+    to show it in a chapter.
+    """
+    items = []
+    for number, (description, expression) in enumerate(derivation.steps, start=1):
+        text = readable(description).rstrip()
+        if not text.endswith((":", "=")):
+            text += ":"
+        items.append(f"{number}. {text}\n\n   $$\n   {latex(expression, symbols)}\n   $$")
+    return "\n\n".join(items)
+
+
+# --------------------------------------------------------------------------------------------
+# Figures of linear_rounds
+# --------------------------------------------------------------------------------------------
+
+
+def _slider(result: Mapping, dim: str, label: str, value) -> Slider:
+    values = result["coords"][dim]
+    return Slider(dim, label, active=values.index(value) if value in values else 0)
+
+
+def _rounds_sliders(result: Mapping, beta: float, n: int) -> list[Slider]:
+    return [_slider(result, "beta", "β = ", beta),
+            _slider(result, "n", "triples per round n = ", n)]
+
+
+def coverage_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-07-coverage",
+                         beta: float = 2.0, n: int = 80) -> SliderFigure:
+    """Coverage of R^d by the sampled differences, and the fraction of the exact step captured,
+    against the round; sliders beta and n (initially at ``beta`` and ``n``)."""
+    params, coords = result["params"], result["coords"]
+    description = (
+        "Line chart of fractions between 0 and 1 against the round t from 0 to "
+        f"{coords['t'][-1]}, for self-rewarding in a linear softmax model of dimension "
+        f"d = {params['dimension']}. One curve, with a band over {params['seeds']} seeds, is the "
+        "dimension of the span of all feature differences sampled up to round t, divided by d; "
+        "a dashed line is its ceiling t times n over d. A second curve with a band is the "
+        "fraction of the exact infinite-data step that round t captures. Two sliders choose "
+        "beta and the number n of triples per round. With a large beta the covered fraction "
+        "climbs towards 1; with a small beta it stalls after the first round, and the captured "
+        "fraction drops to a few percent.")
+    return grid_figure(
+        result, experiment=ROUNDS_EXPERIMENT, kwargs=kwargs, x="t",
+        sliders=_rounds_sliders(result, beta, n),
+        curves=[
+            Curve("covered dimensions / d (mean)", "coverage_mean",
+                  band=("coverage_lower", "coverage_upper"),
+                  band_name="covered: ± 1 sd over seeds"),
+            Curve("ceiling min(1, t n / d)", "coverage_ceiling", dash="dash", color="#999999",
+                  mode="lines"),
+            Curve("fraction of the exact step captured by round t (mean)", "capture_mean",
+                  band=("capture_lower", "capture_upper"),
+                  band_name="captured: ± 1 sd over seeds", color=PALETTE[1]),
+        ],
+        x_title="round t", y_title="fraction", y_range=[0, 1.05], description=description,
+        div_id=div_id)
+
+
+def failure_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-07-failure",
+                        beta: float = 0.5, n: int = 40) -> SliderFigure:
+    """Failure probability of the ERM runs and of the exact update, and the agreement of the
+    mode with the initial mode, against the round; sliders beta and n."""
+    params, coords = result["params"], result["coords"]
+    description = (
+        "Line chart against the round t from 0 to "
+        f"{coords['t'][-1]}, for self-rewarding in a linear softmax model of dimension "
+        f"d = {params['dimension']} with {params['num_prompts']} prompts. It shows the failure "
+        "probability (the fraction of prompts whose most likely response has probability at "
+        f"most one half), mean and band over {params['seeds']} seeds, and dashed the failure "
+        "probability of the exact infinite-data update; and the fraction of prompts whose most "
+        "likely response is still the initial one, with a band. Two sliders choose beta and the "
+        "number n of triples per round. The failure falls round after round, more slowly than "
+        "with infinite data; the agreement with the initial modes falls too.")
+    return grid_figure(
+        result, experiment=ROUNDS_EXPERIMENT, kwargs=kwargs, x="t",
+        sliders=_rounds_sliders(result, beta, n),
+        curves=[
+            Curve("failure probability, n triples per round (mean)", "failure_mean",
+                  band=("failure_lower", "failure_upper"),
+                  band_name="failure: ± 1 sd over seeds"),
+            Curve("failure probability, infinite data", "population_failure", dash="dash",
+                  color=PALETTE[0], mode="lines"),
+            Curve("prompts whose mode is still the initial mode (mean)", "agreement_mean",
+                  band=("agreement_lower", "agreement_upper"),
+                  band_name="agreement: ± 1 sd over seeds", color=PALETTE[2]),
+        ],
+        x_title="round t", y_title="fraction of prompts", y_range=[0, 1.05],
+        description=description, div_id=div_id)
+
+
+def realizability_rounds(result: Mapping, kwargs: Mapping, *,
+                         div_id: str = "fig-07-realizability", beta: float = 0.5,
+                         n: int = 160) -> SliderFigure:
+    """The first round at which ``||theta_t|| > B`` against ``B/||theta_0||`` (log x): the
+    formula, the exact update and the ERM runs; sliders beta and n."""
+    params, coords = result["params"], result["coords"]
+    ratios = coords["ratio"]
+    description = (
+        "Line chart with a logarithmic horizontal axis: the radius B of the parameter ball, as "
+        f"a multiple of the initial norm, from {ratios[0]:g} to {ratios[-1]:g}. The vertical "
+        "axis is a number of rounds. A dashed curve is the formula log(B over the initial norm) "
+        "divided by log(1 + 1/beta); markers show the first round at which the exact update "
+        "leaves the ball, always the first integer above the formula; a third curve with a band "
+        f"shows the same round for the finite-sample runs (mean, minimum and maximum over "
+        f"{params['seeds']} seeds), missing where some run was still inside after "
+        f"{params['T']} rounds. Two sliders choose beta and the number n of triples per round. "
+        "The finite-sample runs leave the ball later than the exact update, or not at all.")
+    return grid_figure(
+        result, experiment=ROUNDS_EXPERIMENT, kwargs=kwargs, x="ratio",
+        sliders=_rounds_sliders(result, beta, n),
+        curves=[
+            Curve("formula log(B/‖θ₀‖) / log(1 + 1/β)", "horizon", dash="dash",
+                  color="#999999", mode="lines"),
+            Curve("first round with ‖θₜ‖ > B, infinite data", "population_exit",
+                  color=PALETTE[0], mode="markers"),
+            Curve("first round with ‖θₜ‖ > B, n triples per round (mean)", "erm_exit_mean",
+                  band=("erm_exit_lower", "erm_exit_upper"),
+                  band_name="finite samples: min to max over seeds", color=PALETTE[1]),
+        ],
+        x_title="ball radius B / ‖θ₀‖", y_title="rounds", log_x=True,
+        description=description, div_id=div_id)
+
+
+# --------------------------------------------------------------------------------------------
+# Figure of linear_dimension_sweep
+# --------------------------------------------------------------------------------------------
+
+
+def failure_against_dimension(result: Mapping, kwargs: Mapping, *,
+                              div_id: str = "fig-07-dimension", t: int = 1) -> SliderFigure:
+    """Failure probability after t rounds against d (log-log) for isotropic and exponentially
+    decaying spectra, with the d-dependence of Theorem 6.2 and of Corollary 6.4 matched at the
+    smallest d; slider t."""
+    params, coords = result["params"], result["coords"]
+    rounds = [value for value in coords["t"] if value >= 1]
+    description = (
+        "Line chart with logarithmic axes: the failure probability after t rounds against the "
+        f"feature dimension d from {coords['d'][0]} to {coords['d'][-1]}, with n = {params['n']} "
+        f"triples per round, for isotropic features and for features whose covariance "
+        f"eigenvalues decay like exp(-{params['alpha']:g} j): mean and band over "
+        f"{params['draws']} instances times {params['seeds']} seeds. Dotted lines continue each "
+        "curve from the smallest d as the theory's dependence on the dimension would: "
+        "proportional to d (Theorem 6.2) for the isotropic features, proportional to the "
+        "effective dimension (Corollary 6.4) for the decaying ones. A slider chooses the number "
+        "of rounds t. The isotropic failure grows with d, far more slowly than d; the decaying "
+        "spectrum's failure does not grow.")
+    return grid_figure(
+        result, experiment=SWEEP_EXPERIMENT, kwargs=kwargs, x="d",
+        sliders=[Slider("t", "rounds t = ", values=rounds,
+                        active=rounds.index(t) if t in rounds else 0)],
+        curves=[
+            Curve("isotropic features (mean)", "failure_mean", fixed={"spectrum": "isotropic"},
+                  band=("failure_lower", "failure_upper"),
+                  band_name="isotropic: ± 1 sd over runs", color=PALETTE[0]),
+            Curve("∝ d from the smallest d (Theorem 6.2)", "shape_dimension",
+                  fixed={"spectrum": "isotropic"}, dash="dot", color=PALETTE[0],
+                  mode="lines"),
+            Curve(f"decaying spectrum, α = {params['alpha']:g} (mean)", "failure_mean",
+                  fixed={"spectrum": "exponential"}, band=("failure_lower", "failure_upper"),
+                  band_name="decaying: ± 1 sd over runs", color=PALETTE[1]),
+            Curve("∝ d_eff(1/n) from the smallest d (Corollary 6.4)", "shape_deff",
+                  fixed={"spectrum": "exponential"}, dash="dot", color=PALETTE[1],
+                  mode="lines"),
+        ],
+        x_title="feature dimension d", y_title="P[max_y π_t(y|x) ≤ 1/2]", log_x=True,
+        log_y=True, y_range=[-3, 0.7], description=description, div_id=div_id)
+
+
+# --------------------------------------------------------------------------------------------
+# Figure of effective_dimension_grid
+# --------------------------------------------------------------------------------------------
+
+
+def effective_dimension_against_d(result: Mapping, kwargs: Mapping, *,
+                                  div_id: str = "fig-07-effective-dimension",
+                                  alpha: float = 0.1, n: int = 10_000) -> SliderFigure:
+    """``d_eff(1/n)`` of ``lambda_j = e^(-alpha j)`` against d (log-log), with its termwise and
+    exponential bounds and the line d_eff = d; sliders alpha and n."""
+    coords = result["coords"]
+    description = (
+        "Line chart with logarithmic axes: the effective dimension of a covariance whose "
+        "eigenvalues decay like exp(-alpha j), at the ridge 1/n, against the ambient dimension "
+        f"d from {coords['d'][0]} to {coords['d'][-1]}. Beside it, dashed, the termwise bound "
+        "(the sum of min(1, eigenvalue times n)), dash-dotted the closed-form bound "
+        "log(n)/alpha + 1/(1 - exp(-alpha)), and dotted the line d_eff = d. Two sliders choose "
+        "alpha and n. The effective dimension follows d at first, then levels off below the "
+        "closed-form bound, which does not depend on d.")
+    return grid_figure(
+        result, experiment=EFFECTIVE_DIMENSION_EXPERIMENT, kwargs=kwargs, x="d",
+        sliders=[_slider(result, "alpha", "decay rate α = ", alpha),
+                 _slider(result, "n", "n = ", n)],
+        curves=[
+            Curve("d_eff(1/n)", "deff", color=PALETTE[0]),
+            Curve("termwise bound Σ min(1, n λⱼ)", "termwise", dash="dash", color=PALETTE[1],
+                  mode="lines"),
+            Curve("log(n)/α + 1/(1 − e^(−α))", "exponential_bound", dash="dashdot",
+                  color=PALETTE[2], mode="lines"),
+            Curve("d (no decay: every direction counts)", "ambient", dash="dot",
+                  color="#999999", mode="lines"),
+        ],
+        x_title="ambient dimension d", y_title="effective dimension", log_x=True, log_y=True,
+        description=description, div_id=div_id)
