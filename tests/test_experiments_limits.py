@@ -250,3 +250,95 @@ def test_closed_form_helpers_reject_bad_input():
         limits.pooled_expected_failure(-1, **SMALL)
     with pytest.raises(ValueError, match="M"):
         limits.secret_probability(2)
+
+
+# --------------------------------------------------------------------------------------------
+# SymPy derivations
+# --------------------------------------------------------------------------------------------
+
+
+def test_exponent_recursions_solve_to_the_numeric_exponents():
+    import sympy as sp
+
+    derivation = limits.exponent_recursions()
+    steps = dict(derivation.steps)
+    beta, t = sp.Symbol("beta", positive=True), sp.Symbol("t", integer=True, nonnegative=True)
+    exponent = sp.Function("e")
+    recursions = [equation for description, equation in derivation.steps
+                  if description.startswith(("Self-reward r_t", "Frozen reward r ="))]
+    solutions = [equation.rhs for description, equation in derivation.steps
+                 if description.startswith("Solution")]
+    assert len(recursions) == len(solutions) == 2 and steps
+    for recursion, solution, reward in zip(recursions, solutions, limits.REWARDS, strict=True):
+        # The solution satisfies its recursion and starts at e_0 = 1 ...
+        residual = recursion.lhs.subs(exponent(t + 1), solution.subs(t, t + 1)) - \
+            recursion.rhs.subs(exponent(t), solution)
+        assert sp.simplify(residual) == 0 and sp.simplify(solution.subs(t, 0)) == 1
+        # ... and equals population_exponent, which the experiment uses.
+        function = sp.lambdify((t, beta), solution)
+        for t_value in range(6):
+            for beta_value in (0.1, 0.5, 3.0):
+                assert function(t_value, beta_value) == pytest.approx(
+                    float(limits.population_exponent(t_value, beta_value, reward)), rel=1e-12)
+
+
+def test_pooling_identity_is_the_closed_form_and_its_rate():
+    import sympy as sp
+
+    derivation = limits.pooling_identity()
+    expected_expression = derivation.result.rhs
+    hit = dict(derivation.steps)[next(description for description, _ in derivation.steps
+                                      if description.startswith("Probability"))].rhs
+    symbols = {symbol.name: symbol
+               for symbol in expected_expression.free_symbols | hit.free_symbols}
+    d, M, Delta = 10, 20, 0.25
+    p = limits.secret_probability(M)
+    for n, T in ((16, 1), (32, 4), (128, 8)):
+        value = expected_expression.subs(symbols["h"], hit).subs(
+            {symbols["Delta"]: Delta, symbols["d"]: d, symbols["p"]: p, symbols["n"]: n,
+             symbols["T"]: T})
+        assert float(value) == pytest.approx(
+            float(limits.pooled_expected_failure(n * T, d=d, M=M, Delta=Delta)), rel=1e-12)
+    rate = derivation.steps[-1][1].rhs
+    assert sp.simplify(rate + 4 * sp.Symbol("Delta", positive=True)
+                       / sp.Symbol("d", positive=True)) == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Figures show the experiments' numbers for every slider setting
+# --------------------------------------------------------------------------------------------
+
+
+def _check_figure(figure, result, experiment, kwargs):
+    import itertools
+    import json
+
+    from srlm_kit.figures import expected_traces
+
+    layout = figure.figure.layout
+    meta = layout.meta["srlm"]
+    assert meta["experiment"] == experiment and meta["kwargs"] == kwargs
+    trace_metas = [trace.meta for trace in figure.figure.data]
+    steps = [[json.loads(step.value) for step in slider.steps] for slider in layout.sliders]
+    for active in itertools.product(*(range(len(values)) for values in steps)):
+        setting = dict(zip(meta["sliders"], (values[k] for values, k in zip(
+            steps, active, strict=True)), strict=True))
+        expected = expected_traces(result, meta, trace_metas, setting)
+        for index, shown in figure.traces_at(list(active)).items():
+            np.testing.assert_allclose(np.asarray(shown, dtype=float), expected[index],
+                                       rtol=5.0001e-4, atol=1e-300)
+    assert len(figure.description) > 100 and len(figure.to_html()) < 80_000
+
+
+def test_pooling_figure_shows_the_experiment(pooling):
+    from srlm_kit.figures import limits as figures
+
+    _check_figure(figures.rounds_versus_pooling(pooling, POOLING), pooling,
+                  "rounds_versus_pooling", POOLING)
+
+
+def test_frozen_figure_shows_the_experiment(frozen):
+    from srlm_kit.figures import limits as figures
+
+    _check_figure(figures.self_versus_frozen_reward(frozen, FROZEN), frozen,
+                  "self_versus_frozen_reward", FROZEN)

@@ -17,7 +17,9 @@ here speaks to one of these, on the book's toy instances [reconstructed, paper-n
   update tells them apart, by the exponent of ``pi_0`` (:func:`population_exponent`).
 
 Both return a labelled grid (:mod:`srlm_kit.figures.core`). Bands are mean ± one standard
-deviation over seeds, clipped to the range the seeds reached.
+deviation over seeds, clipped to the range the seeds reached. Two SymPy derivations, in the form
+of :mod:`srlm_kit.theory`, give the closed forms the chapter states: :func:`pooling_identity`
+and :func:`exponent_recursions` (listed in :data:`DERIVATIONS`).
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import sympy as sp
 
 from srlm_kit import _validation as check
 from srlm_kit import dynamics, instances, policies
 from srlm_kit.experiments.explorer import _band, _to_list, bump_height_for_kappa0
+from srlm_kit.theory import Derivation
 
 #: Rewards compared by :func:`self_versus_frozen_reward`.
 REWARDS = ("self", "frozen")
@@ -128,8 +132,100 @@ def condition_excess(logits, rho) -> float:
 
 
 # --------------------------------------------------------------------------------------------
+# Derivations (SymPy), in the form of srlm_kit.theory
+# --------------------------------------------------------------------------------------------
+
+
+def pooling_identity() -> Derivation:
+    """On the hard instance, ``T`` rounds of ``n`` triples leave a prompt unsolved with the
+    probability of one round of ``nT`` (when :func:`solved_by_one_pair` holds)::
+
+        P(unsolved after T rounds of n) = prod_t (1 - h)^n = (1 - h)^(n T),
+        h = 2 (Delta/d) p (1 - p)
+
+    and for ``gamma_bar = 1/2`` (``p = 2/M``) and large ``M``, ``E[fail] ≈ Delta exp(-4 Delta n T
+    /(d M))`` (paper-notes §10.5's form). [reconstructed, by algebra from the kit's ERM rule]
+    """
+    Delta, d_prompts, p_secret = sp.symbols("Delta d p", positive=True)
+    n_triples, rounds, M_responses = sp.symbols("n T M", positive=True)
+    hit = 2 * (Delta / d_prompts) * p_secret * (1 - p_secret)
+    h = sp.Symbol("h", positive=True)
+    round_index = sp.Symbol("t", integer=True, positive=True)
+    unsolved_one = (1 - h)**n_triples
+    product = sp.Product(unsolved_one, (round_index, 1, rounds))
+    # 0 < 1 - h < 1, so ((1 - h)^n)^T = (1 - h)^(n T): powdenest with force is safe here.
+    unsolved_all = sp.powdenest(product.doit(), force=True)
+    expected = Delta * unsolved_all
+    approximate = sp.limit(sp.expand_log(sp.log(expected.subs(h, hit).subs(
+        p_secret, 2 / M_responses) / Delta), force=True) / (n_triples * rounds) * M_responses,
+        M_responses, sp.oo)
+    result = sp.Eq(sp.Symbol("E[fail_T]"), expected)
+    steps = [
+        ("Probability that one triple lands on an informative prompt with exactly one of its "
+         "two responses the secret one", sp.Eq(h, hit)),
+        ("One round of n triples leaves the prompt unsolved (its policy is unchanged)",
+         sp.Eq(sp.Symbol("P_1"), unsolved_one)),
+        ("T rounds: the unsolved prompt is sampled alike in every round", sp.Eq(
+            sp.Symbol("P_T"), product)),
+        ("Product of the rounds", sp.Eq(sp.Symbol("P_T"), unsolved_all)),
+        ("Expected failure (mass Delta on the informative prompts)", result),
+        ("gamma_bar = 1/2, p = 2/M: limit of M log(E[fail]/Delta)/(n T) as M grows",
+         sp.Eq(sp.Symbol("rate"), approximate)),
+    ]
+    return Derivation(result, steps)
+
+
+def exponent_recursions() -> Derivation:
+    """The exponent ``e_t`` in ``pi_t ∝ pi_0^(e_t)`` of the exact update, for the self-reward and
+    for the frozen reward (:func:`population_exponent`)::
+
+        self:    log pi_{t+1} = (1 + 1/beta) log pi_t + const   =>  e_t = (1 + 1/beta)^t
+        frozen:  log pi_{t+1} = log pi_t + log pi_0 / beta + const  =>  e_t = 1 + t/beta
+
+    Both solved with ``rsolve`` from ``e_0 = 1``. [reconstructed, from the Gibbs form
+    ``pi_{t+1} ∝ pi_t exp(r/beta)``]
+    """
+    beta = sp.Symbol("beta", positive=True)
+    step = sp.Symbol("t", integer=True, nonnegative=True)
+    exponent = sp.Function("e")
+    self_recursion = sp.Eq(exponent(step + 1), (1 + 1 / beta) * exponent(step))
+    frozen_recursion = sp.Eq(exponent(step + 1), exponent(step) + 1 / beta)
+    self_solution = sp.simplify(sp.rsolve(self_recursion.lhs - self_recursion.rhs,
+                                          exponent(step), {exponent(0): 1}))
+    frozen_solution = sp.simplify(sp.rsolve(frozen_recursion.lhs - frozen_recursion.rhs,
+                                            exponent(step), {exponent(0): 1}))
+    odds = sp.Symbol("r", positive=True)
+    result = sp.Eq(sp.Symbol("e_self(t) / e_frozen(t)"),
+                   sp.simplify(self_solution / frozen_solution))
+    steps = [
+        ("Self-reward r_t = log pi_t: the Gibbs update raises pi_t to the power 1 + 1/beta",
+         self_recursion),
+        ("Solution from e_0 = 1 (rsolve)", sp.Eq(exponent(step), self_solution)),
+        ("Frozen reward r = log pi_0: the Gibbs update multiplies pi_t by pi_0^(1/beta)",
+         frozen_recursion),
+        ("Solution from e_0 = 1 (rsolve)", sp.Eq(exponent(step), frozen_solution)),
+        ("Odds of a response against the mode, initial odds r < 1: self-reward",
+         sp.Eq(sp.Symbol("odds_self"), odds**self_solution)),
+        ("Frozen reward", sp.Eq(sp.Symbol("odds_frozen"), odds**frozen_solution)),
+    ]
+    return Derivation(result, steps)
+
+
+#: The derivations of this module, as :data:`srlm_kit.theory.DERIVATIONS` lists the kit's.
+DERIVATIONS = (pooling_identity, exponent_recursions)
+
+
+# --------------------------------------------------------------------------------------------
 # Experiments
 # --------------------------------------------------------------------------------------------
+
+
+#: Both experiments run at this padded shape (prompts, responses), data padded to ``N_MAX``
+#: triples and ``T_MAX`` rounds, so that a process running both (the chapter) compiles the
+#: self-reward simulation once (:func:`srlm_kit.instances.pad` changes no policy).
+SHAPE = (40, 21)
+N_MAX = 1024
+T_MAX = 8
 
 
 def _increasing_integers(name: str, values) -> np.ndarray:
@@ -141,9 +237,29 @@ def _increasing_integers(name: str, values) -> np.ndarray:
     return array
 
 
+def _runs(key, start, n_values, betas, *, T: int, seeds: int, judge=None):
+    """``kappa`` and ``failure`` of ``seeds`` runs for every (n, beta), each ``(n, beta, seed,
+    t)`` with ``t = 0..T``. One :func:`srlm_kit.dynamics.run` per (n, beta), all with the same
+    key (common random numbers, as :func:`srlm_kit.dynamics.run_grid`), at the module's padded
+    shape, so that every call reuses one compiled simulation."""
+    m, num_responses = start.logits.shape
+    padded = instances.pad(start, max(m, SHAPE[0]), max(num_responses, SHAPE[1]))
+    if judge is not None:
+        quality = np.full(padded.logits.shape, policies.LOG_FLOOR)
+        quality[:m, :num_responses] = np.asarray(judge.quality)
+        judge = dynamics.judge(quality, noise=float(judge.noise))
+    n_max, T_max = max(N_MAX, int(max(n_values))), max(T_MAX, T)
+    kappa, failure = [], []
+    for n in n_values:
+        rows = [dynamics.run(key, padded, n=int(n), T=T, beta=beta, seeds=seeds, n_max=n_max,
+                             T_max=T_max, judge=judge) for beta in betas]
+        kappa.append([np.asarray(row.kappa)[:, :T + 1] for row in rows])
+        failure.append([np.asarray(row.failure)[:, :T + 1] for row in rows])
+    return np.asarray(kappa), np.asarray(failure)
+
+
 def rounds_versus_pooling(*, seed: int = 0, d: int = 10, M: int = 20, Delta: float = 0.25,
-                          gamma_bar: float = 0.5,
-                          totals=(16, 32, 64, 128, 256, 512, 1024, 2048),
+                          gamma_bar: float = 0.5, totals=(16, 32, 64, 128, 256, 512, 1024),
                           rounds=(1, 2, 4, 8), betas=(0.05, 0.5), seeds: int = 32) -> dict:
     """A budget of ``N`` triples on the hard instance, spent as ``T`` rounds of ``N/T``.
 
@@ -151,7 +267,7 @@ def rounds_versus_pooling(*, seed: int = 0, d: int = 10, M: int = 20, Delta: flo
     informative responses, informative mass ``Delta`` and bump ``gamma_bar``; its secret key
     drawn from ``split(key(seed))[0]``. For every total ``N`` (axis ``N``), split ``T`` (axis
     ``T``; every ``T`` must divide every ``N``) and ``beta`` (axis ``beta``), ``seeds`` runs of
-    ``T`` rounds with ``N/T`` fresh triples each (:func:`srlm_kit.dynamics.run_grid`, minimum-norm
+    ``T`` rounds with ``N/T`` fresh triples each (:func:`srlm_kit.dynamics.run`, minimum-norm
     ERM; runs from ``split(key(seed))[1]``, shared across grid points).
 
     Fields: ``split_mean/lower/upper`` over ``[T, beta, N]``, the failure probability (threshold
@@ -178,10 +294,9 @@ def rounds_versus_pooling(*, seed: int = 0, d: int = 10, M: int = 20, Delta: flo
     key_instance, key_runs = jax.random.split(jax.random.key(seed))
     start = instances.hard_instance(key_instance, d, M, Delta, gamma_bar)
     n_values = sorted({int(total) // int(T) for total in totals for T in rounds})
-    trajectory = dynamics.run_grid(key_runs, instances.stack([start]), n_values, betas,
-                                   T=int(rounds[-1]), seeds=seeds)
-    failure = np.asarray(trajectory.failure)[0]  # (n, beta, seed, round)
-    # A solved prompt that relapses would make a run's failure rise from one round to the next.
+    _, failure = _runs(key_runs, start, n_values, betas, T=int(rounds[-1]), seeds=seeds)
+    # failure: (n, beta, seed, round). A solved prompt that relapses would make a run's failure
+    # rise from one round to the next.
     rising = (np.diff(failure, axis=-1) > 1e-12).any(axis=-1)  # (n, beta, seed)
     split = np.stack([np.stack([failure[n_values.index(int(total) // int(T)), :, :, int(T)]
                                 for total in totals], axis=-2) for T in rounds])
@@ -211,7 +326,7 @@ def rounds_versus_pooling(*, seed: int = 0, d: int = 10, M: int = 20, Delta: flo
 
 def self_versus_frozen_reward(*, seed: int = 0, num_prompts: int = 40, num_responses: int = 10,
                               kappa0: float = 6.0, n_values=(25, 100, 400), betas=(0.1, 0.5),
-                              T: int = 8, seeds: int = 16) -> dict:
+                              T: int = 8, seeds: int = 32) -> dict:
     """``kappa_t`` under the self-reward ``log pi_t`` and under the frozen reward ``log pi_0``.
 
     Start: the bump instance (toy A) with ``num_prompts`` prompts, ``num_responses`` responses
@@ -219,8 +334,10 @@ def self_versus_frozen_reward(*, seed: int = 0, num_prompts: int = 40, num_respo
     For each reward (axis ``reward``: ``"self"``, the paper's ``r_t = log pi_t``; ``"frozen"``,
     ``r = log pi_0`` as a :class:`srlm_kit.dynamics.Judge` without noise), each ``n`` and
     ``beta``: ``seeds`` runs of ``T`` rounds of the same square-loss ERM on fresh on-policy
-    triples (:func:`srlm_kit.dynamics.run_grid`; both rewards see the same random numbers, from
-    ``jax.random.key(seed)``), and the exact infinite-data update.
+    triples (:func:`srlm_kit.dynamics.run`; both rewards see the same random numbers, from
+    ``jax.random.key(seed)``), and the exact infinite-data update in closed form,
+    ``pi_t ∝ pi_0^(e_t)`` with ``e_t`` from :func:`population_exponent` (the tests check it
+    against :func:`srlm_kit.dynamics.population_update`).
 
     Fields: ``excess_mean/lower/upper`` over ``[reward, n, beta, t]``, the excess condition
     number ``kappa_t - 1`` (mean and band over seeds); ``population_excess`` over
@@ -234,25 +351,19 @@ def self_versus_frozen_reward(*, seed: int = 0, num_prompts: int = 40, num_respo
     betas = [check.check_positive("beta", beta) for beta in betas]
     start = instances.bump(num_prompts, num_responses,
                            bump_height_for_kappa0(kappa0, num_responses))
-    frozen = dynamics.judge(np.asarray(policies.log_policy(start.logits)))
+    log_start = policies.log_policy(start.logits)
+    frozen = dynamics.judge(np.asarray(log_start))
     key = jax.random.key(seed)
     excess_bands, population, exponents = [], [], []
     for reward, judge in zip(REWARDS, (None, frozen), strict=True):
-        trajectory = dynamics.run_grid(key, instances.stack([start]), n_array, betas, T=T,
-                                       seeds=seeds, judge=judge)
-        kappa = np.asarray(trajectory.kappa)[0]  # (n, beta, seed, t)
-        excess_bands.append(_band(kappa - 1.0, axis=2))
-        rows = []
-        for beta in betas:
-            logits, row = start.logits, [condition_excess(start.logits, start.rho)]
-            for _ in range(T):
-                reward_table = None if judge is None else judge.quality
-                logits = dynamics.population_update(logits, beta, reward_table)
-                row.append(condition_excess(logits, start.rho))
-            rows.append(row)
-        population.append(rows)
-        exponents.append([[float(population_exponent(t, beta, reward)) for t in range(T + 1)]
-                          for beta in betas])
+        kappa, _ = _runs(key, start, n_array, betas, T=T, seeds=seeds, judge=judge)
+        excess_bands.append(_band(kappa - 1.0, axis=2))  # kappa: (n, beta, seed, t)
+        exponent = [[float(population_exponent(t, beta, reward)) for t in range(T + 1)]
+                    for beta in betas]
+        population.append([[condition_excess(power * log_start, start.rho) for power in row]
+                           for row in exponent])
+        exponents.append(exponent)
+
     grid = ["reward", "n", "beta", "t"]
     fields = {
         "excess_mean": np.stack([band[0] for band in excess_bands]),
