@@ -136,7 +136,8 @@ def simulate(key, instance, *, n: int, beta: float, T: int = T_MAX, seeds: int =
              n_max: int = N_MAX, judge=None) -> dynamics.Trajectory:
     """One call of the shared engine: :func:`srlm_kit.dynamics.run` with ``T_max = T``, the
     logits kept and, by default, the shapes of this module's experiments (so that, after the
-    first call in a process, no call compiles anything). Rounds ``0..T`` are all returned."""
+    first call in a process, no call with the same kind of reward, the self-reward or a judge,
+    compiles anything). Rounds ``0..T`` are all returned."""
     return dynamics.run(key, instance, n=int(n), T=T, beta=float(beta), seeds=seeds,
                         n_max=n_max, T_max=T, threshold=THRESHOLD, keep_logits=True,
                         judge=judge)

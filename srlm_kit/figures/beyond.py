@@ -29,6 +29,12 @@ def _rounds_slider(result: Mapping, label: str = "after T rounds, T = ") -> Slid
     return Slider("t", label, values=rounds, active=len(rounds) - 1)
 
 
+def _powers_of_ten(figure: SliderFigure) -> SliderFigure:
+    """Label the logarithmic y-axis ticks as powers of ten (not SI prefixes such as 1μ, 1n)."""
+    figure.figure.update_yaxes(exponentformat="power")
+    return figure
+
+
 def _index_of(values, wanted) -> int:
     values = list(values)
     return values.index(wanted) if wanted in values else 0
@@ -39,7 +45,7 @@ def _index_of(values, wanted) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def excess_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-population",
+def excess_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-population-plot",
                        caption: str | None = None) -> SliderFigure:
     """``kappa_t - 1`` against t (log y): ERM at n (band), the exact update, and a single
     exponential at the per-round factor of Theorem 5.3's transient term. Sliders n and beta."""
@@ -52,7 +58,7 @@ def excess_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-0
         "infinite-data update, which falls faster and faster and leaves the chart within a few "
         "rounds; a dotted straight line shows a single exponential that loses the per-round "
         "factor of the transient term of Theorem 5.3. Sliders choose n and beta.")
-    return grid_figure(
+    return _powers_of_ten(grid_figure(
         result, experiment="population_versus_samples", kwargs=kwargs, x="t",
         sliders=[Slider("n", "triples per round n = ", active=_index_of(coords["n"], 800)),
                  Slider("beta", "β = ", active=_index_of(coords["beta"], 0.5))],
@@ -65,7 +71,7 @@ def excess_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-0
                   "transient_reference", dash="dot", color="#009E73", mode="lines"),
         ],
         x_title="round t", y_title="κ(π_t) − 1", log_y=True, y_range=[-16, 1.5],
-        description=description, caption=caption, div_id=div_id)
+        description=description, caption=caption, div_id=div_id))
 
 
 # --------------------------------------------------------------------------------------------
@@ -74,7 +80,7 @@ def excess_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-0
 
 
 def agreement_over_rounds(result: Mapping, kwargs: Mapping, *,
-                          div_id: str = "fig-08-consistency",
+                          div_id: str = "fig-08-consistency-plot",
                           caption: str | None = None) -> SliderFigure:
     """Agreement with external labels, retention of pi_0's mode and confidence against t."""
     coords = result["coords"]
@@ -110,7 +116,7 @@ def agreement_over_rounds(result: Mapping, kwargs: Mapping, *,
 # --------------------------------------------------------------------------------------------
 
 
-def judge_over_bias(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-judge-bias",
+def judge_over_bias(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-judge-bias-plot",
                     caption: str | None = None) -> SliderFigure:
     """Agreement with the correct response after T rounds against the judge's length bias."""
     coords = result["coords"]
@@ -144,7 +150,7 @@ def judge_over_bias(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-j
         description=description, caption=caption, div_id=div_id)
 
 
-def judge_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-judge-rounds",
+def judge_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-judge-rounds-plot",
                       caption: str | None = None) -> SliderFigure:
     """Round by round: correctness, the judge's own score, the judge's favourite, self-reward."""
     coords = result["coords"]
@@ -180,7 +186,7 @@ def judge_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08
 # --------------------------------------------------------------------------------------------
 
 
-def failure_over_margin(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-margin",
+def failure_over_margin(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-margin-plot",
                         caption: str | None = None) -> SliderFigure:
     """Failure after T rounds and the Theorem 5.3 bound against the initial margin (log-log)."""
     coords = result["coords"]
@@ -196,7 +202,7 @@ def failure_over_margin(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-
         "number of nearly tied responses. The bound grows like one over the margin and is far "
         "above 1; the measured failure depends on the margin only through the number of "
         "rounds it takes to vanish.")
-    return grid_figure(
+    return _powers_of_ten(grid_figure(
         result, experiment="margin_collapse", kwargs=kwargs, x="epsilon",
         sliders=[_rounds_slider(result), Slider("tied", "nearly tied responses k = ")],
         curves=[
@@ -211,7 +217,7 @@ def failure_over_margin(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-
         static_traces=[_horizontal(epsilons, 1.0, "probability 1")],
         x_title="initial margin γ₀ = ε", y_title="probability (bound: its value)",
         log_x=True, log_y=True, y_range=[-3.2, 6.5], description=description,
-        caption=caption, div_id=div_id)
+        caption=caption, div_id=div_id))
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,7 +231,7 @@ def _regime_sliders(result: Mapping) -> list[Slider]:
                                                                     1.0))]
 
 
-def regimes_failure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-beta-failure",
+def regimes_failure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-beta-failure-plot",
                     caption: str | None = None) -> SliderFigure:
     """Failure after T rounds against n: beta = 0.5 and beta = a/sqrt(n), with the coverage
     prediction and the exact update at beta = 0.5."""
@@ -239,7 +245,7 @@ def regimes_failure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-b
         f"exact infinite-data update at beta = {constant:g} (dotted, zero values not drawn). "
         "Sliders choose T and a. The small-beta runs follow the coverage prediction; after one "
         f"round the constant beta = {constant:g} fails on every prompt at every n.")
-    return grid_figure(
+    return _powers_of_ten(grid_figure(
         result, experiment="beta_regimes", kwargs=kwargs, x="n",
         sliders=_regime_sliders(result),
         curves=[
@@ -256,10 +262,10 @@ def regimes_failure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-b
         ],
         x_title="triples per round n", y_title="P[max_y π_T(y|x) ≤ 1/2]", log_x=True,
         log_y=True, y_range=[-3.2, 0.15], description=description, caption=caption,
-        div_id=div_id)
+        div_id=div_id))
 
 
-def regimes_excess(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-beta-kappa",
+def regimes_excess(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-beta-kappa-plot",
                    caption: str | None = None) -> SliderFigure:
     """``kappa_T - 1`` against n for the two regimes and the exact update (log-log)."""
     coords = result["coords"]
@@ -271,7 +277,7 @@ def regimes_excess(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-be
         f"the exact infinite-data update at beta = {constant:g} (dotted). Sliders choose T and "
         "a. The small beta drives kappa to 1 in one round once n is large; the constant beta "
         "needs several rounds.")
-    return grid_figure(
+    return _powers_of_ten(grid_figure(
         result, experiment="beta_regimes", kwargs=kwargs, x="n",
         sliders=_regime_sliders(result),
         curves=[
@@ -281,7 +287,7 @@ def regimes_excess(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-be
                   color="#009E73"),
         ],
         x_title="triples per round n", y_title="κ(π_T) − 1", log_x=True, log_y=True,
-        y_range=[-25, 1.5], description=description, caption=caption, div_id=div_id)
+        y_range=[-14, 1.5], description=description, caption=caption, div_id=div_id))
 
 
 # --------------------------------------------------------------------------------------------
