@@ -25,6 +25,19 @@ ROUNDS_EXPERIMENT = "rounds_needed_grid"
 
 SIMULATED, BOUND, EXTRA, REFERENCE = PALETTE[0], PALETTE[1], PALETTE[2], "#999999"
 
+#: Slider positions kept in the page where a grid has more values than a reader needs (pages
+#: stay small): fitting horizons of the main figure, rounds of the level-3 figure, n of the
+#: beta figure. Values missing from a grid are skipped.
+FIT_HORIZONS = (1, 2, 3, 4, 6, 8, 12)
+LEVEL_THREE_ROUNDS = (1, 2, 3, 4, 6, 8, 12)
+BETA_N = (200, 800, 3200)
+
+
+def _subset(values: Sequence, wanted: Sequence) -> list:
+    """The values of ``wanted`` that the grid has (all of ``values`` if none of them)."""
+    kept = [value for value in values if value in wanted]
+    return kept or list(values)
+
 
 @dataclass(frozen=True)
 class Panel:
@@ -39,12 +52,14 @@ class Panel:
 
 def stack_panels(slider_figure: SliderFigure, panels: Sequence[Panel], *,
                  static_panels: Sequence[int] = (), x_title: str, log_x: bool = False,
-                 panel_height: int = 300) -> SliderFigure:
+                 panel_height: int = 300, legend_room: int = 90) -> SliderFigure:
     """Move the traces of a one-panel slider figure into stacked panels sharing the x-axis.
 
     A trace goes to the panel that lists its field (band edges go with their curve); the
     static traces, in order, go to the panels ``static_panels``. Trace order, and so every
-    index the page's slider script uses, is unchanged.
+    index the page's slider script uses, is unchanged. ``legend_room`` is the height added
+    above the panels for the legend. Keep the total height under about 950 pixels, so that a
+    reader (and the browser tests) can see the whole figure, sliders included, at once.
     """
     old = slider_figure.figure
     rows = len(panels)
@@ -62,8 +77,8 @@ def stack_panels(slider_figure: SliderFigure, panels: Sequence[Panel], *,
         figure.add_trace(trace, row=row + 1, col=1)
     layout = old.layout
     figure.update_layout(
-        height=panel_height * rows + layout.margin.b + layout.margin.t + 90,
-        margin={**layout.margin.to_plotly_json(), "t": layout.margin.t + 90},
+        height=panel_height * rows + layout.margin.b + layout.margin.t + legend_room,
+        margin={**layout.margin.to_plotly_json(), "t": layout.margin.t + legend_room},
         template=layout.template, legend=layout.legend, sliders=layout.sliders,
         meta=layout.meta)
     for number, panel in enumerate(panels):
@@ -72,9 +87,8 @@ def stack_panels(slider_figure: SliderFigure, panels: Sequence[Panel], *,
                             row=number + 1, col=1)
     figure.update_xaxes(type="log" if log_x else "linear")
     figure.update_xaxes(title_text=x_title, row=rows, col=1)
-    figure.update_yaxes(exponentformat="power")
     slider_figure.figure = figure
-    return slider_figure
+    return _powers(slider_figure)
 
 
 def _line(x0, x1, y, name: str) -> go.Scatter:
@@ -82,10 +96,24 @@ def _line(x0, x1, y, name: str) -> go.Scatter:
                       line={"color": REFERENCE, "dash": "dot", "width": 1.5})
 
 
+#: The parts of the figures' template (plotly_white) that line charts use; the rest (3-D
+#: scenes, maps, colour scales, other trace types) would only make the pages larger.
+_TEMPLATE_LAYOUT_KEYS = ("colorway", "font", "hovermode", "hoverlabel", "paper_bgcolor",
+                         "plot_bgcolor", "xaxis", "yaxis", "shapedefaults",
+                         "annotationdefaults", "title")
+
+
 def _powers(slider_figure: SliderFigure) -> SliderFigure:
-    """Label logarithmic axes with powers of ten (not SI prefixes such as "100μ")."""
-    slider_figure.figure.update_xaxes(exponentformat="power")
-    slider_figure.figure.update_yaxes(exponentformat="power")
+    """Finish a figure: logarithmic axes labelled with powers of ten (not SI prefixes such as
+    "100μ"), and the template cut down to what line charts use (the same look, smaller pages)."""
+    figure = slider_figure.figure
+    figure.update_xaxes(exponentformat="power")
+    figure.update_yaxes(exponentformat="power")
+    template = figure.layout.template
+    layout = {key: value for key, value in template.layout.to_plotly_json().items()
+              if key in _TEMPLATE_LAYOUT_KEYS}
+    scatter = [trace.to_plotly_json() for trace in template.data.scatter]
+    figure.layout.template = go.layout.Template(layout=layout, data={"scatter": scatter})
     return slider_figure
 
 
@@ -153,7 +181,7 @@ def _kappa0_slider(coords, active: int | None = None) -> Slider:
                   active=last if active is None else active)
 
 
-def main_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-main"
+def main_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-main-plot"
                 ) -> SliderFigure:
     """The book's main figure: failure and kappa_t over rounds, beside the bound.
 
@@ -185,23 +213,22 @@ def main_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-main"
     figure = grid_figure(
         result, experiment=GRID_EXPERIMENT, kwargs=kwargs, x="t",
         sliders=[_n_slider(coords), _kappa0_slider(coords),
-                 Slider("fit", "recursion fitted on the first T rounds: T = ", active=0)],
+                 Slider("fit", "recursion fitted on the first T rounds: T = ", active=0,
+                        values=_subset(coords["fit"], FIT_HORIZONS))],
         curves=[
-            _band("simulated failure probability (mean over seeds)", "failure",
-                  "failure: ± 1 sd over seeds", fixed=theory, color=SIMULATED),
-            Curve(f"Theorem 5.3 shape × one constant (fitted at κ₀ = {calibration['kappa0']:g}, "
-                  f"n = {calibration['n']}, T = {calibration['T']})", "bound_calibrated",
+            _band("failure (mean over seeds)", "failure", "± 1 sd", fixed=theory,
+                  color=SIMULATED),
+            Curve(f"Theorem 5.3 shape × constant fitted at κ₀ = {calibration['kappa0']:g}, "
+                  f"n = {calibration['n']}, T = {calibration['T']}", "bound_calibrated",
                   dash="dash", color=BOUND),
-            Curve("coverage model of toy A, (1 − 2p(1 − p)/m)^(nt)", "coverage_failure",
-                  dash="dot", color=PALETTE[6], mode="lines", width=1.5),
-            _band("simulated κ_t (mean over seeds)", "kappa", "κ_t: ± 1 sd over seeds",
-                  fixed=theory, color=PALETTE[4]),
-            Curve("recursion κ_{t+1} ≤ 1 + B′√κ_t fitted on rounds ≤ T, unrolled",
-                  "recursion_fit", dash="dash", color=EXTRA),
-            Curve("infinite data (exact update)", "population_kappa", fixed=theory,
-                  dash="dot", color=PALETTE[3], mode="lines"),
+            Curve("coverage model", "coverage_failure", dash="dot", color=PALETTE[6],
+                  mode="lines", width=1.5),
+            _band("κ_t (mean over seeds)", "kappa", "± 1 sd", fixed=theory, color=PALETTE[4]),
+            Curve("recursion fitted on rounds ≤ T", "recursion_fit", dash="dash", color=EXTRA),
+            Curve("infinite data", "population_kappa", fixed=theory, dash="dot",
+                  color=PALETTE[3], mode="lines"),
         ],
-        static_traces=[_line(0, last_t, 1.0, "κ = 1 (deterministic policy)")],
+        static_traces=[_line(0, last_t, 1.0, "κ = 1")],
         x_title="round t", y_title="", description=description, div_id=div_id)
     return stack_panels(figure, [
         Panel(("failure_mean", "failure_lower", "failure_upper", "bound_calibrated",
@@ -210,10 +237,10 @@ def main_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-main"
               title="failure probability after t rounds"),
         Panel(("kappa_mean", "kappa_lower", "kappa_upper", "recursion_fit", "population_kappa"),
               "condition number κ_t", log_y=True, title="condition number κ_t"),
-    ], static_panels=[1], x_title="round t", panel_height=320)
+    ], static_panels=[1], x_title="round t", panel_height=270, legend_room=70)
 
 
-def level_one_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-level-one"
+def level_one_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-level-one-plot"
                      ) -> SliderFigure:
     """Level 1: both sides of Lemma C.1, of the tail-integral bound and of the unrolled
     recursion, on every round; sliders n and kappa0 (beta = 1/sqrt(n))."""
@@ -257,7 +284,7 @@ def level_one_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-
     ], static_panels=[1], x_title="round t", panel_height=300)
 
 
-def rate_in_n_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-rate-n"
+def rate_in_n_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-rate-n-plot"
                      ) -> SliderFigure:
     """Level 2 against n: failure after T rounds (log-log), the calibrated shape; sliders T,
     kappa0 (beta = 1/sqrt(n))."""
@@ -287,7 +314,7 @@ def rate_in_n_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-
         log_y=True, y_range=[-3.3, 1.5], description=description, div_id=div_id))
 
 
-def beta_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-beta"
+def beta_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-beta-plot"
                 ) -> SliderFigure:
     """beta = 1/sqrt(n) against a constant beta: failure and kappa over rounds, with the
     infinite-data update; sliders n, kappa0, beta rule."""
@@ -304,8 +331,9 @@ def beta_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-beta"
         "rounds, as it does with infinite data, and then collapses.")
     figure = grid_figure(
         result, experiment=GRID_EXPERIMENT, kwargs=kwargs, x="t",
-        sliders=[_n_slider(coords), _kappa0_slider(coords),
-                 Slider("beta", "β = ", format="{}")],
+        sliders=[Slider("n", "triples per round n = ", values=_subset(coords["n"], BETA_N),
+                        active=1),
+                 _kappa0_slider(coords), Slider("beta", "β = ", format="{}")],
         curves=[
             _band("simulated failure probability", "failure", "failure: ± 1 sd over seeds",
                   color=SIMULATED),
@@ -320,11 +348,11 @@ def beta_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-beta"
               y_range=[0, 1.05], title="failure probability"),
         Panel(("kappa_mean", "kappa_lower", "kappa_upper", "population_kappa"), "κ_t",
               log_y=True, title="condition number κ_t"),
-    ], static_panels=[1], x_title="round t", panel_height=280)
+    ], static_panels=[1], x_title="round t", panel_height=250)
 
 
 def level_three_figure(result: Mapping, kwargs: Mapping, *,
-                       div_id: str = "fig-05-level-three") -> SliderFigure:
+                       div_id: str = "fig-05-level-three-plot") -> SliderFigure:
     """Level 3: the full bound with every hidden constant 1 against n (log-log), beside the
     simulated failure; sliders T and kappa0."""
     coords = result["coords"]
@@ -340,7 +368,8 @@ def level_three_figure(result: Mapping, kwargs: Mapping, *,
         "the class size and the initial condition number.")
     return _powers(grid_figure(
         result, experiment=LEVEL_THREE_EXPERIMENT, kwargs=kwargs, x="n",
-        sliders=[Slider("T", "rounds T = "), _kappa0_slider(coords)],
+        sliders=[Slider("T", "rounds T = ", values=_subset(coords["T"], LEVEL_THREE_ROUNDS)),
+                 _kappa0_slider(coords)],
         curves=[
             Curve("bound, constants 1, log|Π| = m log K", "bound", color=BOUND, mode="lines"),
             Curve("bound, constants 1, log|Π| = 0", "bound_no_class", color=BOUND, dash="dash",
@@ -358,7 +387,7 @@ def level_three_figure(result: Mapping, kwargs: Mapping, *,
 # --------------------------------------------------------------------------------------------
 
 
-def rounds_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-06-rounds"
+def rounds_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-06-rounds-plot"
                   ) -> SliderFigure:
     """Rounds needed to suppress the start against n, beside Corollary 5.7's threshold under
     three readings of mu; sliders kappa0 and the beta rule."""
@@ -395,7 +424,7 @@ def rounds_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-06-rou
         y_range=[0, params["T"] + 3], description=description, div_id=div_id))
 
 
-def split_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-06-split"
+def split_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-06-split-plot"
                  ) -> SliderFigure:
     """sqrt(kappa_{T-1}) measured, beside Theorem 5.3's stable and transient terms under a
     reading of mu; sliders n, kappa0, reading."""
