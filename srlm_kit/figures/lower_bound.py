@@ -96,7 +96,7 @@ def lower_bound_forms(result: Mapping, kwargs: Mapping, *,
             Curve("rate √(K/n)", "rate", color=_GREY, mode="lines", width=1.5),
         ],
         static_traces=[_horizontal(n_values, 1.0, "probability 1")],
-        x_title="samples n", y_title="ε (hidden constant 1), K = κ₀ log|Π|",
+        x_title="samples n", y_title="lower bound ε (constant 1)",
         log_x=True, log_y=True, description=description, caption=caption, div_id=div_id)
 
 
