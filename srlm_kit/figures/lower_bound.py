@@ -198,7 +198,7 @@ class HardInstanceExplorer:
         from srlm_kit.experiments import lower_bound
 
         start = instances.hard_instance(self.instance_key, self.d, M, Delta)
-        padded = instances.pad(start, *self.shape)
+        padded = lower_bound._pad(start, *self.shape)  # compiled once per shape
         runs = np.asarray([np.asarray(dynamics.run(
             self.run_key, padded, n=n, T=1, beta=beta, seeds=self.seeds,
             n_max=self.n_max).failure)[:, 1] for n in self.n_values])
