@@ -280,3 +280,130 @@ def effective_dimension_against_d(result: Mapping, kwargs: Mapping, *,
         ],
         x_title="ambient dimension d", y_title="effective dimension", log_x=True, log_y=True,
         description=description, div_id=div_id)
+
+
+# --------------------------------------------------------------------------------------------
+# Live explorer (needs a kernel)
+# --------------------------------------------------------------------------------------------
+
+
+class LinearExplorer:
+    """A live explorer of self-rewarding in the linear class of toy B (needs a kernel).
+
+    Sliders for the feature dimension d, the triples per round n and beta; two panels over the
+    rounds: the failure probability (mean and band over the seeds of
+    :func:`srlm_kit.experiments.linear.simulate_linear`, and the exact update of
+    :func:`srlm_kit.dynamics.run`), and the coverage of R^d by the sampled differences with the
+    fraction of the exact step each round captures. The instances of every d come from one
+    draw (:func:`srlm_kit.experiments.linear.linear_starts`, nested and padded to the largest
+    d), and every run has the same shapes, so moving a slider never recompiles; the defaults
+    are the shapes of the chapter's experiment ``linear_rounds``, whose compiled simulation the
+    explorer then shares, and at d = 200 the instance is that experiment's.
+    """
+
+    def __init__(self, *, dimensions=(20, 50, 100, 200), n_values=(20, 40, 80, 160),
+                 betas=(0.1, 0.5, 2.0), T: int = 8, seeds: int = 8, num_prompts: int = 100,
+                 num_responses: int = 10, kappa0: float = 2.5, seed: int = 0,
+                 T_population: int = 20):
+        import ipywidgets as widgets
+        import jax
+        import plotly.graph_objects as go
+        from plotly.subplots import make_subplots
+
+        from srlm_kit.experiments import linear
+
+        self.dimensions, self.n_values = [int(d) for d in dimensions], [int(n) for n in n_values]
+        self.T, self.seeds, self.T_population = int(T), int(seeds), int(T_population)
+        if self.T > self.T_population:
+            raise ValueError(f"T must be at most T_population = {self.T_population}, got {T}")
+        key_start, self.run_key = jax.random.split(jax.random.key(seed))
+        self.starts = {d: start for d, (start, _) in zip(self.dimensions, linear.linear_starts(
+            key_start, num_prompts=num_prompts, num_responses=num_responses,
+            dimensions=self.dimensions, kappa0=kappa0), strict=True)}
+        common = {"continuous_update": False, "style": {"description_width": "initial"},
+                  "layout": widgets.Layout(width="300px")}
+        self.d = widgets.SelectionSlider(options=self.dimensions, value=self.dimensions[-1],
+                                         description="dimension d", **common)
+        self.n = widgets.SelectionSlider(options=self.n_values,
+                                         value=self.n_values[min(1, len(self.n_values) - 1)],
+                                         description="triples per round n", **common)
+        self.beta = widgets.SelectionSlider(options=[float(b) for b in betas],
+                                            value=float(betas[len(betas) // 2]),
+                                            description="β", **common)
+        self.status = widgets.HTML()
+        figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
+            "failure probability", "coverage of R^d and captured fraction"))
+        for name, column, style in self._traces():
+            figure.add_trace(go.Scatter(x=[], y=[], mode="lines", name=name, **style),
+                             row=1, col=column)
+        figure.update_yaxes(range=[-0.03, 1.05])
+        figure.update_xaxes(title_text="round t")
+        figure.update_layout(height=400, template="plotly_white",
+                             margin={"l": 60, "r": 20, "t": 60, "b": 50},
+                             legend={"orientation": "h", "y": -0.25})
+        self.figure = go.FigureWidget(figure)
+        for control in (self.d, self.n, self.beta):
+            control.observe(lambda change: self.update(), names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.d, self.n, self.beta]), self.status,
+                                    self.figure])
+        self.update()
+
+    @staticmethod
+    def _traces():
+        band = {"line": {"width": 0}, "hoverinfo": "skip"}
+        return (
+            ("failure_lower", 1, {**band, "line": {"width": 0, "color": PALETTE[0]},
+                                  "showlegend": False}),
+            ("failure: ± 1 sd over seeds", 1, {**band, "line": {"width": 0,
+                                                                 "color": PALETTE[0]},
+                                               "fill": "tonexty",
+                                               "fillcolor": "rgba(0,114,178,0.2)"}),
+            ("failure, n triples per round (mean)", 1, {"line": {"color": PALETTE[0]}}),
+            ("failure, infinite data", 1, {"line": {"color": PALETTE[0], "dash": "dash"}}),
+            ("covered dimensions / d (mean)", 2, {"line": {"color": PALETTE[2]}}),
+            ("captured fraction of the exact step (mean)", 2,
+             {"line": {"color": PALETTE[1]}}),
+        )
+
+    def compute(self, *, d: int, n: int, beta: float) -> dict:
+        """The curves for one setting, rounds ``0..T``."""
+        import numpy as np
+
+        from srlm_kit import dynamics
+        from srlm_kit.experiments import linear
+
+        start = self.starts[d]
+        run = linear.simulate_linear(self.run_key, start, n=n, T=self.T, beta=beta,
+                                     seeds=self.seeds, n_max=max(self.n_values), T_max=self.T)
+        exact = dynamics.run(self.run_key, start, n=1, T=self.T, beta=beta,
+                             T_max=self.T_population, update="population")
+        mean, std = run.failure.mean(axis=0), run.failure.std(axis=0)
+        cumulative, _ = linear.coverage_dimensions(start.features, run)
+        captured = linear.step_capture(run.thetas, beta)
+        return {
+            "t": list(range(self.T + 1)),
+            "failure_mean": mean.tolist(),
+            "failure_lower": np.maximum(mean - std, run.failure.min(axis=0)).tolist(),
+            "failure_upper": np.minimum(mean + std, run.failure.max(axis=0)).tolist(),
+            "population_failure": np.asarray(exact.failure)[0, :self.T + 1].tolist(),
+            "coverage": (cumulative.mean(axis=0) / d).tolist(),
+            "capture": [None] + captured.mean(axis=0).tolist(),
+        }
+
+    def update(self) -> None:
+        """Recompute for the current sliders and redraw in place."""
+        self.status.value = "<b>computing…</b>"
+        data = self.compute(d=int(self.d.value), n=int(self.n.value),
+                            beta=float(self.beta.value))
+        fields = ("failure_lower", "failure_upper", "failure_mean", "population_failure",
+                  "coverage", "capture")
+        with self.figure.batch_update():
+            for trace, field in zip(self.figure.data, fields, strict=True):
+                trace.x, trace.y = data["t"], data[field]
+        self.status.value = (f"d = {self.d.value}, n = {self.n.value}, β = {self.beta.value}: "
+                             f"failure after {self.T} rounds {data['failure_mean'][-1]:.3f} "
+                             f"(infinite data {data['population_failure'][-1]:.3f})")
+        self.data = data
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
