@@ -106,19 +106,42 @@ def _explicitly_documented() -> set[str]:
     return set(pattern.findall(_sources()))
 
 
+def _catalogue():
+    """The appendix's helper module (book/appendix/_catalogue.py), imported from its folder."""
+    sys.path.insert(0, str(ROOT / "book" / "appendix"))
+    try:
+        return importlib.import_module("_catalogue")
+    finally:
+        sys.path.pop(0)
+
+
 def test_reference_sources_cover_every_public_module():
     static = set(re.findall(r"^\.\. automodule:: ([\w.]+)$", _sources(), re.M))
     unknown = static - public_modules()
     assert not unknown, f"documented modules that do not exist: {unknown}"
-    generated = set()
-    for package in GENERATED_PACKAGES:
-        page = ROOT / "book" / "appendix" / "kit" / f"{package.rsplit('.', 1)[1]}.md"
-        text = page.read_text()
-        assert f"import {package} as package" in text and "pkgutil.iter_modules" in text, (
-            f"{page.name} should find the modules of {package} when the book is built")
-        generated |= {name for name in public_modules() if name.startswith(f"{package}.")}
+    # srlm_kit.figures: one page finds the modules of the package when the book is built.
+    figures_page = (ROOT / "book" / "appendix" / "kit" / "figures.md").read_text()
+    assert "import srlm_kit.figures as package" in figures_page
+    assert "pkgutil.iter_modules" in figures_page
+    generated = {name for name in public_modules() if name.startswith("srlm_kit.figures.")}
+    # srlm_kit.experiments: three pages, each documenting its group of module_groups().
+    groups = _catalogue().module_groups()
+    for stem, _ in _catalogue().GROUPS:
+        page = (ROOT / "book" / "appendix" / "kit" / f"{stem}.md").read_text()
+        assert f'module_groups()["{stem}"]' in page, stem
+    listed = [name for names in groups.values() for name in names]
+    assert len(listed) == len(set(listed)), "a module on two pages"
+    generated |= set(listed)
     missing = public_modules() - static - generated
     assert not missing, f"public modules without a place in the kit reference: {sorted(missing)}"
+
+
+def test_module_groups_follow_the_parts_of_the_book():
+    """Grouping by the part that first uses a module's experiments, on known modules."""
+    groups = _catalogue().module_groups()
+    assert "srlm_kit.experiments.limits" in groups["experiments_part_4"]  # chapter 9
+    assert "srlm_kit.experiments.explorer" in groups["experiments_part_4"]  # the gallery
+    assert "srlm_kit.experiments.setup" in groups["experiments_parts_1_2"]  # chapter 2
 
 
 def test_every_public_function_and_class_has_a_docstring():
@@ -370,6 +393,13 @@ def test_enough_cheap_experiments_are_registered():
 
 @pytest.mark.parametrize("name", _cheap())
 def test_command_line_prints_the_functions_numbers(name):
+    assert _command_line(name, "--json") == _as_json(EXPERIMENTS[name]())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["rounds_versus_pooling", "self_versus_frozen_reward"])
+def test_command_line_prints_chapter_nines_numbers(name):
+    """Chapter 9's experiments (10 to 30 s each in a fresh process, compilation included)."""
     assert _command_line(name, "--json") == _as_json(EXPERIMENTS[name]())
 
 
