@@ -431,3 +431,19 @@ def test_bounds_used_in_the_chapter_are_vacuous_at_toy_sizes():
     value = bounds.theorem_6_2_bound(160, 8, dimension=200, radius=250, delta=0.05,
                                      gamma=1e-3, mu=0.2, kappa0=2.5)
     assert value > 1e4
+
+
+def test_live_explorer_shows_the_simulation():
+    explorer = figures.LinearExplorer(dimensions=(4, 16), n_values=(4, 8), betas=(0.2, 1.0), T=3,
+                                      seeds=3, num_prompts=12, num_responses=5, kappa0=2.5,
+                                      T_population=8)
+    # default: the largest d, the second n, the middle beta; that start is toy_b_start's
+    assert (explorer.d.value, explorer.n.value, explorer.beta.value) == (16, 8, 1.0)
+    start = linear.toy_b_start(num_prompts=12, num_responses=5, dimension=16)
+    _, key_runs = jax.random.split(jax.random.key(0))
+    run = linear.simulate_linear(key_runs, start, n=8, T=3, beta=1.0, **SAME_SHAPES)
+    np.testing.assert_allclose(explorer.data["failure_mean"], run.failure.mean(axis=0))
+    cumulative, _ = linear.coverage_dimensions(start.features, run)
+    np.testing.assert_allclose(explorer.data["coverage"], cumulative.mean(axis=0) / 16)
+    explorer.d.value = 4  # recomputes on the padded instance of dimension 4
+    assert explorer.data["coverage"][-1] <= 1.0 and len(explorer.data["t"]) == 4
