@@ -204,16 +204,21 @@ def erm_update_linear(theta: Array, features: Array, triples: Triples, beta: Arr
     For the self-reward ``l = D theta_t`` and ``D^+ D = P_D``, the formula above.
     """
     design = feature_differences(features, triples)
+    labels = (None if reward is None else jnp.where(
+        triples.mask, reward[triples.x, triples.y] - reward[triples.x, triples.y_prime], 0.0))
+    # Zero rows (padding, pairs with y = y') last: the solution does not depend on the order of
+    # the rows, but LAPACK's SVD (gesdd, as called by JAX 0.10 on CPU) returns NaN for some
+    # matrices whose zero rows are interleaved with non-zero ones.
+    order = jnp.argsort(~jnp.any(design != 0.0, axis=1), stable=True)
+    design = design[order]
     left_vectors, singular_values, right_vectors = jnp.linalg.svd(design, full_matrices=False)
     tolerance = singular_values[0] * max(design.shape) * jnp.finfo(design.dtype).eps
     keep = singular_values > tolerance
     if reward is None:
         projected = right_vectors.T @ jnp.where(keep, right_vectors @ theta, 0.0)
         return theta + projected / beta
-    labels = jnp.where(triples.mask, reward[triples.x, triples.y]
-                       - reward[triples.x, triples.y_prime], 0.0)
     inverse = jnp.where(keep, 1.0 / jnp.where(keep, singular_values, 1.0), 0.0)
-    return theta + right_vectors.T @ (inverse * (left_vectors.T @ labels)) / beta
+    return theta + right_vectors.T @ (inverse * (left_vectors.T @ labels[order])) / beta
 
 
 def _saturate(theta: Array) -> Array:

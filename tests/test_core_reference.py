@@ -141,3 +141,24 @@ def test_zero_probability_responses_and_prompts_are_never_sampled():
     assert np.all(probabilities[x, y] > 0) and np.all(probabilities[x, y_prime] > 0)
     # Informative prompts never put mass on y_0; the sentinel only ever answers y_0.
     assert np.all((y == 0) == (x == 0)) and np.all((y_prime == 0) == (x == 0))
+
+
+def test_linear_erm_is_finite_and_exact_with_interleaved_zero_rows():
+    """Pairs with y = y' give zero rows in D; LAPACK's SVD returned NaN on some such matrices
+    (e.g. 321 x 435 with 8 non-zero rows scattered among zeros) until the kit moved them last."""
+    rng = np.random.default_rng(1000)
+    for n_max, d, informative in ((321, 435, 8), (324, 499, 23), (306, 421, 13), (50, 20, 7)):
+        features = rng.normal(size=(30, 6, d))
+        features /= np.linalg.norm(features, axis=-1, keepdims=True)
+        x, y = rng.integers(0, 30, n_max), rng.integers(0, 6, n_max)
+        y_prime = y.copy()
+        rows = rng.choice(n_max, informative, replace=False)
+        y_prime[rows] = (y[rows] + rng.integers(1, 6, informative)) % 6
+        triples = policies.Triples(jnp.asarray(x), jnp.asarray(y), jnp.asarray(y_prime),
+                                   jnp.ones(n_max, dtype=bool))
+        theta = rng.normal(size=d)
+        got = np.asarray(dynamics.erm_update_linear(jnp.asarray(theta), jnp.asarray(features),
+                                                    triples, 0.5))
+        expected = ref.erm_update_linear(theta, features, x, y, y_prime, 0.5)
+        assert np.all(np.isfinite(got))
+        np.testing.assert_allclose(got, expected, atol=1e-9)
