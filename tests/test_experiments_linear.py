@@ -74,29 +74,19 @@ def _interleaved_design(rng, n_max, d, informative):
 
 
 @pytest.mark.parametrize("case", range(6))
-def test_sorted_erm_is_the_minimum_norm_least_squares_step(case):
+def test_kit_erm_is_the_minimum_norm_least_squares_step_with_interleaved_zero_rows(case):
     rng = np.random.default_rng(case)
     n_max, d = [(400, 500), (200, 300), (50, 20), (120, 60), (300, 100), (80, 400)][case]
     informative = int(rng.integers(3, min(70, n_max)))
     features, triples = _interleaved_design(rng, n_max, d, informative=informative)
     theta = rng.normal(size=d)
     beta = float(rng.choice([0.1, 0.5, 2.0]))
-    got = np.asarray(linear.erm_update_linear_sorted(jnp.asarray(theta), jnp.asarray(features),
+    got = np.asarray(dynamics.erm_update_linear(jnp.asarray(theta), jnp.asarray(features),
                                                      triples, beta))
     expected = ref.erm_update_linear(theta, features, np.asarray(triples.x),
                                      np.asarray(triples.y), np.asarray(triples.y_prime), beta)
     assert np.all(np.isfinite(got))
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)
-
-
-def test_informative_first_keeps_the_informative_triples_in_order():
-    triples = Triples(x=jnp.array([0, 1, 2, 3, 4]), y=jnp.array([1, 2, 2, 0, 3]),
-                      y_prime=jnp.array([1, 0, 2, 1, 0]),
-                      mask=jnp.array([True, True, True, True, False]))
-    moved = linear.informative_first(triples)
-    assert np.asarray(moved.x).tolist()[:2] == [1, 3]
-    assert np.asarray(moved.mask).tolist() == [True, True, False, False, False]
-    assert sorted(np.asarray(moved.x).tolist()) == [0, 1, 2, 3, 4]
 
 
 def test_one_round_with_more_pairs_than_dimensions_is_the_exact_update(small_start):

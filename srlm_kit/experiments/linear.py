@@ -25,11 +25,7 @@ Three experiments, each one function returning a labelled grid (see
 
 The simulation of this module (:func:`simulate_linear`) follows
 :func:`srlm_kit.dynamics.run` step for step (same keys, same data, same update, same metrics),
-with one difference: before the least-squares step the informative triples (inside the mask and
-with ``y != y'``) are moved to the front of the design matrix (:func:`erm_update_linear_sorted`).
-The row space, hence the update, is unchanged; but JAX's CPU SVD (jax 0.10.2) returns NaN for
-some matrices whose zero rows are interleaved with non-zero ones, and the design matrix has a
-zero row for every sampled pair with ``y = y'``, which is most pairs once the policy is sharp.
+and keeps every round's parameter and triples, which the measures of coverage need.
 The simulation also returns the parameters and the sampled triples of every round, from which
 the coverage is computed.
 
@@ -76,31 +72,6 @@ RANK_TOLERANCE = 1e-9
 # --------------------------------------------------------------------------------------------
 
 
-def informative_first(triples: Triples) -> Triples:
-    """The same triples with the informative ones first, and a mask that keeps only those.
-
-    A triple is informative when it is real data (inside the mask) and ``y != y'``: only then is
-    its feature difference non-zero. The order within each group is kept (stable sort).
-    """
-    informative = triples.mask & (triples.y != triples.y_prime)
-    order = jnp.argsort(jnp.logical_not(informative).astype(jnp.int32), stable=True)
-    return Triples(x=triples.x[order], y=triples.y[order], y_prime=triples.y_prime[order],
-                   mask=informative[order])
-
-
-@jax.jit
-def erm_update_linear_sorted(theta, features, triples: Triples, beta):
-    """``theta_t + P_D theta_t / beta``, computed by :func:`srlm_kit.dynamics.erm_update_linear`
-    on the informative triples moved to the front (:func:`informative_first`).
-
-    The same update as the kit's (the row space of D does not depend on the order of its rows
-    or on zero rows), written so that every zero row of the design matrix comes last: JAX's CPU
-    SVD returns NaN for some matrices with zero rows interleaved with non-zero ones.
-    [reconstructed, paper-notes §10.6]
-    """
-    return dynamics.erm_update_linear(theta, features, informative_first(triples), beta)
-
-
 class OneRound(NamedTuple):
     """One round from ``theta_t``: the sampled triples, their feature differences (the rows of
     D, zero for padding and for pairs with ``y = y'``), the ERM step and the exact step."""
@@ -120,7 +91,7 @@ def one_round(key, instance: instances.LinearInstance, theta, n, beta, *, n_max:
     logits = policies.linear_logits(instance.features, theta)
     triples = policies.sample_triples(key, logits, instance.rho, n, n_max)
     return OneRound(triples, dynamics.feature_differences(instance.features, triples),
-                    erm_update_linear_sorted(theta, instance.features, triples, beta),
+                    dynamics.erm_update_linear(theta, instance.features, triples, beta),
                     (1.0 + 1.0 / beta) * theta)
 
 
@@ -144,7 +115,7 @@ def _simulate_seeds(keys, features, theta0, rho, n, T, beta, *, n_max: int, T_ma
             if update == "population":
                 stepped = (1.0 + 1.0 / beta) * theta
             else:
-                stepped = erm_update_linear_sorted(theta, features, triples, beta)
+                stepped = dynamics.erm_update_linear(theta, features, triples, beta)
             updated = jnp.where(t < T, _saturate(stepped), theta)
             return updated, (updated, triples)
 
@@ -201,8 +172,8 @@ def simulate_linear(key, instance: instances.LinearInstance, *, n: int, T: int, 
     The same iteration as :func:`srlm_kit.dynamics.run` on a linear instance (seed ``s`` uses
     ``jax.random.split(key, seeds)[s]``, round ``t`` the ``t``-th of ``T_max`` keys split from
     it, data drawn at length ``n_max``; the parameter is rescaled beyond
-    ``dynamics.THETA_SATURATION``), with the least-squares step of
-    :func:`erm_update_linear_sorted`, and it keeps every round's parameter and triples.
+    ``dynamics.THETA_SATURATION``), with the kit's least-squares step, and it keeps every round's
+    parameter and triples.
     ``agreement`` is measured against ``instance.labels`` (0 where there are none).
 
     Raises ValueError naming the parameter for ``n < 1``, ``n > n_max``, ``T < 0``,
