@@ -28,6 +28,23 @@ def condition_number(logits: Array, rho: Array) -> Array:
     return jnp.sum(rho * jnp.exp(-jnp.max(log_policy(logits), axis=-1)))
 
 
+def condition_excess(logits: Array, rho: Array) -> Array:
+    """``kappa(pi) - 1 = E_{x~rho}[sum_{y != y_pi(x)} pi(y|x) / pi(y_pi(x)|x)]``, computed
+    without cancellation.
+
+    ``condition_number - 1`` loses every digit once kappa is within ``1e-16`` of 1, which doubly
+    exponential sharpening reaches in a few rounds; the sum of ratios to the mode keeps them
+    down to the smallest float. A tie for the mode counts the other tied response with ratio 1
+    (a two-way tie gives 1, as ``1/max - 1`` does). Works on any leading axes of ``logits``.
+    [reconstructed, by algebra from Eq. 5: ``1/pi(y_pi) - 1 = (1 - pi(y_pi))/pi(y_pi)``]
+    """
+    log_probs = log_policy(jnp.asarray(logits))
+    top = jnp.max(log_probs, axis=-1, keepdims=True)
+    is_mode = jnp.arange(log_probs.shape[-1]) == jnp.argmax(log_probs, axis=-1)[..., None]
+    ratios = jnp.where(is_mode, 0.0, jnp.exp(log_probs - top))
+    return jnp.sum(jnp.asarray(rho) * jnp.sum(ratios, axis=-1), axis=-1)
+
+
 def failure_probability(logits: Array, rho: Array, threshold: float = 0.5) -> Array:
     """``P_{x~rho}[max_y pi(y|x) <= threshold]``: the model puts at most ``threshold`` of its mass
     on its own most likely response (Theorem 4.1, Theorem 5.3; threshold 1/2 as in the paper).

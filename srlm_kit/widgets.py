@@ -28,17 +28,13 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from srlm_kit import dynamics, instances
+from srlm_kit.experiments.common import seed_band
 from srlm_kit.experiments.explorer import bump_height_for_kappa0
 
 N_VALUES = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 BETAS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 
 
-def band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean over seeds (axis 0) and the band mean ± 1 sd, clipped to the range of the seeds."""
-    mean, std = values.mean(axis=0), values.std(axis=0)
-    return mean, np.maximum(mean - std, values.min(axis=0)), np.minimum(mean + std,
-                                                                        values.max(axis=0))
 
 
 class Explorer:
@@ -116,8 +112,8 @@ class Explorer:
         exact = dynamics.run(self.key, start, n=1, T=T, beta=beta, seeds=1, n_max=1,
                              T_max=self.T_max, update="population", threshold=self.threshold)
         rounds = slice(0, T + 1)
-        kappa = band(np.asarray(sampled.kappa)[:seeds, rounds])
-        failure = band(np.asarray(sampled.failure)[:seeds, rounds])
+        kappa = seed_band(np.asarray(sampled.kappa)[:seeds, rounds], axis=0)
+        failure = seed_band(np.asarray(sampled.failure)[:seeds, rounds], axis=0)
         return {
             "t": list(range(T + 1)),
             **{f"kappa_{name}": values.tolist()

@@ -42,16 +42,16 @@ def strict_json(result: dict) -> dict:
 def test_condition_excess_is_kappa_minus_one_and_exact_where_kappa_rounds_to_one():
     rng = np.random.default_rng(0)
     logits, rho = rng.normal(size=(7, 5)) * 2, rng.dirichlet(np.ones(7))
-    excess = float(beyond.condition_excess(logits, rho))
+    excess = float(metrics.condition_excess(logits, rho))
     assert excess == pytest.approx(ref.condition_number(logits, rho) - 1, rel=1e-12)
     # A policy with odds e^-60 against the mode: kappa - 1 is 4 e^-60 (not 0, as 1/max - 1 is).
     sharp = np.array([[60.0, 0.0, 0.0, 0.0, 0.0]])
-    assert float(beyond.condition_excess(sharp, np.ones(1))) == pytest.approx(
+    assert float(metrics.condition_excess(sharp, np.ones(1))) == pytest.approx(
         4 * math.exp(-60), rel=1e-12)
     assert float(metrics.condition_number(sharp, np.ones(1))) - 1 < 1e-20
     # A two-way tie counts the other tied response with ratio 1.
     tie = np.array([[1.0, 1.0, -50.0]])
-    assert float(beyond.condition_excess(tie, np.ones(1))) == pytest.approx(1 + math.exp(-51),
+    assert float(metrics.condition_excess(tie, np.ones(1))) == pytest.approx(1 + math.exp(-51),
                                                                            rel=1e-12)
 
 
@@ -63,7 +63,7 @@ def test_population_logits_are_the_reference_exact_update_and_the_bump_closed_fo
     for t in range(5):
         np.testing.assert_allclose(iterates[t], ref.log_softmax(current), atol=1e-10)
         current = ref.population_update(current, beta)
-    excess = [float(beyond.condition_excess(values, start.rho)) for values in iterates]
+    excess = [float(metrics.condition_excess(values, start.rho)) for values in iterates]
     closed = beyond.bump_excess_closed_form(6, math.log(2), beta, np.arange(5))
     representable = closed > 1e-300
     np.testing.assert_allclose(np.asarray(excess)[representable], closed[representable],

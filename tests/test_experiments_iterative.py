@@ -18,7 +18,7 @@ import pytest
 from scipy import stats
 
 import reference_numpy as ref
-from srlm_kit import bounds, checks, dynamics, instances, theory
+from srlm_kit import bounds, checks, dynamics, instances
 from srlm_kit.experiments import EXPERIMENTS
 from srlm_kit.experiments import iterative as it
 from srlm_kit.experiments.explorer import bump_height_for_kappa0
@@ -395,9 +395,3 @@ def test_stacked_panels_keep_trace_order(grid):
     assert figure.figure.layout.yaxis.type == "log" and figure.figure.layout.yaxis2.type == "log"
 
 
-def test_derivation_markdown_lists_every_step():
-    derivation = theory.tail_integral()
-    text = figures.derivation_markdown(derivation)
-    assert text.count("$$") == 2 * len(derivation.steps)
-    assert text.startswith("1. ") and "\n10. " in text
-    assert r"\kappa_{t+1}" in text and "u\\*" in text

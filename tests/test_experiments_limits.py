@@ -126,13 +126,13 @@ def test_condition_excess_against_kappa_and_a_closed_form():
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(7, 5))
     rho = rng.dirichlet(np.ones(7))
-    assert limits.condition_excess(logits, rho) == pytest.approx(
+    assert metrics.condition_excess(logits, rho) == pytest.approx(
         ref.condition_number(logits, rho) - 1.0, rel=1e-12)
     # Far below float64's resolution at 1: (K - 1) e^(-b e) for a bump of height b, exponent e.
     K, b, e = 10, 0.6, 900.0
     bump = np.zeros((1, K))
     bump[0, 0] = b * e
-    assert limits.condition_excess(bump, np.ones(1)) == pytest.approx((K - 1) * math.exp(-b * e),
+    assert metrics.condition_excess(bump, np.ones(1)) == pytest.approx((K - 1) * math.exp(-b * e),
                                                                       rel=1e-10)
     assert ref.condition_number(bump, np.ones(1)) - 1.0 == 0.0  # what cancellation would give
 

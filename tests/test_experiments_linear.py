@@ -409,13 +409,6 @@ def test_figures_show_the_experiments_values(rounds, sweep):
         _check_figure(figure, result, {})
 
 
-def test_derivation_markdown_is_readable():
-    text = figures.derivation_markdown(theory.softmax_log_ratio())
-    assert "θ" in text and "‖" in text and "1." in text
-    assert r"\log\pi_\theta(y) - \log\pi_{\theta'}(y)" in text
-    assert figures.readable("beta <= ||theta||") == "β ≤ ‖θ‖"
-
-
 def test_bounds_used_in_the_chapter_are_vacuous_at_toy_sizes():
     # The numbers behind the chapter's statement that Theorem 6.2 says nothing at toy sizes.
     value = bounds.theorem_6_2_bound(160, 8, dimension=200, radius=250, delta=0.05,

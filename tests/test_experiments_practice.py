@@ -15,12 +15,12 @@ import pytest
 import reference_numpy as ref
 from srlm_kit import dynamics, policies
 from srlm_kit.experiments import EXPERIMENTS
+from srlm_kit.experiments.common import seed_band
 from srlm_kit.experiments.practice import (
     YUAN_2024_REPORTED,
     judge_instance,
     judge_versus_self_reward,
     lure_responses,
-    mean_band,
 )
 from srlm_kit.figures import expected_traces
 from srlm_kit.figures.practice import (
@@ -86,7 +86,7 @@ def test_judge_runs_match_the_numpy_reference(small):
                                        agreement.mean(axis=0), atol=1e-12)
             np.testing.assert_allclose(small["judge_kappa_mean"][i][j], kappa.mean(axis=0),
                                        rtol=1e-9)
-            lower, upper = mean_band(kappa, 0)[1:]
+            lower, upper = seed_band(kappa, 0)[1:]
             np.testing.assert_allclose(small["judge_kappa_lower"][i][j], lower, rtol=1e-9)
             np.testing.assert_allclose(small["judge_kappa_upper"][i][j], upper, rtol=1e-9)
     agreement, kappa = _reference_run(start, key=key, **common)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 
 import numpy as np
 import pytest
@@ -21,13 +20,7 @@ from srlm_kit.experiments.setup import (
     rounds_to_exceed_half,
 )
 from srlm_kit.figures import expected_traces
-from srlm_kit.figures.setup import (
-    derivation_markdown,
-    latex,
-    margin_over_rounds,
-    readable,
-    top_probability_over_rounds,
-)
+from srlm_kit.figures.setup import margin_over_rounds, top_probability_over_rounds
 
 SMALL = {"num_responses": 6, "kappa0s": (1.5, 3.0, 5.0), "betas": (0.1, 1.0, 4.0), "T": 5}
 
@@ -149,23 +142,3 @@ def test_figures_show_the_experiments_values(small):
                 np.testing.assert_allclose(values, expected[index], rtol=5e-4)
 
 
-def test_derivations_are_shown_with_their_symbols_typeset():
-    for derivation in (theory.gibbs_maximiser(), theory.gibbs_composition(),
-                       theory.reward_identity()):
-        text = derivation_markdown(derivation, symbols={"p": "p(y)"})
-        assert text.count("$$") == 2 * len(derivation.steps)
-        assert text.count("\n\n") >= len(derivation.steps)
-        # No display symbol left under its raw name (a name not preceded by a backslash).
-        for name in ("pi^*", "pi_T(y)", "d^{2", "odds_{T}", "p(y)/pi"):
-            assert re.search(r"(?<!\\)" + re.escape(name), text) is None, name
-    shown = latex(theory.gibbs_maximiser().result)
-    assert shown == r"\pi^*_{\beta,t}(y) = \frac{\pi_t(y)^{1 + \frac{1}{\beta}}}{Z_{t}}"
-    # The label of an indexed family keeps its name: pi_t[y] is not the scalar pi_t(y).
-    lagrangian = theory.gibbs_maximiser().steps[0][1]
-    assert r"\pi_t(y)" not in latex(lagrangian) and r"{\pi_{t}}_{y}" in latex(lagrangian)
-
-
-def test_readable_descriptions():
-    assert readable("Divide by pi_t^(1+1/beta): done") == "Divide by π_t^(1+1/β): done"
-    assert readable("alphabet and betas stay") == "alphabet and betas stay"
-    assert readable("pi* and pipe") == "π* and pipe"

@@ -20,9 +20,9 @@ rounds, ``SEEDS`` seeds), so that a process that runs several of these experimen
 simulation once (and once more for the judge). Results depend on ``n_max`` (data are drawn at
 that length; a run with smaller n sees a prefix), which is therefore a parameter.
 
-Beside the experiments, this module holds what they need and the kit did not have: the excess
-condition number ``kappa - 1`` computed without cancellation (:func:`condition_excess`), the
-near-tie initialisation (:func:`near_tie`), the coverage prediction for a small beta
+Beside the experiments, this module holds what they need and the kit did not have (the excess
+condition number ``kappa - 1`` without cancellation is :func:`~srlm_kit.metrics.condition_excess`):
+the near-tie initialisation (:func:`near_tie`), the coverage prediction for a small beta
 (:func:`coverage_failure`), and four SymPy derivations (:data:`DERIVATIONS`) in the form of
 :mod:`srlm_kit.theory`.
 
@@ -42,7 +42,7 @@ import sympy as sp
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, checks, dynamics, instances, metrics, theory
-from srlm_kit.experiments.explorer import _band, _to_list
+from srlm_kit.experiments.common import json_lists, seed_band
 from srlm_kit.policies import log_policy
 
 #: Shapes shared by every run of this module (one compiled simulation serves them all).
@@ -116,22 +116,6 @@ def _vmap_leading(function, logits, *arguments) -> np.ndarray:
     return np.asarray(values).reshape(leading + values.shape[1:])
 
 
-def condition_excess(logits, rho) -> jax.Array:
-    """``kappa(pi) - 1 = E_{x~rho}[sum_{y != y_pi(x)} pi(y|x)/pi(y_pi(x)|x)]``, exactly.
-
-    ``kappa - 1`` computed as ``condition_number - 1`` loses every digit once kappa is within
-    ``1e-16`` of 1; doubly exponential sharpening gets there in a few rounds. The sum of the
-    ratios to the mode is exact down to the smallest float. A tie for the mode counts the other
-    tied response with ratio 1 (so a two-way tie gives 1, as ``1/max - 1`` does).
-    [reconstructed, by algebra from Eq. 5: ``1/pi(y_pi) - 1 = (1 - pi(y_pi))/pi(y_pi)``]
-    """
-    log_probs = log_policy(jnp.asarray(logits))
-    top = jnp.max(log_probs, axis=-1, keepdims=True)
-    is_mode = jnp.arange(log_probs.shape[-1]) == jnp.argmax(log_probs, axis=-1)[..., None]
-    ratios = jnp.where(is_mode, 0.0, jnp.exp(log_probs - top))
-    return jnp.sum(jnp.asarray(rho) * jnp.sum(ratios, axis=-1), axis=-1)
-
-
 def simulate(key, instance, *, n: int, beta: float, T: int = T_MAX, seeds: int = SEEDS,
              n_max: int = N_MAX, judge=None) -> dynamics.Trajectory:
     """One call of the shared engine: :func:`srlm_kit.dynamics.run` with ``T_max = T``, the
@@ -158,14 +142,14 @@ def population_logits(logits, beta: float, T: int, reward=None) -> np.ndarray:
 
 
 def _seed_band(values: np.ndarray, seed_axis: int) -> dict[str, np.ndarray]:
-    mean, lower, upper = _band(np.asarray(values, dtype=float), seed_axis)
+    mean, lower, upper = seed_band(np.asarray(values, dtype=float), seed_axis)
     return {"mean": mean, "lower": lower, "upper": upper}
 
 
 def _grid(coords: dict, fields: dict[str, tuple[list[str], np.ndarray]], params: dict) -> dict:
     return {"coords": coords,
             "dims": {name: dims for name, (dims, _) in fields.items()},
-            **{name: _to_list(values) for name, (_, values) in fields.items()},
+            **{name: json_lists(values) for name, (_, values) in fields.items()},
             "params": params}
 
 
@@ -220,7 +204,8 @@ def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     Fields (labelled grid):
 
     * ``excess_mean/lower/upper`` ``[n, beta, t]``: ``kappa_t - 1`` of the ERM runs
-      (:func:`condition_excess`, mean and band over seeds); ``failure_mean`` likewise;
+      (:func:`~srlm_kit.metrics.condition_excess`, mean and band over seeds);
+      ``failure_mean`` likewise;
     * ``population_excess`` ``[beta, t]``: the exact update (n = infinity);
     * ``transient_reference`` ``[n, beta, t]``: ``(kappa_0 - 1) q^(t/2)`` with
       ``q = 1/(1 + sqrt(n mu))`` (:func:`srlm_kit.bounds.reviewer_contraction_factor`) at the
@@ -247,10 +232,10 @@ def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     for i, n in enumerate(n_values):
         for j, beta in enumerate(betas):
             trajectory = simulate(key, start, n=n, beta=beta, T=T, seeds=seeds, n_max=n_max)
-            excess[i, j] = _vmap_leading(condition_excess, trajectory.logits, start.rho)
+            excess[i, j] = _vmap_leading(metrics.condition_excess, trajectory.logits, start.rho)
             failure[i, j] = np.asarray(trajectory.failure)
             mu[i, j], gamma[i, j] = np.asarray(trajectory.mu), np.asarray(trajectory.gamma)
-    population = np.stack([_vmap_leading(condition_excess, population_logits(
+    population = np.stack([_vmap_leading(metrics.condition_excess, population_logits(
         start.logits, beta, T), start.rho) for beta in betas])
 
     seed_axis = 2
@@ -700,18 +685,19 @@ def beta_regimes(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
         trajectory = simulate(key, start, n=n, beta=constant_beta, T=T, seeds=seeds,
                                n_max=n_max)
         constant["failure"][k] = np.asarray(trajectory.failure)
-        constant["excess"][k] = _vmap_leading(condition_excess, trajectory.logits, start.rho)
+        constant["excess"][k] = _vmap_leading(metrics.condition_excess, trajectory.logits,
+                                              start.rho)
         for i, scale in enumerate(scales):
             trajectory = simulate(key, start, n=n, beta=scale / math.sqrt(n), T=T,
                                    seeds=seeds, n_max=n_max)
             scaled["failure"][i, k] = np.asarray(trajectory.failure)
-            scaled["excess"][i, k] = _vmap_leading(condition_excess, trajectory.logits,
+            scaled["excess"][i, k] = _vmap_leading(metrics.condition_excess, trajectory.logits,
                                                    start.rho)
             scaled["kept"][i, k] = _vmap_leading(metrics.agreement, trajectory.logits,
                                                  start.rho, start.target)
     exact = population_logits(start.logits, constant_beta, T)
     population_failure = _vmap_leading(metrics.failure_probability, exact, start.rho, THRESHOLD)
-    population_excess = _vmap_leading(condition_excess, exact, start.rho)
+    population_excess = _vmap_leading(metrics.condition_excess, exact, start.rho)
     mode_probability = float(np.exp(np.max(np.asarray(log_policy(start.logits))[0])))
     n_grid = np.asarray(n_values, dtype=float)
     coverage = coverage_failure(n_grid[:, None], np.arange(T + 1)[None, :],

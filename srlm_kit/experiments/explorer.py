@@ -25,6 +25,7 @@ import jax
 import numpy as np
 
 from srlm_kit import bounds, dynamics, instances
+from srlm_kit.experiments.common import json_lists, seed_band
 
 
 def bump_height_for_kappa0(kappa0: float, num_responses: int) -> float:
@@ -40,17 +41,8 @@ def bump_height_for_kappa0(kappa0: float, num_responses: int) -> float:
     return math.log((num_responses - 1) / (kappa0 - 1))
 
 
-def _band(values: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    mean, std = values.mean(axis=axis), values.std(axis=axis)
-    lower = np.maximum(mean - std, values.min(axis=axis))
-    upper = np.minimum(mean + std, values.max(axis=axis))
-    return mean, lower, upper
 
 
-def _to_list(values) -> list:
-    """Nested lists of floats, NaN as None (JSON null), so the result is strict JSON."""
-    array = np.asarray(values, dtype=float)
-    return np.where(np.isfinite(array), array, None).tolist()
 
 
 def theorem_5_3_curve(n_values, kappa0s, mu_min: np.ndarray, gamma_min: np.ndarray, *,
@@ -110,8 +102,8 @@ def kappa_and_failure_grid(*, seed: int = 0, num_prompts: int = 20, num_response
                               update="population", threshold=threshold)
 
     seed_axis = 3  # (kappa0, n, beta, seed, t)
-    kappa_mean, kappa_lower, kappa_upper = _band(np.asarray(sampled.kappa), seed_axis)
-    failure_mean, failure_lower, failure_upper = _band(np.asarray(sampled.failure), seed_axis)
+    kappa_mean, kappa_lower, kappa_upper = seed_band(np.asarray(sampled.kappa), seed_axis)
+    failure_mean, failure_lower, failure_upper = seed_band(np.asarray(sampled.failure), seed_axis)
     # The paper's mu and gamma are minima over rounds: running minimum over t, then over seeds.
     mu_min = np.minimum.accumulate(np.asarray(sampled.mu), axis=-1).min(axis=seed_axis)
     gamma_min = np.minimum.accumulate(np.asarray(sampled.gamma), axis=-1).min(axis=seed_axis)
@@ -133,7 +125,7 @@ def kappa_and_failure_grid(*, seed: int = 0, num_prompts: int = 20, num_response
                    "beta": [float(beta) for beta in betas], "t": list(range(T + 1))},
         "dims": {name: (population_dims if name.startswith("population") else grid_dims)
                  for name in fields},
-        **{name: _to_list(values) for name, values in fields.items()},
+        **{name: json_lists(values) for name, values in fields.items()},
         "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
                    "bump_heights": heights, "seeds": seeds, "T": T, "threshold": threshold,
                    "log_class_size": log_class_size, "delta": delta},

@@ -28,7 +28,7 @@ import numpy as np
 
 from srlm_kit import _validation as check
 from srlm_kit import checks, dynamics, instances, metrics
-from srlm_kit.experiments.explorer import _band, _to_list
+from srlm_kit.experiments.common import json_lists, seed_band
 from srlm_kit.policies import LOG_FLOOR
 
 #: Thresholds s of the Lemma C.1 figure (the lemma needs s in (0, 1)).
@@ -101,7 +101,7 @@ def greedy_trap_sequences(*, seed: int = 0, vocabulary: int = 3, length: int = 3
         "coords": {"p": [float(p) for p in p_values], "epsilon": [float(e) for e in epsilons],
                    "sequence": labels},
         "dims": {name: dims for name in fields},
-        **{name: _to_list(values) for name, values in fields.items()},
+        **{name: json_lists(values) for name, values in fields.items()},
         "summary": summary,
         "params": {"seed": seed, "vocabulary": vocabulary, "length": length,
                    "samples": samples},
@@ -199,7 +199,7 @@ def condition_number_family(*, seed: int = 0, num_prompts: int = 200,
     return {
         "coords": {"K": sizes, "temperature": [float(value) for value in temperatures]},
         "dims": {name: ["K", "temperature"] for name in fields},
-        **{name: _to_list(values) for name, values in fields.items()},
+        **{name: json_lists(values) for name, values in fields.items()},
         "params": {"seed": seed, "num_prompts": num_prompts},
     }
 
@@ -245,8 +245,8 @@ def lemma_c1_thresholds(*, seed: int = 0, num_prompts: int = 100, num_responses:
                 lhs[i, j, seed_index], rhs[i, j, seed_index] = result.lhs, result.rhs
                 threshold_violations += checks.count_violations(result)
     seed_axis = 2
-    lhs_mean, lhs_lower, lhs_upper = _band(lhs, seed_axis)
-    rhs_mean, rhs_lower, rhs_upper = _band(rhs, seed_axis)
+    lhs_mean, lhs_lower, lhs_upper = seed_band(lhs, seed_axis)
+    rhs_mean, rhs_lower, rhs_upper = seed_band(rhs, seed_axis)
 
     active = np.concatenate([np.asarray(c.active).ravel() for c in step_checks])
     step_lhs = np.concatenate([np.asarray(c.lhs).ravel() for c in step_checks])[active]
@@ -276,7 +276,7 @@ def lemma_c1_thresholds(*, seed: int = 0, num_prompts: int = 100, num_responses:
         "coords": {"n": [int(n) for n in n_values], "beta": [float(b) for b in betas],
                    "s": thresholds},
         "dims": {name: dims for name in fields},
-        **{name: _to_list(values) for name, values in fields.items()},
+        **{name: json_lists(values) for name, values in fields.items()},
         "summary": summary,
         "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
                    "bump_height": bump_height, "T": T, "seeds": seeds},

@@ -44,6 +44,7 @@ import numpy as np
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, checks, dynamics, instances, metrics
+from srlm_kit.experiments.common import json_lists, seed_band
 from srlm_kit.experiments.explorer import bump_height_for_kappa0
 
 #: Initial condition numbers of the bump starts: a ladder up to toy A's 25.5 (b = log 2, K = 50).
@@ -62,17 +63,8 @@ SUPPRESSION_FACTOR = 2.0
 # --------------------------------------------------------------------------------------------
 
 
-def _band(values: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean over ``axis`` and the band mean ± 1 sd, clipped to the range the seeds reached."""
-    mean, std = values.mean(axis=axis), values.std(axis=axis)
-    return (mean, np.maximum(mean - std, values.min(axis=axis)),
-            np.minimum(mean + std, values.max(axis=axis)))
 
 
-def _to_list(values) -> list:
-    """Nested lists of floats, NaN and infinity as None (JSON null)."""
-    array = np.asarray(values, dtype=float)
-    return np.where(np.isfinite(array), array, None).tolist()
 
 
 def _check_settings(num_prompts, num_responses, kappa0s, n_values, T, seeds, constant_beta,
@@ -375,8 +367,8 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
 
     kappa = np.asarray(trajectory.kappa)
     failure = np.asarray(trajectory.failure)
-    kappa_band = _band(kappa, seed_axis)
-    failure_band = _band(failure, seed_axis)
+    kappa_band = seed_band(kappa, seed_axis)
+    failure_band = seed_band(failure, seed_axis)
     population = population_kappa(num_prompts=num_prompts, num_responses=num_responses,
                                   kappa0s=kappa0s, betas=beta_values(n_values, constant_beta),
                                   T=T)
@@ -489,7 +481,7 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
         "coords": {"kappa0": kappa0s, "n": n_values, "beta": beta_rules(constant_beta),
                    "t": list(range(T + 1)), "fit": list(range(1, T + 1))},
         "dims": dims,
-        **{name: _to_list(values) for name, values in fields.items()},
+        **{name: json_lists(values) for name, values in fields.items()},
         "level_one": level_one,
         "level_two": level_two,
         "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
@@ -588,7 +580,7 @@ def iterative_level_three(*, seed: int = 0, num_prompts: int = 100, num_response
     return {
         "coords": {"kappa0": kappa0s, "T": rounds, "n": wide},
         "dims": dims,
-        **{name: _to_list(values) for name, values in fields.items()},
+        **{name: json_lists(values) for name, values in fields.items()},
         "simulated_n": n_values,
         "mu_relative_change": mu_change,
         "gamma_relative_change": gamma_change,
@@ -671,7 +663,7 @@ def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: 
     complete = censored == 0
     filled = np.where(np.isnan(needed), 0.0, needed)
     mean, lower, upper = (np.where(complete, value, np.nan)
-                          for value in _band(filled, seed_axis))
+                          for value in seed_band(filled, seed_axis))
 
     mu_runs = np.asarray(trajectory.mu)[:, :, 0]  # (kappa0, n, seed, t), beta = 1/sqrt(n)
     mu_reading = np.stack([mu_runs.min(axis=(2, 3)), mu_runs[..., 1:].min(axis=(2, 3)),
@@ -687,7 +679,7 @@ def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: 
     predicted_rounds = coverage_rounds(n_grid[..., 0], num_prompts=num_prompts,
                                        kappa0=kappa0_grid[..., 0])
     sqrt_kappa = np.sqrt(kappa[:, :, 0, :, :T])  # sqrt(kappa_{T-1}) for T = 1..T
-    sqrt_band = _band(sqrt_kappa, 2)
+    sqrt_band = seed_band(sqrt_kappa, 2)
     fields = {"rounds_mean": mean, "rounds_lower": lower, "rounds_upper": upper,
               "censored": censored, "coverage_rounds": predicted_rounds,
               "kappa_final_max": kappa[..., -1].max(axis=seed_axis),
@@ -708,7 +700,7 @@ def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: 
         "coords": {"kappa0": kappa0s, "n": n_values, "beta": beta_rules(constant_beta),
                    "reading": list(READINGS), "T": list(range(1, T + 1))},
         "dims": dims,
-        **{name: _to_list(values) for name, values in fields.items()},
+        **{name: json_lists(values) for name, values in fields.items()},
         "suppression_factor": SUPPRESSION_FACTOR,
         "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
                    "seeds": seeds, "T": T, "constant_beta": constant_beta,

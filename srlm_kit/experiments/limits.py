@@ -27,13 +27,13 @@ from __future__ import annotations
 import math
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
 from srlm_kit import _validation as check
-from srlm_kit import dynamics, instances, policies
-from srlm_kit.experiments.explorer import _band, _to_list, bump_height_for_kappa0
+from srlm_kit import dynamics, instances, metrics, policies
+from srlm_kit.experiments.common import json_lists, seed_band
+from srlm_kit.experiments.explorer import bump_height_for_kappa0
 from srlm_kit.theory import Derivation
 
 #: Rewards compared by :func:`self_versus_frozen_reward`.
@@ -114,21 +114,6 @@ def population_exponent(t, beta, reward: str):
     if np.any(t < 0) or np.any(beta <= 0):
         raise ValueError("t must be >= 0 and beta > 0")
     return (1.0 + 1.0 / beta) ** t if reward == "self" else 1.0 + t / beta
-
-
-def condition_excess(logits, rho) -> float:
-    """``kappa(pi) - 1 = E_x[sum_{y != y_pi(x)} pi(y|x)/pi(y_pi(x)|x)]`` without cancellation.
-
-    ``kappa - 1`` computed as a difference loses every digit once ``kappa`` is within 1e-16 of
-    1; the sum of ratios keeps them (the exact update drives it far below that).
-    [reconstructed, by algebra from the definition of kappa]
-    """
-    log_probs = policies.log_policy(jnp.asarray(logits))
-    mode = jnp.argmax(log_probs, axis=-1)
-    top = jnp.take_along_axis(log_probs, mode[:, None], axis=-1)
-    others = jnp.arange(log_probs.shape[-1])[None, :] != mode[:, None]
-    excess = jnp.sum(jnp.where(others, jnp.exp(log_probs - top), 0.0), axis=-1)
-    return float(jnp.sum(jnp.asarray(rho) * excess))
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,7 +285,7 @@ def rounds_versus_pooling(*, seed: int = 0, d: int = 10, M: int = 20, Delta: flo
     rising = (np.diff(failure, axis=-1) > 1e-12).any(axis=-1)  # (n, beta, seed)
     split = np.stack([np.stack([failure[n_values.index(int(total) // int(T)), :, :, int(T)]
                                 for total in totals], axis=-2) for T in rounds])
-    mean, lower, upper = _band(split, axis=-1)  # (T, beta, N)
+    mean, lower, upper = seed_band(split, axis=-1)  # (T, beta, N)
     expected = pooled_expected_failure(totals, d=d, M=M, Delta=Delta, gamma_bar=gamma_bar)
     fields = {"split_mean": mean, "split_lower": lower, "split_upper": upper,
               "pooled_mean": mean[0], "pooled_lower": lower[0], "pooled_upper": upper[0],
@@ -313,7 +298,7 @@ def rounds_versus_pooling(*, seed: int = 0, d: int = 10, M: int = 20, Delta: flo
         "coords": {"T": [int(T) for T in rounds], "beta": betas,
                    "N": [int(total) for total in totals]},
         "dims": dims,
-        **{name: _to_list(values) for name, values in fields.items()},
+        **{name: json_lists(values) for name, values in fields.items()},
         "params": {"seed": seed, "d": d, "M": M, "Delta": Delta, "gamma_bar": gamma_bar,
                    "seeds": seeds, "kappa0": instances.hard_instance_kappa0(M, Delta, gamma_bar),
                    "log_class_size": d * math.log(M),
@@ -341,8 +326,9 @@ def self_versus_frozen_reward(*, seed: int = 0, num_prompts: int = 40, num_respo
 
     Fields: ``excess_mean/lower/upper`` over ``[reward, n, beta, t]``, the excess condition
     number ``kappa_t - 1`` (mean and band over seeds); ``population_excess`` over
-    ``[reward, beta, t]``, the same for the exact update (:func:`condition_excess`, computed
-    without cancellation; with the self-reward it underflows to 0 within a few rounds);
+    ``[reward, beta, t]``, the same for the exact update
+    (:func:`~srlm_kit.metrics.condition_excess`, computed without cancellation; with the
+    self-reward it underflows to 0 within a few rounds);
     ``exponent`` over ``[reward, beta, t]``, :func:`population_exponent`.
     """
     check.check_int("T (number of rounds)", T, minimum=1)
@@ -357,10 +343,11 @@ def self_versus_frozen_reward(*, seed: int = 0, num_prompts: int = 40, num_respo
     excess_bands, population, exponents = [], [], []
     for reward, judge in zip(REWARDS, (None, frozen), strict=True):
         kappa, _ = _runs(key, start, n_array, betas, T=T, seeds=seeds, judge=judge)
-        excess_bands.append(_band(kappa - 1.0, axis=2))  # kappa: (n, beta, seed, t)
+        excess_bands.append(seed_band(kappa - 1.0, axis=2))  # kappa: (n, beta, seed, t)
         exponent = [[float(population_exponent(t, beta, reward)) for t in range(T + 1)]
                     for beta in betas]
-        population.append([[condition_excess(power * log_start, start.rho) for power in row]
+        population.append([[float(metrics.condition_excess(power * log_start, start.rho))
+                            for power in row]
                            for row in exponent])
         exponents.append(exponent)
 
@@ -379,7 +366,7 @@ def self_versus_frozen_reward(*, seed: int = 0, num_prompts: int = 40, num_respo
         "coords": {"reward": list(REWARDS), "n": [int(n) for n in n_array], "beta": betas,
                    "t": list(range(T + 1))},
         "dims": dims,
-        **{name: _to_list(values) for name, values in fields.items()},
+        **{name: json_lists(values) for name, values in fields.items()},
         "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
                    "kappa0": kappa0, "seeds": seeds, "T": T,
                    "bump_height": bump_height_for_kappa0(kappa0, num_responses)},

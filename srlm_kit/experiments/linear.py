@@ -50,7 +50,7 @@ from jax import lax
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, dynamics, instances, metrics, policies, theory
-from srlm_kit.experiments.explorer import _band, _to_list
+from srlm_kit.experiments.common import json_lists, seed_band
 from srlm_kit.policies import Triples
 
 #: Toy B (paper-notes §10.6): prompts, responses per prompt, feature dimension.
@@ -546,9 +546,9 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
         values = per_round[name]
         if name == "capture":
             mean, lower, upper = (np.full(values.shape[:2] + (T + 1,), np.nan) for _ in range(3))
-            mean[..., 1:], lower[..., 1:], upper[..., 1:] = _band(values[..., 1:], seed_axis)
+            mean[..., 1:], lower[..., 1:], upper[..., 1:] = seed_band(values[..., 1:], seed_axis)
         else:
-            mean, lower, upper = _band(values, seed_axis)
+            mean, lower, upper = seed_band(values, seed_axis)
         out.update({f"{name}_mean": mean, f"{name}_lower": lower, f"{name}_upper": upper})
     out["informative_mean"] = per_round["informative"].mean(axis=seed_axis)
     out["norm_ratio_max"] = per_round["norm_ratio"].max(axis=seed_axis)
@@ -579,7 +579,7 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     return {
         "coords": {"n": n_values, "beta": betas, "t": list(range(T + 1)), "ratio": ratios},
         "dims": dims,
-        **{name: _to_list(values) for name, values in out.items()},
+        **{name: json_lists(values) for name, values in out.items()},
         "params": {
             "seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
             "dimension": dimension, "kappa0": float(per_round["kappa"][0, 0, 0, 0]),
@@ -588,7 +588,7 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
             "mu0": float(per_round["mu"][0, 0, 0, 0]),
             "T": T, "T_population": T_population, "seeds": seeds, "n_max": n_max,
             "threshold": THRESHOLD,
-            "population_exit_formula": _to_list(population_exit_round(
+            "population_exit_formula": json_lists(population_exit_round(
                 np.asarray(ratios)[None, :], np.asarray(betas)[:, None])),
         },
     }
@@ -657,7 +657,7 @@ def linear_dimension_sweep(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                 largest_norm[index] = run.theta_norm.max()
 
     flat = failure.reshape(len(SPECTRA), len(dimensions), draws * seeds, T + 1)
-    mean, lower, upper = _band(flat, 2)
+    mean, lower, upper = seed_band(flat, 2)
     deff_mean = deff.mean(axis=-1)
     d_array = np.asarray(dimensions, dtype=float)
     rounds = np.arange(T + 1)
@@ -683,11 +683,11 @@ def linear_dimension_sweep(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
         "dims": {**{name: ["spectrum", "d", "t"] for name in fields}, "deff": ["spectrum", "d"],
                  "capture_first_min": ["spectrum", "d"], "gamma_min": ["spectrum", "d"],
                  "mu_min": ["spectrum", "d"]},
-        **{name: _to_list(values) for name, values in fields.items()},
-        "deff": _to_list(deff_mean),
-        "capture_first_min": _to_list(capture_first.min(axis=(2, 3))),
-        "gamma_min": _to_list(gamma_min.min(axis=-1)),
-        "mu_min": _to_list(mu_min.min(axis=-1)),
+        **{name: json_lists(values) for name, values in fields.items()},
+        "deff": json_lists(deff_mean),
+        "capture_first_min": json_lists(capture_first.min(axis=(2, 3))),
+        "gamma_min": json_lists(gamma_min.min(axis=-1)),
+        "mu_min": json_lists(mu_min.min(axis=-1)),
         "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
                    "alpha": alpha, "n": n, "beta": beta, "T": T, "seeds": seeds,
                    "draws": draws, "kappa0": kappa0, "delta": delta,
@@ -740,8 +740,8 @@ def effective_dimension_grid(*, seed: int = 0, alphas: Sequence[float] = (0.03, 
         "coords": {"alpha": alphas, "n": n_values, "d": dimensions},
         "dims": {"deff": ["alpha", "n", "d"], "termwise": ["alpha", "n", "d"],
                  "exponential_bound": ["alpha", "n", "d"], "ambient": ["d"]},
-        "deff": _to_list(deff), "termwise": _to_list(termwise),
-        "exponential_bound": _to_list(bound), "ambient": [float(d) for d in dimensions],
+        "deff": json_lists(deff), "termwise": json_lists(termwise),
+        "exponential_bound": json_lists(bound), "ambient": [float(d) for d in dimensions],
         "params": {"seed": seed, "scale": 1.0},
     }
 

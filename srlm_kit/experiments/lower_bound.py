@@ -42,7 +42,7 @@ import numpy as np
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, checks, dynamics, instances, metrics
-from srlm_kit.experiments.explorer import _band, _to_list
+from srlm_kit.experiments.common import json_lists, seed_band
 
 #: The paper-notes §10.5 prototype settings (reproduced with the kit, never asserted against).
 PROTOTYPE = {"d": 20, "M": 40, "Delta": 0.2, "beta": 0.05,
@@ -258,8 +258,8 @@ def single_step_failure(*, seed: int = 0, d: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
             family_expected[i, j] = expected_failure(n, d=d, M=M, Delta=Delta)
             family_Delta[i, j], family_M[i, j] = Delta, M
 
-    fixed_mean, fixed_lower, fixed_upper = _band(fixed_runs, 2)
-    family_mean, family_lower, family_upper = _band(family_runs, 2)
+    fixed_mean, fixed_lower, fixed_upper = seed_band(fixed_runs, 2)
+    family_mean, family_lower, family_upper = seed_band(family_runs, 2)
     log_class_size = d * np.log(family_M)
     bound = bounds.theorem_4_1_lower_bound(n_array[None, :], np.asarray(kappa0s)[:, None],
                                            log_class_size)
@@ -310,7 +310,7 @@ def single_step_failure(*, seed: int = 0, d: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
     return {
         "coords": {"kappa0": kappa0s, "n": [int(n) for n in n_array]},
         "dims": {name: ["kappa0", "n"] for name in fields},
-        **{name: _to_list(values) for name, values in fields.items()},
+        **{name: json_lists(values) for name, values in fields.items()},
         "fixed": fixed,
         "slopes": slopes,
         "calibration": {"kappa0": float(calibration[0]), "n": int(calibration[1]),
@@ -366,7 +366,7 @@ def lower_bound_forms(*, seed: int = 0, kappa0s=(2.0, 4.0, 8.0, 16.0, 32.0, 64.0
                    "log_class_size": [float(value) for value in log_class_sizes],
                    "n": [int(value) for value in n_values]},
         "dims": {name: dims for name in fields},
-        **{name: _to_list(values) for name, values in fields.items()},
+        **{name: json_lists(values) for name, values in fields.items()},
         "params": {"seed": seed},
     }
 
@@ -392,8 +392,8 @@ def lower_bound_sample_sizes(*, seed: int = 0, kappa0s=tuple(float(2**k) for k i
                    "kappa0": [float(value) for value in kappa0s]},
         "dims": {"n_needed": ["log_class_size", "level", "kappa0"],
                  "n_equals_kappa0": ["kappa0"]},
-        "n_needed": _to_list(needed),
-        "n_equals_kappa0": _to_list(np.asarray(kappa0s, dtype=float)),
+        "n_needed": json_lists(needed),
+        "n_equals_kappa0": json_lists(np.asarray(kappa0s, dtype=float)),
         "params": {"seed": seed},
     }
 

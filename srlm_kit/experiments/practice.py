@@ -26,6 +26,7 @@ import numpy as np
 
 from srlm_kit import _validation as check
 from srlm_kit import dynamics, instances
+from srlm_kit.experiments.common import json_lists, seed_band
 from srlm_kit.experiments.explorer import bump_height_for_kappa0
 
 #: What Yuan et al. (2024) report for Llama 2 70B: M1 = SFT on seed data (IFT + EFT), M2 and M3
@@ -59,19 +60,6 @@ YUAN_2024_REPORTED = {
     "dpo_beta": 0.1,
     "rubric_max_score": 5,
 }
-
-
-def mean_band(values, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean over ``axis`` and the band mean ± 1 sd, clipped to the range the seeds reached."""
-    mean, std = values.mean(axis=axis), values.std(axis=axis)
-    return (mean, np.maximum(mean - std, values.min(axis=axis)),
-            np.minimum(mean + std, values.max(axis=axis)))
-
-
-def _to_list(values) -> list:
-    """Nested lists of floats (NaN as None, i.e. JSON null)."""
-    array = np.asarray(values, dtype=float)
-    return np.where(np.isfinite(array), array, None).tolist()
 
 
 def lure_responses(key: jax.Array, labels, modes, num_responses: int) -> np.ndarray:
@@ -169,19 +157,19 @@ def judge_versus_self_reward(*, seed: int = 0, num_prompts: int = 40, num_respon
     seed_axis = 2
     fields = {}
     for name, values in (("judge_agreement", agreement), ("judge_kappa", kappa)):
-        for suffix, band in zip(("mean", "lower", "upper"), mean_band(values, seed_axis),
+        for suffix, band in zip(("mean", "lower", "upper"), seed_band(values, seed_axis),
                                 strict=True):
             fields[f"{name}_{suffix}"] = band
     fields["judge_lure_share_mean"] = lure_share.mean(axis=seed_axis)
     for name, values in (("self_agreement", np.asarray(self_run.agreement)),
                          ("self_kappa", np.asarray(self_run.kappa))):
-        for suffix, band in zip(("mean", "lower", "upper"), mean_band(values, 0), strict=True):
+        for suffix, band in zip(("mean", "lower", "upper"), seed_band(values, 0), strict=True):
             fields[f"{name}_{suffix}"] = band
     return {
         "coords": {"noise": noises, "bias": biases, "t": list(range(T + 1))},
         "dims": {name: (["t"] if name.startswith("self") else ["noise", "bias", "t"])
                  for name in fields},
-        **{name: _to_list(values) for name, values in fields.items()},
+        **{name: json_lists(values) for name, values in fields.items()},
         "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
                    "kappa0": kappa0, "initial_agreement": initial_agreement, "n": n,
                    "beta": beta, "T": T, "seeds": seeds, "n_max": n_max,

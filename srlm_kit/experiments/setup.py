@@ -28,8 +28,8 @@ import numpy as np
 
 from srlm_kit import _validation as check
 from srlm_kit import dynamics, instances
+from srlm_kit.experiments.common import json_lists
 from srlm_kit.experiments.explorer import bump_height_for_kappa0
-from srlm_kit.experiments.practice import _to_list
 from srlm_kit.policies import LOG_FLOOR
 
 
@@ -99,7 +99,7 @@ def population_sharpening(*, num_responses: int = 10,
     return {
         "coords": {"kappa0": kappa0s, "beta": betas, "t": rounds.tolist()},
         "dims": {name: ["kappa0", "beta", "t"] for name in fields},
-        **{name: _to_list(values) for name, values in fields.items()},
+        **{name: json_lists(values) for name, values in fields.items()},
         "params": {"num_responses": num_responses, "T": T, "bump_heights": heights,
                    "log_floor": LOG_FLOOR, "sharpening_exponents":
                    [1.0 + 1.0 / beta for beta in betas],

@@ -6,52 +6,13 @@ in the figure, so the browser tests can recompute every curve with the kit).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import plotly.graph_objects as go
-import sympy as sp
 
 from srlm_kit.figures.core import PALETTE, Curve, Slider, SliderFigure, grid_figure
 
 _GREY = "#999999"
-
-#: LaTeX for the display symbols of the derivations these chapters show
-#: (:func:`srlm_kit.theory.lemma_c1`, :func:`srlm_kit.theory.lambert_w_inversion`, ...), whose
-#: names SymPy would otherwise typeset literally.
-SYMBOL_LATEX = {
-    "P_x[pi(y^*|x) <= s]": r"P_{x \sim \rho}\left[\pi(y^*(x) \mid x) \le s\right]",
-    "pi(y^*|x)": r"\pi(y^*(x) \mid x)",
-    "gap(x)": r"\mathrm{gap}(x)",
-    "Delta_J": r"\left(J(\pi^*) - J(\pi)\right)",
-    "epsilon": r"\varepsilon",
-}
-
-_WORDS = {"sigma": "σ", "gamma": "γ", "kappa_0": "κ₀", "kappa": "κ", "eps": "ε", "beta": "β",
-          "Pi": "Π", "pi": "π", "<=": "≤", ">=": "≥", "->": "→", "W_{-1}": "W₋₁"}
-_WORD_PATTERN = re.compile(r"(?<![A-Za-z])(" + "|".join(re.escape(word) for word in sorted(
-    _WORDS, key=len, reverse=True)) + r")(?![A-Za-z])")
-
-
-def steps_markdown(derivation, symbols: Mapping[str, str] | None = None) -> str:
-    """The steps of a :class:`srlm_kit.theory.Derivation` as a numbered Markdown list, one
-    display equation per step (wrap in ``IPython.display.Markdown`` to show it in a chapter).
-
-    Display symbols are typeset with :data:`SYMBOL_LATEX` (``symbols`` adds or overrides);
-    the step descriptions get Greek letters and ≤, ≥ for their ASCII spellings.
-    """
-    table = {**SYMBOL_LATEX, **(symbols or {})}
-    items = []
-    for number, (description, expression) in enumerate(derivation.steps, start=1):
-        names = {symbol: table[symbol.name] for symbol in expression.free_symbols
-                 if isinstance(symbol, sp.Symbol) and symbol.name in table}
-        text = _WORD_PATTERN.sub(lambda match: _WORDS[match.group(1)], description).rstrip()
-        text = text.replace("*", r"\*")  # a literal asterisk, not Markdown emphasis
-        if not text.endswith((":", "=", "≤")):
-            text += ":"
-        items.append(f"{number}. {text}\n\n   $$\n   "
-                     f"{sp.latex(expression, symbol_names=names)}\n   $$")
-    return "\n\n".join(items)
 
 
 def _horizontal(x_values, level: float, name: str) -> go.Scatter:

@@ -123,50 +123,6 @@ def _band(name: str, field: str, band_name: str, **options) -> Curve:
 
 
 # --------------------------------------------------------------------------------------------
-# Derivations shown as display equations
-# --------------------------------------------------------------------------------------------
-
-#: LaTeX for display symbols of :mod:`srlm_kit.theory` whose names SymPy would typeset
-#: literally (a name such as ``"fail(T)"`` is one symbol, not an expression).
-SYMBOL_LATEX = {
-    "kappa_{t+1}": r"\kappa_{t+1}", "kappa_t": r"\kappa_t", "kappa_T": r"\kappa_T",
-    "kappa_{T-1}": r"\kappa_{T-1}", "fail(T)": r"\mathrm{fail}(T)", "|Pi|": r"|\Pi|",
-    "epsilon_stat": r"\varepsilon_{\mathrm{stat}}", "gap": r"\mathrm{gap}",
-    "h_min": r"h_{\min}", "T_threshold": r"T_{\mathrm{threshold}}",
-    "f'(k)": r"f'(\kappa)", "f(k) - tangent(k)": r"f(\kappa) - \mathrm{tangent}(\kappa)",
-    "Delta_J": r"J(\pi^*) - J(\pi)", "u^*": r"u^*", "I_1": r"I_1", "I_2": r"I_2",
-}
-
-
-def derivation_markdown(derivation, symbols: Mapping[str, str] | None = None) -> str:
-    """The steps of a :class:`srlm_kit.theory.Derivation` as a numbered Markdown list, one
-    display equation per step (wrap in ``IPython.display.Markdown`` to show it).
-
-    Symbols named in :data:`SYMBOL_LATEX` (and ``symbols``) are typeset as the formulas they
-    name; Greek names in the descriptions are written as Greek letters.
-    """
-    import re
-
-    import sympy as sp
-
-    table = {**SYMBOL_LATEX, **(symbols or {})}
-    greek = {"beta": "β", "kappa": "κ", "gamma": "γ", "mu": "μ", "delta": "δ", "eps": "ε"}
-    pattern = re.compile(r"(?<![A-Za-z\\])(" + "|".join(greek) + r")(?![A-Za-z])")
-    items = []
-    for number, (description, expression) in enumerate(derivation.steps, start=1):
-        names = {symbol: table[symbol.name] for symbol in expression.free_symbols
-                 if isinstance(symbol, sp.Symbol) and symbol.name in table}
-        text = pattern.sub(lambda match: greek[match.group(1)], description).rstrip()
-        text = text.replace("*", "\\*")  # a star is not emphasis here (u*, kappa*)
-        if not text.endswith((":", "=")):
-            text += ":"
-        equation = sp.latex(expression, symbol_names=names)
-        indent = " " * len(f"{number}. ")
-        items.append(f"{number}. {text}\n\n{indent}$$\n{indent}{equation}\n{indent}$$")
-    return "\n\n".join(items)
-
-
-# --------------------------------------------------------------------------------------------
 # Chapter 5
 # --------------------------------------------------------------------------------------------
 

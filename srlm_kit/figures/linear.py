@@ -9,85 +9,13 @@ the browser tests can recompute every curve with the kit).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-
-import sympy as sp
 
 from srlm_kit.figures.core import PALETTE, Curve, Slider, SliderFigure, grid_figure
 
 ROUNDS_EXPERIMENT = "linear_rounds"
 SWEEP_EXPERIMENT = "linear_dimension_sweep"
 EFFECTIVE_DIMENSION_EXPERIMENT = "effective_dimension_grid"
-
-# --------------------------------------------------------------------------------------------
-# Derivations
-# --------------------------------------------------------------------------------------------
-
-#: LaTeX for the display symbols of the derivations this chapter shows whose names SymPy would
-#: typeset literally (a name such as ``"fail(T)"`` is one symbol, not an expression).
-SYMBOL_LATEX = {
-    "fail(T)": r"\mathrm{fail}(T)",
-    "|Pi|": r"\lvert\Pi\rvert",
-    "d_eff": r"d_{\mathrm{eff}}",
-    "d_eff(lambda)": r"d_{\mathrm{eff}}(\lambda)",
-    "log pi_theta(y) - log pi_theta'(y)": r"\log\pi_\theta(y) - \log\pi_{\theta'}(y)",
-    "Z_theta/Z_theta'": r"Z_\theta / Z_{\theta'}",
-    "N(r)": r"N(r)",
-    "log N(r)": r"\log N(r)",
-    "log N": r"\log N",
-    "tail/lambda": r"\mathrm{tail}/\lambda",
-    "P_D": r"P_D",
-    "D^T (D D^T)^{-1} D": r"D^\top (D D^\top)^{-1} D",
-    "theta(t)": r"\theta_t",
-    "theta_t": r"\theta_t",
-    "theta_{t+1}": r"\theta_{t+1}",
-    "P_D theta_t": r"P_D\theta_t",
-    "||theta||^2": r"\lVert\theta\rVert^2",
-    "||theta_{t+1}||^2": r"\lVert\theta_{t+1}\rVert^2",
-    "||theta_0||": r"\lVert\theta_0\rVert",
-    "||theta_t||": r"\lVert\theta_t\rVert",
-    "growth": r"\frac{\lVert\theta_{t+1}\rVert}{\lVert\theta_t\rVert}",
-}
-
-
-def latex(expression: sp.Basic, symbols: Mapping[str, str] | None = None) -> str:
-    """LaTeX of one step of a :class:`srlm_kit.theory.Derivation`, with the display symbols of
-    :data:`SYMBOL_LATEX` (and ``symbols``, which add or override) typeset as what they name."""
-    table = {**SYMBOL_LATEX, **(symbols or {})}
-    names = {symbol: table[symbol.name] for symbol in expression.free_symbols
-             if isinstance(symbol, sp.Symbol) and symbol.name in table}
-    return sp.latex(expression, symbol_names=names)
-
-
-_GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "eps": "ε", "theta": "θ",
-          "kappa": "κ", "lambda": "λ", "mu": "μ", "pi": "π", "rho": "ρ", "phi": "φ"}
-_GREEK_PATTERN = re.compile(r"(?<![A-Za-z\\])(" + "|".join(_GREEK) + r")(?![A-Za-z])")
-
-
-def readable(description: str) -> str:
-    """A step description written in ASCII (``"||theta|| <= B"``) with Greek letters, norm bars
-    and inequality signs (``"‖θ‖ ≤ B"``), for prose."""
-    text = _GREEK_PATTERN.sub(lambda match: _GREEK[match.group(1)], description)
-    for ascii_form, symbol in (("||", "‖"), ("<=", "≤"), (">=", "≥")):
-        text = text.replace(ascii_form, symbol)
-    return text
-
-
-def derivation_markdown(derivation, symbols: Mapping[str, str] | None = None) -> str:
-    """The steps of a derivation as a numbered Markdown list, one display equation per step.
-
-    Descriptions go through :func:`readable`. Wrap the result in ``IPython.display.Markdown``
-    to show it in a chapter.
-    """
-    items = []
-    for number, (description, expression) in enumerate(derivation.steps, start=1):
-        text = readable(description).rstrip()
-        if not text.endswith((":", "=")):
-            text += ":"
-        items.append(f"{number}. {text}\n\n   $$\n   {latex(expression, symbols)}\n   $$")
-    return "\n\n".join(items)
-
 
 # --------------------------------------------------------------------------------------------
 # Figures of linear_rounds

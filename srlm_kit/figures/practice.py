@@ -15,7 +15,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from srlm_kit import dynamics
-from srlm_kit.experiments.practice import judge_instance, mean_band
+from srlm_kit.experiments.common import seed_band
+from srlm_kit.experiments.practice import judge_instance
 from srlm_kit.figures.core import PALETTE, Curve, Slider, SliderFigure, grid_figure
 
 EXPERIMENT = "judge_versus_self_reward"
@@ -153,7 +154,7 @@ class JudgeExplorer:
         curves = {}
         for prefix, trajectory in (("judge", with_judge), ("self", self_reward)):
             for name in ("agreement", "kappa"):
-                curves[f"{prefix}_{name}"] = mean_band(
+                curves[f"{prefix}_{name}"] = seed_band(
                     np.asarray(getattr(trajectory, name)), 0)[0].tolist()
         return curves
 

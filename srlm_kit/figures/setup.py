@@ -4,82 +4,13 @@ the kit's SymPy derivations as numbered display equations.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import plotly.graph_objects as go
-import sympy as sp
 
 from srlm_kit.figures.core import PALETTE, Curve, Slider, SliderFigure, grid_figure
 
 EXPERIMENT = "population_sharpening"
-
-# --------------------------------------------------------------------------------------------
-# Derivations
-# --------------------------------------------------------------------------------------------
-
-#: LaTeX for the display symbols of :mod:`srlm_kit.theory` whose names SymPy would typeset
-#: literally (a name such as ``"pi^*(y)"`` is one symbol, not an expression). Symbols not listed
-#: keep SymPy's own rendering.
-SYMBOL_LATEX = {
-    "pi_t": r"\pi_t(y)",
-    "pi_t'": r"\pi_t(y')",
-    "pi_0": r"\pi_0(y)",
-    "pi^*(y)": r"\pi^*_{\beta,t}(y)",
-    "pi^*(y')": r"\pi^*_{\beta,t}(y')",
-    "pi^*_{beta,t}(y)": r"\pi^*_{\beta,t}(y)",
-    "pi_T(y)": r"\pi_T(y)",
-    "p(y)/pi_t(y)^(1+1/beta)": r"\frac{p(y)}{\pi_t(y)^{1+1/\beta}}",
-    "d^2 L/dp(y)^2": r"\frac{\partial^2 \mathcal{L}}{\partial p(y)^2}",
-    "odds_T": r"\frac{\pi_T(y)}{\pi_T(y_{\mathrm{mode}})}",
-    "residual": r"\mathrm{residual}",
-    "Delta(DPO reward)": r"\Delta\left(\beta \log \frac{\pi^*_{\beta,t}}{\pi_t}\right)",
-    "b(x)": r"b(x)",
-    "f(y)": r"f(y)",
-    "f(y')": r"f(y')",
-    "r": r"r",
-}
-
-_GREEK = ("beta", "kappa", "gamma", "lambda", "mu", "rho", "theta", "sigma", "delta")
-_GREEK_PATTERN = re.compile(r"(?<![A-Za-z\\])(" + "|".join(_GREEK) + r")(?![A-Za-z])")
-
-
-def latex(expression: sp.Basic, symbols: Mapping[str, str] | None = None) -> str:
-    """LaTeX of a step of a :class:`srlm_kit.theory.Derivation`, with the display symbols of
-    :data:`SYMBOL_LATEX` typeset as the formulas they name; ``symbols`` adds or overrides
-    names for one derivation (e.g. ``{"p": "p(y)"}``)."""
-    table = {**SYMBOL_LATEX, **(symbols or {})}
-    # The label of an indexed family (pi_t[y]) keeps its own name: it is not the scalar pi_t(y).
-    labels = {base.label for base in expression.atoms(sp.IndexedBase)}
-    names = {symbol: table[symbol.name] for symbol in expression.free_symbols
-             if isinstance(symbol, sp.Symbol) and symbol.name in table and symbol not in labels}
-    return sp.latex(expression, symbol_names=names)
-
-
-def readable(description: str) -> str:
-    """A step description of :mod:`srlm_kit.theory` with Greek names as Greek letters
-    (``"beta"`` -> ``"β"``) and ``pi`` as ``π``, for prose."""
-    text = _GREEK_PATTERN.sub(lambda match: {
-        "beta": "β", "kappa": "κ", "gamma": "γ", "lambda": "λ", "mu": "μ", "rho": "ρ",
-        "theta": "θ", "sigma": "σ", "delta": "δ"}[match.group(1)], description)
-    text = re.sub(r"(?<![A-Za-z])pi(?=[_*^(])", "π", text)
-    return text
-
-
-def derivation_markdown(derivation, symbols: Mapping[str, str] | None = None) -> str:
-    """The steps of a derivation as a numbered Markdown list, one display equation per step.
-
-    ``derivation`` is a :class:`srlm_kit.theory.Derivation`; ``symbols`` as in :func:`latex`.
-    Wrap the result in ``IPython.display.Markdown`` to show it in a chapter.
-    """
-    items = []
-    for number, (description, expression) in enumerate(derivation.steps, start=1):
-        text = readable(description).rstrip()
-        if not text.endswith((":", "=")):
-            text += ":"
-        items.append(f"{number}. {text}\n\n   $$\n   {latex(expression, symbols)}\n   $$")
-    return "\n\n".join(items)
-
 
 # --------------------------------------------------------------------------------------------
 # Figures
