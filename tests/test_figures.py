@@ -195,6 +195,12 @@ def test_experiment_is_registered_and_json_serialisable(small):
     assert json.loads(json.dumps(small, allow_nan=False)) == small
 
 
+def test_experiment_is_deterministic(small):
+    """The same seed gives the same numbers; another seed gives other numbers."""
+    assert kappa_and_failure_grid(**SMALL) == small
+    assert kappa_and_failure_grid(**(SMALL | {"seed": SMALL.get("seed", 0) + 1})) != small
+
+
 def test_bump_height_gives_the_requested_kappa0():
     for kappa0 in (1.1, 2.5, 9.9):
         start = instances.bump(5, 10, bump_height_for_kappa0(kappa0, 10))
