@@ -421,7 +421,7 @@ def test_every_experiment_module_tests_its_determinism():
         path = ROOT / "tests" / ("test_figures.py" if topic == "explorer"
                                  else f"test_experiments_{topic}.py")
         texts = [path.read_text()] if path.exists() else []
-        assert any(re.search(r"determinis|same numbers|twice|same seed", text, re.I)
+        assert any(re.search(r"determinis|same[ _]numbers|twice|same[ _]seed", text, re.I)
                    for text in texts), f"{module}: no test file with a determinism test"
 
 
