@@ -139,6 +139,8 @@ def _to_builtin(value):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``); returns the exit status:
+    0, or 2 with a one-line message naming the bad parameter (no traceback)."""
     parser = _parser()
     arguments = parser.parse_args(argv)
     try:

@@ -94,7 +94,8 @@ def _check_sizes(m, num_responses):
 
 
 def uniform(m: int, num_responses: int) -> TabularInstance:
-    """Uniform initial policy: every response has probability 1/K, so kappa_0 = K.
+    """Uniform initial policy: every response has probability 1/K, so kappa_0 = K
+    [reconstructed, from the definition of kappa; paper-notes §3: kappa <= K always].
 
     A fixed point of self-rewarding: every reward difference is 0, so nothing ever changes.
     """

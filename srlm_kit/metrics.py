@@ -14,7 +14,10 @@ from srlm_kit.policies import log_policy
 
 
 def top_probability(logits: Array) -> Array:
-    """``max_y pi(y|x)`` for every prompt, shape ``(m,)``."""
+    """``max_y pi(y|x) = pi(y_pi(x)|x)`` for every prompt, shape ``(m,)``.
+
+    [reconstructed, from the definition of kappa (Eq. 5), whose summand is its inverse]
+    """
     return jnp.exp(jnp.max(log_policy(logits), axis=-1))
 
 
@@ -90,7 +93,10 @@ def margin(logits: Array, rho: Array) -> Array:
 
 
 def expected_reward(logits: Array, reward: Array, rho: Array) -> Array:
-    """``J(pi) = E_{x~rho, y~pi(.|x)}[r(x, y)]`` for a reward table ``r`` of shape ``(m, K)``."""
+    """``J(pi) = E_{x~rho, y~pi(.|x)}[r(x, y)]`` for a reward table ``r`` of shape ``(m, K)``.
+
+    [quoted, v2 text for the performance functional; formula reconstructed, from the prose]
+    """
     probs = jnp.exp(log_policy(logits))
     return jnp.sum(rho * jnp.sum(probs * reward, axis=-1))
 

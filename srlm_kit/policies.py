@@ -50,7 +50,10 @@ def log_policy(logits: Array) -> Array:
 
 
 def policy_probs(logits: Array) -> Array:
-    """Probabilities ``pi(y|x) = softmax(logits[x])[y]``, rows summing to 1."""
+    """Probabilities ``pi(y|x) = softmax(logits[x])[y]``, rows summing to 1.
+
+    [reconstructed, standard softmax]
+    """
     return jnp.exp(log_policy(logits))
 
 
@@ -73,6 +76,9 @@ def linear_logits(features: Array, theta: Array) -> Array:
 
 def mode(logits: Array) -> Array:
     """The policy's own most likely response ``y_pi(x) = argmax_y pi(y|x)`` (lowest index on ties).
+
+    [quoted, v2 text: the failure event is about the model's "own optimal response"; formula
+    reconstructed, from the prose]
     """
     return jnp.argmax(logits, axis=-1)
 

@@ -91,6 +91,7 @@ class Explorer:
 
     @property
     def controls(self) -> list[widgets.Widget]:
+        """The sliders, in display order: n, T, kappa_0, beta, seeds."""
         return [self.n, self.T, self.kappa0, self.beta, self.seeds]
 
     def settings(self) -> dict:

@@ -2,8 +2,9 @@
 
 Every figure of the book is drawn from the numbers one of these functions returns, and the
 command line prints the same numbers (``python -m srlm_kit experiment NAME --json``), so every
-figure can be reproduced without a notebook. Functions take keyword arguments only, always
-including ``seed``, and return a JSON-serialisable ``dict`` (lists of floats, ints, strings).
+figure can be reproduced without a notebook. Functions take keyword arguments only (with
+``seed`` among them whenever the experiment draws random numbers; an exact computation has
+none) and return a JSON-serialisable ``dict`` (lists of floats, ints, strings).
 
 The paper has no experiments; everything here is new material of the book.
 
