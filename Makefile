@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 # Strict: warnings are errors (-W), broken references too (-n); report them all (--keep-going).
 BOOK_FLAGS := -W -n --keep-going
+# On 2 cores a multithreaded OpenBLAS competes with XLA's own threads and roughly doubles the
+# time of the linear class's SVDs; one BLAS thread is faster for the book's small matrices.
+export OPENBLAS_NUM_THREADS := 1
 
 .PHONY: book test lint unit browser assets clean bench assignments
 
