@@ -8,10 +8,13 @@ Prints a Markdown report (copy it into benchmarks/README.md with the machine des
     vectorised NumPy + SciPy loop (``scipy.sparse.csgraph.connected_components``). The NumPy
     loops are timed on a subset of the seeds and scaled linearly to 64 seeds: every run is
     independent and has the same expected cost, and the full loops would take hours;
-(b) the latency of one live-update-sized call (T = 20, 64 seeds) after warm-up;
+(b) the latency of one live-update-sized call (T = 20, 64 seeds) after warm-up, at the issue's
+    size (m = 200, K = 50) and as the widget explorer runs it (its default m = 20, K = 10,
+    n_max = 10^4, T_max = 20, 64 seeds; one slider move = one ``Explorer.compute``);
 (c) the number of compilations over a sweep of slider values (target: 0).
 
-Usage: ``python benchmarks/bench_kit.py [--quick]``.
+Usage: ``python benchmarks/bench_kit.py [--quick] [--write]``; ``--write`` records the report
+in ``benchmarks/README.md`` (section Kit), replacing the earlier one.
 """
 
 from __future__ import annotations
@@ -30,7 +33,12 @@ from scipy.sparse.csgraph import connected_components
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
 
 import reference_numpy as ref  # noqa: E402
-from srlm_kit import dynamics, instances  # noqa: E402
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import record  # noqa: E402
+
+from srlm_kit import dynamics, instances, widgets  # noqa: E402
 
 PROMPTS, RESPONSES, ROUNDS, BETA = 200, 50, 10, 0.5
 
@@ -100,6 +108,40 @@ def live_latency(n_max: int, repeats: int = 3) -> float:
     return float(np.median(times[1:]))
 
 
+def random_number_floor(n_max: int = 10_000, repeats: int = 3) -> float:
+    """Median seconds to draw only the uniforms of one live update: 3 per triple (x, y, y'),
+    ``n_max`` triples, 20 rounds, 64 seeds, with JAX's default (threefry) generator.
+
+    Any implementation that draws every triple pays at least this, whatever it does next.
+    """
+    keys = jax.random.split(jax.random.key(0), 64 * 20)
+    draw = jax.jit(jax.vmap(lambda key: jax.random.uniform(key, (3, n_max))))
+    draw(keys).block_until_ready()
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        draw(keys).block_until_ready()
+        times.append(time.perf_counter() - began)
+    return float(np.median(times))
+
+
+def explorer_latency(repeats: int = 3) -> list[tuple[dict, float]]:
+    """Median seconds of ``Explorer.compute`` (one slider move) at the corners of the sliders."""
+    explorer = widgets.Explorer()
+    settings = [dict(n=n, T=T, kappa0=2.0, beta=0.5, seeds=64)
+                for n in (10, 10_000) for T in (1, 20)]
+    explorer.compute(**settings[0])  # warm-up: the one compilation
+    results = []
+    for setting in settings:
+        times = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            explorer.compute(**setting)
+            times.append(time.perf_counter() - began)
+        results.append((setting, float(np.median(times))))
+    return results
+
+
 def recompilations_over_a_sweep() -> tuple[int, int]:
     """(calls, new compilations) over random (n, T, beta, initialisation) at fixed n_max, T_max."""
     starts = grid_starts()
@@ -118,6 +160,8 @@ def recompilations_over_a_sweep() -> tuple[int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--write", action="store_true",
+                        help="record the report in benchmarks/README.md (section Kit)")
     arguments = parser.parse_args()
     seeds = 8 if arguments.quick else 64
     n_values = [100 * 2**k for k in range(4 if arguments.quick else 8)]
@@ -131,27 +175,40 @@ def main() -> None:
     vectorised *= seeds / fast_seeds
 
     runs = len(starts) * len(n_values) * seeds
-    print(f"### (a) Grid: {seeds} seeds x {len(n_values)} n ({n_values[0]}..{n_values[-1]}) x "
-          f"{len(starts)} initialisations, T = {ROUNDS}, m = {PROMPTS}, K = {RESPONSES} "
-          f"({runs} runs)\n")
-    print("| implementation | seconds | kit is faster by |")
-    print("|---|---|---|")
-    print(f"| kit, `run_grid` (first call, with compilation) | {first:.1f} | |")
-    print(f"| kit, `run_grid` (warm) | {warm:.1f} | 1x |")
-    print(f"| NumPy, straightforward loop (`tests/reference_numpy.py`; measured on 1 seed x 1 "
-          f"initialisation, scaled) | {straightforward:.0f} | {straightforward / warm:.0f}x |")
-    print(f"| NumPy + SciPy, vectorised per round (measured on {fast_seeds} seeds, scaled) | "
-          f"{vectorised:.1f} | {vectorised / warm:.1f}x |")
+    lines = [f"Machine: {record.machine()}.", "",
+             f"### (a) Grid: {seeds} seeds x {len(n_values)} n ({n_values[0]}..{n_values[-1]}) "
+             f"x {len(starts)} initialisations, T = {ROUNDS}, m = {PROMPTS}, K = {RESPONSES} "
+             f"({runs} runs)", "",
+             "| implementation | seconds | kit is faster by |",
+             "|---|---|---|",
+             f"| kit, `run_grid` (first call, with compilation) | {first:.1f} | |",
+             f"| kit, `run_grid` (warm) | {warm:.1f} | 1x |",
+             f"| NumPy, straightforward loop (`tests/reference_numpy.py`; measured on "
+             f"{loop_seeds} seed x 1 initialisation, scaled) | {straightforward:.0f} | "
+             f"{straightforward / warm:.0f}x |",
+             f"| NumPy + SciPy, vectorised per round (measured on {fast_seeds} seeds, scaled) | "
+             f"{vectorised:.1f} | {vectorised / warm:.1f}x |"]
 
-    print("\n### (b) One live update: T = 20, 64 seeds, m = 200, K = 50 (median of 3, warm)\n")
-    print("| n (= n_max) | milliseconds |")
-    print("|---|---|")
+    lines += ["", "### (b) One live update: T = 20, 64 seeds, m = 200, K = 50 (median of 3, warm)",
+              "", "| n (= n_max) | milliseconds |", "|---|---|"]
     for n_max in ([100, 1000] if arguments.quick else [100, 1000, 10_000]):
-        print(f"| {n_max} | {1000 * live_latency(n_max):.0f} |")
+        lines.append(f"| {n_max} | {1000 * live_latency(n_max):.0f} |")
+    lines.append(f"| floor: drawing the 3 uniforms per triple alone, n = 10000 | "
+                 f"{1000 * random_number_floor():.0f} |")
+
+    lines += ["", "### (b') One slider move of the widget explorer: `Explorer.compute` with its "
+              "defaults (m = 20, K = 10, n_max = 10^4, T_max = 20, 64 seeds; median of 3, warm)",
+              "", "| n | T | milliseconds |", "|---|---|---|"]
+    for setting, seconds in explorer_latency():
+        lines.append(f"| {setting['n']} | {setting['T']} | {1000 * seconds:.0f} |")
 
     calls, compiled = recompilations_over_a_sweep()
-    print(f"\n### (c) Compilations over a sweep of {calls} random slider settings "
-          f"(n, T, beta, initialisation; n_max = 1000, T_max = 20): **{compiled}**")
+    lines += ["", f"### (c) Compilations over a sweep of {calls} random slider settings "
+              f"(n, T, beta, initialisation; n_max = 1000, T_max = 20): **{compiled}**"]
+    text = "\n".join(lines)
+    print(text)
+    if arguments.write:
+        record.write_block("kit-measurements", "Kit", text)
 
 
 if __name__ == "__main__":

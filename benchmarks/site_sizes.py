@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -26,11 +24,13 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import record  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "benchmarks" / "README.md"
 PAGE_LIMIT_KB = 300
 BUILD_LIMIT_S = 300
-START, END = "<!-- site-measurements:start -->", "<!-- site-measurements:end -->"
 
 
 def _kb(size: int) -> str:
@@ -85,29 +85,9 @@ def clean_build(workdir: Path) -> tuple[float, Path]:
     return time.perf_counter() - started, clone / "_build" / "html"
 
 
-def machine() -> str:
-    cpu = "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        match = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
-        cpu = match.group(1).strip() if match else cpu
-    memory = "unknown"
-    meminfo = Path("/proc/meminfo")
-    if meminfo.exists():
-        match = re.search(r"MemTotal:\s*(\d+) kB", meminfo.read_text())
-        memory = f"{int(match.group(1)) / 1024**2:.1f} GB" if match else memory
-    import jax
-    import jupyter_book
-    import plotly
-
-    return (f"{os.cpu_count()} cores ({cpu}), {memory} RAM, {platform.system()} "
-            f"{platform.release()}; Python {platform.python_version()}, JAX {jax.__version__}, "
-            f"jupyter-book {jupyter_book.__version__}, plotly {plotly.__version__}")
-
-
 def report(site: Path, build_seconds: float | None) -> str:
     rows = page_sizes(site)
-    lines = [f"Machine: {machine()}.", ""]
+    lines = [f"Machine: {record.machine()}.", ""]
     if build_seconds is not None:
         verdict = "within" if build_seconds < BUILD_LIMIT_S else "OVER"
         lines += [f"Full build from a clean clone (assets + strict build, every chapter "
@@ -122,17 +102,6 @@ def report(site: Path, build_seconds: float | None) -> str:
     lines += ["", "| shared asset (downloaded once, cached) | KB |", "|---|---:|"]
     lines += [f"| `{name}` | {_kb(size)} |" for name, size in shared_assets(site)]
     return "\n".join(lines)
-
-
-def write_readme(text: str) -> None:
-    block = f"{START}\n{text}\n{END}"
-    content = README.read_text() if README.exists() else "# Benchmarks\n"
-    if START in content:
-        content = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, content,
-                         flags=re.S)
-    else:
-        content = content.rstrip() + "\n\n## Site\n\n" + block + "\n"
-    README.write_text(content)
 
 
 def main() -> int:
@@ -152,7 +121,7 @@ def main() -> int:
         text = report(site, None)
     print(text)
     if arguments.write:
-        write_readme(text)
+        record.write_block("site-measurements", "Site", text)
     return 0
 
 

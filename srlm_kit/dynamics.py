@@ -290,7 +290,9 @@ def _simulate(key, instance: Instance, n, T, beta, judge_model: Judge | None = N
     def body(parameter, inputs):
         t, round_key = inputs
         logits = to_logits(parameter)
-        updated = jnp.where(t < T, step(parameter, logits, round_key), parameter)
+        # A cond, not a select: when T is shared by the batch (one slider setting for all
+        # seeds) the rounds after T cost nothing; under a vmap over T it becomes a select.
+        updated = lax.cond(t < T, lambda: step(parameter, logits, round_key), lambda: parameter)
         new_logits = to_logits(updated)
         outputs = _round_metrics(instance, updated, new_logits, threshold)
         outputs["step_gap"] = metrics.performance_gap(new_logits, logits, instance.rho)

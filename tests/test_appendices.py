@@ -439,6 +439,23 @@ def test_every_benchmark_section_names_its_machine():
         assert re.search(r"^\**Machine\**:", section, re.M), f"section {heading!r} names no machine"
 
 
+def test_a_new_measurement_replaces_the_old_block_and_keeps_the_rest(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import record
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# Benchmarks\n\nIntro.\n")
+    record.write_block("kit-measurements", "Kit", "Machine: A.\n\n| x | 1 |", readme)
+    record.write_block("site-measurements", "Site", "Machine: B.", readme)
+    record.write_block("kit-measurements", "Kit", "Machine: C.\n\n| x | 2 |", readme)
+    text = readme.read_text()
+    assert text.startswith("# Benchmarks\n\nIntro.\n")
+    assert text.count("## Kit") == 1 and text.count("## Site") == 1
+    assert "| x | 2 |" in text and "| x | 1 |" not in text and "Machine: A." not in text
+    assert text.index("## Kit") < text.index("Machine: C.") < text.index("## Site")
+    assert "Machine: B." in text
+
+
 @pytest.mark.browser
 @built
 def test_performance_page_shows_the_benchmark_tables():
