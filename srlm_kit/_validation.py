@@ -105,3 +105,33 @@ def check_index_array(name: str, value, size: int, upper: int, allow_missing: bo
         allowed = f"[{low}, {upper - 1}]" + (" (-1 meaning none)" if allow_missing else "")
         raise ValueError(f"{name} entries must lie in {allowed}")
     return array
+
+
+def check_increasing_ints(name: str, values, minimum: int = 1) -> list[int]:
+    """A non-empty, strictly increasing list of integers, each at least ``minimum``."""
+    array = np.atleast_1d(np.asarray(values))
+    if array.ndim != 1 or array.size == 0 or not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{name} must be a non-empty list of integers, got {values!r}")
+    if np.any(array < minimum) or np.any(np.diff(array) <= 0):
+        raise ValueError(f"{name} must be strictly increasing integers >= {minimum}, "
+                         f"got {array.tolist()}")
+    return [int(value) for value in array]
+
+
+def check_increasing_floats(name: str, values, low: float, high: float = math.inf, *,
+                            open_low: bool = False) -> list[float]:
+    """A non-empty, strictly increasing list of finite numbers in ``[low, high]``
+    (``(low, high]`` with ``open_low``)."""
+    try:
+        array = np.atleast_1d(np.asarray(values, dtype=float))
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a non-empty list of numbers, got {values!r}") from None
+    if array.ndim != 1 or array.size == 0:
+        raise TypeError(f"{name} must be a non-empty list of numbers, got {values!r}")
+    above_low = array > low if open_low else array >= low
+    interval = f"{'(' if open_low else '['}{low}, {high}{']' if math.isfinite(high) else ')'}"
+    if (not np.all(np.isfinite(array)) or not np.all(above_low & (array <= high))
+            or np.any(np.diff(array) <= 0)):
+        raise ValueError(f"{name} must be strictly increasing finite numbers in {interval}, "
+                         f"got {array.tolist()}")
+    return [float(value) for value in array]

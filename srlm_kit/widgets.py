@@ -18,7 +18,6 @@ it) but its output is removed; readers launch the page on Binder to use it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 import ipywidgets as widgets
@@ -27,9 +26,11 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from srlm_kit import _validation as check
 from srlm_kit import dynamics, instances
 from srlm_kit.experiments.common import seed_band
 from srlm_kit.experiments.explorer import bump_height_for_kappa0
+from srlm_kit.figures.core import LiveFigure, live_figure_widget
 
 N_VALUES = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 BETAS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
@@ -37,7 +38,7 @@ BETAS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 
 
 
-class Explorer:
+class Explorer(LiveFigure):
     """Sliders for ``n``, ``T``, ``kappa_0``, ``beta`` and seeds, and a figure updated in place.
 
     ``num_prompts`` and ``num_responses`` set the bump instance (m prompts, K responses);
@@ -55,13 +56,11 @@ class Explorer:
         if not 1.0 < low < high < num_responses:
             raise ValueError(f"kappa0_range must satisfy 1 < low < high < K = {num_responses}, "
                              f"got {kappa0_range}")
-        if sorted(set(n_values)) != list(n_values) or min(n_values) < 1:
-            raise ValueError(f"n_values must be increasing integers >= 1, got {n_values}")
+        n_values = check.check_increasing_ints("n_values", n_values)
         self.num_prompts, self.num_responses = num_prompts, num_responses
         self.n_max, self.T_max, self.seeds_max = int(max(n_values)), int(T_max), int(seeds_max)
         self.threshold = threshold
         self.key = jax.random.key(0) if key is None else key
-        self.last_duration: float | None = None
         self._paused = False
 
         common = {"continuous_update": False, "style": {"description_width": "initial"},
@@ -153,23 +152,7 @@ class Explorer:
             figure.add_trace(go.Scatter(x=[], y=[], mode="lines", **style), row=1, col=column)
         figure.update_yaxes(type="log", row=1, col=1)
         figure.update_yaxes(range=[-0.03, 1.05], row=1, col=2)
-        figure.update_xaxes(title_text="round t")
-        figure.update_layout(height=380, template="plotly_white",
-                             margin={"l": 60, "r": 20, "t": 60, "b": 50},
-                             legend={"orientation": "h", "y": -0.2})
-        return go.FigureWidget(figure)
-
-    def update(self) -> None:
-        """Recompute for the current sliders and redraw in place."""
-        self.status.value = "<b>computing…</b>"
-        started = time.perf_counter()
-        data = self.compute(**self.settings())
-        with self.figure.batch_update():
-            for trace, (name, _) in zip(self.figure.data, self.TRACES, strict=True):
-                trace.x = data["t"]
-                trace.y = data[name]
-        self.last_duration = time.perf_counter() - started
-        self.status.value = f"computed in {self.last_duration:.2f} s"
+        return live_figure_widget(figure)
 
     def set(self, **values) -> None:
         """Move several sliders at once (``n=..., T=..., kappa0=..., beta=..., seeds=...``),
@@ -191,6 +174,3 @@ class Explorer:
     def _on_change(self, change) -> None:
         if not self._paused:
             self.update()
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)

@@ -63,34 +63,6 @@ DELTA = 0.05
 # --------------------------------------------------------------------------------------------
 
 
-def _int_list(name: str, values, minimum: int = 1) -> list[int]:
-    items = list(np.atleast_1d(np.asarray(values)))
-    if not items:
-        raise ValueError(f"{name} must list at least one value")
-    result = [check.check_int(name, item, minimum=minimum) for item in items]
-    if any(b <= a for a, b in zip(result, result[1:], strict=False)):
-        raise ValueError(f"{name} must be strictly increasing, got {result}")
-    return result
-
-
-def _float_list(name: str, values, low: float, high: float = math.inf, *,
-                open_low: bool = False) -> list[float]:
-    items = list(np.atleast_1d(np.asarray(values, dtype=float)))
-    if not items:
-        raise ValueError(f"{name} must list at least one value")
-    result = []
-    for item in items:
-        if open_low:
-            if not (low < item <= high):
-                raise ValueError(f"{name} must lie in ({low}, {high}], got {item}")
-            result.append(float(item))
-        else:
-            result.append(check.check_interval(name, float(item), low, high))
-    if any(b <= a for a, b in zip(result, result[1:], strict=False)):
-        raise ValueError(f"{name} must be strictly increasing, got {result}")
-    return result
-
-
 def _check_run_sizes(num_prompts, num_responses, T, seeds, n_max, n_values=()) -> None:
     check.check_int("num_prompts", num_prompts, minimum=1)
     check.check_int("num_responses", num_responses, minimum=3)
@@ -220,8 +192,8 @@ def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
       of the exact update (NaN once it underflows), which grows by the factor ``1 + 1/beta``
       every round.
     """
-    n_values = _int_list("n_values", n_values)
-    betas = _float_list("betas", betas, 0.0, open_low=True)
+    n_values = check.check_increasing_ints("n_values", n_values)
+    betas = check.check_increasing_floats("betas", betas, 0.0, open_low=True)
     _check_run_sizes(num_prompts, num_responses, T, seeds, n_max, n_values)
     check.check_int("rate_rounds", rate_rounds, minimum=1, maximum=T)
     height = check.check_positive("height", height)
@@ -302,9 +274,9 @@ def consistency_not_correctness(*, seed: int = 0, num_prompts: int = NUM_PROMPTS
     ``[p, beta, t]`` and ``population_confident`` ``[beta, t]``: the exact update; ``p_level``
     ``[p, t]``: the constant p (a reference line).
     """
-    agreements = _float_list("agreements", agreements, 0.0, 1.0)
-    n_values = _int_list("n_values", n_values)
-    betas = _float_list("betas", betas, 0.0, open_low=True)
+    agreements = check.check_increasing_floats("agreements", agreements, 0.0, 1.0)
+    n_values = check.check_increasing_ints("n_values", n_values)
+    betas = check.check_increasing_floats("betas", betas, 0.0, open_low=True)
     _check_run_sizes(num_prompts, num_responses, T, seeds, n_max, n_values)
     temperature = check.check_positive("temperature", temperature)
     key_logits, key_labels, key_runs = jax.random.split(jax.random.key(seed), 3)
@@ -464,9 +436,9 @@ def judge_bias_and_noise(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     ``self_quality_mean`` ``[bias, n, t]``: the self-reward run (the same for every bias,
     repeated along that axis so a figure can draw it against the bias).
     """
-    biases = _float_list("biases", biases, 0.0)
-    noises = _float_list("noises", noises, 0.0)
-    n_values = _int_list("n_values", n_values)
+    biases = check.check_increasing_floats("biases", biases, 0.0)
+    noises = check.check_increasing_floats("noises", noises, 0.0)
+    n_values = check.check_increasing_ints("n_values", n_values)
     beta = check.check_positive("beta", beta)
     _check_run_sizes(num_prompts, num_responses, T, seeds, n_max, n_values)
     check.check_interval("initial_agreement", initial_agreement, 0.0, 1.0)
@@ -577,8 +549,8 @@ def margin_collapse(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     ``rounds_sufficient`` ``[epsilon]``: the sufficient number of rounds
     ``log(log(K - 1)/epsilon)/log(1 + 1/beta)`` of :func:`near_tie_rounds`.
     """
-    epsilons = _float_list("epsilons", epsilons, 0.0, open_low=True)
-    tied = _int_list("tied", tied, minimum=2)
+    epsilons = check.check_increasing_floats("epsilons", epsilons, 0.0, open_low=True)
+    tied = check.check_increasing_ints("tied", tied, minimum=2)
     check.check_int("n (triples per round)", n, minimum=1)
     beta = check.check_positive("beta", beta)
     _check_run_sizes(num_prompts, num_responses, T, seeds, n_max, [n])
@@ -671,8 +643,8 @@ def beta_regimes(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     ``scaled_dominant`` ``[scale, n]``: :func:`dominant_after_cover` (1 where the coverage
     prediction applies).
     """
-    n_values = _int_list("n_values", n_values)
-    scales = _float_list("scales", scales, 0.0, open_low=True)
+    n_values = check.check_increasing_ints("n_values", n_values)
+    scales = check.check_increasing_floats("scales", scales, 0.0, open_low=True)
     constant_beta = check.check_positive("constant_beta", constant_beta)
     height = check.check_positive("height", height)
     _check_run_sizes(num_prompts, num_responses, T, seeds, n_max, n_values)

@@ -24,6 +24,7 @@ import math
 import jax
 import numpy as np
 
+from srlm_kit import _validation as check
 from srlm_kit import bounds, dynamics, instances
 from srlm_kit.experiments.common import json_lists, seed_band
 
@@ -86,11 +87,7 @@ def kappa_and_failure_grid(*, seed: int = 0, num_prompts: int = 20, num_response
     update, over ``[kappa0, beta, t]``.
     """
     kappa0s = [float(value) for value in kappa0s]
-    n_array = np.asarray(n_values)
-    if n_array.ndim != 1 or not np.issubdtype(n_array.dtype, np.integer):
-        raise TypeError(f"n_values must be a list of integers, got {n_values!r}")
-    if np.any(np.diff(n_array) <= 0):
-        raise ValueError(f"n_values must be strictly increasing, got {n_values!r}")
+    n_array = np.asarray(check.check_increasing_ints("n_values", n_values))
     heights = [bump_height_for_kappa0(value, num_responses) for value in kappa0s]
     starts = instances.stack([instances.bump(num_prompts, num_responses, height)
                               for height in heights])

@@ -76,11 +76,10 @@ def _check_settings(num_prompts, num_responses, kappa0s, n_values, T, seeds, con
                     for value in kappa0s)
     if not kappa0s or list(kappa0s) != sorted(set(kappa0s)):
         raise ValueError(f"kappa0s must be a non-empty, strictly increasing list, got {kappa0s}")
-    n_array = np.asarray(n_values)
-    if n_array.ndim != 1 or n_array.size < 2 or not np.issubdtype(n_array.dtype, np.integer):
-        raise TypeError(f"n_values must be a list of at least two integers, got {n_values!r}")
-    if n_array.min() < 1 or np.any(np.diff(n_array) <= 0):
-        raise ValueError(f"n_values must be strictly increasing integers >= 1, got {n_values!r}")
+    n_array = np.asarray(check.check_increasing_ints("n_values", n_values))
+    if n_array.size < 2:
+        raise ValueError(f"n_values must list at least two sizes (a slope needs two), "
+                         f"got {n_values!r}")
     T = check.check_int("T (number of rounds)", T, minimum=2)
     seeds = check.check_int("seeds", seeds, minimum=2)
     constant_beta = check.check_positive("constant_beta", constant_beta)

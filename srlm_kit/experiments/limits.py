@@ -213,15 +213,6 @@ N_MAX = 1024
 T_MAX = 8
 
 
-def _increasing_integers(name: str, values) -> np.ndarray:
-    array = np.asarray(values)
-    if array.ndim != 1 or array.size == 0 or not np.issubdtype(array.dtype, np.integer):
-        raise TypeError(f"{name} must be a non-empty list of integers, got {values!r}")
-    if np.any(array < 1) or np.any(np.diff(array) <= 0):
-        raise ValueError(f"{name} must be strictly increasing integers >= 1, got {values!r}")
-    return array
-
-
 def _runs(key, start, n_values, betas, *, T: int, seeds: int, judge=None):
     """``kappa`` and ``failure`` of ``seeds`` runs for every (n, beta), each ``(n, beta, seed,
     t)`` with ``t = 0..T``. One :func:`srlm_kit.dynamics.run` per (n, beta), all with the same
@@ -266,8 +257,8 @@ def rounds_versus_pooling(*, seed: int = 0, d: int = 10, M: int = 20, Delta: flo
     """
     check.check_int("seeds", seeds, minimum=2)
     check.check_int("d (number of informative prompts)", d, minimum=1)
-    totals = _increasing_integers("totals", totals)
-    rounds = _increasing_integers("rounds", rounds)
+    totals = np.asarray(check.check_increasing_ints("totals", totals))
+    rounds = np.asarray(check.check_increasing_ints("rounds", rounds))
     if rounds[0] != 1:
         raise ValueError(f"rounds must start at 1 (one round of N is the comparison), got "
                          f"{list(rounds)}")
@@ -333,7 +324,7 @@ def self_versus_frozen_reward(*, seed: int = 0, num_prompts: int = 40, num_respo
     """
     check.check_int("T (number of rounds)", T, minimum=1)
     check.check_int("seeds", seeds, minimum=2)
-    n_array = _increasing_integers("n_values", n_values)
+    n_array = np.asarray(check.check_increasing_ints("n_values", n_values))
     betas = [check.check_positive("beta", beta) for beta in betas]
     start = instances.bump(num_prompts, num_responses,
                            bump_height_for_kappa0(kappa0, num_responses))

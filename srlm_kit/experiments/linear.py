@@ -365,7 +365,7 @@ def nested_features(key, num_prompts: int, num_responses: int, dimensions: Seque
     ``(features, eigenvalues)``, one per d (NumPy; eigenvalues of the covariance
     ``E[phi phi^T]``). [reconstructed, paper-notes §4.13 and §10.6]
     """
-    dimensions = _int_tuple("dimensions", dimensions)
+    dimensions = check.check_increasing_ints("dimensions", dimensions)
     check.check_int("m (number of prompts)", num_prompts, minimum=1)
     check.check_int("K (number of responses)", num_responses, minimum=2)
     if alpha is not None:
@@ -401,7 +401,7 @@ def linear_starts(key, *, num_prompts: int, num_responses: int, dimensions: Sequ
     instances of different d share one compiled simulation. Returns ``(instance, eigenvalues)``
     per d. [reconstructed, paper-notes §10.6: the book's toy B]
     """
-    dimensions = _int_tuple("dimensions", dimensions)
+    dimensions = check.check_increasing_ints("dimensions", dimensions)
     padded = max(dimensions) if padded_dimension is None else check.check_int(
         "padded_dimension", padded_dimension, minimum=max(dimensions))
     key_features, key_direction = jax.random.split(key)
@@ -425,26 +425,6 @@ def linear_starts(key, *, num_prompts: int, num_responses: int, dimensions: Sequ
 # --------------------------------------------------------------------------------------------
 # Experiment 1: toy B, d larger than n
 # --------------------------------------------------------------------------------------------
-
-
-def _int_tuple(name: str, values, minimum: int = 1) -> list[int]:
-    array = np.atleast_1d(np.asarray(values))
-    if array.ndim != 1 or array.size == 0 or not np.issubdtype(array.dtype, np.integer):
-        raise TypeError(f"{name} must be a non-empty list of integers, got {values!r}")
-    if np.any(array < minimum) or np.any(np.diff(array) <= 0):
-        raise ValueError(f"{name} must be strictly increasing integers >= {minimum}, "
-                         f"got {list(array)}")
-    return [int(value) for value in array]
-
-
-def _float_tuple(name: str, values, low: float = 0.0) -> list[float]:
-    array = np.atleast_1d(np.asarray(values, dtype=float))
-    if array.ndim != 1 or array.size == 0:
-        raise TypeError(f"{name} must be a non-empty list of numbers, got {values!r}")
-    if not np.all(np.isfinite(array)) or np.any(array <= low) or np.any(np.diff(array) <= 0):
-        raise ValueError(f"{name} must be strictly increasing finite numbers > {low}, "
-                         f"got {list(array)}")
-    return [float(value) for value in array]
 
 
 def _with_round_zero(values: np.ndarray, fill: float) -> np.ndarray:
@@ -496,9 +476,9 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     the ERM runs (mean, min and max over seeds; None where some seed stayed inside for all T
     rounds).
     """
-    n_values = _int_tuple("n_values", n_values)
-    betas = _float_tuple("betas", betas)
-    ratios = _float_tuple("radius_ratios", radius_ratios, low=1.0)
+    n_values = check.check_increasing_ints("n_values", n_values)
+    betas = check.check_increasing_floats("betas", betas, 0.0, open_low=True)
+    ratios = check.check_increasing_floats("radius_ratios", radius_ratios, 1.0, open_low=True)
     T = check.check_int("T (number of rounds)", T, minimum=1)
     T_population = check.check_int("T_population", T_population, minimum=1)
     seeds = check.check_int("seeds", seeds, minimum=1)
@@ -627,7 +607,7 @@ def linear_dimension_sweep(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     smallest fraction of the exact step captured by the first round (:func:`step_capture`; 1
     when every first round equals the exact update).
     """
-    dimensions = _int_tuple("dimensions", dimensions)
+    dimensions = check.check_increasing_ints("dimensions", dimensions)
     alpha = check.check_positive("alpha (spectral decay rate)", alpha)
     n = check.check_int("n (triples per round)", n, minimum=1)
     beta = check.check_positive("beta", beta)
@@ -723,9 +703,9 @@ def effective_dimension_grid(*, seed: int = 0, alphas: Sequence[float] = (0.03, 
     for the common interface and unused.
     """
     check.check_int("seed", seed, minimum=0)
-    alphas = _float_tuple("alphas", alphas)
-    n_values = _int_tuple("n_values", n_values)
-    dimensions = _int_tuple("dimensions", dimensions)
+    alphas = check.check_increasing_floats("alphas", alphas, 0.0, open_low=True)
+    n_values = check.check_increasing_ints("n_values", n_values)
+    dimensions = check.check_increasing_ints("dimensions", dimensions)
     shape = (len(alphas), len(n_values), len(dimensions))
     deff, termwise, bound = (np.zeros(shape) for _ in range(3))
     for i, alpha in enumerate(alphas):

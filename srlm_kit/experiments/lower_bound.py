@@ -214,11 +214,7 @@ def single_step_failure(*, seed: int = 0, d: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
     """
     check.check_int("seeds", seeds, minimum=2)
     kappa0s = [float(value) for value in kappa0s]
-    n_array = np.asarray(n_values)
-    if n_array.ndim != 1 or not np.issubdtype(n_array.dtype, np.integer):
-        raise TypeError(f"n_values must be a list of integers, got {n_values!r}")
-    if np.any(np.diff(n_array) <= 0):
-        raise ValueError(f"n_values must be strictly increasing, got {n_values!r}")
+    n_array = np.asarray(check.check_increasing_ints("n_values", n_values))
     family_sizes = [[instance_sizes(kappa0, float(worst_case_bump_mass(n, d=d, kappa0=kappa0)))
                      for n in n_array] for kappa0 in kappa0s]
     extra_M = [PROTOTYPE["M"]] if prototype else []

@@ -55,6 +55,7 @@ import json
 import math
 import os
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -474,3 +475,55 @@ def expected_traces(result: Mapping, meta: Mapping, trace_metas: Sequence[Mappin
         where = {**setting, **trace_meta.get("fixed", {})}
         expected[index] = lookup(result, trace_meta["field"], meta["x"], where)
     return expected
+
+
+# --------------------------------------------------------------------------------------------
+# Live figures (a kernel is running: Binder, Jupyter)
+# --------------------------------------------------------------------------------------------
+
+
+class LiveFigure:
+    """What the live explorers share: a ``FigureWidget`` redrawn in place from ``compute``.
+
+    A subclass sets ``TRACES`` (the field of ``compute()`` each trace shows, and its subplot
+    column, in trace order), builds ``self.figure`` (with :func:`live_figure_widget`),
+    ``self.status`` (an ``ipywidgets.HTML``) and ``self.widget`` (what is displayed), and
+    defines ``settings()`` (the slider values) and ``compute(**settings)`` (a dict of curves;
+    an entry ``"t"``, when present, is the x of every trace). Nothing here imports ipywidgets,
+    so the static figures of this package build without it.
+    """
+
+    TRACES: tuple[tuple[str, int], ...] = ()
+    last_duration: float | None = None
+
+    def settings(self) -> dict:
+        raise NotImplementedError
+
+    def compute(self, **settings) -> dict:
+        raise NotImplementedError
+
+    def update(self) -> None:
+        """Recompute for the current sliders and redraw in place; the status line says
+        "computing" meanwhile and then how long it took."""
+        self.status.value = "<b>computing…</b>"
+        started = time.perf_counter()
+        data = self.compute(**self.settings())
+        with self.figure.batch_update():
+            for trace, (name, _) in zip(self.figure.data, self.TRACES, strict=True):
+                if "t" in data:
+                    trace.x = data["t"]
+                trace.y = data[name]
+        self.last_duration = time.perf_counter() - started
+        self.status.value = f"computed in {self.last_duration:.2f} s"
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def live_figure_widget(figure: go.Figure) -> go.FigureWidget:
+    """The layout every live explorer uses (rounds on x, legend below), as a ``FigureWidget``."""
+    figure.update_xaxes(title_text="round t")
+    figure.update_layout(height=380, template="plotly_white",
+                         margin={"l": 60, "r": 20, "t": 60, "b": 50},
+                         legend={"orientation": "h", "y": -0.2})
+    return go.FigureWidget(figure)

@@ -7,7 +7,6 @@ The two page figures take the experiment's result and the keyword arguments that
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -17,7 +16,15 @@ from plotly.subplots import make_subplots
 from srlm_kit import dynamics
 from srlm_kit.experiments.common import seed_band
 from srlm_kit.experiments.practice import judge_instance
-from srlm_kit.figures.core import PALETTE, Curve, Slider, SliderFigure, grid_figure
+from srlm_kit.figures.core import (
+    PALETTE,
+    Curve,
+    LiveFigure,
+    Slider,
+    SliderFigure,
+    grid_figure,
+    live_figure_widget,
+)
 
 EXPERIMENT = "judge_versus_self_reward"
 
@@ -94,7 +101,7 @@ def confidence_over_rounds(result: Mapping, kwargs: Mapping, *,
 # --------------------------------------------------------------------------------------------
 
 
-class JudgeExplorer:
+class JudgeExplorer(LiveFigure):
     """Sliders for the judge's noise and bias, ``n`` and ``beta``; the figure re-runs the kit.
 
     The instance is that of the experiment (:func:`srlm_kit.experiments.practice.judge_instance`,
@@ -176,23 +183,6 @@ class JudgeExplorer:
                       "dash": None if judge_trace else "dash"}), row=1, col=column)
         figure.update_yaxes(range=[0.0, 1.02], row=1, col=1)
         figure.update_yaxes(type="log", row=1, col=2)
-        figure.update_xaxes(title_text="round t")
-        figure.update_layout(height=380, template="plotly_white",
-                             margin={"l": 60, "r": 20, "t": 60, "b": 50},
-                             legend={"orientation": "h", "y": -0.2})
-        return go.FigureWidget(figure)
-
-    def update(self) -> None:
-        """Re-run the kit for the current sliders and redraw in place."""
-        self.status.value = "<b>computing…</b>"
-        started = time.perf_counter()
-        curves = self.compute(**self.settings())
-        with self.figure.batch_update():
-            for trace, (name, _) in zip(self.figure.data, self.TRACES, strict=True):
-                trace.y = curves[name]
-        self.status.value = f"computed in {time.perf_counter() - started:.2f} s"
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        return live_figure_widget(figure)
 
 
