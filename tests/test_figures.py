@@ -323,3 +323,10 @@ def test_live_notebook_displays_composing_widget_sliders(monkeypatch):
         for index, values in figure.traces_at([i, j]).items():
             assert data[index]["y"] == values
         assert data[2]["y"] == [f(A[i], B[j], x) for x in X]
+
+
+def test_mean_and_band_names_the_three_fields_of_a_seed_band():
+    curve = Curve.mean_and_band("κ", "kappa", "± 1 sd", fixed={"beta": 0.5}, dash="dot")
+    assert (curve.field, curve.band, curve.band_name) == (
+        "kappa_mean", ("kappa_lower", "kappa_upper"), "± 1 sd")
+    assert curve.fixed == {"beta": 0.5} and curve.dash == "dot"

@@ -33,8 +33,7 @@ Example (the whole of a chapter cell)::
     grid_figure(
         result, experiment="kappa_and_failure_grid", kwargs=kwargs, x="t",
         sliders=[Slider("n", "triples per round n = "), Slider("kappa0", "initial κ₀ = ")],
-        curves=[Curve("simulated κ_t (mean)", "kappa_mean", band=("kappa_lower", "kappa_upper"),
-                      fixed={"beta": 0.1})],
+        curves=[Curve.mean_and_band("simulated κ_t (mean)", "kappa", fixed={"beta": 0.1})],
         x_title="round t", y_title="condition number κ_t", log_y=True, div_id="fig-kappa",
         description="Line chart of the condition number against the round ...")
 
@@ -138,6 +137,14 @@ class Curve:
     dash: str | None = None
     width: float = 2.0
     mode: str = "lines+markers"
+
+    @classmethod
+    def mean_and_band(cls, name: str, prefix: str, band_name: str | None = None,
+                      **options) -> Curve:
+        """The curve ``{prefix}_mean`` with the band ``{prefix}_lower``..``{prefix}_upper``:
+        the three fields :func:`srlm_kit.experiments.common.seed_band` names."""
+        return cls(name, f"{prefix}_mean", band=(f"{prefix}_lower", f"{prefix}_upper"),
+                   band_name=band_name, **options)
 
 
 @dataclass

@@ -48,9 +48,8 @@ def failure_over_n(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-failu
         result, experiment=EXPERIMENT, kwargs=kwargs, x="n",
         sliders=[Slider("t", "rounds T = ", values=rounds), _kappa0_slider(), _beta_slider()],
         curves=[
-            Curve("simulated failure probability (mean over seeds)", "failure_mean",
-                  band=("failure_lower", "failure_upper"),
-                  band_name="simulated: ± 1 sd over seeds"),
+            Curve.mean_and_band("simulated failure probability (mean over seeds)", "failure",
+                                band_name="simulated: ± 1 sd over seeds"),
             Curve("Theorem 5.3 bound (hidden constants = 1)", "failure_bound", dash="dash",
                   color="#D55E00"),
         ],
@@ -84,9 +83,8 @@ def kappa_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-ka
         sliders=[Slider("n", "triples per round n = ", active=min(3, len(coords["n"]) - 1)),
                  _kappa0_slider(), _beta_slider()],
         curves=[
-            Curve("simulated κ_t (mean over seeds)", "kappa_mean",
-                  band=("kappa_lower", "kappa_upper"),
-                  band_name="simulated: ± 1 sd over seeds"),
+            Curve.mean_and_band("simulated κ_t (mean over seeds)", "kappa",
+                                band_name="simulated: ± 1 sd over seeds"),
             Curve("infinite data (population update)", "population_kappa", dash="dash"),
         ],
         static_traces=[go.Scatter(

@@ -117,11 +117,6 @@ def _powers(slider_figure: SliderFigure) -> SliderFigure:
     return slider_figure
 
 
-def _band(name: str, field: str, band_name: str, **options) -> Curve:
-    return Curve(name, f"{field}_mean", band=(f"{field}_lower", f"{field}_upper"),
-                 band_name=band_name, **options)
-
-
 # --------------------------------------------------------------------------------------------
 # Chapter 5
 # --------------------------------------------------------------------------------------------
@@ -172,14 +167,15 @@ def main_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-main-
                  Slider("fit", "recursion fitted on the first T rounds: T = ", active=0,
                         values=_subset(coords["fit"], FIT_HORIZONS))],
         curves=[
-            _band("failure (mean over seeds)", "failure", "± 1 sd", fixed=theory,
-                  color=SIMULATED),
+            Curve.mean_and_band("failure (mean over seeds)", "failure", "± 1 sd", fixed=theory,
+                                color=SIMULATED),
             Curve(f"Theorem 5.3 shape × constant fitted at κ₀ = {calibration['kappa0']:g}, "
                   f"n = {calibration['n']}, T = {calibration['T']}", "bound_calibrated",
                   dash="dash", color=BOUND),
             Curve("coverage model", "coverage_failure", dash="dot", color=PALETTE[6],
                   mode="lines", width=1.5),
-            _band("κ_t (mean over seeds)", "kappa", "± 1 sd", fixed=theory, color=PALETTE[4]),
+            Curve.mean_and_band("κ_t (mean over seeds)", "kappa", "± 1 sd", fixed=theory,
+                                color=PALETTE[4]),
             Curve("recursion fitted on rounds ≤ T", "recursion_fit", dash="dash", color=EXTRA),
             Curve("infinite data", "population_kappa", fixed=theory, dash="dot",
                   color=PALETTE[3], mode="lines"),
@@ -259,8 +255,8 @@ def rate_in_n_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-
         result, experiment=GRID_EXPERIMENT, kwargs=kwargs, x="n",
         sliders=[Slider("t", "rounds T = ", values=coords["t"][1:]), _kappa0_slider(coords)],
         curves=[
-            _band("simulated failure after T rounds (mean over seeds)", "failure",
-                  "simulated: ± 1 sd over seeds", fixed=theory, color=SIMULATED),
+            Curve.mean_and_band("simulated failure after T rounds (mean over seeds)", "failure",
+                                "simulated: ± 1 sd over seeds", fixed=theory, color=SIMULATED),
             Curve("Theorem 5.3 shape × one constant", "bound_calibrated", dash="dash",
                   color=BOUND),
             Curve("coverage model of toy A", "coverage_failure", dash="dot", color=PALETTE[6],
@@ -291,9 +287,10 @@ def beta_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-beta-
                         active=1),
                  _kappa0_slider(coords), Slider("beta", "β = ", format="{}")],
         curves=[
-            _band("simulated failure probability", "failure", "failure: ± 1 sd over seeds",
-                  color=SIMULATED),
-            _band("simulated κ_t", "kappa", "κ_t: ± 1 sd over seeds", color=PALETTE[4]),
+            Curve.mean_and_band("simulated failure probability", "failure",
+                                "failure: ± 1 sd over seeds", color=SIMULATED),
+            Curve.mean_and_band("simulated κ_t", "kappa", "κ_t: ± 1 sd over seeds",
+                                color=PALETTE[4]),
             Curve("infinite data (exact update)", "population_kappa", dash="dot",
                   color=PALETTE[3], mode="lines"),
         ],
@@ -366,8 +363,8 @@ def rounds_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-06-rou
         result, experiment=ROUNDS_EXPERIMENT, kwargs=kwargs, x="n",
         sliders=[_kappa0_slider(coords), Slider("beta", "β = ", format="{}")],
         curves=[
-            _band("rounds needed in the simulation (mean over seeds)", "rounds",
-                  "simulation: ± 1 sd over seeds", color=SIMULATED),
+            Curve.mean_and_band("rounds needed in the simulation (mean over seeds)", "rounds",
+                                "simulation: ± 1 sd over seeds", color=SIMULATED),
             Curve("coverage model of toy A (β = 1/√n)", "coverage_rounds", dash="dot",
                   color=PALETTE[6], mode="lines", width=1.5),
             *[Curve(f"Corollary 5.7 threshold, μ over {reading}" if reading != "μ = 1"
@@ -401,8 +398,8 @@ def split_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-06-spli
         sliders=[_n_slider(coords), _kappa0_slider(coords),
                  Slider("reading", "μ taken as: ", format="{}")],
         curves=[
-            _band("measured √κ_{T−1} (mean over seeds)", "sqrt_kappa",
-                  "measured: ± 1 sd over seeds", color=SIMULATED),
+            Curve.mean_and_band("measured √κ_{T−1} (mean over seeds)", "sqrt_kappa",
+                                "measured: ± 1 sd over seeds", color=SIMULATED),
             Curve("stable term μ^(−1/2)", "stable", dash="dash", color=BOUND),
             Curve("transient term √κ₀·q^((T−1)/2)", "transient", dash="dot", color=EXTRA),
             Curve("sum: the theory's bound on √κ_{T−1}", "term_sum", color=PALETTE[3]),

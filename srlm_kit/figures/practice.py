@@ -36,6 +36,16 @@ def _sliders() -> list[Slider]:
             Slider("bias", "judge bias b towards the lure = ")]
 
 
+def _judge_and_self_curves(quantity: str) -> list[Curve]:
+    """The judge-driven run (solid) and the self-rewarding run (dashed) of one quantity."""
+    return [
+        Curve.mean_and_band("trained with the judge's scores", f"judge_{quantity}",
+                            "judge: ± 1 sd over seeds", color=JUDGE_COLOR),
+        Curve.mean_and_band("trained with the self-reward log π_t", f"self_{quantity}",
+                            "self-reward: ± 1 sd over seeds", color=SELF_COLOR, dash="dash"),
+    ]
+
+
 def agreement_over_rounds(result: Mapping, kwargs: Mapping, *,
                           div_id: str = "fig-01-agreement-plot") -> SliderFigure:
     """Agreement of the policy's mode with the external label, round by round.
@@ -55,14 +65,7 @@ def agreement_over_rounds(result: Mapping, kwargs: Mapping, *,
         "to 1 for a clean judge and falls for a noisy or strongly biased one.")
     return grid_figure(
         result, experiment=EXPERIMENT, kwargs=kwargs, x="t", sliders=_sliders(),
-        curves=[
-            Curve("trained with the judge's scores", "judge_agreement_mean",
-                  band=("judge_agreement_lower", "judge_agreement_upper"),
-                  band_name="judge: ± 1 sd over seeds", color=JUDGE_COLOR),
-            Curve("trained with the self-reward log π_t", "self_agreement_mean",
-                  band=("self_agreement_lower", "self_agreement_upper"),
-                  band_name="self-reward: ± 1 sd over seeds", color=SELF_COLOR, dash="dash"),
-        ],
+        curves=_judge_and_self_curves("agreement"),
         x_title="round t", y_title="agreement of the mode with the external label",
         y_range=[0.0, 1.02], description=description, div_id=div_id)
 
@@ -80,14 +83,7 @@ def confidence_over_rounds(result: Mapping, kwargs: Mapping, *,
         "rounds, whatever the judge's noise or bias.")
     return grid_figure(
         result, experiment=EXPERIMENT, kwargs=kwargs, x="t", sliders=_sliders(),
-        curves=[
-            Curve("trained with the judge's scores", "judge_kappa_mean",
-                  band=("judge_kappa_lower", "judge_kappa_upper"),
-                  band_name="judge: ± 1 sd over seeds", color=JUDGE_COLOR),
-            Curve("trained with the self-reward log π_t", "self_kappa_mean",
-                  band=("self_kappa_lower", "self_kappa_upper"),
-                  band_name="self-reward: ± 1 sd over seeds", color=SELF_COLOR, dash="dash"),
-        ],
+        curves=_judge_and_self_curves("kappa"),
         static_traces=[go.Scatter(
             x=[coords["t"][0], coords["t"][-1]], y=[1.0, 1.0], mode="lines",
             name="κ = 1 (deterministic policy)",
