@@ -789,7 +789,7 @@ def judge_composition() -> theory.Derivation:
     limit = sp.limit(holds, rounds, sp.oo)
     length_y = sp.Symbol(r"\ell(y)", real=True)
     length_true = sp.Symbol(r"\ell(y_{\mathrm{true}})", real=True)
-    bias = sp.Symbol("lambda", positive=True)
+    bias = sp.Symbol("b", positive=True)  # the judge's bias, b in the book
     advantage = sp.expand((0 + bias * length_y) - (1 + bias * length_true))
     result = sp.Eq(sp.Limit(sp.Symbol("P_T"), rounds, sp.oo), limit)
     steps = [
@@ -805,8 +805,8 @@ def judge_composition() -> theory.Derivation:
         ("Probability that the judge's order holds (Delta_0 = 0)",
          sp.Eq(sp.Symbol("P_T"), holds)),
         ("As T grows", result),
-        ("Judge's score of a longer wrong response y minus that of the correct one (q = 0 vs "
-         "1): positive, i.e. reward hacking, when lambda (l(y) - l(y_true)) > 1",
+        ("Judge's score of a longer wrong response y minus that of the correct one (Q = 0 vs "
+         "1): positive, i.e. reward hacking, when b (l(y) - l(y_true)) > 1",
          sp.Eq(sp.Symbol(r"s(y) - s(y_{\mathrm{true}})"), advantage)),
     ]
     return theory.Derivation(result, steps)

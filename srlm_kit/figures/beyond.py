@@ -90,11 +90,12 @@ def agreement_over_rounds(result: Mapping, kwargs: Mapping, *,
         "over seeds with a band), the share whose most likely response is still the initial "
         "one, the share on which the model is confident (more than half of its mass on its "
         "most likely response), and, dashed, the label agreement of the exact infinite-data "
-        "update, which stays at the initial agreement p. Sliders choose p, n and beta. "
-        "Confidence rises to 1 while agreement with the labels never rises above p.")
+        "update, which stays at the initial agreement. Sliders choose the initial agreement, "
+        "n and beta. Confidence rises to 1 while agreement with the labels never rises above "
+        "its initial value.")
     return grid_figure(
         result, experiment="consistency_not_correctness", kwargs=kwargs, x="t",
-        sliders=[Slider("p", "labels agree with π₀'s mode on a share p = ",
+        sliders=[Slider("p", "labels agree with π₀'s mode on a share agree(π₀) = ",
                         active=_index_of(coords["p"], 0.5)),
                  Slider("n", "triples per round n = ", active=_index_of(coords["n"], 200)),
                  Slider("beta", "β = ")],
@@ -120,7 +121,7 @@ def judge_over_bias(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-j
     """Agreement with the correct response after T rounds against the judge's length bias."""
     coords = result["coords"]
     description = (
-        "Line chart against the strength lambda of the judge's preference for long responses, from "
+        "Line chart against the strength b of the judge's preference for long responses, from "
         f"{coords['bias'][0]:g} to {coords['bias'][-1]:g}: the share of prompts whose most "
         "likely response is the correct one after T rounds with the judge as reward (mean over "
         "seeds with a band), the same before any round, the same after T rounds of "
@@ -143,7 +144,7 @@ def judge_over_bias(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-j
             Curve("before any round", "agreement_mean", fixed={"t": 0}, color="#999999",
                   mode="lines", width=1.5),
         ],
-        x_title="judge's length bias λ (score = quality + λ · length + σ · noise)",
+        x_title="judge's length bias b (score = quality + b · length + σ · noise)",
         y_title="share of prompts whose mode is correct", y_range=[-0.02, 1.04],
         description=description, caption=caption, div_id=div_id)
 
@@ -162,7 +163,7 @@ def judge_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08
         "keeps rising while correctness falls: reward hacking.")
     return grid_figure(
         result, experiment="judge_bias_and_noise", kwargs=kwargs, x="t",
-        sliders=[Slider("bias", "judge's length bias λ = ",
+        sliders=[Slider("bias", "judge's length bias b = ",
                         active=len(coords["bias"]) - 1),
                  Slider("noise", "judge's noise σ = "),
                  Slider("n", "triples per round n = ", active=len(coords["n"]) - 1)],

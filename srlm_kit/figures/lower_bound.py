@@ -73,9 +73,10 @@ def lower_bound_forms(result: Mapping, kwargs: Mapping, *,
         "Line chart with logarithmic axes of five forms of the lower bound of Theorem 4.1, all "
         f"with the hidden constant set to 1, for n from {n_values[0]:,} to {n_values[-1]:,}: "
         "the exact solution of epsilon squared times one plus log of kappa zero over epsilon "
-        "equals K over n (solid); the exact solution of the same equation without the one "
-        "(dashed); its large-n approximation (dotted); the form quoted by an ICLR reviewer "
-        "(dash-dot); and the plain rate, the square root of K over n (grey). All fall with "
+        "equals kappa zero times log of the class size, over n (solid); the exact solution "
+        "of the same equation without the one (dashed); its large-n approximation (dotted); "
+        "the form quoted by an ICLR reviewer (dash-dot); and the plain rate, the square root "
+        "of kappa zero times log of the class size over n (grey). All fall with "
         "slope close to minus one half and differ by factors that shrink slowly as n grows. "
         "Sliders choose kappa zero and log of the class size.")
     return grid_figure(
@@ -83,15 +84,15 @@ def lower_bound_forms(result: Mapping, kwargs: Mapping, *,
         sliders=[Slider("kappa0", "κ₀ = ", active=2),
                  Slider("log_class_size", "log|Π| = ", active=1)],
         curves=[
-            Curve("exact: ε²(1 + log(κ₀/ε)) = K/n", "exact_with_one", color=PALETTE[0],
+            Curve("exact: ε²(1 + log(κ₀/ε)) = κ₀log|Π|/n", "exact_with_one", color=PALETTE[0],
                   mode="lines"),
-            Curve("exact: ε² log(κ₀/ε) = K/n", "exact_without_one", color=PALETTE[1],
+            Curve("exact: ε² log(κ₀/ε) = κ₀log|Π|/n", "exact_without_one", color=PALETTE[1],
                   dash="dash", mode="lines"),
-            Curve("asymptotic: √(2K / (n log(nκ₀²/(2K))))", "asymptotic", color=PALETTE[2],
-                  dash="dot", mode="lines"),
-            Curve("reviewer's form: √(K / (n log(nκ₀/log|Π|)))", "reviewer",
+            Curve("asymptotic: √(2κ₀log|Π| / (n log(nκ₀/(2log|Π|))))", "asymptotic",
+                  color=PALETTE[2], dash="dot", mode="lines"),
+            Curve("reviewer's form: √(κ₀log|Π| / (n log(nκ₀/log|Π|)))", "reviewer",
                   color=PALETTE[3], dash="dashdot", mode="lines"),
-            Curve("rate √(K/n)", "rate", color=_GREY, mode="lines", width=1.5),
+            Curve("rate √(κ₀log|Π|/n)", "rate", color=_GREY, mode="lines", width=1.5),
         ],
         static_traces=[_horizontal(n_values, 1.0, "probability 1")],
         x_title="samples n", y_title="lower bound ε (constant 1)",
