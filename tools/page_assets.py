@@ -8,13 +8,14 @@ This extension decides, page by page, what the page asks for:
   (:class:`srlm_kit.figures.SliderFigure`) wait for ``DOMContentLoaded``, which comes after the
   deferred plotly.js has run;
 * MathJax (served by ``sphinx-mathjax-offline``; Sphinx adds it only to pages with math) is
-  configured here to typeset lazily: formulas are typeset as they come near the screen, so a
-  chapter with 500 expressions is ready after the first screenful;
+  configured here to typeset lazily: the formulas on screen first, so a chapter with 500
+  expressions is ready after the first screenful, and the others when the browser is idle
+  (or when they come near the screen, if that is sooner);
 * the theme's ``fontawesome.js`` and the search index are left out of the page's head by the
   template ``tools/templates/layout.html`` (the search page loads the index itself);
 * the site's own stylesheet (``tools/static/srlm-site.css``: focus rings, keyboard slider
-  controls, colour contrast) is added to every page, with a few lines of script that put
-  sideways-scrolling blocks into the tab order.
+  controls, colour contrast) is added to every page, with a few lines of script
+  (:data:`SITE_SCRIPT`).
 
 It also names the sidebar's collapsible ``<summary>`` elements, which the theme leaves empty
 (an icon only), so that a screen reader says what each one opens.
@@ -108,16 +109,36 @@ def name_summaries(toctree_html: str) -> str:
     return _SUMMARY.sub(r'<summary aria-label="Show or hide this section">\1', named)
 
 
-#: Keyboard users must be able to scroll a block that scrolls sideways (a long code line, a
-#: wide table): such a block gets into the tab order, and only such a block (measured in the
-#: browser, where the widths are known).
-SCROLLABLE_SCRIPT = """document.addEventListener('DOMContentLoaded', function () {
-  document.querySelectorAll('main pre, main .table-wrapper, main .output').forEach(function (el) {
-    if (el.scrollWidth > el.clientWidth + 1 && !el.hasAttribute('tabindex')) {
-      el.setAttribute('tabindex', '0');
-    }
+#: Two things every page does once its HTML is parsed:
+#: 1. a block that scrolls sideways (a long code line, a wide table) gets into the tab order,
+#:    so that keyboard users can scroll it, and only such a block (measured in the browser,
+#:    where the widths are known; again once the math is typeset);
+#: 2. with MathJax's lazy typesetting, the formulas on screen are typeset first; the rest of
+#:    the page's formulas are typeset as soon as the browser is idle (so that find-in-page and
+#:    screen readers meet typeset math everywhere, without scrolling first).
+SITE_SCRIPT = """(function () {
+  function markScrollable() {
+    var blocks = document.querySelectorAll('main pre, main .table-wrapper, main .output, ' +
+                                           'main div.math');
+    blocks.forEach(function (el) {
+      if (el.scrollWidth > el.clientWidth + 1 && !el.hasAttribute('tabindex')) {
+        el.setAttribute('tabindex', '0');
+      }
+    });
+  }
+  document.addEventListener('DOMContentLoaded', function () {
+    markScrollable();
+    if (!(window.MathJax && MathJax.startup && MathJax.startup.promise)) { return; }
+    MathJax.startup.promise.then(function () {
+      markScrollable();
+      var math = MathJax.startup.document;
+      if (!(math && math.lazyTypesetAll)) { return; }
+      (window.requestIdleCallback || setTimeout)(function () {
+        math.lazyTypesetAll().then(markScrollable);
+      });
+    });
   });
-});"""
+})();"""
 
 
 def fix_body(body: str) -> str:
@@ -146,7 +167,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _configure)
     app.connect("builder-inited", _lazy_mathjax, priority=900)
     app.add_css_file("srlm-site.css")
-    app.add_js_file(None, body=SCROLLABLE_SCRIPT)
+    app.add_js_file(None, body=SITE_SCRIPT)
     # After the theme's own handler (priority 500), which puts generate_toctree_html there.
     app.connect("html-page-context", _page_context, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
