@@ -30,6 +30,7 @@ import functools
 import gzip
 import hashlib
 import http.server
+import os
 import statistics
 import threading
 from email.utils import formatdate
@@ -201,8 +202,9 @@ def _range(rows: list[dict], key: str, digits: int = 1) -> str:
     return f"{min(values):.{digits}f}–{max(values):.{digits}f}"
 
 
-def report(rows: list[dict], label: str) -> str:
-    lines = [f"Machine: {record.machine()}.", "",
+def report(rows: list[dict], label: str, load: tuple[float, float]) -> str:
+    lines = [f"Machine: {record.machine()}. Load average (1 min) before and after the run: "
+             f"{load[0]:.1f}, {load[1]:.1f} (other work on the machine shares its CPU).", "",
              f"{label}: each numbered chapter opened in a fresh chromium profile, network "
              "throttled to 9 Mbit/s and 70 ms per request, the site served gzip-compressed with "
              f"`Cache-Control: max-age={MAX_AGE}`; then opened again in the same profile (warm).",
@@ -233,7 +235,9 @@ def main() -> None:
     pages = args.pages or chapters(args.site)
     if not pages:
         raise SystemExit(f"no numbered chapters in {args.site}/book: run `make book` first")
-    text = report(measure(args.site, pages), args.label)
+    load_before = os.getloadavg()[0]
+    rows = measure(args.site, pages)
+    text = report(rows, args.label, (load_before, os.getloadavg()[0]))
     print(text)
     if args.write:
         record.write_block("site-speed", "Site speed", text)
