@@ -60,7 +60,8 @@ def page_sizes(site: Path) -> list[tuple[str, int, int]]:
 
 def shared_assets(site: Path) -> list[tuple[str, int]]:
     static = site / "_static"
-    parts = [("_static/plotly.min.js", (static / "plotly.min.js").stat().st_size),
+    parts = [("_static/plotly-basic.min.js (loaded on figure pages)",
+              (static / "plotly-basic.min.js").stat().st_size),
              ("_static/mathjax/ (whole MathJax 3 tree)", _tree_size(static / "mathjax")),
              ("_static/mathjax/tex-chtml.js (loaded on math pages)",
               (static / "mathjax" / "tex-chtml.js").stat().st_size)]

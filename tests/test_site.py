@@ -187,20 +187,63 @@ def test_page_loads_offline_without_errors(loaded):
     assert opened.failed == [], f"missing or failed local resources: {opened.failed}"
 
 
+def _typeset_everything(page) -> None:
+    """Scroll through the page, a screen at a time, so that MathJax's lazy typesetting (which
+    typesets formulas as they come near the screen) reaches every formula; wait until it has."""
+    page.evaluate("""async () => {
+        const frame = () => new Promise(resolve => requestAnimationFrame(() => resolve()));
+        for (let y = 0; y <= document.documentElement.scrollHeight; y += window.innerHeight) {
+            window.scrollTo(0, y);
+            await frame(); await frame();
+        }
+        window.scrollTo(0, 0);
+    }""")
+    page.wait_for_function("() => !document.querySelector('mjx-lazy')", timeout=20_000)
+
+
 @_by_page(PAGES)
 def test_math_is_rendered(loaded):
     opened = loaded
     assert opened.mathjax_ready is not False, "MathJax did not start (is it served?)"
+    if opened.mathjax_ready:
+        _typeset_everything(opened.page)
     state = opened.page.evaluate("""() => ({
         math: document.querySelectorAll('.math').length,
         unrendered: Array.from(document.querySelectorAll('.math'))
-            .filter(node => !node.querySelector('mjx-container')).map(node => node.textContent),
+            .filter(node => !node.querySelector('mjx-container mjx-math'))
+            .map(node => node.textContent),
         containers: document.querySelectorAll('mjx-container').length,
         text: document.body.innerText})""")
     assert state["unrendered"] == [], f"math left as raw TeX: {state['unrendered'][:3]}"
     assert state["containers"] >= state["math"]
     for raw in ("$$", "\\(", "\\["):
         assert raw not in state["text"], f"raw TeX delimiter {raw!r} visible on the page"
+
+
+#: axe-core impacts that fail a page (the other two, "moderate" and "minor", are reported only).
+FAILING_IMPACTS = ("serious", "critical")
+
+
+@_by_page(PAGES)
+def test_no_serious_accessibility_violations(loaded):
+    """axe-core (bundled with axe-playwright-python, injected into the page: nothing fetched)
+    with its default rules: no serious or critical violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(loaded.page).response["violations"]
+    failing = [f"{item['id']} ({item['impact']}, {len(item['nodes'])} nodes, e.g. "
+               f"{item['nodes'][0]['target']}): {item['help']}"
+               for item in violations if item["impact"] in FAILING_IMPACTS]
+    assert failing == [], "\n".join(failing)
+
+
+def test_search_finds_the_chapters(visit):
+    """The search index is loaded by the search page (and only there): a query finds pages."""
+    opened = visit("search.html?q=condition+number")
+    opened.page.wait_for_selector("#search-results li", timeout=20_000)
+    found = opened.page.locator("#search-results li a").evaluate_all(
+        "(links) => links.map(link => link.getAttribute('href'))")
+    assert any(link.startswith("book/0") for link in found), found
 
 
 def test_math_pages_exist():
@@ -334,6 +377,72 @@ def test_sliders_show_the_kits_values(visit, page):
         assert moved_data, f"{figure['id']}: no slider changed the plotted data"
 
 
+def _slider_figures(page) -> list[dict]:
+    return page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+        .filter(gd => (gd.layout.sliders || []).length > 0)
+        .map(gd => ({id: gd.id, meta: gd.layout.meta && gd.layout.meta.srlm,
+                     trace_metas: gd.data.map(t => t.meta || null),
+                     steps: gd.layout.sliders.map(s => s.steps.map(step => step.value)),
+                     labels: gd.layout.sliders.map(s => s.steps.map(step => step.label)),
+                     prefixes: gd.layout.sliders.map(s => s.currentvalue.prefix),
+                     grid: (document.getElementById(gd.id + '-grid') || {}).textContent}))""")
+
+
+def _tab_to(page, element_id: str, limit: int = 500) -> int:
+    """Press Tab until ``element_id`` has the focus; return how many presses it took."""
+    for presses in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement && document.activeElement.id") == element_id:
+            return presses
+    raise AssertionError(f"#{element_id} not reached with {limit} presses of Tab")
+
+
+SLIDER_PAGES = [page for page in FIGURE_PAGES if "srlm-slider-key" in (SITE / page).read_text()]
+
+
+@pytest.mark.parametrize("page", SLIDER_PAGES)
+def test_sliders_work_from_the_keyboard(visit, page):
+    """Every slider of every figure: reached with Tab, a visible focus ring over the Plotly
+    slider, moved with the arrow keys, Home and End, its value announced, and the curves shown
+    those of the grid and of the kit for every position."""
+    opened = visit(page)
+    figures = _slider_figures(opened.page)
+    assert figures
+    opened.page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    for figure in figures:
+        grid = json.loads(figure["grid"])
+        result = _experiment(figure["meta"]["experiment"],
+                             json.dumps(figure["meta"]["kwargs"], sort_keys=True))
+        for slider, steps in enumerate(figure["steps"]):
+            key_id = f"{figure['id']}-slider-{slider}"
+            _tab_to(opened.page, key_id)
+            box = opened.page.evaluate("""([key, id, k]) => {
+                const el = document.getElementById(key), style = getComputedStyle(el);
+                const rail = document.getElementById(id).querySelectorAll('.slider-group')[k]
+                    .querySelector('.slider-rail-touch-rect').getBoundingClientRect();
+                const r = el.getBoundingClientRect();
+                return {outline: style.outlineStyle, width: parseFloat(style.outlineWidth),
+                        overlap: Math.min(r.right, rail.right) - Math.max(r.left, rail.left),
+                        railWidth: rail.width};
+            }""", [key_id, figure["id"], slider])
+            assert box["outline"] != "none" and box["width"] >= 2, f"{key_id}: no focus ring"
+            assert box["overlap"] >= 0.9 * box["railWidth"], f"{key_id}: not over its slider"
+            last = len(steps) - 1
+            presses = [("Home", 0), *[("ArrowRight", j) for j in range(1, last + 1)],
+                       ("ArrowRight", last), ("ArrowLeft", max(last - 1, 0)), ("End", last),
+                       ("Home", 0)]
+            for key, position in presses:
+                opened.page.keyboard.press(key)
+                # The announced value changes in the same script that restyles the curves.
+                announced = figure["prefixes"][slider] + figure["labels"][slider][position]
+                opened.page.wait_for_function(
+                    """([id, k, j, key, text]) =>
+                        document.getElementById(id).layout.sliders[k].active === j &&
+                        document.getElementById(key).getAttribute('aria-valuetext') === text""",
+                    arg=[figure["id"], slider, position, key_id, announced], timeout=5000)
+                _check_setting(opened.page, figure, result, grid)
+
+
 def test_gallery_has_composed_slider_figures():
     """The slider tests above exercise something: the gallery has figures with 3 sliders."""
     html = (SITE / "book/appendix/figure_gallery.html").read_text()
@@ -396,20 +505,41 @@ def test_no_dead_widgets_and_no_inlined_libraries(page):
     assert "cdn.jsdelivr.net" not in html and "cdnjs.cloudflare.com" not in html
     assert "plotly.js v" not in html, "plotly.js inlined in the page"
     soup = BeautifulSoup(html, "html.parser")
-    plotly_scripts = [node["src"] for node in soup.find_all("script", src=True)
+    plotly_scripts = [node for node in soup.find_all("script", src=True)
                       if "plotly" in node["src"]]
-    # Once per page (the browser caches it across the site), from the site itself.
-    assert len(plotly_scripts) <= 1
-    assert all("_static/plotly.min.js" in src for src in plotly_scripts)
+    # Only pages with a figure load plotly.js, once, from the site itself, deferred.
     if "plotly-graph-div" in html:
         assert len(plotly_scripts) == 1
+        assert "_static/plotly-basic.min.js" in plotly_scripts[0]["src"]
+        assert plotly_scripts[0].has_attr("defer")
+    else:
+        assert plotly_scripts == []
 
 
-def test_served_plotly_is_the_installed_one():
-    import plotly
+@pytest.mark.parametrize("page", PAGES)
+def test_head_loads_no_large_script_before_the_first_paint(page):
+    """The 1.5 MB fontawesome.js and the search index are not in an ordinary page's head; every
+    script of the head larger than 50 KB is deferred or async (except on the search page,
+    which cannot search before it has its index)."""
+    soup = BeautifulSoup((SITE / page).read_text(), "html.parser")
+    sources = [node["src"] for node in soup.find_all("script", src=True)]
+    assert not any("fontawesome" in source for source in sources)
+    assert any("searchindex.js" in source for source in sources) == (page == "search.html")
+    if page == "search.html" or soup.head is None:
+        return
+    for node in soup.head.find_all("script", src=True):
+        target = _local_target(page, node["src"])
+        if target and target[0].is_file() and target[0].stat().st_size > 50_000:
+            assert node.has_attr("defer") or node.has_attr("async"), node["src"]
 
-    installed = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    assert (SITE / "_static" / "plotly.min.js").read_bytes() == installed.read_bytes()
+
+def test_served_plotly_is_the_basic_bundle_of_the_installed_plotly():
+    """The partial bundle's version is the one the installed plotly.py writes figures for."""
+    from plotly.offline import get_plotlyjs_version
+
+    served = (SITE / "_static" / "plotly-basic.min.js").read_bytes()[:400].decode()
+    assert f"plotly.js (basic - minified) v{get_plotlyjs_version()}" in served
+    assert not (SITE / "_static" / "plotly.min.js").exists()
 
 
 def test_mathjax_is_served_by_the_site():
@@ -419,9 +549,20 @@ def test_mathjax_is_served_by_the_site():
     assert "_static/mathjax/tex-chtml.js" in html
 
 
+def _repository() -> tuple[str, str]:
+    """Repository URL and branch, as ``_config.yml`` sets them (the one place they are set)."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    url = os.environ.get("BOOK_REPOSITORY_URL") or config["repository"]["url"]
+    return url, config["repository"].get("branch", "main")
+
+
 def test_notebook_pages_have_binder_and_download_buttons():
     html = (SITE / "book/appendix/figure_gallery.html").read_text()
-    assert ("https://mybinder.org/v2/gh/srlm-book/why-self-rewarding-works/main"
+    url, branch = _repository()
+    owner_and_name = url.removeprefix("https://github.com/")
+    assert (f"https://mybinder.org/v2/gh/{owner_and_name}/{branch}"
             "?urlpath=lab/tree/book/appendix/figure_gallery.md") in html
     for download in ("_sources/book/appendix/figure_gallery.ipynb",
                      "_sources/book/appendix/figure_gallery.md"):

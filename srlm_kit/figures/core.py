@@ -82,19 +82,61 @@ _SLIDER_HEIGHT = 78  # pixels per slider (current value, rail, tick labels)
 
 # The composition of the sliders: read every slider's position, show that setting's curves.
 # The grid lives in a JSON script element next to the plot, so tests can read it too.
+# Each Plotly slider has a keyboard twin, a range input laid over it (see to_html): moving
+# either moves the other, and the input announces the current value (aria-valuetext).
 _POST_SCRIPT = """
 var gd = document.getElementById('{plot_id}');
 var grid = JSON.parse(document.getElementById('{plot_id}-grid').textContent);
+var keys = gd.layout.sliders.map(function (s, k) {
+  return document.getElementById('{plot_id}-slider-' + k);
+});
 function pick(values, dims, active) {
   for (var j = 0; j < dims.length; j++) { values = values[active[dims[j]]]; }
   return values;
 }
-gd.on('plotly_sliderchange', function () {
+function show() {
   var active = gd.layout.sliders.map(function (s) { return s.active || 0; });
-  Plotly.restyle(gd, {y: grid.traces.map(function (t) { return pick(t.y, t.dims, active); })},
-                 grid.traces.map(function (t) { return t.index; }));
+  keys.forEach(function (key, k) {
+    var slider = gd.layout.sliders[k];
+    key.value = active[k];
+    key.setAttribute('aria-valuetext', slider.currentvalue.prefix + slider.steps[active[k]].label);
+  });
+  var ys = grid.traces.map(function (t) { return pick(t.y, t.dims, active); });
+  return Plotly.restyle(gd, {y: ys}, grid.traces.map(function (t) { return t.index; }));
+}
+function place() {
+  var groups = gd.querySelectorAll('.slider-group');
+  keys.forEach(function (key, k) {
+    var rail = groups[k] && groups[k].querySelector('.slider-rail-touch-rect');
+    if (!rail || !key.offsetParent) { return; }
+    var box = key.offsetParent.getBoundingClientRect();
+    var r = rail.getBoundingClientRect();
+    key.style.left = (r.left - box.left) + 'px';
+    key.style.top = (r.top - box.top) + 'px';
+    key.style.width = r.width + 'px';
+    key.style.height = Math.max(r.height, 24) + 'px';
+  });
+}
+gd.on('plotly_sliderchange', show);
+gd.on('plotly_afterplot', place);
+keys.forEach(function (key, k) {
+  key.addEventListener('input', function () {
+    var update = {};
+    update['sliders[' + k + '].active'] = Number(key.value);
+    Plotly.relayout(gd, update).then(show);
+  });
 });
+place();
 """
+
+# plotly.js is loaded with ``defer`` (tools/page_assets.py), after the figure's inline script
+# has been parsed: the script draws at once if plotly.js is there, else when it is.
+_WHEN_PLOTLY_IS_LOADED = ("(function (draw) {"
+                          " if (window.Plotly) { draw(); }"
+                          " else { document.addEventListener('DOMContentLoaded', draw); }"
+                          " })(function () {\n")
+
+
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,23 +209,30 @@ class SliderFigure:
     caption: str | None = None
 
     def to_html(self) -> str:
-        """The figure as an HTML fragment: plot, embedded grid, text alternative, caption.
+        """The figure as an HTML fragment: plot, embedded grid, text alternative, caption, and a
+        keyboard control per slider.
 
-        plotly.js and MathJax are *not* included: the site serves plotly.js once for every
-        page (``html_js_files`` in ``_config.yml``).
+        plotly.js and MathJax are *not* included: the site serves plotly.js to the pages that
+        have figures, deferred, and the figure's script waits for it. Each Plotly slider gets a
+        range input (``{div_id}-slider-{k}``) that the page's script lays over it: reachable
+        with Tab, moved with the arrow keys, announcing the current value.
         """
         plot = self.figure.to_html(full_html=False, include_plotlyjs=False,
                                    include_mathjax=False, div_id=self.div_id,
                                    post_script=_POST_SCRIPT if self.grid["traces"] else None,
                                    config={"displaylogo": False, "responsive": True})
+        plot = _wait_for_plotly(plot)
         grid_json = json.dumps(self.grid, separators=(",", ":")).replace("</", "<\\/")
         description = html.escape(self.description)
+        keys = "".join(_slider_key(self.div_id, number, slider)
+                       for number, slider in enumerate(self.figure.layout.sliders)
+                       if self.grid["traces"])
         parts = [
             f'<script type="application/json" id="{self.div_id}-grid">{grid_json}</script>',
             f'<p id="{self.div_id}-description" class="srlm-figure-description" '
             f'style="{_VISUALLY_HIDDEN}">{description}</p>',
             f"<noscript><p>{description}</p></noscript>",
-            plot,
+            f'<div class="srlm-figure-plot">\n{plot}\n{keys}</div>',
         ]
         inner = "\n".join(parts)
         attributes = f'class="srlm-figure" aria-describedby="{self.div_id}-description"'
@@ -253,6 +302,26 @@ class SliderFigure:
                 values = values[active[dim_index]]
             shown[trace["index"]] = values
         return shown
+
+
+def _wait_for_plotly(plot: str) -> str:
+    """Wrap the body of plotly.py's inline script so that it runs once plotly.js is loaded."""
+    opening = re.search(r"<script[^>]*>", plot)
+    closing = plot.rindex("</script>")
+    if opening is None or "Plotly.newPlot" not in plot[opening.end():closing]:
+        raise ValueError("plotly's HTML has no inline script drawing the figure")
+    return (plot[:opening.end()] + _WHEN_PLOTLY_IS_LOADED + plot[opening.end():closing]
+            + "\n});" + plot[closing:])
+
+
+def _slider_key(div_id: str, number: int, slider) -> str:
+    """The keyboard twin of Plotly slider ``number``: a range input over its steps."""
+    name = slider.currentvalue.prefix.strip().rstrip("=:").strip() or slider.name
+    active = slider.active or 0
+    valuetext = f"{slider.currentvalue.prefix}{slider.steps[active].label}"
+    return (f'<input type="range" class="srlm-slider-key" id="{div_id}-slider-{number}" '
+            f'min="0" max="{len(slider.steps) - 1}" step="1" value="{active}" '
+            f'aria-label="{html.escape(name)}" aria-valuetext="{html.escape(valuetext)}">\n')
 
 
 # --------------------------------------------------------------------------------------------
