@@ -45,8 +45,15 @@ def wrong_answers(assignment: str) -> list[dict]:
     return yaml.safe_load(path.read_text()) if path.exists() else []
 
 
+def alternative_answers(assignment: str) -> list[dict]:
+    path = make_assignments.SOURCE / assignment / "alternative_answers.yml"
+    return yaml.safe_load(path.read_text()) if path.exists() else []
+
+
 WRONG = [(assignment, wrong["name"]) for assignment in ASSIGNMENTS
          for wrong in wrong_answers(assignment)]
+ALTERNATIVE = [(assignment, alternative["name"]) for assignment in ASSIGNMENTS
+               for alternative in alternative_answers(assignment)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -80,7 +87,8 @@ def reference_submission(student: nbformat.NotebookNode, autograder: nbformat.No
     return filled
 
 
-def apply_wrong_answer(reference: nbformat.NotebookNode, wrong: dict) -> nbformat.NotebookNode:
+def apply_edits(reference: nbformat.NotebookNode, wrong: dict) -> nbformat.NotebookNode:
+    """The reference submission with the text replacements of a wrong or alternative answer."""
     edited = nbformat.from_dict(json.loads(json.dumps(reference)))
     answers = [cell for cell in edited.cells if cell.cell_type == "code"
                and ANSWER_TAG in cell.metadata.get("tags", [])]
@@ -153,6 +161,19 @@ def isolation() -> list[str] | None:
     return network_isolation()
 
 
+class GradedOnDemand(dict):
+    """Assignment -> its grading, computed the first time it is asked for (so that a test run
+    restricted with ``-k`` grades only the assignments it needs)."""
+
+    def __init__(self, grade):
+        super().__init__()
+        self._grade = grade
+
+    def __missing__(self, assignment):
+        self[assignment] = self._grade(assignment)
+        return self[assignment]
+
+
 @pytest.fixture(scope="session")
 def graded(generated, isolation, tmp_path_factory) -> dict:
     """Grade every submission; per assignment: CSV rows and per-submission details."""
@@ -169,8 +190,11 @@ def graded(generated, isolation, tmp_path_factory) -> dict:
         nbformat.write(reference, submissions / "reference.ipynb")
         nbformat.write(student, submissions / "blank.ipynb")
         for wrong in wrong_answers(assignment):
-            nbformat.write(apply_wrong_answer(reference, wrong),
+            nbformat.write(apply_edits(reference, wrong),
                            submissions / f"wrong-{wrong['name']}.ipynb")
+        for alternative in alternative_answers(assignment):
+            nbformat.write(apply_edits(reference, alternative),
+                           submissions / f"alternative-{alternative['name']}.ipynb")
         csv_path, details = work / assignment / "grades.csv", work / assignment / "details"
         command = [sys.executable, str(ROOT / "tools" / "grade_submissions.py"),
                    str(result / "autograder" / f"{assignment}-autograder.zip"), str(submissions),
@@ -184,7 +208,7 @@ def graded(generated, isolation, tmp_path_factory) -> dict:
         return {"rows": rows, "details": {path.stem: json.loads(path.read_text())
                                           for path in details.glob("*.json")}}
 
-    return {assignment: grade(assignment) for assignment in ASSIGNMENTS}
+    return GradedOnDemand(grade)
 
 
 def case_outcomes(detail: dict) -> dict[str, dict]:
@@ -369,13 +393,29 @@ def test_wrong_answer_loses_exactly_its_marks(graded, assignment, wrong_name):
         assert float(row[question]) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize(("assignment", "alternative_name"), ALTERNATIVE)
+def test_alternative_answer_scores_full_marks(graded, assignment, alternative_name):
+    """A correct answer written differently from the reference (another but equal SymPy
+    expression, NumPy or JAX scalars, lists) loses nothing."""
+    detail = graded[assignment]["details"][f"alternative-{alternative_name}"]
+    failed = [name for name, case in case_outcomes(detail).items() if not case["passed"]]
+    assert not failed, failed
+    row = graded[assignment]["rows"][f"alternative-{alternative_name}.ipynb"]
+    assert row["status"] == "graded" and row["percent"] == "100.00"
+
+
+def test_every_assignment_has_an_alternative_answer():
+    assert {assignment for assignment, _ in ALTERNATIVE} == set(ASSIGNMENTS)
+
+
 def test_grades_csv_lists_every_question(graded, generated):
     for assignment in ASSIGNMENTS:
         questions = list(grade_submissions.question_test_names(
             generated / assignment / "autograder" / f"{assignment}-autograder.zip"))
         rows = graded[assignment]["rows"]
         expected = {"reference.ipynb", "blank.ipynb"} | {
-            f"wrong-{wrong['name']}.ipynb" for wrong in wrong_answers(assignment)}
+            f"wrong-{wrong['name']}.ipynb" for wrong in wrong_answers(assignment)} | {
+            f"alternative-{item['name']}.ipynb" for item in alternative_answers(assignment)}
         assert set(rows) == expected
         for row in rows.values():
             assert list(row) == ["file", *questions, "total", "possible", "percent", "status"]
