@@ -1,9 +1,10 @@
 """The classroom assignments: generation, offline grading, and what each submission scores.
 
-The test run generates the four assignments once into a temporary directory
+The test run generates the assignments once into a temporary directory
 (``tools/make_assignments.py``) and grades, per assignment, the reference solution, the
-unanswered student notebook and every typical wrong answer of
-``classroom/source/NN-name/wrong_answers.yml``, through the instructors' own grading command
+unanswered student notebook, every typical wrong answer of
+``classroom/source/NN-name/wrong_answers.yml`` and every correct alternative of
+``alternative_answers.yml``, through the instructors' own grading command
 (``tools/grade_submissions.py``). Where Linux namespaces allow it, grading runs in a network
 namespace with only a loopback interface, so it provably needs no network.
 """
@@ -45,8 +46,15 @@ def wrong_answers(assignment: str) -> list[dict]:
     return yaml.safe_load(path.read_text()) if path.exists() else []
 
 
+def alternative_answers(assignment: str) -> list[dict]:
+    path = make_assignments.SOURCE / assignment / "alternative_answers.yml"
+    return yaml.safe_load(path.read_text()) if path.exists() else []
+
+
 WRONG = [(assignment, wrong["name"]) for assignment in ASSIGNMENTS
          for wrong in wrong_answers(assignment)]
+ALTERNATIVE = [(assignment, alternative["name"]) for assignment in ASSIGNMENTS
+               for alternative in alternative_answers(assignment)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -80,7 +88,8 @@ def reference_submission(student: nbformat.NotebookNode, autograder: nbformat.No
     return filled
 
 
-def apply_wrong_answer(reference: nbformat.NotebookNode, wrong: dict) -> nbformat.NotebookNode:
+def apply_edits(reference: nbformat.NotebookNode, wrong: dict) -> nbformat.NotebookNode:
+    """The reference submission with the text replacements of a wrong or alternative answer."""
     edited = nbformat.from_dict(json.loads(json.dumps(reference)))
     answers = [cell for cell in edited.cells if cell.cell_type == "code"
                and ANSWER_TAG in cell.metadata.get("tags", [])]
@@ -153,6 +162,19 @@ def isolation() -> list[str] | None:
     return network_isolation()
 
 
+class GradedOnDemand(dict):
+    """Assignment -> its grading, computed the first time it is asked for (so that a test run
+    restricted with ``-k`` grades only the assignments it needs)."""
+
+    def __init__(self, grade):
+        super().__init__()
+        self._grade = grade
+
+    def __missing__(self, assignment):
+        self[assignment] = self._grade(assignment)
+        return self[assignment]
+
+
 @pytest.fixture(scope="session")
 def graded(generated, isolation, tmp_path_factory) -> dict:
     """Grade every submission; per assignment: CSV rows and per-submission details."""
@@ -169,8 +191,11 @@ def graded(generated, isolation, tmp_path_factory) -> dict:
         nbformat.write(reference, submissions / "reference.ipynb")
         nbformat.write(student, submissions / "blank.ipynb")
         for wrong in wrong_answers(assignment):
-            nbformat.write(apply_wrong_answer(reference, wrong),
+            nbformat.write(apply_edits(reference, wrong),
                            submissions / f"wrong-{wrong['name']}.ipynb")
+        for alternative in alternative_answers(assignment):
+            nbformat.write(apply_edits(reference, alternative),
+                           submissions / f"alternative-{alternative['name']}.ipynb")
         csv_path, details = work / assignment / "grades.csv", work / assignment / "details"
         command = [sys.executable, str(ROOT / "tools" / "grade_submissions.py"),
                    str(result / "autograder" / f"{assignment}-autograder.zip"), str(submissions),
@@ -184,7 +209,7 @@ def graded(generated, isolation, tmp_path_factory) -> dict:
         return {"rows": rows, "details": {path.stem: json.loads(path.read_text())
                                           for path in details.glob("*.json")}}
 
-    return {assignment: grade(assignment) for assignment in ASSIGNMENTS}
+    return GradedOnDemand(grade)
 
 
 def case_outcomes(detail: dict) -> dict[str, dict]:
@@ -197,9 +222,9 @@ def case_outcomes(detail: dict) -> dict[str, dict]:
 # --------------------------------------------------------------------------------------------
 
 
-def test_four_assignments_each_from_one_source():
+def test_six_assignments_each_from_one_source():
     assert ASSIGNMENTS == ["01-gibbs-form", "02-kappa-and-lemma-c1", "03-erm-contraction",
-                           "04-rates"]
+                           "04-rates", "05-hard-instance", "06-beyond-the-theorem"]
     for assignment in ASSIGNMENTS:
         assert len(list((make_assignments.SOURCE / assignment).glob("*.md"))) == 1
 
@@ -348,7 +373,8 @@ def test_unanswered_notebook_scores_zero(graded, assignment):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_at_least_two_typical_wrong_answers(assignment):
-    assert len(wrong_answers(assignment)) >= 2
+    # the two newest assignments were written to the standard of at least three
+    assert len(wrong_answers(assignment)) >= (3 if assignment >= "05" else 2)
 
 
 @pytest.mark.parametrize(("assignment", "wrong_name"), WRONG)
@@ -369,13 +395,29 @@ def test_wrong_answer_loses_exactly_its_marks(graded, assignment, wrong_name):
         assert float(row[question]) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize(("assignment", "alternative_name"), ALTERNATIVE)
+def test_alternative_answer_scores_full_marks(graded, assignment, alternative_name):
+    """A correct answer written differently from the reference (another but equal SymPy
+    expression, NumPy or JAX scalars, lists) loses nothing."""
+    detail = graded[assignment]["details"][f"alternative-{alternative_name}"]
+    failed = [name for name, case in case_outcomes(detail).items() if not case["passed"]]
+    assert not failed, failed
+    row = graded[assignment]["rows"][f"alternative-{alternative_name}.ipynb"]
+    assert row["status"] == "graded" and row["percent"] == "100.00"
+
+
+def test_every_assignment_has_an_alternative_answer():
+    assert {assignment for assignment, _ in ALTERNATIVE} == set(ASSIGNMENTS)
+
+
 def test_grades_csv_lists_every_question(graded, generated):
     for assignment in ASSIGNMENTS:
         questions = list(grade_submissions.question_test_names(
             generated / assignment / "autograder" / f"{assignment}-autograder.zip"))
         rows = graded[assignment]["rows"]
         expected = {"reference.ipynb", "blank.ipynb"} | {
-            f"wrong-{wrong['name']}.ipynb" for wrong in wrong_answers(assignment)}
+            f"wrong-{wrong['name']}.ipynb" for wrong in wrong_answers(assignment)} | {
+            f"alternative-{item['name']}.ipynb" for item in alternative_answers(assignment)}
         assert set(rows) == expected
         for row in rows.values():
             assert list(row) == ["file", *questions, "total", "possible", "percent", "status"]
@@ -434,6 +476,67 @@ def test_grading_refuses_another_assignment(generated, tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
+# A student's first run: the unanswered notebook, top to bottom, in a fresh kernel
+# --------------------------------------------------------------------------------------------
+
+
+def execute_fresh(notebook_path: pathlib.Path, directory: pathlib.Path) -> nbformat.NotebookNode:
+    """Run a notebook top to bottom in a new kernel, in ``directory`` as a student would (the
+    notebook next to nothing else), keeping going after errors."""
+    from nbclient import NotebookClient
+
+    copy = directory / notebook_path.name
+    copy.write_bytes(notebook_path.read_bytes())
+    notebook = nbformat.read(copy, as_version=4)
+    NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(directory)}}).execute()
+    return notebook
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_unanswered_student_notebook_runs(generated, assignment, tmp_path):
+    """Every cell a student does not write runs; the only errors are those of the answers left
+    as ``...`` (their messages name the ellipsis), never an import, a path or a missing name."""
+    notebook = execute_fresh(generated / assignment / "student" / f"{assignment}.ipynb", tmp_path)
+    checks = 0
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        checks += "grader.check(" in cell.source
+        errors = [output for output in cell.outputs if output.output_type == "error"]
+        if ANSWER_TAG not in cell.metadata.get("tags", []):
+            assert not errors, (index, [(error.ename, error.evalue) for error in errors])
+        for error in errors:
+            assert "ellipsis" in error.evalue, (index, error.ename, error.evalue)
+    assert checks == len(grade_submissions.question_test_names(
+        generated / assignment / "autograder" / f"{assignment}-autograder.zip"))
+
+
+# --------------------------------------------------------------------------------------------
+# The built site offers every student notebook (run after `make book`, with the browser tests)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_site_offers_the_student_notebook_and_binder(generated, assignment):
+    # SRLM_SITE_DIR tests a build made elsewhere, as in tests/test_site.py
+    site = pathlib.Path(os.environ.get("SRLM_SITE_DIR", ROOT / "_build" / "html"))
+    assert site.joinpath("index.html").is_file(), "no built site: run `make book` first"
+    student = generated / assignment / "student" / f"{assignment}.ipynb"
+    downloads = list(site.glob(f"_downloads/*/{assignment}.ipynb"))
+    assert len(downloads) == 1, downloads
+    assert downloads[0].read_bytes() == student.read_bytes()
+    page = (site / "book" / "classroom" / f"{assignment}.html").read_text()
+    assert downloads[0].relative_to(site).as_posix() in page
+    links = make_assignments.launch_links(assignment)
+    assert links["binder"] in page.replace("&amp;", "&")
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert links["binder"].startswith(config["launch_buttons"]["binderhub_url"])
+    assert config["repository"]["url"].split("github.com/")[1] in links["binder"]
+
+
+# --------------------------------------------------------------------------------------------
 # The statements the assignment texts make about their simulations
 # --------------------------------------------------------------------------------------------
 
@@ -476,3 +579,47 @@ def test_claims_of_assignment_4():
     assert factor > np.sqrt(q)
     shape = (mu**-0.5 + np.sqrt(kappa0) * q**2.5) / (mu**-0.5 + np.sqrt(kappa0))
     assert by_t[-1] / by_t[0] < shape
+
+
+def test_claims_of_assignment_5():
+    """Assignment 5 says: one sampled pair lifts the bump above 1/2 at beta = 0.05; the bound
+    (constant 1) is above the simulated failure at every n, above Delta at the smallest n, and
+    orders of magnitude above the simulated failure at the largest."""
+    from srlm_kit import bounds
+    from srlm_kit.experiments import lower_bound
+
+    d, M, Delta = 20, 40, 0.2
+    assert lower_bound.mechanism_holds(M, 0.05)
+    hard = instances.hard_instance(jax.random.key(0), d=d, M=M, Delta=Delta)
+    n_values = np.array([200, 800, 1600, 3200, 6400, 12800])
+    grid = dynamics.run_grid(jax.random.key(1), instances.stack([hard]), n_values, [0.05], T=1,
+                             seeds=16)
+    simulated = np.asarray(grid.failure)[0, :, 0, :, 1].mean(axis=-1)
+    kappa0 = float(metrics.condition_number(hard.logits, hard.rho))
+    bound = bounds.theorem_4_1_lower_bound(n_values, kappa0, d * np.log(M))
+    assert np.all(simulated < bound)
+    assert bound[0] > Delta
+    assert simulated[-1] < bound[-1] / 100
+
+
+def test_claims_of_assignment_6():
+    """Assignment 6 says (rubrics): at n = 40 the two rewards end close, at n = 2000 the frozen
+    reward's excess is many times the self-reward's; the exact update keeps the agreement at 0.6
+    while kappa falls."""
+    from scipy.special import log_softmax
+
+    start = instances.bump(m=40, num_responses=10, height=float(np.log(2.0)))
+    frozen = dynamics.judge(log_softmax(np.asarray(start.logits), axis=-1))
+    ratios = {}
+    for n in (40, 2000):
+        common = dict(n=n, T=4, beta=0.5, seeds=16, n_max=2000)
+        own = np.asarray(dynamics.run(jax.random.key(1), start, **common).kappa).mean(0) - 1
+        fixed = np.asarray(dynamics.run(jax.random.key(1), start, judge=frozen,
+                                        **common).kappa).mean(0) - 1
+        ratios[n] = fixed[-1] / own[-1]
+    assert 1 <= ratios[40] < 1.2 and ratios[2000] > 20
+    labels = instances.external_labels(jax.random.key(3), start.target, 10, 0.6)
+    exact = dynamics.run(jax.random.key(0), instances.with_labels(start, labels), n=1, T=4,
+                         beta=0.5, update="population")
+    assert np.allclose(np.asarray(exact.agreement[0]), 0.6, atol=1e-12)
+    assert np.all(np.diff(np.asarray(exact.kappa[0])) < 0)

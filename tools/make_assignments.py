@@ -37,7 +37,10 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "classroom" / "source"
 OUTPUT = ROOT / "_build" / "classroom"
-BINDER = "https://mybinder.org/v2/gh/{repository}/main?urlpath=lab/tree/{path}"
+BINDER = "{binderhub}/v2/gh/{repository}/{branch}?urlpath=lab/tree/{path}"
+#: Where the book's Binder image holds the student notebooks: ``postBuild`` runs this script
+#: with its default output when the image is built.
+BINDER_NOTEBOOK = "_build/classroom/{name}/student/{name}.ipynb"
 #: Packages a student environment needs (Binder, a lab machine); versions are read from the
 #: project's own pins so that students and the grader run the same code.
 STUDENT_PACKAGES = ("jax", "jaxlib", "numpy", "scipy", "sympy", "otter-grader", "ipykernel",
@@ -122,7 +125,8 @@ def write_template(name: str, student: pathlib.Path, target: pathlib.Path,
     shutil.copyfile(student, target / student.name)
     (target / "requirements.txt").write_text(student_requirements(kit_ref))
     shutil.copyfile(ROOT / "runtime.txt", target / "runtime.txt")
-    link = BINDER.format(repository="<owner>/<repository>", path=student.name)
+    link = BINDER.format(binderhub=book_configuration()["binderhub"],
+                         repository="<owner>/<repository>", branch="main", path=student.name)
     (target / "README.md").write_text(
         f"# {name}\n\n"
         f"Your assignment is the notebook `{student.name}`. Do not rename it.\n\n"
@@ -133,6 +137,26 @@ def write_template(name: str, student: pathlib.Path, target: pathlib.Path,
         "close the tab, and commit it here.\n\n"
         "Run every cell from the top (Kernel, Restart and Run All), check that the "
         "`grader.check` cells pass, then commit and push the notebook.\n")
+
+
+def book_configuration() -> dict:
+    """The book's repository (``owner/name``), branch and BinderHub, read from ``_config.yml``."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    url = config["repository"]["url"].rstrip("/")
+    if not url.startswith("https://github.com/"):
+        raise SystemExit(f"_config.yml: repository.url must be a GitHub repository, got {url}")
+    return {"repository": url.removeprefix("https://github.com/"),
+            "branch": config["repository"].get("branch", "main"),
+            "binderhub": config["launch_buttons"]["binderhub_url"].rstrip("/")}
+
+
+def launch_links(name: str) -> dict[str, str]:
+    """The Binder launch of assignment ``name``'s student notebook on the book's own image."""
+    config = book_configuration()
+    return {"binder": BINDER.format(binderhub=config["binderhub"],
+                                    repository=config["repository"], branch=config["branch"],
+                                    path=BINDER_NOTEBOOK.format(name=name)),
+            "repository": f"https://github.com/{config['repository']}"}
 
 
 def run_otter_assign(master: pathlib.Path, result: pathlib.Path, run_tests: bool) -> None:
@@ -247,6 +271,34 @@ def catalogue(source: pathlib.Path) -> dict:
         "minutes": (MINUTES_READING + MINUTES_PER_SOLUTION_LINE * solution_lines
                     + MINUTES_PER_WRITTEN_ANSWER * len(written)),
     }
+
+
+def rounded_time(minutes: float) -> str:
+    """Minutes to the nearest quarter hour, as text ("about 1½ h", "about 45 min")."""
+    quarters = round(minutes / 15)
+    hours, rest = divmod(quarters, 4)
+    fraction = ["", "¼", "½", "¾"][rest]
+    return f"about {hours}{fraction} h" if hours else f"about {15 * quarters} min"
+
+
+def page_markdown(name: str) -> str:
+    """The generated part of an assignment's page: what it teaches, its questions and points,
+    the estimated time, and the Binder launch (the download link is in the page itself)."""
+    (source,) = sources([name])
+    entry = catalogue(source)
+    links = launch_links(name)
+    return "\n".join([
+        entry["goals"],
+        "",
+        f"- **Questions:** {entry['autograded_questions']} autograded "
+        f"({entry['autograded_points']} points; {entry['public_tests']} public and "
+        f"{entry['hidden_tests']} hidden tests) and {entry['written_questions']} written "
+        f"({entry['written_points']} points, graded by hand against a rubric).",
+        f"- **Time:** {rounded_time(entry['minutes'])} (an estimate; see the instructor guide).",
+        f"- **Launch on Binder:** [open `{name}.ipynb` in JupyterLab]({links['binder']}), on "
+        "the book's Binder, which has the kit and the grader installed. A Binder server is "
+        "temporary: download your notebook (File, Download) before you close the tab.",
+    ])
 
 
 def write_checksums(output: pathlib.Path) -> None:
