@@ -28,8 +28,9 @@ from srlm_kit.experiments import EXPERIMENTS
 ROOT = Path(__file__).resolve().parents[2]
 
 #: The kit reference's pages of experiment modules: (file stem, parts of the book it covers,
-#: by index in the table of contents). Modules that no page uses go to the last one.
-GROUPS = (("experiments_parts_1_2", (0, 1)), ("experiments_part_3", (2,)),
+#: by index in the table of contents, -1 for the introduction). Modules that no page uses go to
+#: the last one.
+GROUPS = (("experiments_parts_1_2", (-1, 0, 1)), ("experiments_part_3", (2,)),
           ("experiments_part_4", None))
 
 

@@ -24,6 +24,7 @@ from srlm_kit.experiments import (
     limits,
     linear,
     lower_bound,
+    overview,
     practice,
     setup,
 )
@@ -32,4 +33,4 @@ EXPERIMENTS: dict[str, Callable[..., dict]] = {**explorer.EXPERIMENTS, **practic
                                                **setup.EXPERIMENTS, **iterative.EXPERIMENTS,
                                                **limits.EXPERIMENTS, **beyond.EXPERIMENTS,
                                                **failure.EXPERIMENTS, **lower_bound.EXPERIMENTS,
-                                               **linear.EXPERIMENTS}
+                                               **linear.EXPERIMENTS, **overview.EXPERIMENTS}

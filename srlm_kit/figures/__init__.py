@@ -8,7 +8,7 @@ compose on a static page, bands, text alternatives); one module per topic holds 
 that topic's figures (:mod:`srlm_kit.figures.explorer` for the figure gallery).
 """
 
-from srlm_kit.figures import explorer
+from srlm_kit.figures import explorer, overview
 from srlm_kit.figures.core import (
     PALETTE,
     SIGNIFICANT_DIGITS,
@@ -23,5 +23,5 @@ from srlm_kit.figures.core import (
 
 __all__ = [
     "PALETTE", "SIGNIFICANT_DIGITS", "Curve", "Slider", "SliderFigure", "expected_traces",
-    "explorer", "grid_figure", "lookup", "round_significant",
+    "explorer", "grid_figure", "lookup", "overview", "round_significant",
 ]
