@@ -26,10 +26,11 @@ from srlm_kit.experiments import (
     lower_bound,
     practice,
     setup,
+    transformer,
 )
 
 EXPERIMENTS: dict[str, Callable[..., dict]] = {**explorer.EXPERIMENTS, **practice.EXPERIMENTS,
                                                **setup.EXPERIMENTS, **iterative.EXPERIMENTS,
                                                **limits.EXPERIMENTS, **beyond.EXPERIMENTS,
                                                **failure.EXPERIMENTS, **lower_bound.EXPERIMENTS,
-                                               **linear.EXPERIMENTS}
+                                               **linear.EXPERIMENTS, **transformer.EXPERIMENTS}
