@@ -19,11 +19,12 @@ One round of the loop (the book's own experiment; the paper has none):
    ``h(y) = log pi(y|x) - log pi_t(y|x)``:
 
    * ``"square"``: ``(z - l)^2``, the theory's square loss [reconstructed,
-     :ref:`recovered-square-loss`];
+     the square loss of the setup chapter];
    * ``"logistic"``: ``-sigma(l) log sigma(z) - sigma(-l) log sigma(-z)``, the logistic DPO
      loss with the Bradley-Terry preference probability ``sigma(l)`` of the self-reward as its
      target; it is the expected value of the usual DPO loss ``-log sigma(z)`` on a pair whose
-     order is drawn from that preference [reconstructed, :ref:`recovered-dpo`].
+     order is drawn from that preference [reconstructed, the DPO optimum under a
+     Bradley-Terry preference].
 
    Both are minimised at ``z = l`` for every pair, so with infinite data and a class that can
    represent it, both fit the Gibbs policy ``pi_t^(1+1/beta)``
@@ -255,7 +256,7 @@ def token_top_probability(tables: tuple[Array, ...]) -> Array:
 
     Remark 4.2's quantity: every sequence has probability at most ``alpha^L``, so
     ``kappa >= E_x[alpha(x)^(-L)]`` (:func:`alpha_bound`). [quoted, v2 text for the example;
-    formula reconstructed, :ref:`recovered-rem-4-2`]
+    formula reconstructed, from Remark 4.2's prose]
     """
     return jnp.stack([jnp.exp(jnp.max(table, axis=(1, 2))) for table in tables]).max(axis=0)
 
@@ -263,7 +264,7 @@ def token_top_probability(tables: tuple[Array, ...]) -> Array:
 def alpha_bound(alpha: Array, rho: Array, length: int) -> Array:
     """Remark 4.2's lower bound on the condition number, ``E_{x~rho}[alpha(x)^(-L)] <= kappa``.
 
-    [reconstructed, :ref:`recovered-rem-4-2`]
+    [reconstructed, from Remark 4.2's prose]
     """
     return jnp.sum(rho * alpha ** (-length))
 
@@ -273,7 +274,7 @@ def kl_to_gibbs(logits: Array, previous_logits: Array, beta: Array | float, rho:
     target of the round (:func:`srlm_kit.dynamics.population_update`).
 
     Zero exactly when the fitted model is the population update. [reconstructed,
-    :ref:`recovered-gibbs`]
+    the Gibbs form of the KL-regularised target]
     """
     fitted = log_policy(logits)
     target = dynamics.population_update(previous_logits, beta)
@@ -290,8 +291,8 @@ def pair_losses(margins: Array, labels: Array, logistic: Array | bool) -> Array:
     """Per-pair loss of the margin ``z = beta (h(y) - h(y'))`` against the label ``l``.
 
     ``(z - l)^2`` (square) or ``-sigma(l) log sigma(z) - sigma(-l) log sigma(-z)`` (logistic);
-    ``logistic`` may be a traced boolean. [reconstructed, :ref:`recovered-square-loss` and
-    :ref:`recovered-dpo`]
+    ``logistic`` may be a traced boolean. [reconstructed, the square loss of the setup chapter and
+    the DPO optimum under a Bradley-Terry preference]
     """
     square = (margins - labels) ** 2
     preference = jax.nn.sigmoid(labels)

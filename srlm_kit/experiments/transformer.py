@@ -15,7 +15,7 @@ The result is a labelled grid (:mod:`srlm_kit.figures.core`): ``coords`` ``loss`
 clipped to the range the seeds reached. Fields indexed by a round's *fit* (``kl``, ``gap``,
 ``excess``) are ``None`` at ``t = 0``.
 
-The paper has no experiments; this one is the book's own [reconstructed, :ref:`recovered-book-own`].
+The paper has no experiments; this one is the book's own.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def _with_first_round_missing(values: np.ndarray) -> np.ndarray:
 
 def population_rounds(start_table, rho, betas, T: int, threshold: float) -> dict:
     """``kappa`` and failure of the exact update ``pi_{t+1} ∝ pi_t^(1+1/beta)`` from a table,
-    over ``[beta, t]`` (rounds ``0..T``). [reconstructed, :ref:`recovered-gibbs`]"""
+    over ``[beta, t]`` (rounds ``0..T``). [reconstructed, the Gibbs form of the
+    KL-regularised target]"""
     rho = jnp.asarray(rho)
     kappa, failure = [], []
     for beta in betas:
