@@ -388,7 +388,8 @@ class Trajectory(NamedTuple):
     Round-indexed fields have length ``T_max + 1`` (rounds ``0..T_max``; after the run's own
     number of rounds the model is frozen). Step-indexed fields (``gap``, ``kl_to_gibbs``,
     ``excess_loss``) have length ``T_max``: entry ``t`` describes the fit from ``pi_t`` to
-    ``pi_{t+1}``.
+    ``pi_{t+1}`` (for ``t`` at or after the run's last round, the model is unchanged, the gap
+    and the excess are 0, and ``kl_to_gibbs`` compares the frozen model with its own target).
     """
 
     kappa: Array  # kappa(pi_t)
