@@ -188,7 +188,7 @@ def conditional_tables(params: dict, architecture: Architecture) -> tuple[Array,
     Table ``h`` has shape ``(m, V^h, V)``: row ``p`` is ``log pi(. | x, prefix p)`` for the
     prefix of ``h`` tokens whose base-``V`` number is ``p``, the layout of
     :class:`srlm_kit.instances.AutoregressiveModel` for each prompt. One forward pass over the
-    ``m V^(L-1)`` inputs of :func:`_enumeration_inputs` gives all of them: position ``h`` of the
+    ``m V^(L-1)`` possible inputs gives all of them: position ``h`` of the
     input with number ``p V^(L-1-h)`` has exactly the prefix ``p`` before it.
     """
     V, L, m = architecture.vocabulary, architecture.length, architecture.num_prompts
