@@ -9,6 +9,7 @@ Modules, one concern each:
 * :mod:`srlm_kit.instances`: initial policies, prompt distributions, features, external labels;
 * :mod:`srlm_kit.dynamics`: the population and finite-sample updates, ``run`` over T rounds;
 * :mod:`srlm_kit.metrics`: the condition number kappa, failure probability, mu, gamma, gaps;
+* :mod:`srlm_kit.transformer`: a small transformer in the loop, measured by enumeration;
 * :mod:`srlm_kit.theory`: the paper's algebraic steps, derived in SymPy, with their steps;
 * :mod:`srlm_kit.bounds`: the paper's bounds as numeric functions (constants explicit);
 * :mod:`srlm_kit.checks`: the paper's inequalities evaluated on simulated trajectories;

@@ -27,10 +27,12 @@ from srlm_kit.experiments import (
     overview,
     practice,
     setup,
+    transformer,
 )
 
 EXPERIMENTS: dict[str, Callable[..., dict]] = {**explorer.EXPERIMENTS, **practice.EXPERIMENTS,
                                                **setup.EXPERIMENTS, **iterative.EXPERIMENTS,
                                                **limits.EXPERIMENTS, **beyond.EXPERIMENTS,
                                                **failure.EXPERIMENTS, **lower_bound.EXPERIMENTS,
-                                               **linear.EXPERIMENTS, **overview.EXPERIMENTS}
+                                               **linear.EXPERIMENTS, **overview.EXPERIMENTS,
+                                               **transformer.EXPERIMENTS}
