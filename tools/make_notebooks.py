@@ -20,7 +20,8 @@ What changes between a chapter's MyST source and its notebook:
   build's checks of the prose) are left out, as ``python -O`` would, and a ``remove-cell`` cell
   left with nothing later cells need is dropped, so the notebook still runs top to bottom;
 - a figure's caption (cell metadata on the site) becomes a markdown cell under the figure;
-- the explorers' "Open this page on Binder" notes are reworded for a reader who already has.
+- the explorers' notes ("it needs a kernel, open this page on Binder") are reworded for a reader
+  who already has.
 
 Only the standard library, PyYAML, nbformat, nbclient, jupytext and pybtex are needed: all in the
 reader's environment (``requirements.txt``).
@@ -55,9 +56,10 @@ TARGET = re.compile(r"^\(([\w:-]+)\)=\s*$", re.MULTILINE)
 FENCE_LINE = re.compile(r"^(`{3,})(.*)$")
 EXPLICIT = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.DOTALL)
 GLUE_IMPORT = re.compile(r"^from myst_nb import glue(?: as (\w+))?\s*$", re.MULTILINE)
-BINDER_NOTE = re.compile(
-    r"^(?P<fence>`{3,})\{admonition\} Open this page on Binder to (?P<title>[^\n]*)\n"
+ADMONITION = re.compile(
+    r"^(?P<fence>`{3,})\{admonition\} (?P<title>[^\n]*)\n"
     r"(?P<options>(?::[^\n]*\n)*)(?P<body>.*?)^(?P=fence)\s*$", re.MULTILINE | re.DOTALL)
+BINDER_TITLE = "Open this page on Binder to "
 STATIC_ONLY = ("static page", "launch button", "Binder", "rocket")
 PROOF_KINDS = ("theorem", "lemma", "definition", "proposition", "corollary", "remark",
                "assumption", "example", "conjecture", "axiom", "criterion", "algorithm",
@@ -291,7 +293,7 @@ class PageText:
         pieces = split_literal_blocks(text)
         for index in range(0, len(pieces), 2):  # odd pieces are literal code blocks
             piece = TARGET.sub("", pieces[index])
-            piece = BINDER_NOTE.sub(self._binder_note, piece)
+            piece = ADMONITION.sub(self._binder_note, piece)
             piece = re.sub(r"^```\{bibliography\}.*?^```\s*$", self._bibliography, piece,
                            flags=re.MULTILINE | re.DOTALL)
             pieces[index] = ROLE.sub(self._role, piece)
@@ -358,8 +360,11 @@ class PageText:
         return f"({self.link(references, inner)})"
 
     def _binder_note(self, match: re.Match) -> str:
-        # On the site the note says the explorer needs a kernel; here the reader has one.
+        # On the site an explorer's note says it needs a kernel; here the reader has one.
         title = match.group("title").strip()
+        if not (title.startswith(BINDER_TITLE) or "static page" in match.group("body")):
+            return match.group(0)
+        title = title.removeprefix(BINDER_TITLE)
         title = title[:1].upper() + title[1:]
         body = " ".join(match.group("body").split())
         sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z$])", body)
@@ -508,7 +513,8 @@ def make_notebook(book: Book, page: str, glue: dict[str, str] | None) -> nbforma
     cells.append(nbformat.v4.new_code_cell(
         "# This notebook is made from the book's source; it runs in the source's folder.\n"
         f"import os\n\nos.chdir({pathlib.PurePosixPath(folder).as_posix()!r})",
-        metadata={"jupyter": {"source_hidden": True}, "tags": ["remove-cell"]}))
+        metadata={"jupyter": {"source_hidden": True, "outputs_hidden": True},
+                  "tags": ["remove-cell"]}))
     code_sources = [cell.source for cell in source.cells if cell.cell_type == "code"]
     glue_names = glue_functions(code_sources)
     code_index = 0
