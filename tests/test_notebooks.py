@@ -139,7 +139,8 @@ def test_launch_buttons_open_the_readers_notebook():
     assert binder_launch.notebook_urlpath(url) == (
         "https://mybinder.org/v2/gh/o/r/main?urlpath=lab/tree/notebooks/05_iterative_bound.ipynb")
     nested = "https://mybinder.org/v2/gh/o/r/main?urlpath=tree/book/appendix/kit/figures.md"
-    assert binder_launch.notebook_urlpath(nested).endswith("tree/notebooks/appendix/kit/figures.ipynb")
+    assert binder_launch.notebook_urlpath(nested).endswith(
+        "?urlpath=tree/notebooks/appendix/kit/figures.ipynb")
 
 
 def test_generated_notebooks_are_not_committed():
