@@ -199,8 +199,25 @@ def _unbrace(text: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+GLUE_RECORDER = '''def {name}(name, variable, display=True):
+    """Records a value as myst_nb.glue does: its text/plain display, marked with its name."""
+    from IPython.core.formatters import format_display_data
+    from IPython.display import display as show
+
+    bundle, _ = format_display_data(variable)
+    show({{"text/plain": bundle["text/plain"]}}, raw=True,
+         metadata={{"scrapbook": {{"name": name, "mime_prefix": ""}}}})
+'''
+
+
 def execute(notebook: nbformat.NotebookNode, folder: pathlib.Path) -> nbformat.NotebookNode:
+    """The page executed, with myst-nb's ``glue`` replaced by a recorder of the same values
+    (myst-nb belongs to the site build, not to a reader's environment)."""
     executed = copy.deepcopy(notebook)
+    for cell in executed.cells:
+        if cell.cell_type == "code":
+            cell.source = GLUE_IMPORT.sub(
+                lambda m: GLUE_RECORDER.format(name=m.group(1) or "glue"), cell.source)
     nbclient.NotebookClient(executed, timeout=900, kernel_name="python3",
                             resources={"metadata": {"path": str(folder)}}).execute()
     return executed
