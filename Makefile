@@ -48,7 +48,7 @@ notebooks: $(INSTALLED)
 binder: $(INSTALLED)
 	$(BIN)/python -m pytest -p no:playwright -m binder -q tests/test_binder_lab.py
 
-test: lint unit book browser
+test: lint unit book browser binder
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/bench_kit.py

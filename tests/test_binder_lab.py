@@ -42,7 +42,9 @@ CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run"]
 CHAPTERS = ("02_setup", "05_iterative_bound")
-RAW_ROLE = re.compile(r"\{[a-z]+(?::[a-z-]+)?\}`|^:label:|\(\w[\w-]*\)=", re.MULTILINE)
+# A role, a directive option, a target line ("(sec-label)=": the book's labels are hyphenated,
+# which tells them from rendered math such as "f(x)=").
+RAW_ROLE = re.compile(r"\{[a-z]+(?::[a-z-]+)?\}`|^:label:|^\([\w-]+-[\w-]+\)=\s*$", re.MULTILINE)
 RESULTS = ROOT / "_build" / "binder_lab.json"
 KEY_PRESSES = ("ArrowLeft", "ArrowLeft", "ArrowLeft", "ArrowRight", "ArrowRight", "ArrowRight")
 
@@ -178,7 +180,8 @@ RUN_ALL = """async () => {
 STATE = """() => {
   const panel = window.jupyterapp.shell.currentWidget;
   const cells = panel.content.model.cells;
-  const out = {busy: panel.sessionContext.session.kernel.status !== 'idle',
+  const session = panel.sessionContext.session;
+  const out = {busy: !session || !session.kernel || session.kernel.status !== 'idle',
                unrun: 0, errors: [], code: 0};
   for (let i = 0; i < cells.length; i++) {
     const cell = cells.get(i);
@@ -199,12 +202,14 @@ def chapter(request, lab):
     page = lab["browser"].new_page(viewport={"width": 1400, "height": 1000})
     console_errors = []
     page.on("pageerror", lambda error: console_errors.append(str(error)))
-    url = f"{lab['base']}/{launch_urlpath(name)}?token={lab['token']}"
+    url = f"{lab['base']}/{launch_urlpath(name)}?reset&token={lab['token']}"
     page.goto(url)
     page.wait_for_function(
-        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget && "
-        "window.jupyterapp.shell.currentWidget.content && "
-        "window.jupyterapp.shell.currentWidget.content.model", timeout=120_000)
+        "path => window.jupyterapp && window.jupyterapp.shell.currentWidget && "
+        "window.jupyterapp.shell.currentWidget.context && "
+        "window.jupyterapp.shell.currentWidget.context.path === path && "
+        "window.jupyterapp.shell.currentWidget.content.model",
+        arg=f"notebooks/{name}.ipynb", timeout=120_000)
     began = time.perf_counter()
     page.evaluate(RUN_ALL)
     deadline = time.time() + 900
@@ -216,7 +221,11 @@ def chapter(request, lab):
         time.sleep(1)
     lab["timings"][f"{name}_run_all_s"] = round(time.perf_counter() - began, 1)
     page.wait_for_timeout(1500)  # widgets and markdown finish rendering
-    yield {"name": name, "page": page, "state": state, "console": console_errors, "lab": lab}
+    # Only this notebook's panel: JupyterLab may restore other notebooks in hidden tabs.
+    panel = "#" + page.evaluate("() => window.jupyterapp.shell.currentWidget.id")
+    yield {"name": name, "page": page, "state": state, "console": console_errors, "lab": lab,
+           "panel": panel}
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
     page.close()
 
 
@@ -233,21 +242,21 @@ def test_every_cell_runs_without_error(chapter):
 
 def test_theorems_and_exercises_render_as_such(chapter):
     page = chapter["page"]
-    text = "\n".join(visible_text(page, ".jp-MarkdownCell"))
+    text = "\n".join(visible_text(page, f"{chapter['panel']} .jp-MarkdownCell"))
     assert "{prf:" not in text and "{exercise}" not in text and "{solution" not in text
     # jupyterlab-myst draws a directive as a titled admonition box
-    boxes = visible_text(page, ".jp-MarkdownCell aside, .jp-MarkdownCell .admonition")
+    boxes = visible_text(page, f"{chapter['panel']} .jp-MarkdownCell aside")
     kinds = " ".join(box.split("\n", 1)[0] for box in boxes)
     assert re.search(r"Definition|Theorem|Proposition|Lemma", kinds), kinds[:500]
     assert "Exercise" in kinds, kinds[:500]
     # solutions start collapsed
-    assert page.locator(".jp-MarkdownCell details").count() > 0
-    assert page.locator(".jp-MarkdownCell details[open]").count() == 0
+    assert page.locator(f"{chapter['panel']} .jp-MarkdownCell details").count() > 0
+    assert page.locator(f"{chapter['panel']} .jp-MarkdownCell details[open]").count() == 0
 
 
 def test_no_glue_key_or_raw_role_is_visible(chapter):
     page = chapter["page"]
-    text = "\n".join(visible_text(page, ".jp-MarkdownCell"))
+    text = "\n".join(visible_text(page, f"{chapter['panel']} .jp-MarkdownCell"))
     source = (ROOT / "book" / f"{chapter['name']}.md").read_text()
     keys = set(re.findall(r"\{glue:text\}`([^`:]+)", source))
     assert keys, "the chapter glues values"
@@ -259,7 +268,7 @@ def test_no_glue_key_or_raw_role_is_visible(chapter):
 
 def test_no_visible_cell_asserts_anything(chapter):
     page = chapter["page"]
-    inputs = visible_text(page, ".jp-CodeCell .jp-Cell-inputWrapper")
+    inputs = visible_text(page, f"{chapter['panel']} .jp-CodeCell .jp-Cell-inputWrapper")
     assert inputs, "no code cell found"
     offending = [text[:120] for text in inputs if re.search(r"\bassert\b", text)]
     assert offending == []
@@ -279,10 +288,13 @@ def test_explorer_slider_redraws_its_plot(chapter):
     if chapter["name"] != "05_iterative_bound":
         pytest.skip("the live explorer is in chapter 5")
     page, timings = chapter["page"], chapter["lab"]["timings"]
-    slider = page.locator(".widget-slider", has_text="rounds T").first
+    # The explorer is the output with a "computed in" status line (the chapter's figures have
+    # sliders too, but they look their curves up and have no status).
+    explorer = page.locator(f"{chapter['panel']} .jp-OutputArea-output", has=page.locator(
+        ".widget-html", has_text="computed in")).first
+    slider = explorer.locator(".widget-slider", has_text="rounds T").first
     slider.scroll_into_view_if_needed()
     handle = slider.locator(".noUi-handle")
-    explorer = page.locator(".jp-OutputArea-output", has=slider).first
     plot = explorer.locator(".js-plotly-plot").first
     assert plot.count() == 1, "the explorer's plot is not drawn"
     latencies, kernel = [], []
