@@ -17,9 +17,9 @@ keep it near 50 ms on a laptop-class CPU, with results that differ from slower s
 sampling noise: the default key uses JAX's ``rbg`` generator (about four times cheaper per
 uniform number than the default ``threefry``; same distribution, other numbers), and only the
 seeds asked for are simulated, a block of ``SEED_BLOCK`` at a time (the ``seeds`` slider, up to
-``seeds_max``, adds blocks). The default is one block of 8 seeds: the band of one standard
-deviation is then estimated from 8 runs, and its edges are about 1/sqrt(2 * 7), a quarter, less
-precise than the band itself; moving ``seeds`` to 32 halves that, at four times the cost.
+``seeds_max``, adds blocks). The default is one block of 8 seeds: the standard deviation that
+sets the band's width is then estimated from 8 runs, to within about 1/sqrt(2 * 7), 27 %;
+moving ``seeds`` to 32 brings that to 13 %, at four times the cost.
 
 This needs a kernel. On the static website the explorer's cell is executed (so the build tests
 it) but its output is removed; readers launch the page on Binder to use it.
