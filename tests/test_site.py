@@ -421,8 +421,9 @@ def test_mathjax_is_served_by_the_site():
 
 def test_notebook_pages_have_binder_and_download_buttons():
     html = (SITE / "book/appendix/figure_gallery.html").read_text()
+    # The button opens the reader's notebook that postBuild makes (tools/binder_launch.py).
     assert ("https://mybinder.org/v2/gh/srlm-book/why-self-rewarding-works/main"
-            "?urlpath=lab/tree/book/appendix/figure_gallery.md") in html
+            "?urlpath=lab/tree/notebooks/appendix/figure_gallery.ipynb") in html
     for download in ("_sources/book/appendix/figure_gallery.ipynb",
                      "_sources/book/appendix/figure_gallery.md"):
         assert download in html
