@@ -325,3 +325,11 @@ def test_explorer_slider_redraws_its_plot(chapter):
     timings["slider_redraw_median_ms"] = round(statistics.median(latencies))
     timings["slider_kernel_median_ms"] = round(statistics.median(kernel))
     print(f"\nkey press to redraw (ms): {timings['slider_redraw_ms']}", file=sys.stderr)
+
+
+def test_figures_are_drawn_with_their_captions(chapter):
+    page, panel = chapter["page"], chapter["panel"]
+    captions = [text for text in visible_text(page, f"{panel} .jp-MarkdownCell")
+                if re.match(r"Fig\. \d+\.\d+\.", text.strip())]
+    assert captions, "no figure caption"
+    assert page.locator(f"{panel} .js-plotly-plot").count() >= len(captions)
