@@ -529,7 +529,8 @@ def make_notebook(book: Book, page: str, glue: dict[str, str] | None) -> nbforma
     folder = os.path.relpath(book.source(page).parent, notebook_path(page).parent)
     cells.append(nbformat.v4.new_code_cell(
         "# This notebook is made from the book's source; it runs in the source's folder.\n"
-        f"import os\n\nos.chdir({pathlib.PurePosixPath(folder).as_posix()!r})",
+        f"import os\n\nif not os.path.exists({book.source(page).name!r}):\n"
+        f"    os.chdir({pathlib.PurePosixPath(folder).as_posix()!r})",
         metadata={"jupyter": {"source_hidden": True, "outputs_hidden": True},
                   "tags": ["remove-cell"]}))
     code_sources = [cell.source for cell in source.cells if cell.cell_type == "code"]
