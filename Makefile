@@ -1,6 +1,7 @@
 # Two entry points, both self-contained on a fresh machine with Python 3.11:
 #   make book   - create .venv, install the pinned requirements and the kit, build _build/html
-#   make test   - the same set-up, then lint, unit tests, strict build, browser tests
+#   make test   - the same set-up, then lint, unit tests, strict build, browser tests (the site
+#                 and, on a fresh Binder-like environment, JupyterLab)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,12 +12,14 @@ BOOK_FLAGS := -W -n --keep-going
 # time of the linear class's SVDs; one BLAS thread is faster for the book's small matrices.
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: book test lint unit browser assets clean bench assignments
+.PHONY: book test lint unit browser binder notebooks assets clean bench assignments
 
-$(INSTALLED): requirements.txt pyproject.toml
+# requirements.txt is the reader's environment (what Binder installs); requirements-dev.txt adds
+# the site build, the tests, the linter and the grading stack.
+$(INSTALLED): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python -m pip check
 	touch $@
 
@@ -31,12 +34,21 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check srlm_kit tests benchmarks tools
 
 unit: $(INSTALLED)
-	$(BIN)/python -m pytest -m "not browser" -q
+	$(BIN)/python -m pytest -m "not browser and not binder" -q
 
 browser: $(INSTALLED)
 	$(BIN)/python tools/run_browser_tests.py
 
-test: lint unit book browser
+# The reader's notebooks (what postBuild makes on Binder), into notebooks/.
+notebooks: $(INSTALLED)
+	$(BIN)/python tools/make_notebooks.py
+
+# Binder as a reader meets it: a fresh environment from requirements.txt and postBuild, a real
+# JupyterLab, chapters opened through the built site's launch URLs (needs _build/html).
+binder: $(INSTALLED)
+	$(BIN)/python -m pytest -p no:playwright -m binder -q tests/test_binder_lab.py
+
+test: lint unit book browser binder
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/bench_kit.py
@@ -47,4 +59,4 @@ assignments: $(INSTALLED)
 	$(BIN)/python tools/make_assignments.py
 
 clean:
-	rm -rf _build _vendor .pytest_cache .hypothesis
+	rm -rf _build _vendor notebooks .pytest_cache .hypothesis

@@ -562,8 +562,9 @@ def test_notebook_pages_have_binder_and_download_buttons():
     html = (SITE / "book/appendix/figure_gallery.html").read_text()
     url, branch = _repository()
     owner_and_name = url.removeprefix("https://github.com/")
+    # The button opens the reader's notebook that postBuild makes (tools/binder_launch.py).
     assert (f"https://mybinder.org/v2/gh/{owner_and_name}/{branch}"
-            "?urlpath=lab/tree/book/appendix/figure_gallery.md") in html
+            "?urlpath=lab/tree/notebooks/appendix/figure_gallery.ipynb") in html
     for download in ("_sources/book/appendix/figure_gallery.ipynb",
                      "_sources/book/appendix/figure_gallery.md"):
         assert download in html

@@ -18,7 +18,7 @@ import pytest
 
 from srlm_kit import dynamics, instances
 from srlm_kit.experiments.explorer import bump_height_for_kappa0
-from srlm_kit.widgets import Explorer
+from srlm_kit.widgets import SEED_BLOCK, Explorer
 
 SMALL = {"num_prompts": 6, "num_responses": 5, "n_values": (5, 30, 200), "betas": (0.1, 2.0),
          "T_max": 6, "seeds_max": 5, "kappa0_range": (1.2, 4.0)}
@@ -42,11 +42,15 @@ def expected_curves(explorer: Explorer, *, n, T, kappa0, beta, seeds) -> dict:
     K = explorer.num_responses
     height = bump_height_for_kappa0(kappa0, K)
     start = instances.bump(explorer.num_prompts, K, height)
-    run = dynamics.run(explorer.key, start, n=n, T=T, beta=beta, seeds=explorer.seeds_max,
-                       n_max=explorer.n_max, T_max=explorer.T_max)
+    # Seeds come in blocks of SEED_BLOCK, block b from the key folded with b.
+    block = min(SEED_BLOCK, explorer.seeds_max)
+    runs = [dynamics.run(jax.random.fold_in(explorer.key, b), start, n=n, T=T, beta=beta,
+                         seeds=block, n_max=explorer.n_max, T_max=explorer.T_max)
+            for b in range(math.ceil(seeds / block))]
     curves = {}
-    for name, values in (("kappa", run.kappa), ("failure", run.failure)):
-        values = np.asarray(values)[:seeds, :T + 1]
+    for name in ("kappa", "failure"):
+        values = np.concatenate([np.asarray(getattr(run, name)) for run in runs])
+        values = values[:seeds, :T + 1]
         mean, std = values.mean(axis=0), values.std(axis=0)
         curves[f"{name}_mean"] = mean
         curves[f"{name}_lower"] = np.maximum(mean - std, values.min(axis=0))

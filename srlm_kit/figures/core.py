@@ -264,11 +264,15 @@ class SliderFigure:
                 layout=widgets.Layout(width="480px"))
             for slider in self.figure.layout.sliders]
         output = widgets.Output()
+        sliders = len(self.figure.layout.sliders or ())
+        plot_height = max(300, (self.figure.layout.height or 450) - _SLIDER_HEIGHT * sliders)
 
         def show(change=None):
             figure = go.Figure(self.figure)
             figure.layout.sliders = ()
-            figure.layout.height = None
+            # The static figure's height includes its Plotly sliders, which the widgets replace;
+            # an explicit height keeps the plot from collapsing or jumping while it redraws.
+            figure.layout.height = plot_height
             figure.layout.margin.b = 60
             for index, values in self.traces_at([control.value for control in controls]).items():
                 figure.data[index].y = values
