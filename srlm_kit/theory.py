@@ -515,7 +515,8 @@ def theorem_5_3_assembly() -> Derivation:
     beta log kappa_{T-1})``; the unrolled recursion without its negative part,
     ``kappa_{T-1} <= kappa* + q^(T-1) kappa_0``; ``sqrt(a + b) <= sqrt(a) + sqrt(b)`` (checked:
     the square of the right side exceeds a + b by ``2 sqrt(a b) >= 0``); then the order-of-
-    magnitude substitutions ``kappa* ≍ 1/mu``, ``eps_stat ≍ log(n|Pi|/delta)/sqrt(n)`` and
+    magnitude substitutions ``kappa* ≍ 1/mu``, ``eps_stat ≍ log(n|Pi|/delta)/sqrt(n)`` (which
+    drops the factor ``sqrt(log(|Pi|/delta))`` of :func:`one_round_bound`; about 20 in toy A) and
     ``beta ≲ n^(-1/2)`` (which makes the log term of the same order and is absorbed in C).
     The final form is the reviewer's Eq. (7) [quoted, ICLR review, R2] with the v2 notation
     (rho -> delta, c -> mu, threshold 1/2); ``C`` is the constant hidden in ``≲``.
@@ -543,7 +544,8 @@ def theorem_5_3_assembly() -> Derivation:
         ("sqrt(a + b) <= sqrt(a) + sqrt(b): the square of the right side minus a + b",
          square_gap),
         ("Hence", sp.Le(sp.sqrt(kappa_last), sqrt_bound)),
-        ("kappa* ≍ 1/mu, eps_stat ≍ log(n|Pi|/delta)/sqrt(n), beta ≲ n^(-1/2)",
+        ("kappa* ≍ 1/mu, beta ≲ n^(-1/2), and eps_stat ≍ log(n|Pi|/delta)/sqrt(n), which "
+         "drops the factor sqrt(log(|Pi|/delta)) of the one-round lemma",
          sp.Le(sp.Symbol("fail(T)"), assembled)),
         ("With q = 1/(1 + sqrt(n mu)): Theorem 5.3", result),
     ]
@@ -888,9 +890,9 @@ def realizable_erm_rate() -> Derivation:
     error is below that level, ``eps_stat = eta sqrt((8/3) log(|Pi|/delta)/n)``.
 
     Steps [quoted, v2 text: "Bernstein" and "a union bound"]; constants and form
-    [reconstructed, from the Huang et al. template, by algebra; checked in SymPy]; the clipping
-    level ``eta`` is :func:`srlm_kit.bounds.statistical_error`'s. See
-    :ref:`recovered-one-round`.
+    [reconstructed, from the Huang et al. template, by algebra; checked in SymPy;
+    :ref:`recovered-one-round`]; the clipping level ``eta`` is
+    :func:`srlm_kit.bounds.statistical_error`'s.
     """
     excess = sp.Symbol("D", positive=True)  # E Z, the squared regression error of a candidate
     clip = sp.Symbol("eta", positive=True)
@@ -934,8 +936,8 @@ def change_of_measure() -> Derivation:
     ``E_x log(1/pi_t(y*)) <= log kappa_t``.
 
     Steps [quoted, v2 text: a change of measure]; formulas [reconstructed, from the Huang et al.
-    template (their concentrability coefficient), by algebra; checked in SymPy]. See
-    :ref:`recovered-one-round`.
+    template (their concentrability coefficient), by algebra; checked in SymPy;
+    :ref:`recovered-one-round`].
     """
     probs = sp.symbols("pi_t(1) pi_t(2) pi_t(3)", positive=True)
     point_mass = (1, 0, 0)  # pi* puts all its mass on response 1, the mode
@@ -981,7 +983,7 @@ def one_round_bound() -> Derivation:
     measure and the ``- beta KL(pi_{t+1} || pi_t)`` term); constants are dropped.
 
     Statement [quoted, v2 text]; formula [reconstructed, from the Huang et al. template and the
-    proof prose]. See :ref:`recovered-one-round`.
+    proof prose; :ref:`recovered-one-round`].
     """
     kappa_t = sp.Symbol("kappa_t", positive=True)
     error = realizable_erm_rate().result.rhs.subs(sp.Symbol("n", positive=True), n)

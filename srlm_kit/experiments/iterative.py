@@ -777,7 +777,8 @@ def one_round_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: int 
 
     ``level_one`` counts the seeds on which an inequality fails (the decomposition, and the
     change of measure); ``slopes`` are least-squares slopes in ``log n``. [reconstructed, the
-    book's measurement of the one-round lemma; the paper has no experiments]
+    book's measurement of the one-round lemma, :ref:`recovered-book-own`; the paper has no
+    experiments]
     """
     settings = _check_settings(num_prompts, num_responses, kappa0s, n_values, 2, seeds, 0.5, 0.5)
     num_prompts, num_responses, kappa0s, n_values, _, seeds, _, _ = settings
