@@ -955,7 +955,7 @@ def change_of_measure() -> Derivation:
     result = sp.Le(target_first, sp.sqrt(kappa_t) * sp.sqrt(train_second))
     steps = [
         ("Density ratio of the target pair law to the sampling law, for a pair (y, y')",
-         sp.Eq(weight, sp.Symbol("pi^*(y)") / sp.Symbol("pi_t(y)"))),
+         sp.Eq(weight, sp.Symbol("pi^*_t(y)") / sp.Symbol("pi_t(y)"))),
         ("Cauchy-Schwarz under the sampling law",
          sp.Le(target_first, sp.sqrt(sp.Symbol("E_train[w^2]")) * sp.sqrt(train_second))),
         ("Second moment of w for a point mass on response 1 (K = 3)",
