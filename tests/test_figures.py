@@ -347,7 +347,10 @@ def _with_dead_axis() -> dict:
     return result
 
 
-def test_a_slider_that_changes_nothing_is_refused():
+def test_a_slider_that_changes_nothing_is_refused_when_the_book_is_built(monkeypatch):
+    from srlm_kit.figures.core import STATIC_SITE_VARIABLE
+
+    monkeypatch.setenv(STATIC_SITE_VARIABLE, "1")
     options = dict(x="x", description="A synthetic figure with a slider that moves nothing.",
                    x_title="x", y_title="value", div_id="fig-dead")
     with pytest.raises(ValueError, match="slider 'c' changes no drawn value"):
@@ -364,3 +367,7 @@ def test_a_slider_that_changes_nothing_is_refused():
     shown = [figure.traces_at([2, c]) for c in range(3)]
     assert shown[0] != shown[2]
     assert figure.traces_at([0, 0]) == figure.traces_at([0, 2])
+    # Outside the book build the same figure is built (small test grids may be flat).
+    monkeypatch.delenv(STATIC_SITE_VARIABLE)
+    grid_figure(_with_dead_axis(), sliders=[Slider("a", "a = "), Slider("c", "c = ")],
+                curves=[Curve("flat", "flat_in_c")], **options)
