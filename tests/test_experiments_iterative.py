@@ -351,7 +351,7 @@ def test_kit_reproduces_the_prototype_table():
 # --------------------------------------------------------------------------------------------
 
 FIGURES = [
-    (figures.main_figure, "grid", ["n", "kappa0", "fit"]),
+    (figures.main_figure, "grid", ["n", "kappa0"]),
     (figures.level_one_figure, "grid", ["n", "kappa0"]),
     (figures.rate_in_n_figure, "grid", ["t", "kappa0"]),
     (figures.beta_figure, "grid", ["n", "kappa0", "beta"]),
@@ -385,13 +385,26 @@ def test_figures_show_the_experiments_values(builder, fixture, sliders, request)
 
 
 def test_stacked_panels_keep_trace_order(grid):
-    figure = figures.main_figure(grid, {})
+    figure = figures.level_one_figure(grid, {})
     fields = [trace.meta["field"] for trace in figure.figure.data if trace.meta
               and "field" in trace.meta]
-    assert fields[:3] == ["failure_lower", "failure_upper", "failure_mean"]
+    assert fields[:2] == ["c1_lhs", "c1_rhs"]
     axes = {trace.meta["field"]: trace.yaxis for trace in figure.figure.data
             if trace.meta and "field" in trace.meta}
-    assert axes["failure_mean"] == "y" and axes["kappa_mean"] == "y2"
+    assert axes["c1_lhs"] == "y" and axes["kappa_mean"] == "y2"
     assert figure.figure.layout.yaxis.type == "log" and figure.figure.layout.yaxis2.type == "log"
+
+
+def test_main_figure_has_one_panel_and_at_most_five_named_curves(grid):
+    figure = figures.main_figure(grid, {})
+    named = [trace for trace in figure.figure.data if trace.showlegend is not False]
+    assert len(named) <= 5 and len(figure.figure.data) <= 6
+    assert "yaxis2" not in figure.figure.layout.to_plotly_json()
+    # Lemma C.1's curve is the grid's c1_rhs at the sliders' initial setting.
+    c1 = next(trace for trace in figure.figure.data if trace.meta["field"] == "c1_rhs")
+    i_n, i_k = (slider.active for slider in figure.figure.layout.sliders)
+    expected = np.asarray(grid["c1_rhs"], dtype=float)[i_k, i_n, 0]
+    shown = np.asarray([np.nan if value is None else value for value in c1.y], dtype=float)
+    assert np.allclose(shown, expected, rtol=5.0001e-4, equal_nan=True)
 
 

@@ -330,3 +330,44 @@ def test_mean_and_band_names_the_three_fields_of_a_seed_band():
     assert (curve.field, curve.band, curve.band_name) == (
         "kappa_mean", ("kappa_lower", "kappa_upper"), "± 1 sd")
     assert curve.fixed == {"beta": 0.5} and curve.dash == "dot"
+
+
+def _with_dead_axis() -> dict:
+    """The synthetic grid plus a dimension c: one field over (a, c, x) that does not change with
+    c, one that changes with c only at a = 3."""
+    result = synthetic()
+    C = [0, 1, 2]
+    result["coords"]["c"] = C
+    result["dims"]["flat_in_c"] = ["a", "c", "x"]
+    result["flat_in_c"] = [[[f(a, 5, x) for x in X] for _ in C] for a in A]
+    result["dims"]["moves_in_c_at_a_3"] = ["a", "c", "x"]
+    # Changes with c only when a = 3: alive, because some setting of a shows it.
+    result["moves_in_c_at_a_3"] = [[[x + (c if a == 3 else 0) for x in X] for c in C]
+                                   for a in A]
+    return result
+
+
+def test_a_slider_that_changes_nothing_is_refused_when_the_book_is_built(monkeypatch):
+    from srlm_kit.figures.core import STATIC_SITE_VARIABLE
+
+    monkeypatch.setenv(STATIC_SITE_VARIABLE, "1")
+    options = dict(x="x", description="A synthetic figure with a slider that moves nothing.",
+                   x_title="x", y_title="value", div_id="fig-dead")
+    with pytest.raises(ValueError, match="slider 'c' changes no drawn value"):
+        grid_figure(_with_dead_axis(), sliders=[Slider("a", "a = "), Slider("c", "c = ")],
+                    curves=[Curve("flat", "flat_in_c")], **options)
+    # A slider with no curve that follows it at all is refused too.
+    with pytest.raises(ValueError, match="slider 'c' changes no drawn value"):
+        grid_figure(_with_dead_axis(), sliders=[Slider("a", "a = "), Slider("c", "c = ")],
+                    curves=[Curve("f", "f", fixed={"b": 5})], **options)
+    # A slider that changes a curve for one setting of the others only is alive.
+    figure = grid_figure(_with_dead_axis(), sliders=[Slider("a", "a = "), Slider("c", "c = ")],
+                         curves=[Curve("flat", "flat_in_c"),
+                                 Curve("moves", "moves_in_c_at_a_3")], **options)
+    shown = [figure.traces_at([2, c]) for c in range(3)]
+    assert shown[0] != shown[2]
+    assert figure.traces_at([0, 0]) == figure.traces_at([0, 2])
+    # Outside the book build the same figure is built (small test grids may be flat).
+    monkeypatch.delenv(STATIC_SITE_VARIABLE)
+    grid_figure(_with_dead_axis(), sliders=[Slider("a", "a = "), Slider("c", "c = ")],
+                curves=[Curve("flat", "flat_in_c")], **options)

@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from srlm_kit import _validation as check
-from srlm_kit import bounds, checks, dynamics, instances, metrics
+from srlm_kit import bounds, checks, dynamics, instances, metrics, policies
 from srlm_kit.experiments.common import json_lists, seed_band
 from srlm_kit.experiments.explorer import bump_height_for_kappa0
 
@@ -707,8 +707,131 @@ def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: 
     }
 
 
+# --------------------------------------------------------------------------------------------
+# Chapter 5: one round, from the regression error to the gap (the one-round lemma)
+# --------------------------------------------------------------------------------------------
+
+
+def _one_round_statistics(key, logits, rho, n, beta, n_max: int):
+    """The quantities of the one-round lemma for one ERM round from ``logits`` (one seed).
+
+    ``h = beta log(pi_{t+1}/pi_t) - log pi_t`` is the residual of the fitted implicit reward
+    against the self-reward, so that the pairwise residual is ``g(y, y') = h(y) - h(y')``.
+    Returns ``(error_train, error_target, term_target, term_new, kl_target, kl_new, gap,
+    failure)``: the root-mean-square of g under ``pi_t (x) pi_t``; the mean of ``|g(y*, y')|``
+    under ``pi* (x) pi_t``; the two regression terms of the gap decomposition,
+    ``E_{pi* x pi_t}[-g]`` and ``E_{pi_{t+1} x pi_t}[g]``; ``beta KL(pi* || pi_t)`` and
+    ``beta KL(pi_{t+1} || pi_t)`` (prompt averages); the gap ``J_t(pi*) - J_t(pi_{t+1})``; and
+    the failure probability of ``pi_{t+1}``.
+    """
+    triples = policies.sample_triples(key, logits, rho, n, n_max)
+    old = policies.log_policy(logits)
+    new = dynamics.erm_update(logits, triples, beta)
+    p_old, p_new = jnp.exp(old), jnp.exp(new)
+    mode = jnp.argmax(old, axis=-1)
+    residual = beta * (new - old) - old
+    mean_old = jnp.sum(p_old * residual, axis=-1)
+    at_mode = jnp.take_along_axis(residual, mode[:, None], axis=-1)[:, 0]
+    variance = jnp.maximum(jnp.sum(p_old * residual**2, axis=-1) - mean_old**2, 0.0)
+    error_train = jnp.sqrt(jnp.sum(rho * 2.0 * variance))
+    error_target = jnp.sum(rho * jnp.sum(p_old * jnp.abs(at_mode[:, None] - residual), axis=-1))
+    term_target = jnp.sum(rho * (mean_old - at_mode))
+    term_new = jnp.sum(rho * (jnp.sum(p_new * residual, axis=-1) - mean_old))
+    kl_target = beta * jnp.sum(rho * -jnp.take_along_axis(old, mode[:, None], axis=-1)[:, 0])
+    kl_new = beta * jnp.sum(rho * jnp.sum(p_new * (new - old), axis=-1))
+    gap = metrics.performance_gap(new, logits, rho)
+    failure = metrics.failure_probability(new, rho)
+    return jnp.stack([error_train, error_target, term_target, term_new, kl_target, kl_new, gap,
+                      failure])
+
+
+_ONE_ROUND_FIELDS = ("error_train", "error_target", "term_target", "term_new", "kl_target",
+                     "kl_new", "gap", "failure")
+
+
+@functools.partial(jax.jit, static_argnames="n_max")
+def _one_round_seeds(keys, logits, rho, n, beta, n_max: int):
+    return jax.vmap(lambda key: _one_round_statistics(key, logits, rho, n, beta, n_max))(keys)
+
+
+def one_round_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 50,
+                   kappa0s=KAPPA0S, n_values=N_VALUES, seeds: int = 8,
+                   delta: float = 0.05) -> dict:
+    """One round of toy A from each bump start, beside the one-round lemma (level 1 and shape).
+
+    For every start ``kappa0``, sample size ``n`` (``beta = n^(-1/2)``) and seed, one square-loss
+    ERM round (:func:`srlm_kit.dynamics.erm_update`) and the quantities of
+    :func:`srlm_kit.theory.one_round_bound`, measured exactly on the tabular policies. Labelled
+    grid over ``[kappa0, n]``, means over seeds:
+
+    * ``error_train``: the regression error the ERM controls, root-mean-square of the pairwise
+      residual under the sampling law ``pi_0 (x) pi_0``;
+    * ``error_target``: the mean absolute residual under the target pair law ``pi* (x) pi_0``;
+      ``change_of_measure`` = ``sqrt(kappa0) error_train``, its Cauchy-Schwarz bound (exact for
+      a bump start, where ``kappa(pi_0) = kappa0``);
+    * ``gap`` and ``decomposition``, the right side of the gap decomposition
+      ``term_target + term_new + kl_target - kl_new``, which bounds the gap on every seed;
+    * ``failure`` after the round; ``bound`` = the lemma's failure bound with constants 1
+      (:func:`srlm_kit.bounds.statistical_error` with ``log|Pi| = m log K``, ``gamma`` the
+      bump height).
+
+    ``level_one`` counts the seeds on which an inequality fails (the decomposition, and the
+    change of measure); ``slopes`` are least-squares slopes in ``log n``. [reconstructed, the
+    book's measurement of the one-round lemma, :ref:`recovered-book-own`; the paper has no
+    experiments]
+    """
+    settings = _check_settings(num_prompts, num_responses, kappa0s, n_values, 2, seeds, 0.5, 0.5)
+    num_prompts, num_responses, kappa0s, n_values, _, seeds, _, _ = settings
+    seed = check.check_int("seed", seed, minimum=0)
+    delta = check.check_open_interval("delta", delta, 0.0, 1.0)
+    keys = jax.random.split(jax.random.key(seed), seeds)
+    heights = [bump_height_for_kappa0(value, num_responses) for value in kappa0s]
+    values = np.empty((len(kappa0s), len(n_values), seeds, len(_ONE_ROUND_FIELDS)))
+    for i, height in enumerate(heights):
+        start = instances.bump(num_prompts, num_responses, height)
+        for j, n in enumerate(n_values):
+            values[i, j] = np.asarray(_one_round_seeds(keys, start.logits, start.rho, n,
+                                                       n ** -0.5, n_max=max(n_values)))
+    per_seed = {name: values[..., k] for k, name in enumerate(_ONE_ROUND_FIELDS)}
+    root_kappa = np.sqrt(np.asarray(kappa0s))[:, None, None]
+    change_bound = root_kappa * per_seed["error_train"]
+    decomposition = (per_seed["term_target"] + per_seed["term_new"] + per_seed["kl_target"]
+                     - per_seed["kl_new"])
+    tolerance = 1e-9
+    log_class_size = num_prompts * math.log(num_responses)
+    n_array = np.asarray(n_values, dtype=float)
+    error_stat, _ = bounds.statistical_error(n_array, log_class_size=log_class_size, delta=delta)
+    gap_bound = (np.sqrt(kappa0s)[:, None] * error_stat[None, :]
+                 + np.log(kappa0s)[:, None] / np.sqrt(n_array)[None, :])
+    fields = {name: per_seed[name].mean(axis=2) for name in _ONE_ROUND_FIELDS}
+    fields["change_of_measure"] = change_bound.mean(axis=2)
+    fields["decomposition"] = decomposition.mean(axis=2)
+    fields["bound"] = 2.0 * gap_bound / np.asarray(heights)[:, None]
+    fields["tightness"] = fields["error_target"] / fields["change_of_measure"]
+    slopes = {name: [float(checks.log_log_slope(n_array, row).slope) for row in fields[name]]
+              for name in ("error_train", "error_target", "gap")}
+    return {
+        "coords": {"kappa0": list(kappa0s), "n": list(n_values)},
+        "dims": {name: ["kappa0", "n"] for name in fields},
+        **{name: json_lists(array) for name, array in fields.items()},
+        "level_one": {
+            "seeds_checked": int(decomposition.size),
+            "decomposition_violations": int(np.sum(per_seed["gap"] > decomposition + tolerance)),
+            "change_of_measure_violations": int(np.sum(
+                per_seed["error_target"] > change_bound + tolerance)),
+            "term_target_over_error_target_max": float(np.max(
+                per_seed["term_target"] - per_seed["error_target"])),
+        },
+        "slopes": slopes,
+        "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
+                   "seeds": seeds, "delta": delta, "log_class_size": log_class_size,
+                   "bump_heights": heights},
+    }
+
+
 EXPERIMENTS = {
     "iterative_bound_grid": iterative_bound_grid,
     "iterative_level_three": iterative_level_three,
     "rounds_needed_grid": rounds_needed_grid,
+    "one_round_grid": one_round_grid,
 }

@@ -428,6 +428,11 @@ def grid_figure(result: Mapping, *, x: str, sliders: Sequence[Slider],
     ``experiment`` and ``kwargs`` name the experiment that produced ``result``, so the browser
     tests can recompute every curve with the kit. ``div_id`` must be unique on the page.
     ``x_range``/``y_range`` are in axis units (log10 of the value on a log axis).
+
+    When the book is built (:data:`STATIC_SITE_VARIABLE` set) a slider that changes no drawn
+    value, for every setting of the other sliders, is refused with a ``ValueError`` naming it,
+    so the strict build fails on a dead control. (Outside the build, small test grids may
+    legitimately show the same curves at every step.)
     """
     _check_grid(result)
     if not re.fullmatch(r"[a-z][a-z0-9-]*", div_id):
@@ -499,8 +504,33 @@ def grid_figure(result: Mapping, *, x: str, sliders: Sequence[Slider],
         meta={"srlm": {"x": x, "sliders": slider_dims, "experiment": experiment,
                        "kwargs": dict(kwargs) if kwargs is not None else None}},
     )
+    if os.environ.get(STATIC_SITE_VARIABLE):
+        _check_every_slider_moves(grid_traces, slider_dims)
     return SliderFigure(figure=figure, grid={"traces": grid_traces}, div_id=div_id,
                         description=description, caption=caption)
+
+
+def _moves_along(values: list, axis: int) -> bool:
+    """Whether nested ``values`` (None for a gap) change along ``axis`` anywhere."""
+    array = np.asarray(values, dtype=float)  # None -> NaN
+    first = np.take(array, [0], axis=axis)
+    same = (array == first) | (np.isnan(array) & np.isnan(first))
+    return not bool(same.all())
+
+
+def _check_every_slider_moves(grid_traces: Sequence[Mapping], slider_dims: Sequence[str]
+                              ) -> None:
+    """Raise if some slider changes no drawn value, for every setting of the other sliders.
+
+    A slider that moves nothing misleads the reader into looking for an effect that is not
+    there. The values compared are the rounded ones the page embeds.
+    """
+    for slider_index, dim in enumerate(slider_dims):
+        if not any(_moves_along(trace["y"], trace["dims"].index(slider_index))
+                   for trace in grid_traces if slider_index in trace["dims"]):
+            raise ValueError(
+                f"slider {dim!r} changes no drawn value, whatever the other sliders show: "
+                "remove it, or draw a curve that depends on it")
 
 
 def _slider_layout(result: Mapping, slider: Slider, number: int) -> dict:
