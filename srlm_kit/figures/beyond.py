@@ -291,7 +291,7 @@ def regimes_excess(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-be
 
 
 class JudgeExplorer:
-    """Sliders for the judge's length bias λ and noise, n, beta and T; a figure updated in place.
+    """Sliders for the judge's length bias b and noise, n, beta and T; a figure updated in place.
 
     Each change re-runs :func:`srlm_kit.experiments.beyond.judge_run` and
     :func:`srlm_kit.experiments.beyond.self_reward_run` from the start of
@@ -329,7 +329,7 @@ class JudgeExplorer:
         common = {"continuous_update": False, "style": {"description_width": "initial"},
                   "layout": widgets.Layout(width="330px")}
         self.bias = widgets.FloatSlider(value=3.0, min=0.0, max=5.0, step=0.25,
-                                        description="length bias λ", **common)
+                                        description="length bias b", **common)
         self.noise = widgets.FloatSlider(value=0.0, min=0.0, max=3.0, step=0.25,
                                          description="noise σ", **common)
         self.n = widgets.SelectionSlider(options=[(str(n), n) for n in n_values],
