@@ -19,12 +19,12 @@ One round of the loop (the book's own experiment; the paper has none):
    ``h(y) = log pi(y|x) - log pi_t(y|x)``:
 
    * ``"square"``: ``(z - l)^2``, the theory's square loss [reconstructed,
-     the square loss of the setup chapter];
+     :ref:`recovered-square-loss`];
    * ``"logistic"``: ``-sigma(l) log sigma(z) - sigma(-l) log sigma(-z)``, the logistic DPO
      loss with the Bradley-Terry preference probability ``sigma(l)`` of the self-reward as its
      target; it is the expected value of the usual DPO loss ``-log sigma(z)`` on a pair whose
      order is drawn from that preference [reconstructed, the DPO optimum under a
-     Bradley-Terry preference].
+     Bradley-Terry preference, :ref:`recovered-dpo`].
 
    Both are minimised at ``z = l`` for every pair, so with infinite data and a class that can
    represent it, both fit the Gibbs policy ``pi_t^(1+1/beta)``
@@ -147,7 +147,7 @@ def next_token_logits(params: dict, architecture: Architecture, inputs: Array) -
     and gives the logits of response token ``h + 1`` after the prompt and ``h`` response tokens.
     One pre-norm block: ``u = e + Attention(LN(e))``, ``w = u + MLP(LN(u))``, logits
     ``LN(w) U + b``. [reconstructed, the standard decoder-only transformer; the book's choice of
-    sizes]
+    sizes, :ref:`recovered-book-own`]
     """
     heads = architecture.heads
     embedded = params["token_embedding"][inputs] + params["position_embedding"]
@@ -256,7 +256,7 @@ def token_top_probability(tables: tuple[Array, ...]) -> Array:
 
     Remark 4.2's quantity: every sequence has probability at most ``alpha^L``, so
     ``kappa >= E_x[alpha(x)^(-L)]`` (:func:`alpha_bound`). [quoted, v2 text for the example;
-    formula reconstructed, from Remark 4.2's prose]
+    formula reconstructed, from Remark 4.2's prose, :ref:`recovered-rem-4-2`]
     """
     return jnp.stack([jnp.exp(jnp.max(table, axis=(1, 2))) for table in tables]).max(axis=0)
 
@@ -264,7 +264,7 @@ def token_top_probability(tables: tuple[Array, ...]) -> Array:
 def alpha_bound(alpha: Array, rho: Array, length: int) -> Array:
     """Remark 4.2's lower bound on the condition number, ``E_{x~rho}[alpha(x)^(-L)] <= kappa``.
 
-    [reconstructed, from Remark 4.2's prose]
+    [reconstructed, from Remark 4.2's prose, :ref:`recovered-rem-4-2`]
     """
     return jnp.sum(rho * alpha ** (-length))
 
@@ -274,7 +274,7 @@ def kl_to_gibbs(logits: Array, previous_logits: Array, beta: Array | float, rho:
     target of the round (:func:`srlm_kit.dynamics.population_update`).
 
     Zero exactly when the fitted model is the population update. [reconstructed,
-    the Gibbs form of the KL-regularised target]
+    the Gibbs form of the KL-regularised target, :ref:`recovered-gibbs`]
     """
     fitted = log_policy(logits)
     target = dynamics.population_update(previous_logits, beta)
@@ -292,7 +292,7 @@ def pair_losses(margins: Array, labels: Array, logistic: Array | bool) -> Array:
 
     ``(z - l)^2`` (square) or ``-sigma(l) log sigma(z) - sigma(-l) log sigma(-z)`` (logistic);
     ``logistic`` may be a traced boolean. [reconstructed, the square loss of the setup chapter and
-    the DPO optimum under a Bradley-Terry preference]
+    the DPO optimum under a Bradley-Terry preference, :ref:`recovered-dpo`]
     """
     square = (margins - labels) ** 2
     preference = jax.nn.sigmoid(labels)

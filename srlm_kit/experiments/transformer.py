@@ -39,7 +39,7 @@ def _with_first_round_missing(values: np.ndarray) -> np.ndarray:
 def population_rounds(start_table, rho, betas, T: int, threshold: float) -> dict:
     """``kappa`` and failure of the exact update ``pi_{t+1} ∝ pi_t^(1+1/beta)`` from a table,
     over ``[beta, t]`` (rounds ``0..T``). [reconstructed, the Gibbs form of the
-    KL-regularised target]"""
+    KL-regularised target, :ref:`recovered-gibbs`]"""
     rho = jnp.asarray(rho)
     kappa, failure = [], []
     for beta in betas:
