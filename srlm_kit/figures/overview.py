@@ -18,7 +18,8 @@ EXPERIMENT = "paper_in_one_picture"
 TOP_PANEL, BOTTOM_PANEL = (0.42, 1.0), (0.0, 0.3)
 
 
-def paper_in_one_picture(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-intro-overview-plot",
+def paper_in_one_picture(result: Mapping, kwargs: Mapping, *,
+                         div_id: str = "fig-intro-overview-plot",
                          caption: str | None = None) -> SliderFigure:
     """Failure probability with the Theorem 5.3 bound (top) and ``kappa_t`` (bottom) against
     the round ``t``; sliders ``n`` (triples per round) and ``kappa_0`` (the start).
