@@ -21,7 +21,6 @@ Bad input raises ``ValueError`` naming the parameter and its allowed range (neve
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -38,54 +37,6 @@ RealOrArray = np.float64 | np.ndarray
 LEVEL_THREE_N_CAP = 1.0e60
 
 
-# --------------------------------------------------------------------------------------------
-# Argument checks on arrays (the scalar helpers of ``_validation`` raise the same messages)
-# --------------------------------------------------------------------------------------------
-
-
-def _checked(name: str, value, condition: Callable[[np.ndarray], np.ndarray], allowed: str
-             ) -> np.ndarray:
-    if isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be a real number or array, got {value!r}")
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number or array, got {value!r}") from None
-    bad = np.isnan(array) | ~condition(array)
-    if np.any(bad):
-        raise ValueError(f"{name} must be {allowed}, got {array[bad].flat[0]!r}")
-    return array
-
-
-def _positive(name: str, value) -> np.ndarray:
-    return _checked(name, value, lambda x: np.isfinite(x) & (x > 0), "a finite number > 0")
-
-
-def _non_negative(name: str, value) -> np.ndarray:
-    return _checked(name, value, lambda x: np.isfinite(x) & (x >= 0), "a finite number >= 0")
-
-
-def _at_least(name: str, value, low: float) -> np.ndarray:
-    return _checked(name, value, lambda x: np.isfinite(x) & (x >= low),
-                    f"a finite number >= {low}")
-
-
-def _open_unit(name: str, value) -> np.ndarray:
-    return _checked(name, value, lambda x: (x > 0) & (x < 1), "in the open interval (0, 1)")
-
-
-def _confidence(name: str, value) -> np.ndarray:
-    return _checked(name, value, lambda x: (x > 0) & (x <= 1), "in the interval (0, 1]")
-
-
-def _eigenvalues(value) -> np.ndarray:
-    array = _checked("eigenvalues", value, lambda x: np.isfinite(x) & (x >= 0),
-                     "non-negative and finite (a covariance spectrum)")
-    if array.ndim == 0:
-        raise ValueError("eigenvalues must be an array of at least one eigenvalue, got a scalar")
-    return array
-
-
 def _scalar_or_array(array: np.ndarray):
     """A 0-d result as a NumPy scalar, anything else unchanged."""
     return array[()] if array.ndim == 0 else array
@@ -97,11 +48,32 @@ def _scalar_or_array(array: np.ndarray):
 
 
 def _lower_bound_rhs(n, kappa0, log_class_size, constant):
-    n = _at_least("n", n, 1.0)
-    kappa0 = _at_least("kappa0", kappa0, 1.0)
-    log_class_size = _positive("log_class_size (log|Pi|)", log_class_size)
-    constant = _positive("constant", constant)
-    return constant * kappa0 * log_class_size / n, kappa0
+    n = check.check_array_at_least("n", n, 1.0)
+    kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
+    log_class_size = check.check_positive_array("log_class_size (log|Pi|)", log_class_size)
+    constant = check.check_positive_array("constant", constant)
+    # c K / n = kappa0 * (c log|Pi| / n); kept apart so that a huge kappa0 cannot overflow.
+    return constant * log_class_size / n, kappa0
+
+
+def _lambert_w_lower_branch(z: np.ndarray) -> np.ndarray:
+    """``W_{-1}(z)`` for ``z`` in ``[-1/e, 0]`` (real part of SciPy's ``lambertw``).
+
+    SciPy returns NaN for subnormal ``z`` (``|z|`` below ``2.2e-308``, reached for huge kappa0
+    or n); there the branch solves ``w = log(-z) - log(-w)``, a fixed point that contracts by
+    ``1/|w| < 1/700`` per step, so a few steps reach float precision. ``W_{-1}(0) = -inf``.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    tiny = np.abs(z) < np.finfo(np.float64).tiny
+    branch = special.lambertw(np.where(tiny, -1.0 / math.e, z), -1).real
+    if np.any(tiny):
+        with np.errstate(divide="ignore"):
+            log_z = np.log(-np.where(tiny, z, -1.0))
+            w = log_z
+            for _ in range(6):
+                w = log_z - np.log(-w)
+        branch = np.where(tiny, w, branch)
+    return branch
 
 
 def theorem_4_1_lower_bound(n: ArrayLike, kappa0: ArrayLike, log_class_size: ArrayLike,
@@ -123,14 +95,14 @@ def theorem_4_1_lower_bound(n: ArrayLike, kappa0: ArrayLike, log_class_size: Arr
     Needs ``constant K/n <= e kappa0^2/2`` (the largest value of the left side, reached at
     ``eps = kappa0 sqrt(e)``); otherwise ValueError naming n.
     """
-    rhs, kappa0 = _lower_bound_rhs(n, kappa0, log_class_size, constant)
-    argument = -2.0 * rhs / (math.e**2 * kappa0**2)
+    rhs_per_kappa0, kappa0 = _lower_bound_rhs(n, kappa0, log_class_size, constant)
+    argument = -2.0 * rhs_per_kappa0 / math.e**2 / kappa0
     if np.any(argument < -1.0 / math.e):
         raise ValueError("n must be large enough that constant*kappa0*log_class_size/n <= "
                          "e*kappa0^2/2 (the equation eps^2 (1 + log(kappa0/eps)) = c has no "
                          "solution above that)")
-    branch = special.lambertw(argument, -1).real
-    return _scalar_or_array(math.e * kappa0 * np.exp(branch / 2.0))
+    branch = _lambert_w_lower_branch(argument)
+    return _scalar_or_array(kappa0 * np.exp(branch / 2.0) * math.e)
 
 
 def theorem_4_1_lower_bound_without_one(n: ArrayLike, kappa0: ArrayLike, log_class_size: ArrayLike,
@@ -145,13 +117,13 @@ def theorem_4_1_lower_bound_without_one(n: ArrayLike, kappa0: ArrayLike, log_cla
     [reconstructed, by algebra; paper-notes §6.7 (Eq. 96 to 99); checked in SymPy]. Needs
     ``constant K/n <= kappa0^2/(2e)``; otherwise ValueError naming n.
     """
-    rhs, kappa0 = _lower_bound_rhs(n, kappa0, log_class_size, constant)
-    argument = -2.0 * rhs / kappa0**2
+    rhs_per_kappa0, kappa0 = _lower_bound_rhs(n, kappa0, log_class_size, constant)
+    argument = -2.0 * rhs_per_kappa0 / kappa0
     if np.any(argument < -1.0 / math.e):
         raise ValueError("n must be large enough that constant*kappa0*log_class_size/n <= "
                          "kappa0^2/(2e) (the equation eps^2 log(kappa0/eps) = c has no "
                          "solution above that)")
-    branch = special.lambertw(argument, -1).real
+    branch = _lambert_w_lower_branch(argument)
     return _scalar_or_array(kappa0 * np.exp(branch / 2.0))
 
 
@@ -168,12 +140,12 @@ def theorem_4_1_lower_bound_asymptotic(n: ArrayLike, kappa0: ArrayLike, log_clas
     factors 2 [reconstructed, by algebra; checked in SymPy]. Needs the logarithm's argument
     ``n kappa0^2/(2cK)`` above 1 (``e^(-2)`` with ``with_one``); otherwise ValueError naming n.
     """
-    rhs, kappa0 = _lower_bound_rhs(n, kappa0, log_class_size, constant)
-    denominator = np.log(kappa0**2 / (2.0 * rhs)) + (2.0 if with_one else 0.0)
+    rhs_per_kappa0, kappa0 = _lower_bound_rhs(n, kappa0, log_class_size, constant)
+    denominator = np.log(kappa0 / (2.0 * rhs_per_kappa0)) + (2.0 if with_one else 0.0)
     if np.any(denominator <= 0):
         raise ValueError("n must be large enough that the logarithm in the asymptotic form is "
                          "positive (n kappa0^2 / (2 constant K) > 1, or > e^-2 with_one)")
-    return _scalar_or_array(np.sqrt(2.0 * rhs / denominator))
+    return _scalar_or_array(np.sqrt(2.0 * rhs_per_kappa0 / denominator) * np.sqrt(kappa0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,8 +166,8 @@ def tail_integral_bound(a: ArrayLike, mu: ArrayLike) -> RealOrArray:
     ``a`` outside (0, 1) and for ``mu`` outside (0, 1]. (:func:`srlm_kit.checks.tail_integral_check`
     handles a = 0 and a >= 1 itself, with the trivial bound and a flag.)
     """
-    a = _open_unit("a (gap/gamma)", a)
-    mu = _confidence("mu", mu)
+    a = check.check_open_unit_array("a (gap/gamma)", a)
+    mu = check.check_confidence_array("mu", mu)
     return _scalar_or_array(_tail_integral_piecewise(*np.broadcast_arrays(a, mu)))
 
 
@@ -211,8 +183,8 @@ def _tail_integral_piecewise(a: np.ndarray, mu: np.ndarray) -> np.ndarray:
 
 
 def _recursion_coefficients(offset, coefficient):
-    offset = _positive("offset (A)", offset)
-    coefficient = _non_negative("coefficient (B')", coefficient)
+    offset = check.check_positive_array("offset (A)", offset)
+    coefficient = check.check_non_negative_array("coefficient (B')", coefficient)
     return offset, coefficient
 
 
@@ -259,8 +231,8 @@ def kappa_unrolled_bound(T: ArrayLike, kappa0: ArrayLike, offset: ArrayLike,
     [reconstructed, by algebra; paper-notes §6.5; checked in SymPy]. Non-increasing in T when
     ``kappa0 >= kappa*``; ``T >= 0``, ``kappa0 >= 1``.
     """
-    T = _non_negative("T", T)
-    kappa0 = _at_least("kappa0", kappa0, 1.0)
+    T = check.check_non_negative_array("T", T)
+    kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
     fixed_point = np.asarray(kappa_fixed_point(offset, coefficient))
     factor = np.asarray(contraction_factor(offset, coefficient))
     return _scalar_or_array(fixed_point + factor**T * (kappa0 - fixed_point))
@@ -273,9 +245,9 @@ def kappa_recursion_iterates(kappa0: float, offset: float, coefficient: float, T
 
     [reconstructed, by algebra; paper-notes §6.5]. Scalars only; returns an array of length T+1.
     """
-    kappa = float(_at_least("kappa0", kappa0, 1.0))
-    offset = float(_positive("offset (A)", offset))
-    coefficient = float(_non_negative("coefficient (B')", coefficient))
+    kappa = float(check.check_array_at_least("kappa0", kappa0, 1.0))
+    offset = float(check.check_positive_array("offset (A)", offset))
+    coefficient = float(check.check_non_negative_array("coefficient (B')", coefficient))
     rounds = check.check_int("T", T, minimum=0)
     values = [kappa]
     for _ in range(rounds):
@@ -296,19 +268,19 @@ def reviewer_contraction_factor(n: ArrayLike, mu: ArrayLike) -> RealOrArray:
     with the reconstructed constants ``A = 1/mu``, ``B' = 2/(mu sqrt(n))`` gives
     ``1/(1 + sqrt(1 + n mu))`` instead (:func:`srlm_kit.theory.contraction_factor`).
     """
-    n = _at_least("n", n, 1.0)
-    mu = _confidence("mu", mu)
+    n = check.check_array_at_least("n", n, 1.0)
+    mu = check.check_confidence_array("mu", mu)
     return _scalar_or_array(1.0 / (1.0 + np.sqrt(n * mu)))
 
 
 def _iterative_bound(rate, n, T, gamma, mu, kappa0, constant):
     """``constant * rate/(gamma sqrt(n)) * (mu^(-1/2) + sqrt(kappa0) q^((T-1)/2))``."""
-    n = _at_least("n", n, 1.0)
-    T = _at_least("T", T, 1.0)
-    gamma = _positive("gamma", gamma)
-    mu = _confidence("mu", mu)
-    kappa0 = _at_least("kappa0", kappa0, 1.0)
-    constant = _positive("constant", constant)
+    n = check.check_array_at_least("n", n, 1.0)
+    T = check.check_array_at_least("T", T, 1.0)
+    gamma = check.check_positive_array("gamma", gamma)
+    mu = check.check_confidence_array("mu", mu)
+    kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
+    constant = check.check_positive_array("constant", constant)
     q = 1.0 / (1.0 + np.sqrt(n * mu))
     stable = 1.0 / np.sqrt(mu)
     transient = np.sqrt(kappa0) * q**((T - 1.0) / 2.0)
@@ -330,9 +302,9 @@ def theorem_5_3_bound(n: ArrayLike, T: ArrayLike, *, log_class_size: ArrayLike, 
     ``log(n|Pi|/delta) >= 2`` (the derivative of ``log(cn)/sqrt(n)`` is
     ``(2 - log(cn))/(2 n^(3/2))``), and the transient factor always decreases in n.
     """
-    log_class_size = _non_negative("log_class_size (log|Pi|)", log_class_size)
-    delta = _open_unit("delta", delta)
-    n_array = _at_least("n", n, 1.0)
+    log_class_size = check.check_non_negative_array("log_class_size (log|Pi|)", log_class_size)
+    delta = check.check_open_unit_array("delta", delta)
+    n_array = check.check_array_at_least("n", n, 1.0)
     rate = np.log(n_array) + log_class_size - np.log(delta)
     return _iterative_bound(rate, n, T, gamma, mu, kappa0, constant)
 
@@ -346,12 +318,12 @@ def corollary_5_7_bound(n: ArrayLike, *, log_class_size: ArrayLike, delta: Array
     It is the stable term of :func:`theorem_5_3_bound`; past the threshold the full bound is at
     most twice it. ``constant`` defaults to 1.
     """
-    n = _at_least("n", n, 1.0)
-    log_class_size = _non_negative("log_class_size (log|Pi|)", log_class_size)
-    delta = _open_unit("delta", delta)
-    gamma = _positive("gamma", gamma)
-    mu = _confidence("mu", mu)
-    constant = _positive("constant", constant)
+    n = check.check_array_at_least("n", n, 1.0)
+    log_class_size = check.check_non_negative_array("log_class_size (log|Pi|)", log_class_size)
+    delta = check.check_open_unit_array("delta", delta)
+    gamma = check.check_positive_array("gamma", gamma)
+    mu = check.check_confidence_array("mu", mu)
+    constant = check.check_positive_array("constant", constant)
     rate = np.log(n) + log_class_size - np.log(delta)
     return _scalar_or_array(constant * rate / (gamma * np.sqrt(mu * n)))
 
@@ -365,9 +337,9 @@ def iteration_threshold(mu: ArrayLike, kappa0: ArrayLike, q: ArrayLike) -> RealO
     ``mu kappa0 <= 1`` (always, if mu is a minimum over rounds including t = 0; paper-notes §7.1)
     the threshold is <= 1: one round suffices.
     """
-    mu = _confidence("mu", mu)
-    kappa0 = _at_least("kappa0", kappa0, 1.0)
-    q = _open_unit("q", q)
+    mu = check.check_confidence_array("mu", mu)
+    kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
+    q = check.check_open_unit_array("q", q)
     return _scalar_or_array(1.0 + np.log(mu * kappa0) / np.log(1.0 / q))
 
 
@@ -377,9 +349,9 @@ def iteration_threshold_approximate(n: ArrayLike, mu: ArrayLike, kappa0: ArrayLi
     Theorem 5.3 and the prose]. With Lemma C.4's ``q = 1/(1 + sqrt(1 + n mu))`` it is an
     approximation (the "≈" of paper-notes §6.6).
     """
-    n = _at_least("n", n, 1.0)
-    mu = _confidence("mu", mu)
-    kappa0 = _at_least("kappa0", kappa0, 1.0)
+    n = check.check_array_at_least("n", n, 1.0)
+    mu = check.check_confidence_array("mu", mu)
+    kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
     return _scalar_or_array(1.0 + np.log(mu * kappa0) / np.log1p(np.sqrt(n * mu)))
 
 
@@ -396,9 +368,9 @@ def log_covering_number(dimension: ArrayLike, radius: ArrayLike, resolution: Arr
     checked in SymPy, :func:`srlm_kit.theory.volumetric_covering`]. An r-net in parameters is
     a 2r-net in the sup-log-ratio metric (:func:`srlm_kit.theory.softmax_log_ratio`).
     """
-    dimension = _at_least("dimension", dimension, 1.0)
-    radius = _positive("radius (B)", radius)
-    resolution = _positive("resolution (r)", resolution)
+    dimension = check.check_array_at_least("dimension", dimension, 1.0)
+    radius = check.check_positive_array("radius (B)", radius)
+    resolution = check.check_positive_array("resolution (r)", resolution)
     return _scalar_or_array(dimension * np.log1p(2.0 * radius / resolution))
 
 
@@ -411,10 +383,10 @@ def linear_class_entropy(n: ArrayLike, *, dimension: ArrayLike, radius: ArrayLik
     d-dimensional parameter ball"]; the argument of the log [reconstructed; paper-notes §4.12,
     §13 item 5]. Needs ``n B/delta > 1`` (a positive term); otherwise ValueError naming radius.
     """
-    n = _at_least("n", n, 1.0)
-    dimension = _at_least("dimension", dimension, 1.0)
-    radius = _positive("radius (B)", radius)
-    delta = _open_unit("delta", delta)
+    n = check.check_array_at_least("n", n, 1.0)
+    dimension = check.check_array_at_least("dimension", dimension, 1.0)
+    radius = check.check_positive_array("radius (B)", radius)
+    delta = check.check_open_unit_array("delta", delta)
     log_argument = np.log(n) + np.log(radius) - np.log(delta)
     if np.any(log_argument <= 0):
         raise ValueError("radius (B) must satisfy n*B/delta > 1 so that d log(nB/delta) > 0")
@@ -442,8 +414,8 @@ def effective_dimension(eigenvalues: ArrayLike, ridge: ArrayLike) -> RealOrArray
 
     [quoted, v2 text for the notion; formula reconstructed, standard; paper-notes §4.16]
     """
-    eigenvalues = _eigenvalues(eigenvalues)
-    ridge = _positive("ridge (lambda)", ridge)
+    eigenvalues = check.check_spectrum("eigenvalues", eigenvalues)
+    ridge = check.check_positive_array("ridge (lambda)", ridge)
     terms = eigenvalues / (eigenvalues + ridge[..., None])
     return _scalar_or_array(np.sum(terms, axis=-1))
 
@@ -457,9 +429,9 @@ def effective_dimension_head_tail_bound(eigenvalues: ArrayLike, ridge: ArrayLike
     :func:`srlm_kit.theory.effective_dimension_terms`]. The best k gives
     :func:`effective_dimension_termwise_bound`.
     """
-    eigenvalues = _eigenvalues(eigenvalues)
-    ridge = _positive("ridge (lambda)", ridge)
-    head = int(_at_least("head (k)", head, 0.0))
+    eigenvalues = check.check_spectrum("eigenvalues", eigenvalues)
+    ridge = check.check_positive_array("ridge (lambda)", ridge)
+    head = int(check.check_array_at_least("head (k)", head, 0.0))
     ordered = -np.sort(-eigenvalues, axis=-1)
     tail = np.sum(ordered[..., head:], axis=-1)
     kept = min(head, eigenvalues.shape[-1])
@@ -472,8 +444,8 @@ def effective_dimension_termwise_bound(eigenvalues: ArrayLike, ridge: ArrayLike)
 
     [reconstructed, standard; paper-notes §4.16, Eq. 149]
     """
-    eigenvalues = _eigenvalues(eigenvalues)
-    ridge = _positive("ridge (lambda)", ridge)
+    eigenvalues = check.check_spectrum("eigenvalues", eigenvalues)
+    ridge = check.check_positive_array("ridge (lambda)", ridge)
     return _scalar_or_array(np.sum(np.minimum(1.0, eigenvalues / ridge[..., None]), axis=-1))
 
 
@@ -488,9 +460,9 @@ def effective_dimension_exponential_bound(ridge: ArrayLike, scale: ArrayLike, ra
     eigenvalues indexed from 0 as ``lambda_0 e^(-alpha j)`` (as in
     :func:`srlm_kit.instances.decaying_spectrum_features`), pass ``scale = lambda_0 e^alpha``.
     """
-    ridge = _positive("ridge (lambda)", ridge)
-    scale = _positive("scale (C)", scale)
-    rate = _positive("rate (alpha)", rate)
+    ridge = check.check_positive_array("ridge (lambda)", ridge)
+    scale = check.check_positive_array("scale (C)", scale)
+    rate = check.check_positive_array("rate (alpha)", rate)
     head = np.maximum(0.0, np.log(scale / ridge)) / rate
     return _scalar_or_array(head + 1.0 / (1.0 - np.exp(-rate)))
 
@@ -505,9 +477,10 @@ def effective_dimension_polynomial_bound(ridge: ArrayLike, scale: ArrayLike, pow
     :func:`srlm_kit.theory.effective_dimension_polynomial`]. The ``+ 1`` pays for the ceiling of
     the cut-off; paper-notes states the ``≲`` form without it.
     """
-    ridge = _positive("ridge (lambda)", ridge)
-    scale = _positive("scale (C)", scale)
-    power = _checked("power (p)", power, lambda x: np.isfinite(x) & (x > 1), "a number > 1")
+    ridge = check.check_positive_array("ridge (lambda)", ridge)
+    scale = check.check_positive_array("scale (C)", scale)
+    power = check.check_array("power (p)", power, lambda x: np.isfinite(x) & (x > 1),
+                              "a number > 1")
     return _scalar_or_array((scale / ridge)**(1.0 / power) * power / (power - 1.0) + 1.0)
 
 
@@ -518,9 +491,9 @@ def effective_dimension_spiked_bound(ridge: ArrayLike, spikes: ArrayLike, tail_m
 
     [reconstructed, by algebra; paper-notes §4.16 (C)]
     """
-    ridge = _positive("ridge (lambda)", ridge)
-    spikes = _at_least("spikes (k)", spikes, 0.0)
-    tail_mass = _non_negative("tail_mass (tau)", tail_mass)
+    ridge = check.check_positive_array("ridge (lambda)", ridge)
+    spikes = check.check_array_at_least("spikes (k)", spikes, 0.0)
+    tail_mass = check.check_non_negative_array("tail_mass (tau)", tail_mass)
     return _scalar_or_array(spikes + tail_mass / ridge)
 
 
@@ -538,14 +511,15 @@ def corollary_6_4_bound(n: ArrayLike, T: ArrayLike, *, eigenvalues: ArrayLike, r
     (:func:`effective_dimension_exponential_bound`). Statement [quoted, v2 text]; formula
     [reconstructed, from the prose and the standard effective-dimension calculus].
     """
-    eigenvalues = _eigenvalues(eigenvalues)
+    eigenvalues = check.check_spectrum("eigenvalues", eigenvalues)
     if eigenvalues.ndim != 1:
         raise ValueError(f"eigenvalues must be one-dimensional, got shape {eigenvalues.shape}")
-    n_array = _at_least("n", n, 1.0)
-    ridge = 1.0 / n_array if ridge is None else _positive("ridge (lambda)", ridge)
+    n_array = check.check_array_at_least("n", n, 1.0)
+    ridge = 1.0 / n_array if ridge is None else check.check_positive_array("ridge (lambda)", ridge)
     dimension = np.asarray(effective_dimension(eigenvalues, ridge))
-    log_argument = np.log(n_array) + np.log(_positive("radius (B)", radius)) - np.log(
-        _open_unit("delta", delta))
+    radius = check.check_positive_array("radius (B)", radius)
+    delta = check.check_open_unit_array("delta", delta)
+    log_argument = np.log(n_array) + np.log(radius) - np.log(delta)
     if np.any(log_argument <= 0):
         raise ValueError("radius (B) must satisfy n*B/delta > 1 so that log(nB/delta) > 0")
     return _iterative_bound(dimension * log_argument, n, T, gamma, mu, kappa0, constant)
@@ -581,10 +555,10 @@ def statistical_error(n: ArrayLike, *, log_class_size: ArrayLike, delta: ArrayLi
     [reconstructed, from Huang et al.'s B_{n,rho}; paper-notes §4.14 and §11.3]. ``c_loss``
     (C_loss > 0; the paper leaves it open and it enters only logarithmically) defaults to 1.
     """
-    n = _at_least("n", n, 1.0)
-    log_class_size = _non_negative("log_class_size (log|Pi|)", log_class_size)
-    delta = _open_unit("delta", delta)
-    c_loss = _positive("c_loss", c_loss)
+    n = check.check_array_at_least("n", n, 1.0)
+    log_class_size = check.check_non_negative_array("log_class_size (log|Pi|)", log_class_size)
+    delta = check.check_open_unit_array("delta", delta)
+    c_loss = check.check_positive_array("c_loss", c_loss)
     log_ratio = log_class_size - np.log(delta)
     eta = np.log(2.0 * n * c_loss) + log_ratio
     return _scalar_or_array(eta * np.sqrt(log_ratio / n)), _scalar_or_array(eta)
@@ -614,12 +588,12 @@ def level_three_bound(n: ArrayLike, T: ArrayLike, *, gamma: ArrayLike, mu: Array
     paper-notes §4.14, §6.6, §11.3]. At toy sizes it is far above 1 (vacuous), see
     :func:`level_three_crossing`.
     """
-    n_array = _at_least("n", n, 1.0)
-    T = _at_least("T", T, 1.0)
-    gamma = _positive("gamma", gamma)
-    mu = _confidence("mu", mu)
-    kappa0 = _at_least("kappa0", kappa0, 1.0)
-    threshold = _open_unit("threshold", threshold)
+    n_array = check.check_array_at_least("n", n, 1.0)
+    T = check.check_array_at_least("T", T, 1.0)
+    gamma = check.check_positive_array("gamma", gamma)
+    mu = check.check_confidence_array("mu", mu)
+    kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
+    threshold = check.check_open_unit_array("threshold", threshold)
     if (log_class_size is None) == (dimension is None or radius is None):
         raise ValueError("pass either log_class_size (a finite class) or both dimension and "
                          "radius (the linear softmax class), not both or neither")
@@ -627,11 +601,11 @@ def level_three_bound(n: ArrayLike, T: ArrayLike, *, gamma: ArrayLike, mu: Array
         log_size = np.asarray(linear_class_entropy(n_array, dimension=dimension, radius=radius,
                                                    delta=delta))
     else:
-        log_size = _non_negative("log_class_size (log|Pi|)", log_class_size)
+        log_size = check.check_non_negative_array("log_class_size (log|Pi|)", log_class_size)
     epsilon_stat, eta = statistical_error(n_array, log_class_size=log_size, delta=delta,
                                           c_loss=c_loss)
-    beta = 1.0 / np.sqrt(n_array) if beta is None else _positive("beta", beta)
-    offset = 1.0 / mu if offset is None else _positive("offset (A)", offset)
+    beta = 1.0 / np.sqrt(n_array) if beta is None else check.check_positive_array("beta", beta)
+    offset = 1.0 / mu if offset is None else check.check_positive_array("offset (A)", offset)
     coefficient = (epsilon_stat + beta) / (gamma * mu)
     fixed_point = np.asarray(kappa_fixed_point(offset, coefficient))
     contraction = np.asarray(contraction_factor(offset, coefficient))
@@ -658,8 +632,8 @@ def level_three_crossing(T: float, *, gamma: float, mu: float, kappa0: float, de
     by default) would be missed; the bound is smooth in n, so this is a resolution limit, not a
     failure mode seen in practice. Scalar parameters only.
     """
-    cap = float(_at_least("n_cap", n_cap, 1.0))
-    points = int(_at_least("grid_points", grid_points, 2.0))
+    cap = float(check.check_array_at_least("n_cap", n_cap, 1.0))
+    points = int(check.check_array_at_least("grid_points", grid_points, 2.0))
     settings = dict(gamma=gamma, mu=mu, kappa0=kappa0, delta=delta,
                     log_class_size=log_class_size, dimension=dimension, radius=radius,
                     c_loss=c_loss, threshold=threshold, offset=offset)

@@ -39,6 +39,12 @@ THETA_SATURATION = 1.0e6
 
 UPDATES = ("erm", "population")
 
+#: Largest number of rounds, triples per round and seeds a run accepts: the engine keeps every
+#: round's metrics and draws every seed's data at once, so larger values exhaust memory.
+MAX_ROUNDS = 10**5
+MAX_TRIPLES = 10**7
+MAX_SEEDS = 10**6
+
 
 class Trajectory(NamedTuple):
     """Per-round metrics of a run. Leading axes (seeds, grid points) come before the round axis.
@@ -345,8 +351,9 @@ def _check_common(instance, T, beta, T_max, update, threshold) -> tuple[int, int
     if update not in UPDATES:
         raise ValueError(f"update must be one of {UPDATES}, got {update!r}")
     check.check_open_interval("threshold", threshold, 0.0, 1.0)
-    T_value = check.check_int("T (number of rounds)", T, minimum=0)
-    T_max = T_value if T_max is None else check.check_int("T_max", T_max, minimum=max(T_value, 1))
+    T_value = check.check_int("T (number of rounds)", T, 0, MAX_ROUNDS)
+    T_max = T_value if T_max is None else check.check_int("T_max", T_max, max(T_value, 1),
+                                                          MAX_ROUNDS)
     for name, value in (("beta", beta),):
         for item in np.atleast_1d(np.asarray(value, dtype=float)):
             check.check_positive(name, float(item))
@@ -360,9 +367,11 @@ def _check_n(n, n_max) -> int:
     if values.min() < 1:
         raise ValueError(f"n (triples per round) must be at least 1, got {int(values.min())}")
     largest = int(values.max())
+    if largest > MAX_TRIPLES:
+        raise ValueError(f"n (triples per round) must be at most {MAX_TRIPLES}, got {largest}")
     if n_max is None:
         return largest
-    n_max = check.check_int("n_max", n_max, minimum=1)
+    n_max = check.check_int("n_max", n_max, 1, MAX_TRIPLES)
     if largest > n_max:
         raise ValueError(f"n (triples per round) must be at most n_max = {n_max}, got {largest}")
     return n_max
@@ -416,7 +425,7 @@ def run(key: Array, instance: Instance, *, n: int, T: int, beta: float, seeds: i
     """
     T_value, T_max = _check_common(instance, T, beta, T_max, update, threshold)
     n_max = _check_n(n, n_max)
-    seeds = check.check_int("seeds", seeds, minimum=1)
+    seeds = check.check_int("seeds", seeds, 1, MAX_SEEDS)
     _check_judge(judge, instance, update)
     keys = jax.random.split(_check_key(key), seeds)
     return _simulate_seeds(keys, instance, jnp.asarray(n), jnp.asarray(T_value),
@@ -441,7 +450,7 @@ def run_grid(key: Array, instances: Instance, n_values, betas, *, T: int, seeds:
                              T, betas, None, update, threshold)
     n_values = np.atleast_1d(np.asarray(n_values))
     n_max = _check_n(n_values, n_max)
-    seeds = check.check_int("seeds", seeds, minimum=1)
+    seeds = check.check_int("seeds", seeds, 1, MAX_SEEDS)
     first = jax.tree_util.tree_map(lambda leaf: leaf[0], instances)
     _check_judge(judge, first, update)
     keys = jax.random.split(_check_key(key), seeds)

@@ -88,9 +88,16 @@ def tabular(logits, rho=None, target=None, labels=None, radius: float = math.inf
     return TabularInstance(logits, rho, target, labels, jnp.asarray(float(radius)))
 
 
+#: Largest policy table (prompts x responses) an instance may have: 10^8 float64 entries, 800 MB.
+MAX_TABLE_ENTRIES = 10**8
+
+
 def _check_sizes(m, num_responses):
-    check.check_int("m (number of prompts)", m, minimum=1)
-    check.check_int("K (number of responses)", num_responses, minimum=2)
+    m = check.check_int("m (number of prompts)", m, minimum=1)
+    num_responses = check.check_int("K (number of responses)", num_responses, minimum=2)
+    if m * num_responses > MAX_TABLE_ENTRIES:
+        raise ValueError(f"m (number of prompts) times K (number of responses) must be at most "
+                         f"{MAX_TABLE_ENTRIES:.0e}, got {m} x {num_responses}")
 
 
 def uniform(m: int, num_responses: int) -> TabularInstance:

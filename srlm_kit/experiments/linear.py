@@ -278,13 +278,6 @@ def exit_rounds(norms, radius) -> np.ndarray:
     return np.where(outside.any(axis=-1), first, np.nan)
 
 
-def _array_at_least(name: str, value, low: float) -> np.ndarray:
-    array = np.asarray(value, dtype=np.float64)
-    if np.any(~np.isfinite(array)) or np.any(array < low):
-        raise ValueError(f"{name} must be finite and at least {low}, got {value!r}")
-    return array
-
-
 def realizability_horizon(radius_ratio, beta) -> np.ndarray:
     """``L = log(B/||theta_0||) / log(1 + 1/beta)``: the exact update has ``||theta_t|| > B``
     first at round ``floor(L) + 1``, and Assumption 5.1 (the round's target
@@ -294,10 +287,8 @@ def realizability_horizon(radius_ratio, beta) -> np.ndarray:
     :func:`realizability_derivation`]. ``radius_ratio`` = ``B/||theta_0|| >= 1``, ``beta > 0``;
     they broadcast. ValueError naming the argument otherwise.
     """
-    ratio = _array_at_least("radius_ratio (B/||theta_0||)", radius_ratio, 1.0)
-    beta = _array_at_least("beta", beta, 0.0)
-    if np.any(beta == 0):
-        raise ValueError("beta must be > 0")
+    ratio = check.check_array_at_least("radius_ratio (B/||theta_0||)", radius_ratio, 1.0)
+    beta = check.check_positive_array("beta", beta)
     return np.log(ratio) / np.log1p(1.0 / beta)
 
 

@@ -44,7 +44,9 @@ def bump_closed_form(height: float, num_responses: int, beta: float, rounds) -> 
     check.check_int("K (number of responses)", num_responses, minimum=2)
     check.check_positive("beta", beta)
     rounds = np.asarray(rounds, dtype=float)
-    margin = height * (1.0 + 1.0 / beta) ** rounds
+    # A margin beyond the float range is +inf, and the runner-ups' mass then exactly 0.
+    with np.errstate(over="ignore"):
+        margin = height * (1.0 + 1.0 / beta) ** rounds
     others = (num_responses - 1) * np.exp(-margin)
     return {"margin": margin, "top_probability": 1.0 / (1.0 + others), "kappa": 1.0 + others}
 
@@ -69,10 +71,11 @@ def population_sharpening(*, num_responses: int = 10,
     """
     check.check_int("K (number of responses)", num_responses, minimum=2)
     check.check_int("T (number of rounds)", T, minimum=1)
-    kappa0s = [float(value) for value in kappa0s]
-    betas = [check.check_positive("beta", value) for value in betas]
-    if not kappa0s or not betas:
+    if np.size(kappa0s) == 0 or np.size(betas) == 0:
         raise ValueError("kappa0s and betas must each list at least one value")
+    kappa0s = check.check_increasing_floats("kappa0s", kappa0s, 1.0, num_responses,
+                                            open_low=True)
+    betas = check.check_increasing_floats("betas", betas, 0.0, open_low=True)
     heights = [bump_height_for_kappa0(value, num_responses) for value in kappa0s]
     starts = instances.stack([instances.bump(1, num_responses, height) for height in heights])
     # The population update draws nothing: one seed and n = 1 are placeholders.
