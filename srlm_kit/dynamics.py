@@ -67,6 +67,13 @@ class Trajectory(NamedTuple):
     step_gap: Array  # J_t(pi*_t) - J_t(pi_{t+1}) for the reward r_t = log pi_t
     step_retention_failure: Array  # P_x[pi_{t+1}(y*_t(x)|x) <= threshold], y*_t = mode of pi_t
     logits: Array | None = None  # (T_max + 1, m, K) when keep_logits=True
+    # (T_max + 1, d) for the linear class, (T_max + 1, m, K) normalised log-probabilities for the
+    # tabular class, when keep_parameters=True
+    parameters: Array | None = None
+    # Triples with fields of shape (T_max, n_max), when keep_triples=True: entry t is the data of
+    # the step from pi_t to pi_{t+1}; mask is False for padding, for steps after T and for the
+    # population update (which draws nothing)
+    triples: Triples | None = None
 
 
 class Judge(NamedTuple):
@@ -256,9 +263,14 @@ def _round_metrics(instance: Instance, parameter: Array, logits: Array, threshol
     )
 
 
+def _no_data(n_max: int) -> Triples:
+    empty = jnp.zeros(n_max, dtype=jnp.int32)
+    return Triples(empty, empty, empty, jnp.zeros(n_max, dtype=bool))
+
+
 def _simulate(key, instance: Instance, n, T, beta, judge_model: Judge | None = None, *,
-              n_max: int, T_max: int, update: str, threshold: float, keep_logits: bool
-              ) -> Trajectory:
+              n_max: int, T_max: int, update: str, threshold: float, keep_logits: bool,
+              keep_parameters: bool = False, keep_triples: bool = False) -> Trajectory:
     linear_class = isinstance(instance, LinearInstance)
 
     def reward_for(round_key):
@@ -277,9 +289,10 @@ def _simulate(key, instance: Instance, n, T, beta, judge_model: Judge | None = N
         def step(theta, logits, round_key):
             reward = reward_for(round_key)
             if update == "population":  # a judge is excluded here by _check_judge
-                return _saturate((1.0 + 1.0 / beta) * theta)
+                return _saturate((1.0 + 1.0 / beta) * theta), _no_data(n_max)
             triples = sample_triples(round_key, logits, instance.rho, n, n_max)
-            return _saturate(erm_update_linear(theta, instance.features, triples, beta, reward))
+            return (_saturate(erm_update_linear(theta, instance.features, triples, beta, reward)),
+                    triples)
     else:
         parameter0 = log_policy(instance.logits)
 
@@ -289,16 +302,17 @@ def _simulate(key, instance: Instance, n, T, beta, judge_model: Judge | None = N
         def step(table, logits, round_key):
             reward = reward_for(round_key)
             if update == "population":
-                return population_update(table, beta, reward)
-            return erm_update(table, sample_triples(round_key, logits, instance.rho, n, n_max),
-                              beta, reward)
+                return population_update(table, beta, reward), _no_data(n_max)
+            triples = sample_triples(round_key, logits, instance.rho, n, n_max)
+            return erm_update(table, triples, beta, reward), triples
 
     def body(parameter, inputs):
         t, round_key = inputs
         logits = to_logits(parameter)
         # A cond, not a select: when T is shared by the batch (one slider setting for all
         # seeds) the rounds after T cost nothing; under a vmap over T it becomes a select.
-        updated = lax.cond(t < T, lambda: step(parameter, logits, round_key), lambda: parameter)
+        updated, triples = lax.cond(t < T, lambda: step(parameter, logits, round_key),
+                                    lambda: (parameter, _no_data(n_max)))
         new_logits = to_logits(updated)
         outputs = _round_metrics(instance, updated, new_logits, threshold)
         outputs["step_gap"] = metrics.performance_gap(new_logits, logits, instance.rho)
@@ -306,6 +320,10 @@ def _simulate(key, instance: Instance, n, T, beta, judge_model: Judge | None = N
             new_logits, instance.rho, jnp.argmax(logits, axis=-1), threshold)
         if keep_logits:
             outputs["logits"] = log_policy(new_logits)
+        if keep_parameters:
+            outputs["parameters"] = updated
+        if keep_triples:
+            outputs["triples"] = triples
         return updated, outputs
 
     logits0 = to_logits(parameter0)
@@ -320,10 +338,14 @@ def _simulate(key, instance: Instance, n, T, beta, judge_model: Judge | None = N
         step_retention_failure=rest["step_retention_failure"],
         logits=(jnp.concatenate([log_policy(logits0)[None], rest["logits"]])
                 if keep_logits else None),
+        parameters=(jnp.concatenate([parameter0[None], rest["parameters"]])
+                    if keep_parameters else None),
+        triples=rest["triples"] if keep_triples else None,
     )
 
 
-_STATIC = ("n_max", "T_max", "update", "threshold", "keep_logits")
+_STATIC = ("n_max", "T_max", "update", "threshold", "keep_logits", "keep_parameters",
+           "keep_triples")
 
 
 @partial(jax.jit, static_argnames=_STATIC)
@@ -402,8 +424,8 @@ def _check_key(key) -> Array:
 
 def run(key: Array, instance: Instance, *, n: int, T: int, beta: float, seeds: int = 1,
         n_max: int | None = None, T_max: int | None = None, update: str = "erm",
-        threshold: float = 0.5, keep_logits: bool = False, judge: Judge | None = None
-        ) -> Trajectory:
+        threshold: float = 0.5, keep_logits: bool = False, judge: Judge | None = None,
+        keep_parameters: bool = False, keep_triples: bool = False) -> Trajectory:
     """Run ``T`` rounds of self-rewarding from ``instance``, for ``seeds`` independent seeds.
 
     Returns a :class:`Trajectory` whose fields have a leading seed axis of length ``seeds``.
@@ -420,6 +442,11 @@ def run(key: Array, instance: Instance, *, n: int, T: int, beta: float, seeds: i
     ``judge`` (a :class:`Judge`) replaces the self-reward ``log pi_t`` by a separate, noisy and
     possibly biased reward model; ``step_gap`` still measures the gap for the self-reward.
 
+    What else a run records, for experiments that need more than the metrics: ``keep_logits``
+    every round's log-probabilities, ``keep_parameters`` every round's parameter (``theta_t``
+    of the linear class; the normalised log-probability table of the tabular class), and
+    ``keep_triples`` every step's sampled triples (see :class:`Trajectory`).
+
     Raises ``ValueError``/``TypeError`` naming the parameter for n < 1, T < 0, beta <= 0,
     a threshold outside (0, 1), an unknown update, or an n above n_max.
     """
@@ -431,7 +458,8 @@ def run(key: Array, instance: Instance, *, n: int, T: int, beta: float, seeds: i
     return _simulate_seeds(keys, instance, jnp.asarray(n), jnp.asarray(T_value),
                            jnp.asarray(beta, dtype=jnp.float64), judge, n_max=n_max,
                            T_max=T_max, update=update, threshold=float(threshold),
-                           keep_logits=keep_logits)
+                           keep_logits=bool(keep_logits), keep_parameters=bool(keep_parameters),
+                           keep_triples=bool(keep_triples))
 
 
 def run_grid(key: Array, instances: Instance, n_values, betas, *, T: int, seeds: int,

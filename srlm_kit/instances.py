@@ -100,6 +100,19 @@ def _check_sizes(m, num_responses):
                          f"{MAX_TABLE_ENTRIES:.0e}, got {m} x {num_responses}")
 
 
+def bump_height_for_kappa0(kappa0: float, num_responses: int) -> float:
+    """Bump height ``b`` whose initial policy has condition number ``kappa0``.
+
+    For the bump instance ``kappa_0 = 1 + (K - 1) e^{-b}`` (see :func:`bump`), so
+    ``b = log((K - 1) / (kappa0 - 1))``; a positive height needs ``1 < kappa0 < K``.
+    [reconstructed, by algebra from the bump instance]
+    """
+    if not 1.0 < kappa0 < num_responses:
+        raise ValueError(f"kappa0 must lie in the open interval (1, K) = (1, {num_responses}) "
+                         f"for a bump initialisation, got {kappa0}")
+    return math.log((num_responses - 1) / (kappa0 - 1))
+
+
 def uniform(m: int, num_responses: int) -> TabularInstance:
     """Uniform initial policy: every response has probability 1/K, so kappa_0 = K
     [reconstructed, from the definition of kappa; paper-notes §3: kappa <= K always].
@@ -165,6 +178,14 @@ def hard_instance(key: Array, d: int, M: int, Delta: float, gamma_bar: float = 0
     rho = jnp.concatenate([jnp.array([1.0 - Delta]), jnp.full((d,), Delta / d)])
     target = jnp.concatenate([jnp.zeros((1,), dtype=jnp.int32), secret])
     return tabular(logits, rho=rho, target=target)
+
+
+def secret_probability(M: int, gamma_bar: float = 0.5) -> float:
+    """Initial probability ``p = 1/((1 - gamma_bar) M)`` of the secret response on an informative
+    prompt of :func:`hard_instance` (paper App. D). [reconstructed, from Huang et al. Thm 3.1']"""
+    check.check_int("M (number of informative responses)", M, minimum=3)
+    gamma_bar = check.check_open_interval("gamma_bar", gamma_bar, 0.0, 1.0)
+    return 1.0 / ((1.0 - gamma_bar) * M)
 
 
 def hard_instance_kappa0(M: int, Delta: float, gamma_bar: float = 0.5) -> float:

@@ -42,7 +42,12 @@ import sympy as sp
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, checks, dynamics, instances, metrics, theory
-from srlm_kit.experiments.common import json_lists, seed_band
+from srlm_kit.experiments.common import (
+    bump_margin_and_excess,
+    json_lists,
+    running_min_over_seeds,
+    seed_band,
+)
 from srlm_kit.policies import log_policy
 
 #: Shapes shared by every run of this module (one compiled simulation serves them all).
@@ -140,11 +145,6 @@ def _theorem_5_3(n, rounds, gamma_min, mu_min, kappa0) -> np.ndarray:
     return np.where(defined, value, np.nan)
 
 
-def _running_min_over_seeds(values: np.ndarray, seed_axis: int) -> np.ndarray:
-    """Minimum over rounds 0..t (running, last axis) and over seeds: the paper's mu or gamma."""
-    return np.minimum.accumulate(np.asarray(values, dtype=float), axis=-1).min(axis=seed_axis)
-
-
 # --------------------------------------------------------------------------------------------
 # (a) Population versus finite samples
 # --------------------------------------------------------------------------------------------
@@ -160,8 +160,7 @@ def bump_excess_closed_form(num_responses: int, height: float, beta, T) -> np.nd
     beta = np.asarray(beta, dtype=float)
     if np.any(~(beta > 0)):
         raise ValueError("beta must be > 0")
-    rounds = np.asarray(T, dtype=float)
-    return (num_responses - 1) * np.exp(-height * (1.0 + 1.0 / beta)**rounds)
+    return bump_margin_and_excess(height, num_responses, beta, T)[1]
 
 
 def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
@@ -214,8 +213,8 @@ def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     band = _seed_band(excess, seed_axis)
     kappa0 = float(metrics.condition_number(start.logits, start.rho))
     rounds = np.arange(T + 1, dtype=float)
-    mu_min = _running_min_over_seeds(mu, seed_axis)
-    gamma_min = _running_min_over_seeds(gamma, seed_axis)
+    mu_min = running_min_over_seeds(mu, seed_axis)
+    gamma_min = running_min_over_seeds(gamma, seed_axis)
     n_grid = np.asarray(n_values, dtype=float)[:, None, None]
     q = bounds.reviewer_contraction_factor(n_grid, mu_min)
     reference = (kappa0 - 1.0) * q**(rounds / 2.0)
@@ -570,8 +569,8 @@ def margin_collapse(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
             population[i, j] = _vmap_leading(metrics.failure_probability, population_logits(
                 start.logits, beta, T), start.rho, THRESHOLD)
     seed_axis = 2
-    gamma_min = _running_min_over_seeds(gamma, seed_axis)
-    mu_min = _running_min_over_seeds(mu, seed_axis)
+    gamma_min = running_min_over_seeds(gamma, seed_axis)
+    mu_min = running_min_over_seeds(mu, seed_axis)
     bound = _theorem_5_3(n, np.arange(T + 1), gamma_min, mu_min, kappa0[..., None])
     population_rounds = np.argmax(population == 0.0, axis=-1).astype(float)
     population_rounds[~np.any(population == 0.0, axis=-1)] = np.nan

@@ -3,7 +3,7 @@
 All three experiments read one simulation of toy A (paper-notes §10.1): ``m`` prompts with a
 uniform prompt distribution, ``K`` responses, and a *bump* start, where every logit is 0 except
 the mode's, whose height is chosen so that ``kappa(pi_0)`` takes each value of ``kappa0s``
-(:func:`srlm_kit.experiments.explorer.bump_height_for_kappa0`). From each start the kit runs
+(:func:`srlm_kit.instances.bump_height_for_kappa0`). From each start the kit runs
 ``T`` rounds of self-rewarding (fresh triples every round, square-loss ERM with the minimum-norm
 tie-break, :func:`srlm_kit.dynamics.run_grid`) for every per-round sample size in ``n_values``,
 for ``seeds`` seeds, and for two rules for ``beta``:
@@ -44,8 +44,8 @@ import numpy as np
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, checks, dynamics, instances, metrics
-from srlm_kit.experiments.common import json_lists, seed_band
-from srlm_kit.experiments.explorer import bump_height_for_kappa0
+from srlm_kit.experiments.common import json_lists, running_min_over_seeds, seed_band
+from srlm_kit.instances import bump_height_for_kappa0
 
 #: Initial condition numbers of the bump starts: a ladder up to toy A's 25.5 (b = log 2, K = 50).
 KAPPA0S = (3.0, 6.0, 12.0, 25.5)
@@ -165,11 +165,6 @@ def population_kappa(*, num_prompts: int, num_responses: int, kappa0s, betas: np
         table = dynamics.population_update(table, beta_grid)
         values.append(kappa_of(table, rho))
     return np.stack([np.asarray(value) for value in values], axis=-1)
-
-
-def _running_min_over_seeds(values: np.ndarray, seed_axis: int) -> np.ndarray:
-    """Minimum over rounds 0..t (running, last axis), then over seeds (Definition 5.2's minima)."""
-    return np.minimum.accumulate(values, axis=-1).min(axis=seed_axis)
 
 
 def _slopes(x, rows: np.ndarray, fit) -> np.ndarray:
@@ -388,8 +383,8 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
     fit_rhs, fit_coefficients, later_violations = _recursion_fits(theory_rule, T)
 
     # Level 2: the shape of Theorem 5.3 in the theorem's regime beta = 1/sqrt(n).
-    mu_min = _running_min_over_seeds(np.asarray(trajectory.mu)[:, :, 0], seed_axis - 1)
-    gamma_min = _running_min_over_seeds(np.asarray(trajectory.gamma)[:, :, 0], seed_axis - 1)
+    mu_min = running_min_over_seeds(np.asarray(trajectory.mu)[:, :, 0], seed_axis - 1)
+    gamma_min = running_min_over_seeds(np.asarray(trajectory.gamma)[:, :, 0], seed_axis - 1)
     shape = theorem_5_3_shape(n_values, kappa0s, mu_min, gamma_min,
                               log_class_size=log_class_size, delta=delta)
     empirical = failure_band[0][:, :, 0]

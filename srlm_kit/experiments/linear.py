@@ -23,11 +23,8 @@ Three experiments, each one function returning a labelled grid (see
 * :func:`effective_dimension_grid`: the effective dimension ``d_eff(lambda)`` of the spectrum
   ``lambda_j = e^(-alpha j)`` against d, and its bounds.
 
-The simulation of this module (:func:`simulate_linear`) follows
-:func:`srlm_kit.dynamics.run` step for step (same keys, same data, same update, same metrics),
-and keeps every round's parameter and triples, which the measures of coverage need.
-The simulation also returns the parameters and the sampled triples of every round, from which
-the coverage is computed.
+The runs are the kit's own (:func:`srlm_kit.dynamics.run`); :func:`simulate_linear` asks it to
+record every round's parameter and sampled triples, from which the coverage is computed.
 
 The paper has no experiments; every instance here is the book's [reconstructed, paper-notes
 §10.6]. Bands are mean ± one standard deviation over seeds, clipped to the range the seeds
@@ -46,11 +43,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import sympy as sp
-from jax import lax
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, dynamics, instances, metrics, policies, theory
-from srlm_kit.experiments.common import json_lists, seed_band
+from srlm_kit.experiments.common import json_lists, running_min_over_seeds, seed_band
 from srlm_kit.policies import Triples
 
 #: Toy B (paper-notes §10.6): prompts, responses per prompt, feature dimension.
@@ -95,52 +91,6 @@ def one_round(key, instance: instances.LinearInstance, theta, n, beta, *, n_max:
                     (1.0 + 1.0 / beta) * theta)
 
 
-def _saturate(theta):
-    """Rescale to :data:`srlm_kit.dynamics.THETA_SATURATION` beyond it, as the kit's run does."""
-    norm = jnp.linalg.norm(theta)
-    return jnp.where(norm > dynamics.THETA_SATURATION,
-                     theta * (dynamics.THETA_SATURATION / norm), theta)
-
-
-@partial(jax.jit, static_argnames=("n_max", "T_max", "update"))
-def _simulate_seeds(keys, features, theta0, rho, n, T, beta, *, n_max: int, T_max: int,
-                    update: str):
-    def one_seed(key):
-        round_keys = jax.random.split(key, T_max)
-
-        def body(theta, inputs):
-            t, round_key = inputs
-            logits = policies.linear_logits(features, theta)
-            triples = policies.sample_triples(round_key, logits, rho, n, n_max)
-            if update == "population":
-                stepped = (1.0 + 1.0 / beta) * theta
-            else:
-                stepped = dynamics.erm_update_linear(theta, features, triples, beta)
-            updated = jnp.where(t < T, _saturate(stepped), theta)
-            return updated, (updated, triples)
-
-        _, (thetas, triples) = lax.scan(body, theta0, (jnp.arange(T_max), round_keys))
-        return jnp.concatenate([theta0[None], thetas]), triples
-
-    return jax.vmap(one_seed)(keys)
-
-
-@partial(jax.jit, static_argnames=("threshold",))
-def _metrics(features, thetas, rho, target, labels, *, threshold: float):
-    def one(theta):
-        logits = policies.linear_logits(features, theta)
-        return (metrics.condition_number(logits, rho),
-                metrics.failure_probability(logits, rho, threshold),
-                metrics.target_failure(logits, rho, target, threshold),
-                metrics.agreement(logits, rho, labels),
-                metrics.min_confidence(logits, rho),
-                metrics.margin(logits, rho))
-
-    flat = thetas.reshape(-1, thetas.shape[-1])
-    values = jax.vmap(one)(flat)
-    return [value.reshape(thetas.shape[:-1]) for value in values]
-
-
 class LinearRun(NamedTuple):
     """The rounds of :func:`simulate_linear`, leading axis = seeds (NumPy arrays).
 
@@ -169,12 +119,13 @@ def simulate_linear(key, instance: instances.LinearInstance, *, n: int, T: int, 
                     update: str = "erm", threshold: float = THRESHOLD) -> LinearRun:
     """Run ``T`` rounds of self-rewarding in the linear softmax class, for ``seeds`` seeds.
 
-    The same iteration as :func:`srlm_kit.dynamics.run` on a linear instance (seed ``s`` uses
-    ``jax.random.split(key, seeds)[s]``, round ``t`` the ``t``-th of ``T_max`` keys split from
-    it, data drawn at length ``n_max``; the parameter is rescaled beyond
-    ``dynamics.THETA_SATURATION``), with the kit's least-squares step, and it keeps every round's
-    parameter and triples.
-    ``agreement`` is measured against ``instance.labels`` (0 where there are none).
+    :func:`srlm_kit.dynamics.run` on a linear instance, recording every round's parameter and
+    every step's triples (``keep_parameters``, ``keep_triples``), returned as NumPy arrays.
+    Seed ``s`` uses ``jax.random.split(key, seeds)[s]``, round ``t`` the ``t``-th of ``T_max``
+    keys split from it, data drawn at length ``n_max``; the parameter is rescaled beyond
+    ``dynamics.THETA_SATURATION``. Steps after ``T``, and every step of the population update,
+    draw no data (their ``mask`` is False). ``agreement`` is measured against
+    ``instance.labels`` (0 where there are none).
 
     Raises ValueError naming the parameter for ``n < 1``, ``n > n_max``, ``T < 0``,
     ``T_max < T``, ``beta <= 0``, ``seeds < 1``, an unknown update or a threshold outside (0, 1);
@@ -183,26 +134,13 @@ def simulate_linear(key, instance: instances.LinearInstance, *, n: int, T: int, 
     if not isinstance(instance, instances.LinearInstance):
         raise TypeError("instance must be a LinearInstance (srlm_kit.instances.linear), got "
                         f"{type(instance).__name__}")
-    if update not in dynamics.UPDATES:
-        raise ValueError(f"update must be one of {dynamics.UPDATES}, got {update!r}")
-    n = check.check_int("n (triples per round)", n, minimum=1)
-    n_max = n if n_max is None else check.check_int("n_max", n_max, minimum=n)
-    T = check.check_int("T (number of rounds)", T, minimum=0)
-    T_max = max(T, 1) if T_max is None else check.check_int("T_max", T_max, minimum=max(T, 1))
-    beta = check.check_positive("beta", beta)
-    seeds = check.check_int("seeds", seeds, minimum=1)
-    threshold = check.check_open_interval("threshold", threshold, 0.0, 1.0)
-    if isinstance(key, int):
-        raise TypeError("key must be a JAX PRNG key such as jax.random.key(0), not an int")
-    keys = jax.random.split(key, seeds)
-    thetas, triples = _simulate_seeds(
-        keys, instance.features, instance.theta, instance.rho, jnp.asarray(n), jnp.asarray(T),
-        jnp.asarray(beta, dtype=jnp.float64), n_max=n_max, T_max=T_max, update=update)
-    values = _metrics(instance.features, thetas, instance.rho, instance.target, instance.labels,
-                      threshold=threshold)
-    thetas = np.asarray(thetas)
-    return LinearRun(thetas, *(np.asarray(part) for part in triples),
-                     *(np.asarray(value) for value in values),
+    run = dynamics.run(key, instance, n=n, T=T, beta=beta, seeds=seeds, n_max=n_max,
+                       T_max=T_max, update=update, threshold=threshold, keep_parameters=True,
+                       keep_triples=True)
+    thetas = np.asarray(run.parameters)
+    return LinearRun(thetas, *(np.asarray(part) for part in run.triples),
+                     *(np.asarray(getattr(run, name)) for name in (
+                         "kappa", "failure", "target_failure", "agreement", "mu", "gamma")),
                      np.linalg.norm(thetas, axis=-1))
 
 
@@ -523,8 +461,8 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
         out.update({f"{name}_mean": mean, f"{name}_lower": lower, f"{name}_upper": upper})
     out["informative_mean"] = per_round["informative"].mean(axis=seed_axis)
     out["norm_ratio_max"] = per_round["norm_ratio"].max(axis=seed_axis)
-    out["mu_min"] = np.minimum.accumulate(per_round["mu"], axis=-1).min(axis=seed_axis)
-    out["gamma_min"] = np.minimum.accumulate(per_round["gamma"], axis=-1).min(axis=seed_axis)
+    out["mu_min"] = running_min_over_seeds(per_round["mu"], seed_axis)
+    out["gamma_min"] = running_min_over_seeds(per_round["gamma"], seed_axis)
     rounds = np.arange(T + 1)
     out["coverage_ceiling"] = np.minimum(1.0, np.outer(n_values, rounds) / dimension)
     out["population_failure"] = np.stack([np.asarray(run.failure)[0, :T + 1]

@@ -43,6 +43,7 @@ import numpy as np
 from srlm_kit import _validation as check
 from srlm_kit import bounds, checks, dynamics, instances, metrics
 from srlm_kit.experiments.common import json_lists, seed_band
+from srlm_kit.instances import secret_probability
 
 #: The paper-notes §10.5 prototype settings (reproduced with the kit, never asserted against).
 PROTOTYPE = {"d": 20, "M": 40, "Delta": 0.2, "beta": 0.05,
@@ -50,20 +51,15 @@ PROTOTYPE = {"d": 20, "M": 40, "Delta": 0.2, "beta": 0.05,
              "values": (0.19, 0.16, 0.09, 0.009, 0.0)}
 
 
-def bump_probability(M: int, gamma_bar: float = 0.5) -> float:
-    """The secret response's probability ``1/((1 - gamma_bar) M)`` on an informative prompt."""
-    return 1.0 / ((1.0 - gamma_bar) * M)
-
-
 def expected_failure(n, *, d: int, M: int, Delta: float, gamma_bar: float = 0.5,
                      rounds: int = 1):
     """Expected failure ``Delta (1 - 2 (Delta/d) p (1 - p))^(n rounds)`` of the kit's learner.
 
-    ``p`` is :func:`bump_probability`. A prompt stays unsolved iff none of the ``n rounds``
-    triples (``n`` per round; an unsolved prompt is unchanged, so later rounds see the same
-    policy there) lands on it with exactly one of its two responses the bump. Valid when
-    :func:`mechanism_holds`. [reconstructed, by the book from the kit's ERM rule; see the module
-    docstring]
+    ``p`` is :func:`srlm_kit.instances.secret_probability`. A prompt stays unsolved iff none
+    of the ``n rounds`` triples (``n`` per round; an unsolved prompt is unchanged, so later
+    rounds see the same policy there) lands on it with exactly one of its two responses the
+    bump. Valid when :func:`mechanism_holds`. [reconstructed, by the book from the kit's ERM
+    rule; see the module docstring]
     """
     check.check_int("d (number of informative prompts)", d, minimum=1)
     check.check_int("M (number of informative responses)", M, minimum=3)
@@ -72,7 +68,7 @@ def expected_failure(n, *, d: int, M: int, Delta: float, gamma_bar: float = 0.5,
     n = np.asarray(n, dtype=float)
     if np.any(n < 0):
         raise ValueError("n (triples per round) must be >= 0")
-    p = bump_probability(M, gamma_bar)
+    p = secret_probability(M, gamma_bar)
     return Delta * (1.0 - 2.0 * (Delta / d) * p * (1.0 - p)) ** (n * rounds)
 
 
@@ -92,7 +88,7 @@ def mechanism_holds(M: int, beta: float, gamma_bar: float = 0.5) -> bool:
     """
     check.check_int("M (number of informative responses)", M, minimum=3)
     beta = check.check_positive("beta", beta)
-    p = bump_probability(M, gamma_bar)
+    p = secret_probability(M, gamma_bar)
     other = (1.0 - p) / (M - 1)
     return (1.0 + 1.0 / (2.0 * beta)) * math.log(p / other) > math.log(M - 1)
 

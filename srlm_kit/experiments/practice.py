@@ -27,7 +27,7 @@ import numpy as np
 from srlm_kit import _validation as check
 from srlm_kit import dynamics, instances
 from srlm_kit.experiments.common import json_lists, seed_band
-from srlm_kit.experiments.explorer import bump_height_for_kappa0
+from srlm_kit.instances import bump_height_for_kappa0
 
 #: What Yuan et al. (2024) report for Llama 2 70B: M1 = SFT on seed data (IFT + EFT), M2 and M3
 #: the two self-rewarding iterations. [secondary] (related-work §1): read in two transcriptions

@@ -28,8 +28,8 @@ import numpy as np
 
 from srlm_kit import _validation as check
 from srlm_kit import dynamics, instances
-from srlm_kit.experiments.common import json_lists
-from srlm_kit.experiments.explorer import bump_height_for_kappa0
+from srlm_kit.experiments.common import bump_margin_and_excess, json_lists
+from srlm_kit.instances import bump_height_for_kappa0
 from srlm_kit.policies import LOG_FLOOR
 
 
@@ -43,11 +43,7 @@ def bump_closed_form(height: float, num_responses: int, beta: float, rounds) -> 
     check.check_positive("height (the bump b)", height)
     check.check_int("K (number of responses)", num_responses, minimum=2)
     check.check_positive("beta", beta)
-    rounds = np.asarray(rounds, dtype=float)
-    # A margin beyond the float range is +inf, and the runner-ups' mass then exactly 0.
-    with np.errstate(over="ignore"):
-        margin = height * (1.0 + 1.0 / beta) ** rounds
-    others = (num_responses - 1) * np.exp(-margin)
+    margin, others = bump_margin_and_excess(height, num_responses, beta, rounds)
     return {"margin": margin, "top_probability": 1.0 / (1.0 + others), "kappa": 1.0 + others}
 
 
@@ -59,7 +55,7 @@ def population_sharpening(*, num_responses: int = 10,
     One prompt (the population update acts on each prompt separately, and every prompt of a
     bump policy is the same), ``K = num_responses`` responses, bump heights chosen so that
     ``kappa(pi_0)`` takes each value of ``kappa0s``
-    (:func:`srlm_kit.experiments.explorer.bump_height_for_kappa0`), and ``T`` exact rounds for
+    (:func:`srlm_kit.instances.bump_height_for_kappa0`), and ``T`` exact rounds for
     every ``beta``. Nothing is random, so there is no seed.
 
     Labelled grid over ``[kappa0, beta, t]``: from the kit, ``kappa``, ``top_probability``
