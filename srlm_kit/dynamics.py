@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array, lax
+from jax.sharding import Mesh, PartitionSpec
 
 from srlm_kit import _validation as check
 from srlm_kit import metrics
@@ -348,22 +349,58 @@ _STATIC = ("n_max", "T_max", "update", "threshold", "keep_logits", "keep_paramet
            "keep_triples")
 
 
+def _spread_seeds(function, keys, shared, seed_axis: int):
+    """``function(keys, shared)`` with the seeds split evenly over the local devices.
+
+    Each device runs ``function`` on its block of keys (``shard_map``); ``shared`` (the instance,
+    n, T, beta, ...) is copied to every device. The seed count is padded to a multiple of the
+    device count with copies of the first key, and the padding is cut off the result (axis
+    ``seed_axis`` of every field). Every seed's numbers depend only on its own key, so the
+    result does not depend on the number of devices. On one device this is ``function`` itself.
+    """
+    devices = jax.local_devices()
+    if len(devices) == 1:
+        return function(keys, shared)
+    seeds = keys.shape[0]
+    padded = -(-seeds // len(devices)) * len(devices)
+    if padded != seeds:
+        keys = jnp.concatenate([keys, jnp.broadcast_to(keys[:1], (padded - seeds,))])
+    mesh = Mesh(np.asarray(devices), ("seeds",))
+    out_spec = PartitionSpec(*([None] * seed_axis), "seeds")
+    spread = jax.shard_map(function, mesh=mesh, in_specs=(PartitionSpec("seeds"), PartitionSpec()),
+                           out_specs=out_spec, check_vma=False)
+    result = spread(keys, shared)
+    return jax.tree_util.tree_map(lambda leaf: lax.slice_in_dim(leaf, 0, seeds, axis=seed_axis),
+                                  result)
+
+
 @partial(jax.jit, static_argnames=_STATIC)
 def _simulate_seeds(keys, instance, n, T, beta, judge_model=None, **static) -> Trajectory:
-    return jax.vmap(lambda key: _simulate(key, instance, n, T, beta, judge_model, **static))(keys)
+    def over_seeds(keys, shared):
+        instance, n, T, beta, judge_model = shared
+        return jax.vmap(lambda key: _simulate(key, instance, n, T, beta, judge_model,
+                                              **static))(keys)
+
+    return _spread_seeds(over_seeds, keys, (instance, n, T, beta, judge_model), seed_axis=0)
 
 
 @partial(jax.jit, static_argnames=_STATIC)
 def _simulate_grid(keys, instances, n_values, betas, T, judge_model=None, **static
                    ) -> Trajectory:
-    def one(instance, n, beta, key):
-        return _simulate(key, instance, n, T, beta, judge_model, **static)
+    def over_grid(keys, shared):
+        instances, n_values, betas, T, judge_model = shared
 
-    over_seeds = jax.vmap(one, in_axes=(None, None, None, 0))
-    over_betas = jax.vmap(over_seeds, in_axes=(None, None, 0, None))
-    over_n = jax.vmap(over_betas, in_axes=(None, 0, None, None))
-    over_instances = jax.vmap(over_n, in_axes=(0, None, None, None))
-    return over_instances(instances, n_values, betas, keys)
+        def one(instance, n, beta, key):
+            return _simulate(key, instance, n, T, beta, judge_model, **static)
+
+        over_seeds = jax.vmap(one, in_axes=(None, None, None, 0))
+        over_betas = jax.vmap(over_seeds, in_axes=(None, None, 0, None))
+        over_n = jax.vmap(over_betas, in_axes=(None, 0, None, None))
+        over_instances = jax.vmap(over_n, in_axes=(0, None, None, None))
+        return over_instances(instances, n_values, betas, keys)
+
+    return _spread_seeds(over_grid, keys, (instances, n_values, betas, T, judge_model),
+                         seed_axis=3)
 
 
 def _check_common(instance, T, beta, T_max, update, threshold) -> tuple[int, int]:
