@@ -1,7 +1,7 @@
 """The paper's bounds as numeric functions (NumPy/SciPy, float64, vectorised over arrays).
 
 Where a formula is derived symbolically in :mod:`srlm_kit.theory`, the function is written out
-in NumPy and ``tests/test_bounds.py`` checks it against the lambdified SymPy expression at random
+in NumPy and the kit's tests check it against the lambdified SymPy expression at random
 points; the others (effective dimension, statistical error, level 3) are checked against direct
 sums and hand-written formulas. Inputs broadcast against each other like NumPy arrays; a scalar
 input gives a NumPy scalar.
@@ -11,7 +11,7 @@ lower bound with ``Ω̃``. Here every such constant is an explicit argument, ``c
 default 1, so that "the bound with every hidden constant set to 1" is the default and a
 calibrated constant (:func:`srlm_kit.checks.calibrate`) can be passed in.
 
-Provenance. The formulas are [reconstructed] unless marked otherwise (paper-notes §1.3): the
+Provenance. The formulas are [reconstructed] unless marked otherwise (:ref:`recovered-sources`): the
 paper's formulas were lost in conversion; the few quoted by an ICLR reviewer are marked
 [quoted, ICLR review, R2]. The docstrings say which equation each function solves.
 
@@ -43,7 +43,7 @@ def _scalar_or_array(array: np.ndarray):
 
 
 # --------------------------------------------------------------------------------------------
-# Theorem 4.1: the single-step lower bound (paper-notes §4.1, §5.1, §6.7)
+# Theorem 4.1: the single-step lower bound
 # --------------------------------------------------------------------------------------------
 
 
@@ -80,7 +80,7 @@ def theorem_4_1_lower_bound(n: ArrayLike, kappa0: ArrayLike, log_class_size: Arr
                             constant: ArrayLike = 1.0) -> RealOrArray:
     """Exact solution eps of ``eps^2 (1 + log(kappa0/eps)) = constant K/n``, ``K = kappa0 log|Pi|``.
 
-    This is the equation of Steps 5 to 6 of the proof of Theorem 4.1 (paper-notes §5.1, from
+    This is the equation of Steps 5 to 6 of the proof of Theorem 4.1 (:ref:`recovered-thm-4-1`, from
     Huang et al. Thm 3.1 with p = 1), solved in closed form with the W_{-1} branch
     (:func:`srlm_kit.theory.lambert_w_inversion`, ``with_one=True``)::
 
@@ -109,12 +109,12 @@ def theorem_4_1_lower_bound_without_one(n: ArrayLike, kappa0: ArrayLike, log_cla
                                         constant: ArrayLike = 1.0) -> RealOrArray:
     """Exact solution eps of ``eps^2 log(kappa0/eps) = constant K/n``, ``K = kappa0 log|Pi|``.
 
-    The equation paper-notes §6.7 inverts (it drops the "1 +" of the proof's equation; the two
-    agree asymptotically)::
+    The equation :ref:`recovered-lambert-w` inverts (it drops the "1 +" of the proof's equation;
+    the two agree asymptotically)::
 
         eps = kappa0 exp(W_{-1}(z)/2),   z = -2 constant K/(kappa0^2 n)
 
-    [reconstructed, by algebra; paper-notes §6.7 (Eq. 96 to 99); checked in SymPy]. Needs
+    [reconstructed, by algebra; :ref:`recovered-lambert-w` (Eq. 96 to 99); checked in SymPy]. Needs
     ``constant K/n <= kappa0^2/(2e)``; otherwise ValueError naming n.
     """
     rhs_per_kappa0, kappa0 = _lower_bound_rhs(n, kappa0, log_class_size, constant)
@@ -132,8 +132,10 @@ def theorem_4_1_lower_bound_asymptotic(n: ArrayLike, kappa0: ArrayLike, log_clas
                                        ) -> RealOrArray:
     """Large-n form of the Lambert-W solution, ``W_{-1}(z) ≈ log(-z) - log(-log(-z))``::
 
-        with_one=False:  eps ≈ sqrt(2cK/(n log(n kappa0^2/(2cK))))        (paper-notes §6.7)
+        with_one=False:  eps ≈ sqrt(2cK/(n log(n kappa0^2/(2cK))))
         with_one=True:   eps ≈ sqrt(2cK/(n (2 + log(n kappa0^2/(2cK)))))
+
+    (the first is the form of :ref:`recovered-lambert-w`)
 
     with ``c = constant`` and ``K = kappa0 log|Pi|``. The first is the reviewer's
     ``(kappa0 log|Pi| / (n log(n kappa0/log|Pi|)))^(1/2)`` [quoted, ICLR review, R2] up to the
@@ -149,7 +151,7 @@ def theorem_4_1_lower_bound_asymptotic(n: ArrayLike, kappa0: ArrayLike, log_clas
 
 
 # --------------------------------------------------------------------------------------------
-# The kappa recursion: Lemma C.3 (tail integral) and Lemma C.4 (paper-notes §6.4, §6.5)
+# The kappa recursion: Lemma C.3 (tail integral) and Lemma C.4
 # --------------------------------------------------------------------------------------------
 
 
@@ -161,7 +163,7 @@ def tail_integral_bound(a: ArrayLike, mu: ArrayLike) -> RealOrArray:
           = 1/mu                                    otherwise (the cap covers [1, 1/mu])
 
     with ``a = gap_t/gamma_t`` and ``mu = mu_{t+1}``. Steps [quoted, v2 text]; formula
-    [reconstructed, by algebra; paper-notes §6.4; checked in SymPy,
+    [reconstructed, by algebra; :ref:`recovered-tail-integral`; checked in SymPy,
     :func:`srlm_kit.theory.tail_integral`]. The closed form needs ``0 < a < 1``: ValueError for
     ``a`` outside (0, 1) and for ``mu`` outside (0, 1]. (:func:`srlm_kit.checks.tail_integral_check`
     handles a = 0 and a >= 1 itself, with the trivial bound and a flag.)
@@ -193,7 +195,7 @@ def kappa_fixed_point(offset: ArrayLike, coefficient: ArrayLike) -> RealOrArray:
 
     ``offset`` is A > 0 and ``coefficient`` is B' >= 0.
 
-    [reconstructed, by algebra; paper-notes §6.5; checked in SymPy,
+    [reconstructed, by algebra; :ref:`recovered-contraction`; checked in SymPy,
     :func:`srlm_kit.theory.kappa_fixed_point`]
     """
     offset, coefficient = _recursion_coefficients(offset, coefficient)
@@ -204,7 +206,7 @@ def kappa_fixed_point(offset: ArrayLike, coefficient: ArrayLike) -> RealOrArray:
 def contraction_factor(offset: ArrayLike, coefficient: ArrayLike) -> RealOrArray:
     """``q = f'(kappa*) = B'/(B' + sqrt(B'^2 + 4A))``, in [0, 1).
 
-    [reconstructed, by algebra; paper-notes §6.5 (Lemma C.4, rho_c); checked in SymPy,
+    [reconstructed, by algebra; :ref:`recovered-contraction` (Lemma C.4, rho_c); checked in SymPy,
     :func:`srlm_kit.theory.contraction_factor`]
     """
     offset, coefficient = _recursion_coefficients(offset, coefficient)
@@ -214,7 +216,7 @@ def contraction_factor(offset: ArrayLike, coefficient: ArrayLike) -> RealOrArray
 def fixed_point_upper_bound(offset: ArrayLike, coefficient: ArrayLike) -> RealOrArray:
     """``kappa* <= A + B' sqrt(A) + B'^2`` (Eq. 75 to 76).
 
-    [reconstructed, by algebra; paper-notes §6.5; checked in SymPy,
+    [reconstructed, by algebra; :ref:`recovered-contraction`; checked in SymPy,
     :func:`srlm_kit.theory.fixed_point_upper_bound`]
     """
     offset, coefficient = _recursion_coefficients(offset, coefficient)
@@ -228,8 +230,8 @@ def kappa_unrolled_bound(T: ArrayLike, kappa0: ArrayLike, offset: ArrayLike,
 
     Valid for every ``kappa0``, also below kappa* (then the bound rises to kappa*): the concave
     f lies below its tangent at kappa* (:func:`srlm_kit.theory.unrolled_recursion`).
-    [reconstructed, by algebra; paper-notes §6.5; checked in SymPy]. Non-increasing in T when
-    ``kappa0 >= kappa*``; ``T >= 0``, ``kappa0 >= 1``.
+    [reconstructed, by algebra; :ref:`recovered-contraction`; checked in SymPy]. Non-increasing in
+    T when ``kappa0 >= kappa*``; ``T >= 0``, ``kappa0 >= 1``.
     """
     T = check.check_non_negative_array("T", T)
     kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
@@ -243,7 +245,8 @@ def kappa_recursion_iterates(kappa0: float, offset: float, coefficient: float, T
     """The iterates ``f^t(kappa0)``, t = 0..T, of ``f(k) = A + B' sqrt(k)``: the tightest bound on
     ``kappa_t`` the recursion gives (``f`` is increasing, so ``kappa_t <= f^t(kappa0)``).
 
-    [reconstructed, by algebra; paper-notes §6.5]. Scalars only; returns an array of length T+1.
+    [reconstructed, by algebra; :ref:`recovered-contraction`]. Scalars only; returns an array of
+    length T+1.
     """
     kappa = float(check.check_array_at_least("kappa0", kappa0, 1.0))
     offset = float(check.check_positive_array("offset (A)", offset))
@@ -257,7 +260,7 @@ def kappa_recursion_iterates(kappa0: float, offset: float, coefficient: float, T
 
 
 # --------------------------------------------------------------------------------------------
-# Theorem 5.3, Corollary 5.7 (paper-notes §4.6, §4.10, §5.2, §6.6)
+# Theorem 5.3, Corollary 5.7
 # --------------------------------------------------------------------------------------------
 
 
@@ -296,7 +299,7 @@ def theorem_5_3_bound(n: ArrayLike, T: ArrayLike, *, log_class_size: ArrayLike, 
         q = 1/(1 + sqrt(n mu))
 
     Statement [quoted, v2 text]; formula [reconstructed, from the ICLR Eq. (7) quoted by R2
-    (with rho -> delta, c -> mu, threshold 1/2) and the v2 prose; paper-notes §4.6, §5.2].
+    (with rho -> delta, c -> mu, threshold 1/2) and the v2 prose; :ref:`recovered-thm-5-3`].
     ``constant`` is the universal constant hidden in ``≲`` (default 1). ``log_class_size`` is
     ``log|Pi| >= 0``. Non-increasing in T, increasing in kappa0; decreasing in n wherever
     ``log(n|Pi|/delta) >= 2`` (the derivative of ``log(cn)/sqrt(n)`` is
@@ -314,9 +317,9 @@ def corollary_5_7_bound(n: ArrayLike, *, log_class_size: ArrayLike, delta: Array
     """Corollary 5.7: past the iteration threshold,
     failure ``≲ log(n|Pi|/delta)/(gamma sqrt(mu n))``.
 
-    Statement [quoted, v2 text]; formula [reconstructed, from Theorem 5.3; paper-notes §4.10].
-    It is the stable term of :func:`theorem_5_3_bound`; past the threshold the full bound is at
-    most twice it. ``constant`` defaults to 1.
+    Statement [quoted, v2 text]; formula [reconstructed, from Theorem 5.3;
+    :ref:`recovered-cor-5-7`]. It is the stable term of :func:`theorem_5_3_bound`; past the
+    threshold the full bound is at most twice it. ``constant`` defaults to 1.
     """
     n = check.check_array_at_least("n", n, 1.0)
     log_class_size = check.check_non_negative_array("log_class_size (log|Pi|)", log_class_size)
@@ -332,10 +335,10 @@ def iteration_threshold(mu: ArrayLike, kappa0: ArrayLike, q: ArrayLike) -> RealO
     """Corollary 5.7's threshold ``T >= 1 + log(mu kappa0)/log(1/q)``, for q in (0, 1).
 
     Past it the transient term ``sqrt(kappa0) q^((T-1)/2)`` is at most the stable term
-    ``mu^(-1/2)``. Statement [quoted, v2 text]; formula [reconstructed, by algebra; paper-notes
-    §6.6; checked in SymPy, :func:`srlm_kit.theory.iteration_threshold`]. When
-    ``mu kappa0 <= 1`` (always, if mu is a minimum over rounds including t = 0; paper-notes §7.1)
-    the threshold is <= 1: one round suffices.
+    ``mu^(-1/2)``. Statement [quoted, v2 text]; formula [reconstructed, by algebra;
+    :ref:`recovered-cor-5-7`; checked in SymPy, :func:`srlm_kit.theory.iteration_threshold`]. When
+    ``mu kappa0 <= 1`` (always, if mu is a minimum over rounds including t = 0;
+    :ref:`recovered-book-own`) the threshold is <= 1: one round suffices.
     """
     mu = check.check_confidence_array("mu", mu)
     kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
@@ -345,9 +348,9 @@ def iteration_threshold(mu: ArrayLike, kappa0: ArrayLike, q: ArrayLike) -> RealO
 
 def iteration_threshold_approximate(n: ArrayLike, mu: ArrayLike, kappa0: ArrayLike) -> RealOrArray:
     """``T >= 1 + log(mu kappa0)/log(1 + sqrt(n mu))``: :func:`iteration_threshold` at the
-    reviewer's ``q = 1/(1 + sqrt(n mu))`` (paper-notes §4.10, §6.6) [reconstructed, from
+    reviewer's ``q = 1/(1 + sqrt(n mu))`` (:ref:`recovered-cor-5-7`) [reconstructed, from
     Theorem 5.3 and the prose]. With Lemma C.4's ``q = 1/(1 + sqrt(1 + n mu))`` it is an
-    approximation (the "≈" of paper-notes §6.6).
+    approximation (the "≈" of :ref:`recovered-cor-5-7`).
     """
     n = check.check_array_at_least("n", n, 1.0)
     mu = check.check_confidence_array("mu", mu)
@@ -364,7 +367,7 @@ def log_covering_number(dimension: ArrayLike, radius: ArrayLike, resolution: Arr
                         ) -> RealOrArray:
     """``log N(r) <= d log(1 + 2B/r)``: volumetric covering of the ball ``||theta|| <= B`` in R^d.
 
-    [reconstructed, from the proof prose and standard arguments; paper-notes §4.15, §6.8;
+    [reconstructed, from the proof prose and standard arguments; :ref:`recovered-covering`;
     checked in SymPy, :func:`srlm_kit.theory.volumetric_covering`]. An r-net in parameters is
     a 2r-net in the sup-log-ratio metric (:func:`srlm_kit.theory.softmax_log_ratio`).
     """
@@ -380,8 +383,9 @@ def linear_class_entropy(n: ArrayLike, *, dimension: ArrayLike, radius: ArrayLik
     linear softmax class (Theorem 6.2).
 
     Statement [quoted, v2 text: a "geometric entropy term", the "metric entropy of a
-    d-dimensional parameter ball"]; the argument of the log [reconstructed; paper-notes §4.12,
-    §13 item 5]. Needs ``n B/delta > 1`` (a positive term); otherwise ValueError naming radius.
+    d-dimensional parameter ball"]; the argument of the log [reconstructed;
+    :ref:`recovered-thm-6-2`, :ref:`recovered-unstated` item 5]. Needs ``n B/delta > 1`` (a
+    positive term); otherwise ValueError naming radius.
     """
     n = check.check_array_at_least("n", n, 1.0)
     dimension = check.check_array_at_least("dimension", dimension, 1.0)
@@ -402,7 +406,7 @@ def theorem_6_2_bound(n: ArrayLike, T: ArrayLike, *, dimension: ArrayLike, radiu
         constant * d log(nB/delta)/(gamma sqrt(n)) * (mu^(-1/2) + sqrt(kappa0) q^((T-1)/2))
 
     Statement [quoted, v2 text]; formula [reconstructed, from Theorem 5.3 and the prose;
-    paper-notes §4.12]. ``constant`` defaults to 1.
+    :ref:`recovered-thm-6-2`]. ``constant`` defaults to 1.
     """
     rate = linear_class_entropy(n, dimension=dimension, radius=radius, delta=delta)
     return _iterative_bound(np.asarray(rate), n, T, gamma, mu, kappa0, constant)
@@ -412,7 +416,8 @@ def effective_dimension(eigenvalues: ArrayLike, ridge: ArrayLike) -> RealOrArray
     """``d_eff(lambda) = sum_j lambda_j/(lambda_j + lambda)`` (Definition G.1), summed over the last
     axis of ``eigenvalues``; ``ridge`` (lambda > 0) broadcasts against the other axes.
 
-    [quoted, v2 text for the notion; formula reconstructed, standard; paper-notes §4.16]
+    [quoted, v2 text for the notion; formula reconstructed, standard;
+    :ref:`recovered-effective-dimension`]
     """
     eigenvalues = check.check_spectrum("eigenvalues", eigenvalues)
     ridge = check.check_positive_array("ridge (lambda)", ridge)
@@ -425,7 +430,7 @@ def effective_dimension_head_tail_bound(eigenvalues: ArrayLike, ridge: ArrayLike
     """``d_eff(lambda) <= k + (1/lambda) sum_{j>k} lambda_j`` with the k = ``head`` largest
     eigenvalues counted as 1 each (eigenvalues sorted in decreasing order; any k works).
 
-    [reconstructed, by algebra; paper-notes §6.9; checked in SymPy,
+    [reconstructed, by algebra; :ref:`recovered-effective-dimension`; checked in SymPy,
     :func:`srlm_kit.theory.effective_dimension_terms`]. The best k gives
     :func:`effective_dimension_termwise_bound`.
     """
@@ -442,7 +447,7 @@ def effective_dimension_termwise_bound(eigenvalues: ArrayLike, ridge: ArrayLike)
     """``d_eff(lambda) <= #{j: lambda_j >= lambda} + (1/lambda) sum_{lambda_j < lambda} lambda_j
     = sum_j min(1, lambda_j/lambda)`` (Eq. 149), at most twice d_eff.
 
-    [reconstructed, standard; paper-notes §4.16, Eq. 149]
+    [reconstructed, standard; :ref:`recovered-effective-dimension`, Eq. 149]
     """
     eigenvalues = check.check_spectrum("eigenvalues", eigenvalues)
     ridge = check.check_positive_array("ridge (lambda)", ridge)
@@ -455,10 +460,11 @@ def effective_dimension_exponential_bound(ridge: ArrayLike, scale: ArrayLike, ra
 
         d_eff(lambda) <= (1/alpha) max(0, log(C/lambda)) + 1/(1 - e^(-alpha))
 
-    (``scale`` = C > 0, ``rate`` = alpha > 0). [reconstructed, by algebra; paper-notes §4.16 (A),
-    §6.9; checked in SymPy, :func:`srlm_kit.theory.effective_dimension_exponential`]. For
-    eigenvalues indexed from 0 as ``lambda_0 e^(-alpha j)`` (as in
-    :func:`srlm_kit.instances.decaying_spectrum_features`), pass ``scale = lambda_0 e^alpha``.
+    (``scale`` = C > 0, ``rate`` = alpha > 0). [reconstructed, by algebra;
+    :ref:`recovered-effective-dimension` (A); checked in SymPy,
+    :func:`srlm_kit.theory.effective_dimension_exponential`]. For eigenvalues indexed from 0 as
+    ``lambda_0 e^(-alpha j)`` (as in :func:`srlm_kit.instances.decaying_spectrum_features`), pass
+    ``scale = lambda_0 e^alpha``.
     """
     ridge = check.check_positive_array("ridge (lambda)", ridge)
     scale = check.check_positive_array("scale (C)", scale)
@@ -473,9 +479,9 @@ def effective_dimension_polynomial_bound(ridge: ArrayLike, scale: ArrayLike, pow
 
         d_eff(lambda) <= (C/lambda)^(1/p) p/(p - 1) + 1
 
-    [reconstructed, by algebra; paper-notes §4.16 (B); checked in SymPy,
+    [reconstructed, by algebra; :ref:`recovered-effective-dimension` (B); checked in SymPy,
     :func:`srlm_kit.theory.effective_dimension_polynomial`]. The ``+ 1`` pays for the ceiling of
-    the cut-off; paper-notes states the ``≲`` form without it.
+    the cut-off; the reconstruction states the ``≲`` form without it.
     """
     ridge = check.check_positive_array("ridge (lambda)", ridge)
     scale = check.check_positive_array("scale (C)", scale)
@@ -489,7 +495,7 @@ def effective_dimension_spiked_bound(ridge: ArrayLike, spikes: ArrayLike, tail_m
     """Regime (C): ``spikes`` = k arbitrary eigenvalues plus a tail of total mass tau:
     ``d_eff(lambda) <= k + tau/lambda`` (<= k + 1 for lambda >= tau).
 
-    [reconstructed, by algebra; paper-notes §4.16 (C)]
+    [reconstructed, by algebra; :ref:`recovered-effective-dimension` (C)]
     """
     ridge = check.check_positive_array("ridge (lambda)", ridge)
     spikes = check.check_array_at_least("spikes (k)", spikes, 0.0)
@@ -506,7 +512,7 @@ def corollary_6_4_bound(n: ArrayLike, T: ArrayLike, *, eigenvalues: ArrayLike, r
                  * (mu^(-1/2) + sqrt(kappa0) q^((T-1)/2))
 
     ``ridge`` defaults to ``lambda = 1/n`` (the paper's choice was not recovered; 1/n is the
-    natural one) [reconstructed; paper-notes §4.13]. ``eigenvalues`` is the spectrum of the
+    natural one) [reconstructed; :ref:`recovered-cor-6-4`]. ``eigenvalues`` is the spectrum of the
     feature covariance (1-D). Under exponential decay d_eff = O(log(C/lambda)/alpha)
     (:func:`effective_dimension_exponential_bound`). Statement [quoted, v2 text]; formula
     [reconstructed, from the prose and the standard effective-dimension calculus].
@@ -526,12 +532,12 @@ def corollary_6_4_bound(n: ArrayLike, T: ArrayLike, *, eigenvalues: ArrayLike, r
 
 
 # --------------------------------------------------------------------------------------------
-# Level 3 of paper-notes §11: the full bound with every hidden constant set to 1
+# Level 3: the full bound with every hidden constant set to 1
 # --------------------------------------------------------------------------------------------
 
 
 class LevelThreeBound(NamedTuple):
-    """The pieces of the level-3 bound (paper-notes §11.3); all arrays broadcast over n."""
+    """The pieces of the level-3 bound (:ref:`recovered-book-own`); all arrays broadcast over n."""
 
     # (1/(gamma (1 - s))) (sqrt(kappa_{T-1}) eps_stat + beta log kappa_{T-1})
     failure_bound: np.ndarray
@@ -552,8 +558,9 @@ def statistical_error(n: ArrayLike, *, log_class_size: ArrayLike, delta: ArrayLi
     ``eta = log(2 n C_loss |Pi|/delta)`` (the clipping level).
 
     Statement [quoted, v2 text: Bernstein plus a union bound over Pi]; constants
-    [reconstructed, from Huang et al.'s B_{n,rho}; paper-notes §4.14 and §11.3]. ``c_loss``
-    (C_loss > 0; the paper leaves it open and it enters only logarithmically) defaults to 1.
+    [reconstructed, from Huang et al.'s B_{n,rho}; :ref:`recovered-lem-c-1`,
+    :ref:`recovered-book-own`]. ``c_loss`` (C_loss > 0; the paper leaves it open and it enters only
+    logarithmically) defaults to 1.
     """
     n = check.check_array_at_least("n", n, 1.0)
     log_class_size = check.check_non_negative_array("log_class_size (log|Pi|)", log_class_size)
@@ -570,7 +577,7 @@ def level_three_bound(n: ArrayLike, T: ArrayLike, *, gamma: ArrayLike, mu: Array
                       beta: ArrayLike | None = None, c_loss: float = 1.0,
                       threshold: float = 0.5, offset: ArrayLike | None = None
                       ) -> LevelThreeBound:
-    """The failure bound with every hidden constant set to 1 (paper-notes §11, level 3)::
+    """The failure bound with every hidden constant set to 1 (:ref:`recovered-book-own`, level 3)::
 
         fail(T) <= (1/(gamma (1 - s))) (sqrt(kappa_{T-1}) eps_stat + beta log kappa_{T-1})
 
@@ -585,8 +592,8 @@ def level_three_bound(n: ArrayLike, T: ArrayLike, *, gamma: ArrayLike, mu: Array
     leaves a floor ``beta log kappa*/(gamma (1 - s))`` that no n removes.
 
     Formula [reconstructed, from Eq. 40 to 43, Lemma C.3 and C.4 with constants 1;
-    paper-notes §4.14, §6.6, §11.3]. At toy sizes it is far above 1 (vacuous), see
-    :func:`level_three_crossing`.
+    :ref:`recovered-lem-c-1`, :ref:`recovered-cor-5-7`, :ref:`recovered-book-own`]. At toy sizes it
+    is far above 1 (vacuous), see :func:`level_three_crossing`.
     """
     n_array = check.check_array_at_least("n", n, 1.0)
     T = check.check_array_at_least("T", T, 1.0)

@@ -1,6 +1,6 @@
 """The self-rewarding iteration: one round's update, and ``run`` over T rounds.
 
-One round (paper-notes §2.3 to §2.6 and §10.2):
+One round (:ref:`recovered-data`, :ref:`recovered-operator`, :ref:`recovered-erm-tie-break`):
 
 1. draw ``n`` triples ``(x, y, y')`` with ``x ~ rho`` and ``y, y' ~ pi_t(.|x)``;
 2. label each pair with the self-reward difference ``log pi_t(y|x) - log pi_t(y'|x)``;
@@ -12,7 +12,7 @@ With ``n`` samples the minimiser is not unique; the kit takes the minimum-norm c
 parameter from ``theta_t`` (the limit of gradient descent started at ``theta_t``).
 
 Shapes never depend on ``n`` or ``T``: data are padded to ``n_max`` and rounds to ``T_max``, with
-masks, so moving a slider never recompiles (site-engineering §12).
+masks, so moving a slider never recompiles.
 """
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ class Judge(NamedTuple):
     ``r_t(x, y) = quality[x, y] + bias[x, y] + noise * xi_t(x, y)``, with ``xi_t`` standard normal,
     drawn afresh each round. ``bias`` models a systematic preference unrelated to quality (e.g.
     for longer responses). The paper's theory does not cover this reward (it uses
-    ``r_t = log pi_t``); the judge lets the book contrast the two. [reconstructed, related-work
-    §1 "Toy mapping": a toy of Yuan et al.'s self-judging loop, not the paper's]
+    ``r_t = log pi_t``); the judge lets the book contrast the two. [reconstructed,
+    :ref:`recovered-judge`: a toy of Yuan et al.'s self-judging loop, not the paper's]
     """
 
     quality: Array  # (m, K)
@@ -125,7 +125,7 @@ def population_update(logits: Array, beta: Array | float, reward: Array | None =
     ``pi*_beta ∝ pi_base^(1+1/beta)``]
 
     With another ``reward`` table ``r`` (a judge, shape ``(m, K)``) the maximiser is the Gibbs
-    policy ``pi_{t+1} ∝ pi_t exp(r/beta)`` [reconstructed, the DPO optimum, related-work §2].
+    policy ``pi_{t+1} ∝ pi_t exp(r/beta)`` [reconstructed, the DPO optimum, :ref:`recovered-dpo`].
     """
     if reward is None:
         return log_policy((1.0 + 1.0 / beta) * log_policy(logits))
@@ -164,7 +164,8 @@ def erm_change(logits: Array, triples: Triples, beta: Array | float,
     component C of the graph of sampled pairs ``{y_i, y'_i}``,
     ``v[x, y] = (theta_t[x, y] - mean_{y' in C} theta_t[x, y']) / beta`` for ``y`` in C, and
     ``v = 0`` for responses never sampled (singleton components).
-    [reconstructed, paper-notes §10.2: the paper states "any ERM"; the tie-break is the kit's]
+    [reconstructed, :ref:`recovered-erm-tie-break`: the paper states "any ERM"; the tie-break is
+    the kit's]
 
     With another ``reward`` table ``r`` (a judge) the labels are ``r(x, y) - r(x, y')`` and the
     same algebra gives ``v[x, y] = (r[x, y] - mean_{y' in C} r[x, y']) / beta``.
@@ -187,7 +188,7 @@ def erm_update(logits: Array, triples: Triples, beta: Array | float,
 
     The update is invariant to adding a constant to a row of ``theta_t`` (the policy is), so the
     kit works with normalised log-probabilities throughout.
-    [reconstructed, paper-notes §2.5 and §10.2]
+    [reconstructed, :ref:`recovered-square-loss`, :ref:`recovered-erm-tie-break`]
 
     ``reward`` replaces the self-reward ``log pi_t`` by another reward table (a judge).
     """
@@ -208,7 +209,7 @@ def erm_update_linear(theta: Array, features: Array, triples: Triples, beta: Arr
     ``||beta D w - D theta_t||^2``; the log-partition functions cancel in the differences. The
     minimum-norm minimiser is ``w = P_D theta_t / beta``, ``P_D`` the orthogonal projection onto
     the row space of D, so ``theta_{t+1} = theta_t + P_D theta_t / beta``.
-    [reconstructed, paper-notes §10.6]
+    [reconstructed, :ref:`recovered-book-own`]
 
     The row space is read off an SVD with NumPy's default rank tolerance
     ``s_max * max(n_max, d) * eps``.

@@ -1,6 +1,6 @@
 """Numbers behind chapter 8, "Experiments the paper does not run".
 
-The paper has no experiments; its ICLR reviewers asked for some (paper-notes §8, §9). Five
+The paper has no experiments; its ICLR reviewers asked for some (:ref:`recovered-reviews`). Five
 studies, each one function returning a labelled grid (see :mod:`srlm_kit.figures.core`):
 
 * :func:`population_versus_samples` (a): the exact update sharpens doubly exponentially,
@@ -27,7 +27,7 @@ the near-tie initialisation (:func:`near_tie`), the coverage prediction for a sm
 :mod:`srlm_kit.theory`.
 
 Bands are mean ± one standard deviation over seeds, clipped to the range the seeds reached.
-Every instance here is the book's, not the paper's [reconstructed, paper-notes §10].
+Every instance here is the book's, not the paper's [reconstructed, :ref:`recovered-book-own`].
 """
 
 from __future__ import annotations
@@ -343,7 +343,7 @@ def judge_setting(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
       judge may like for its own sake).
 
     Keys: ``split(key(seed), 4)`` = (logits, labels, lengths, runs). Returns
-    ``(instance, quality, length, run_key)``. [reconstructed, related-work §1 "Toy mapping":
+    ``(instance, quality, length, run_key)``. [reconstructed, :ref:`recovered-judge`:
     a toy of Yuan et al.'s length-biased self-judging, not the paper's]
     """
     check.check_positive("temperature", temperature)
@@ -517,7 +517,7 @@ def near_tie(num_prompts: int, num_responses: int, tied: int, epsilon: float,
     evenly spaced gaps can, and do.
     On prompt x the mode is response ``x mod K`` and its competitors the next ``tied - 1``
     responses (cyclically), so that no response is special.
-    [reconstructed, the book's instance; paper-notes §8: the reviewers' "margin collapse"]
+    [reconstructed, the book's instance; :ref:`recovered-reviews`: the reviewers' "margin collapse"]
     """
     check.check_int("num_prompts", num_prompts, minimum=1)
     check.check_int("tied (responses in the near-tie)", tied, minimum=2,
@@ -721,8 +721,9 @@ def bump_population_excess() -> theory.Derivation:
     ``(1 + sqrt(n mu))^(-(T-1)/2)`` of Theorem 5.3 loses the same ``log(1 + sqrt(n mu))/2``
     every round (single exponential).
 
-    [reconstructed, by algebra from :func:`srlm_kit.theory.gibbs_composition` (paper-notes
-    §6.1, §7.3) and the reviewer's factor (paper-notes §5.2); checked in SymPy]
+    [reconstructed, by algebra from :func:`srlm_kit.theory.gibbs_composition`
+    (:ref:`recovered-gibbs`, :ref:`recovered-book-own`) and the reviewer's factor
+    (:ref:`recovered-thm-5-3`); checked in SymPy]
     """
     c = 1 + 1 / theory.beta
     rounds = theory.T
@@ -768,7 +769,7 @@ def judge_composition() -> theory.Derivation:
     the noise like sqrt(T)). The favourite ``argmax (q + lambda l)`` is not the correct response
     exactly when ``lambda (l(y) - l(y_true)) > 1`` for some y.
 
-    [reconstructed, by algebra from the DPO optimum (related-work §2: for a fixed r, T rounds
+    [reconstructed, by algebra from the DPO optimum (:ref:`recovered-dpo`: for a fixed r, T rounds
     at beta equal one at beta/T); checked in SymPy]
     """
     theta = sp.Function("theta")
@@ -870,8 +871,8 @@ def coverage_derivation() -> theory.Derivation:
     probability), so the expected failure after T rounds of n triples is
     ``(1 - 2p(1 - p)/m)^(nT) ≈ exp(-2 n T p (1 - p)/m)``.
 
-    [reconstructed, by algebra from paper-notes §10.2 (minimum-norm ERM) and §10.4 ("a pure
-    coverage process"); checked in SymPy]
+    [reconstructed, by algebra from :ref:`recovered-erm-tie-break` (minimum-norm ERM) and
+    :ref:`recovered-book-own` ("a pure coverage process"); checked in SymPy]
     """
     beta = theory.beta
     size = _members + 1

@@ -2,8 +2,9 @@
 
 The paper has no experiments; its ICLR reviewers criticised, among other things, that tightness
 is known for one step only and that the contraction of the condition number might come from the
-square-loss regression rather than from self-rewarding (paper-notes §8, R4). Each experiment
-here speaks to one of these, on the book's toy instances [reconstructed, paper-notes §10]:
+square-loss regression rather than from self-rewarding (:ref:`recovered-reviews`, R4). Each
+experiment here speaks to one of these, on the book's toy instances [reconstructed,
+:ref:`recovered-book-own`]:
 
 * ``rounds_versus_pooling``: on the hard instance of Theorem 4.1 (paper App. D,
   :func:`srlm_kit.instances.hard_instance`), a budget of ``N`` triples spent as ``T`` rounds of
@@ -122,7 +123,8 @@ def pooling_identity() -> Derivation:
         h = 2 (Delta/d) p (1 - p)
 
     and for ``gamma_bar = 1/2`` (``p = 2/M``) and large ``M``, ``E[fail] ≈ Delta exp(-4 Delta n T
-    /(d M))`` (paper-notes §10.5's form). [reconstructed, by algebra from the kit's ERM rule]
+    /(d M))`` (the form given in :ref:`recovered-thm-4-1`). [reconstructed, by algebra from the
+    kit's ERM rule]
     """
     Delta, d_prompts, p_secret = sp.symbols("Delta d p", positive=True)
     n_triples, rounds, M_responses = sp.symbols("n T M", positive=True)

@@ -6,17 +6,19 @@ problem in ``theta``: with ``D`` the matrix of sampled feature differences, the 
 ``||beta D w - D theta_t||^2`` (``w = theta - theta_t``), and the minimum-norm minimiser gives
 ``theta_{t+1} = theta_t + P_D theta_t / beta``, ``P_D`` the orthogonal projection onto the row
 space of ``D`` (:func:`linear_erm_step` derives it). The exact, infinite-data update is
-``theta_{t+1} = (1 + 1/beta) theta_t``. [reconstructed, paper-notes §6.1 and §10.6]
+``theta_{t+1} = (1 + 1/beta) theta_t``. [reconstructed, :ref:`recovered-gibbs`,
+:ref:`recovered-book-own`]
 
 Three experiments, each one function returning a labelled grid (see
 :mod:`srlm_kit.figures.core`), and one table of numbers:
 
-* :func:`linear_rounds`: toy B of paper-notes §10.6, random unit features in R^d with d larger
-  than the per-round sample size n. Per round: the dimension of the span of all feature
-  differences seen so far (coverage), the fraction of the exact update a round captures, the
-  failure probability, the condition number, the agreement of the mode with the initial mode,
-  and the parameter norm; beside them the exact update, and the round at which the parameter
-  leaves a ball of radius B (Assumption 5.1) against ``log(B/||theta_0||)/log(1 + 1/beta)``;
+* :func:`linear_rounds`: the book's toy B (:ref:`recovered-book-own`), random unit features in
+  R^d with d larger than the per-round sample size n. Per round: the dimension of the span of
+  all feature differences seen so far (coverage), the fraction of the exact update a round
+  captures, the failure probability, the condition number, the agreement of the mode with the
+  initial mode, and the parameter norm; beside them the exact update, and the round at which
+  the parameter leaves a ball of radius B (Assumption 5.1) against
+  ``log(B/||theta_0||)/log(1 + 1/beta)``;
 * :func:`linear_dimension_sweep`: the failure probability after T rounds against d at a fixed n,
   for isotropic features and for features whose covariance spectrum decays exponentially
   (Corollary 6.4);
@@ -26,10 +28,10 @@ Three experiments, each one function returning a labelled grid (see
 The runs are the kit's own (:func:`srlm_kit.dynamics.run`); :func:`simulate_linear` asks it to
 record every round's parameter and sampled triples, from which the coverage is computed.
 
-The paper has no experiments; every instance here is the book's [reconstructed, paper-notes
-§10.6]. Bands are mean ± one standard deviation over seeds, clipped to the range the seeds
-reached. Also here: the book's SymPy derivations for this chapter (:data:`DERIVATIONS`, in the
-form of :mod:`srlm_kit.theory`).
+The paper has no experiments; every instance here is the book's [reconstructed,
+:ref:`recovered-book-own`]. Bands are mean ± one standard deviation over seeds, clipped to the
+range the seeds reached. Also here: the book's SymPy derivations for this chapter
+(:data:`DERIVATIONS`, in the form of :mod:`srlm_kit.theory`).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from srlm_kit import bounds, dynamics, instances, metrics, policies, theory
 from srlm_kit.experiments.common import json_lists, running_min_over_seeds, seed_band
 from srlm_kit.policies import Triples
 
-#: Toy B (paper-notes §10.6): prompts, responses per prompt, feature dimension.
+#: Toy B: prompts, responses per prompt, feature dimension.
 NUM_PROMPTS = 100
 NUM_RESPONSES = 10
 DIMENSION = 200
@@ -221,7 +223,7 @@ def realizability_horizon(radius_ratio, beta) -> np.ndarray:
     first at round ``floor(L) + 1``, and Assumption 5.1 (the round's target
     ``(1 + 1/beta) theta_t`` inside the ball) holds for rounds ``0..floor(L) - 1``.
 
-    [reconstructed, from the Gibbs closed form; paper-notes §6.1 and §7.3;
+    [reconstructed, from the Gibbs closed form; :ref:`recovered-gibbs`, :ref:`recovered-book-own`;
     :func:`realizability_derivation`]. ``radius_ratio`` = ``B/||theta_0|| >= 1``, ``beta > 0``;
     they broadcast. ValueError naming the argument otherwise.
     """
@@ -292,7 +294,7 @@ def nested_features(key, num_prompts: int, num_responses: int, dimensions: Seque
     theirs, so that at the largest d they *are* those functions' features for ``key``. Sharing
     the draw makes the instances of different d common random numbers. Returns a list of
     ``(features, eigenvalues)``, one per d (NumPy; eigenvalues of the covariance
-    ``E[phi phi^T]``). [reconstructed, paper-notes §4.13 and §10.6]
+    ``E[phi phi^T]``). [reconstructed, :ref:`recovered-cor-6-4`, :ref:`recovered-book-own`]
     """
     dimensions = check.check_increasing_ints("dimensions", dimensions)
     check.check_int("m (number of prompts)", num_prompts, minimum=1)
@@ -328,7 +330,7 @@ def linear_starts(key, *, num_prompts: int, num_responses: int, dimensions: Sequ
     ``padded_dimension`` appends zero coordinates to every feature and to ``theta_0`` (nothing
     changes: logits, differences and projections live in the first d coordinates), so that
     instances of different d share one compiled simulation. Returns ``(instance, eigenvalues)``
-    per d. [reconstructed, paper-notes §10.6: the book's toy B]
+    per d. [reconstructed, :ref:`recovered-book-own`: the book's toy B]
     """
     dimensions = check.check_increasing_ints("dimensions", dimensions)
     padded = max(dimensions) if padded_dimension is None else check.check_int(
@@ -626,7 +628,7 @@ def effective_dimension_grid(*, seed: int = 0, alphas: Sequence[float] = (0.03, 
 
     Fields over ``[alpha, n, d]``: ``deff`` (:func:`srlm_kit.bounds.effective_dimension` at the
     ridge ``lambda = 1/n``, the natural choice; the paper's was not recovered [reconstructed,
-    paper-notes §4.13]); ``termwise`` (``sum_j min(1, lambda_j/lambda)``, Eq. 149);
+    :ref:`recovered-cor-6-4`]); ``termwise`` (``sum_j min(1, lambda_j/lambda)``, Eq. 149);
     ``exponential_bound`` (``(1/alpha) log(n) + 1/(1 - e^(-alpha))``, regime (A) with C = 1,
     the same for every d). Over ``[d]``: ``ambient`` = d. Nothing is random: ``seed`` is accepted
     for the common interface and unused.
@@ -690,7 +692,7 @@ def linear_erm_step() -> theory.Derivation:
 
     The algebra is done on a generic 2 x 3 matrix D (two differences in R^3, so that a null space
     remains; its null vector is the cross product of the rows) and a generic 2 x 2 one.
-    [reconstructed, paper-notes §10.6; checked in SymPy]
+    [reconstructed, :ref:`recovered-book-own`; checked in SymPy]
     """
     beta = theory.beta
     design = _matrix("D", 2, 3)
@@ -777,8 +779,8 @@ def realizability_derivation() -> theory.Derivation:
     integer above L on; the round-t target ``(1 + 1/beta) theta_t`` reaches B at ``t = L - 1``.
     Covering T rounds needs ``B >= (1 + 1/beta)^T ||theta_0||``, and then ``d log(nB/delta)``
     grows by ``d log(1 + 1/beta)`` per round; at ``beta = n^(-1/2)`` by ``d log(1 + sqrt(n))``.
-    [reconstructed, from the Gibbs closed form; paper-notes §6.1 and §7.3; the entropy cost is
-    the book's observation, by algebra]
+    [reconstructed, from the Gibbs closed form; :ref:`recovered-gibbs`, :ref:`recovered-book-own`;
+    the entropy cost is the book's observation, by algebra]
     """
     beta = theory.beta
     n, delta = theory.n, sp.Symbol("delta", positive=True)
