@@ -27,6 +27,7 @@ print(digest.hexdigest())
 """
 
 
+@pytest.mark.slow
 def test_same_key_gives_bit_identical_results_in_two_processes():
     outputs = [subprocess.run([sys.executable, "-c", DETERMINISM_SCRIPT], check=True,
                               capture_output=True, text=True).stdout.strip() for _ in range(2)]
