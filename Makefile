@@ -11,7 +11,7 @@ BOOK_FLAGS := -W -n --keep-going
 # time of the linear class's SVDs; one BLAS thread is faster for the book's small matrices.
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: book test lint unit browser assets clean bench assignments
+.PHONY: book test lint unit check browser assets clean bench assignments
 
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ lint: $(INSTALLED)
 
 unit: $(INSTALLED)
 	$(BIN)/python -m pytest -m "not browser" -q
+
+# Everyday check: lint and the unit tests without the slow ones (chapter-sized grids, classroom
+# grading, wheel build, several processes or devices), the site build and the browser.
+check: lint
+	$(BIN)/python -m pytest -m "not slow and not browser" -q
 
 browser: $(INSTALLED)
 	$(BIN)/python tools/run_browser_tests.py
