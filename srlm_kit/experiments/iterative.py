@@ -119,7 +119,7 @@ def _simulation(seed: int, num_prompts: int, num_responses: int, kappa0s: tuple,
               for index, n in enumerate(n_values)]
     fields = {}
     for name in dynamics.Trajectory._fields:
-        if name == "logits":
+        if getattr(pieces[0], name) is None:  # logits, parameters, triples: not recorded here
             continue
         array = np.concatenate([np.asarray(getattr(piece, name)) for piece in pieces], axis=1)
         array.setflags(write=False)
