@@ -12,7 +12,7 @@ BOOK_FLAGS := -W -n --keep-going
 # time of the linear class's SVDs; one BLAS thread is faster for the book's small matrices.
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: book test lint unit browser binder notebooks assets clean bench assignments
+.PHONY: book test lint unit check browser binder notebooks assets clean bench assignments
 
 # requirements.txt is the reader's environment (what Binder installs); requirements-dev.txt adds
 # the site build, the tests, the linter and the grading stack.
@@ -35,6 +35,11 @@ lint: $(INSTALLED)
 
 unit: $(INSTALLED)
 	$(BIN)/python -m pytest -m "not browser and not binder" -q
+
+# Everyday check: lint and the unit tests without the slow ones (chapter-sized grids, classroom
+# grading, wheel build, several processes or devices), the site build and the browser.
+check: lint
+	$(BIN)/python -m pytest -m "not slow and not browser and not binder" -q
 
 browser: $(INSTALLED)
 	$(BIN)/python tools/run_browser_tests.py

@@ -43,6 +43,15 @@ def check_int(name: str, value, minimum: int, maximum: int | None = None) -> int
     return value
 
 
+#: Seeds are turned into JAX keys (``jax.random.key``), which take a 64-bit signed integer.
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(name: str, value) -> int:
+    """A PRNG seed: an integer in [0, 2**63 - 1]."""
+    return check_int(name, value, 0, MAX_SEED)
+
+
 def check_positive(name: str, value) -> float:
     """A finite real number > 0."""
     number = _as_float(name, value)
@@ -135,3 +144,58 @@ def check_increasing_floats(name: str, values, low: float, high: float = math.in
         raise ValueError(f"{name} must be strictly increasing finite numbers in {interval}, "
                          f"got {array.tolist()}")
     return [float(value) for value in array]
+
+
+# Element-wise checks for functions that broadcast over arrays (the bounds): a scalar or an array
+# of any shape, every entry in the allowed range; the message quotes the first bad entry.
+
+
+def check_array(name: str, value, condition, allowed: str) -> np.ndarray:
+    """A real number or array (float64) whose every entry satisfies ``condition``
+    (NaN never does); ``allowed`` says in words what ``condition`` requires."""
+    if isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be a real number or array, got {value!r}")
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(f"{name} must be a real number or array, got {value!r}") from None
+    bad = np.isnan(array) | ~condition(array)
+    if np.any(bad):
+        raise ValueError(f"{name} must be {allowed}, got {array[bad].flat[0]!r}")
+    return array
+
+
+def check_positive_array(name: str, value) -> np.ndarray:
+    """Entries finite and > 0."""
+    return check_array(name, value, lambda x: np.isfinite(x) & (x > 0), "a finite number > 0")
+
+
+def check_non_negative_array(name: str, value) -> np.ndarray:
+    """Entries finite and >= 0."""
+    return check_array(name, value, lambda x: np.isfinite(x) & (x >= 0),
+                       "a finite number >= 0")
+
+
+def check_array_at_least(name: str, value, low: float) -> np.ndarray:
+    """Entries finite and >= ``low``."""
+    return check_array(name, value, lambda x: np.isfinite(x) & (x >= low),
+                       f"a finite number >= {low}")
+
+
+def check_open_unit_array(name: str, value) -> np.ndarray:
+    """Entries in the open interval (0, 1)."""
+    return check_array(name, value, lambda x: (x > 0) & (x < 1), "in the open interval (0, 1)")
+
+
+def check_confidence_array(name: str, value) -> np.ndarray:
+    """Entries in (0, 1] (a confidence level delta)."""
+    return check_array(name, value, lambda x: (x > 0) & (x <= 1), "in the interval (0, 1]")
+
+
+def check_spectrum(name: str, value) -> np.ndarray:
+    """An array (at least one entry) of finite non-negative eigenvalues."""
+    array = check_array(name, value, lambda x: np.isfinite(x) & (x >= 0),
+                        "non-negative and finite (a covariance spectrum)")
+    if array.ndim == 0:
+        raise ValueError(f"{name} must be an array of at least one eigenvalue, got a scalar")
+    return array

@@ -1,7 +1,7 @@
 """The paper's bounds as numeric functions (NumPy/SciPy, float64, vectorised over arrays).
 
 Where a formula is derived symbolically in :mod:`srlm_kit.theory`, the function is written out
-in NumPy and ``tests/test_bounds.py`` checks it against the lambdified SymPy expression at random
+in NumPy and the kit's tests check it against the lambdified SymPy expression at random
 points; the others (effective dimension, statistical error, level 3) are checked against direct
 sums and hand-written formulas. Inputs broadcast against each other like NumPy arrays; a scalar
 input gives a NumPy scalar.
@@ -11,7 +11,7 @@ lower bound with ``Ω̃``. Here every such constant is an explicit argument, ``c
 default 1, so that "the bound with every hidden constant set to 1" is the default and a
 calibrated constant (:func:`srlm_kit.checks.calibrate`) can be passed in.
 
-Provenance. The formulas are [reconstructed] unless marked otherwise (paper-notes §1.3): the
+Provenance. The formulas are [reconstructed] unless marked otherwise (:ref:`recovered-sources`): the
 paper's formulas were lost in conversion; the few quoted by an ICLR reviewer are marked
 [quoted, ICLR review, R2]. The docstrings say which equation each function solves.
 
@@ -21,7 +21,6 @@ Bad input raises ``ValueError`` naming the parameter and its allowed range (neve
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -38,77 +37,50 @@ RealOrArray = np.float64 | np.ndarray
 LEVEL_THREE_N_CAP = 1.0e60
 
 
-# --------------------------------------------------------------------------------------------
-# Argument checks on arrays (the scalar helpers of ``_validation`` raise the same messages)
-# --------------------------------------------------------------------------------------------
-
-
-def _checked(name: str, value, condition: Callable[[np.ndarray], np.ndarray], allowed: str
-             ) -> np.ndarray:
-    if isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be a real number or array, got {value!r}")
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number or array, got {value!r}") from None
-    bad = np.isnan(array) | ~condition(array)
-    if np.any(bad):
-        raise ValueError(f"{name} must be {allowed}, got {array[bad].flat[0]!r}")
-    return array
-
-
-def _positive(name: str, value) -> np.ndarray:
-    return _checked(name, value, lambda x: np.isfinite(x) & (x > 0), "a finite number > 0")
-
-
-def _non_negative(name: str, value) -> np.ndarray:
-    return _checked(name, value, lambda x: np.isfinite(x) & (x >= 0), "a finite number >= 0")
-
-
-def _at_least(name: str, value, low: float) -> np.ndarray:
-    return _checked(name, value, lambda x: np.isfinite(x) & (x >= low),
-                    f"a finite number >= {low}")
-
-
-def _open_unit(name: str, value) -> np.ndarray:
-    return _checked(name, value, lambda x: (x > 0) & (x < 1), "in the open interval (0, 1)")
-
-
-def _confidence(name: str, value) -> np.ndarray:
-    return _checked(name, value, lambda x: (x > 0) & (x <= 1), "in the interval (0, 1]")
-
-
-def _eigenvalues(value) -> np.ndarray:
-    array = _checked("eigenvalues", value, lambda x: np.isfinite(x) & (x >= 0),
-                     "non-negative and finite (a covariance spectrum)")
-    if array.ndim == 0:
-        raise ValueError("eigenvalues must be an array of at least one eigenvalue, got a scalar")
-    return array
-
-
 def _scalar_or_array(array: np.ndarray):
     """A 0-d result as a NumPy scalar, anything else unchanged."""
     return array[()] if array.ndim == 0 else array
 
 
 # --------------------------------------------------------------------------------------------
-# Theorem 4.1: the single-step lower bound (paper-notes §4.1, §5.1, §6.7)
+# Theorem 4.1: the single-step lower bound
 # --------------------------------------------------------------------------------------------
 
 
 def _lower_bound_rhs(n, kappa0, log_class_size, constant):
-    n = _at_least("n", n, 1.0)
-    kappa0 = _at_least("kappa0", kappa0, 1.0)
-    log_class_size = _positive("log_class_size (log|Pi|)", log_class_size)
-    constant = _positive("constant", constant)
-    return constant * kappa0 * log_class_size / n, kappa0
+    n = check.check_array_at_least("n", n, 1.0)
+    kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
+    log_class_size = check.check_positive_array("log_class_size (log|Pi|)", log_class_size)
+    constant = check.check_positive_array("constant", constant)
+    # c K / n = kappa0 * (c log|Pi| / n); kept apart so that a huge kappa0 cannot overflow.
+    return constant * log_class_size / n, kappa0
+
+
+def _lambert_w_lower_branch(z: np.ndarray) -> np.ndarray:
+    """``W_{-1}(z)`` for ``z`` in ``[-1/e, 0]`` (real part of SciPy's ``lambertw``).
+
+    SciPy returns NaN for subnormal ``z`` (``|z|`` below ``2.2e-308``, reached for huge kappa0
+    or n); there the branch solves ``w = log(-z) - log(-w)``, a fixed point that contracts by
+    ``1/|w| < 1/700`` per step, so a few steps reach float precision. ``W_{-1}(0) = -inf``.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    tiny = np.abs(z) < np.finfo(np.float64).tiny
+    branch = special.lambertw(np.where(tiny, -1.0 / math.e, z), -1).real
+    if np.any(tiny):
+        with np.errstate(divide="ignore"):
+            log_z = np.log(-np.where(tiny, z, -1.0))
+            w = log_z
+            for _ in range(6):
+                w = log_z - np.log(-w)
+        branch = np.where(tiny, w, branch)
+    return branch
 
 
 def theorem_4_1_lower_bound(n: ArrayLike, kappa0: ArrayLike, log_class_size: ArrayLike,
                             constant: ArrayLike = 1.0) -> RealOrArray:
     """Exact solution eps of ``eps^2 (1 + log(kappa0/eps)) = constant K/n``, ``K = kappa0 log|Pi|``.
 
-    This is the equation of Steps 5 to 6 of the proof of Theorem 4.1 (paper-notes §5.1, from
+    This is the equation of Steps 5 to 6 of the proof of Theorem 4.1 (:ref:`recovered-thm-4-1`, from
     Huang et al. Thm 3.1 with p = 1), solved in closed form with the W_{-1} branch
     (:func:`srlm_kit.theory.lambert_w_inversion`, ``with_one=True``)::
 
@@ -123,35 +95,35 @@ def theorem_4_1_lower_bound(n: ArrayLike, kappa0: ArrayLike, log_class_size: Arr
     Needs ``constant K/n <= e kappa0^2/2`` (the largest value of the left side, reached at
     ``eps = kappa0 sqrt(e)``); otherwise ValueError naming n.
     """
-    rhs, kappa0 = _lower_bound_rhs(n, kappa0, log_class_size, constant)
-    argument = -2.0 * rhs / (math.e**2 * kappa0**2)
+    rhs_per_kappa0, kappa0 = _lower_bound_rhs(n, kappa0, log_class_size, constant)
+    argument = -2.0 * rhs_per_kappa0 / math.e**2 / kappa0
     if np.any(argument < -1.0 / math.e):
         raise ValueError("n must be large enough that constant*kappa0*log_class_size/n <= "
                          "e*kappa0^2/2 (the equation eps^2 (1 + log(kappa0/eps)) = c has no "
                          "solution above that)")
-    branch = special.lambertw(argument, -1).real
-    return _scalar_or_array(math.e * kappa0 * np.exp(branch / 2.0))
+    branch = _lambert_w_lower_branch(argument)
+    return _scalar_or_array(kappa0 * np.exp(branch / 2.0) * math.e)
 
 
 def theorem_4_1_lower_bound_without_one(n: ArrayLike, kappa0: ArrayLike, log_class_size: ArrayLike,
                                         constant: ArrayLike = 1.0) -> RealOrArray:
     """Exact solution eps of ``eps^2 log(kappa0/eps) = constant K/n``, ``K = kappa0 log|Pi|``.
 
-    The equation paper-notes §6.7 inverts (it drops the "1 +" of the proof's equation; the two
-    agree asymptotically)::
+    The equation :ref:`recovered-lambert-w` inverts (it drops the "1 +" of the proof's equation;
+    the two agree asymptotically)::
 
         eps = kappa0 exp(W_{-1}(z)/2),   z = -2 constant K/(kappa0^2 n)
 
-    [reconstructed, by algebra; paper-notes §6.7 (Eq. 96 to 99); checked in SymPy]. Needs
+    [reconstructed, by algebra; :ref:`recovered-lambert-w` (Eq. 96 to 99); checked in SymPy]. Needs
     ``constant K/n <= kappa0^2/(2e)``; otherwise ValueError naming n.
     """
-    rhs, kappa0 = _lower_bound_rhs(n, kappa0, log_class_size, constant)
-    argument = -2.0 * rhs / kappa0**2
+    rhs_per_kappa0, kappa0 = _lower_bound_rhs(n, kappa0, log_class_size, constant)
+    argument = -2.0 * rhs_per_kappa0 / kappa0
     if np.any(argument < -1.0 / math.e):
         raise ValueError("n must be large enough that constant*kappa0*log_class_size/n <= "
                          "kappa0^2/(2e) (the equation eps^2 log(kappa0/eps) = c has no "
                          "solution above that)")
-    branch = special.lambertw(argument, -1).real
+    branch = _lambert_w_lower_branch(argument)
     return _scalar_or_array(kappa0 * np.exp(branch / 2.0))
 
 
@@ -160,24 +132,26 @@ def theorem_4_1_lower_bound_asymptotic(n: ArrayLike, kappa0: ArrayLike, log_clas
                                        ) -> RealOrArray:
     """Large-n form of the Lambert-W solution, ``W_{-1}(z) ≈ log(-z) - log(-log(-z))``::
 
-        with_one=False:  eps ≈ sqrt(2cK/(n log(n kappa0^2/(2cK))))        (paper-notes §6.7)
+        with_one=False:  eps ≈ sqrt(2cK/(n log(n kappa0^2/(2cK))))
         with_one=True:   eps ≈ sqrt(2cK/(n (2 + log(n kappa0^2/(2cK)))))
+
+    (the first is the form of :ref:`recovered-lambert-w`)
 
     with ``c = constant`` and ``K = kappa0 log|Pi|``. The first is the reviewer's
     ``(kappa0 log|Pi| / (n log(n kappa0/log|Pi|)))^(1/2)`` [quoted, ICLR review, R2] up to the
     factors 2 [reconstructed, by algebra; checked in SymPy]. Needs the logarithm's argument
     ``n kappa0^2/(2cK)`` above 1 (``e^(-2)`` with ``with_one``); otherwise ValueError naming n.
     """
-    rhs, kappa0 = _lower_bound_rhs(n, kappa0, log_class_size, constant)
-    denominator = np.log(kappa0**2 / (2.0 * rhs)) + (2.0 if with_one else 0.0)
+    rhs_per_kappa0, kappa0 = _lower_bound_rhs(n, kappa0, log_class_size, constant)
+    denominator = np.log(kappa0 / (2.0 * rhs_per_kappa0)) + (2.0 if with_one else 0.0)
     if np.any(denominator <= 0):
         raise ValueError("n must be large enough that the logarithm in the asymptotic form is "
                          "positive (n kappa0^2 / (2 constant K) > 1, or > e^-2 with_one)")
-    return _scalar_or_array(np.sqrt(2.0 * rhs / denominator))
+    return _scalar_or_array(np.sqrt(2.0 * rhs_per_kappa0 / denominator) * np.sqrt(kappa0))
 
 
 # --------------------------------------------------------------------------------------------
-# The kappa recursion: Lemma C.3 (tail integral) and Lemma C.4 (paper-notes §6.4, §6.5)
+# The kappa recursion: Lemma C.3 (tail integral) and Lemma C.4
 # --------------------------------------------------------------------------------------------
 
 
@@ -189,13 +163,13 @@ def tail_integral_bound(a: ArrayLike, mu: ArrayLike) -> RealOrArray:
           = 1/mu                                    otherwise (the cap covers [1, 1/mu])
 
     with ``a = gap_t/gamma_t`` and ``mu = mu_{t+1}``. Steps [quoted, v2 text]; formula
-    [reconstructed, by algebra; paper-notes §6.4; checked in SymPy,
+    [reconstructed, by algebra; :ref:`recovered-tail-integral`; checked in SymPy,
     :func:`srlm_kit.theory.tail_integral`]. The closed form needs ``0 < a < 1``: ValueError for
     ``a`` outside (0, 1) and for ``mu`` outside (0, 1]. (:func:`srlm_kit.checks.tail_integral_check`
     handles a = 0 and a >= 1 itself, with the trivial bound and a flag.)
     """
-    a = _open_unit("a (gap/gamma)", a)
-    mu = _confidence("mu", mu)
+    a = check.check_open_unit_array("a (gap/gamma)", a)
+    mu = check.check_confidence_array("mu", mu)
     return _scalar_or_array(_tail_integral_piecewise(*np.broadcast_arrays(a, mu)))
 
 
@@ -211,8 +185,8 @@ def _tail_integral_piecewise(a: np.ndarray, mu: np.ndarray) -> np.ndarray:
 
 
 def _recursion_coefficients(offset, coefficient):
-    offset = _positive("offset (A)", offset)
-    coefficient = _non_negative("coefficient (B')", coefficient)
+    offset = check.check_positive_array("offset (A)", offset)
+    coefficient = check.check_non_negative_array("coefficient (B')", coefficient)
     return offset, coefficient
 
 
@@ -221,7 +195,7 @@ def kappa_fixed_point(offset: ArrayLike, coefficient: ArrayLike) -> RealOrArray:
 
     ``offset`` is A > 0 and ``coefficient`` is B' >= 0.
 
-    [reconstructed, by algebra; paper-notes §6.5; checked in SymPy,
+    [reconstructed, by algebra; :ref:`recovered-contraction`; checked in SymPy,
     :func:`srlm_kit.theory.kappa_fixed_point`]
     """
     offset, coefficient = _recursion_coefficients(offset, coefficient)
@@ -232,7 +206,7 @@ def kappa_fixed_point(offset: ArrayLike, coefficient: ArrayLike) -> RealOrArray:
 def contraction_factor(offset: ArrayLike, coefficient: ArrayLike) -> RealOrArray:
     """``q = f'(kappa*) = B'/(B' + sqrt(B'^2 + 4A))``, in [0, 1).
 
-    [reconstructed, by algebra; paper-notes §6.5 (Lemma C.4, rho_c); checked in SymPy,
+    [reconstructed, by algebra; :ref:`recovered-contraction` (Lemma C.4, rho_c); checked in SymPy,
     :func:`srlm_kit.theory.contraction_factor`]
     """
     offset, coefficient = _recursion_coefficients(offset, coefficient)
@@ -242,7 +216,7 @@ def contraction_factor(offset: ArrayLike, coefficient: ArrayLike) -> RealOrArray
 def fixed_point_upper_bound(offset: ArrayLike, coefficient: ArrayLike) -> RealOrArray:
     """``kappa* <= A + B' sqrt(A) + B'^2`` (Eq. 75 to 76).
 
-    [reconstructed, by algebra; paper-notes §6.5; checked in SymPy,
+    [reconstructed, by algebra; :ref:`recovered-contraction`; checked in SymPy,
     :func:`srlm_kit.theory.fixed_point_upper_bound`]
     """
     offset, coefficient = _recursion_coefficients(offset, coefficient)
@@ -256,11 +230,11 @@ def kappa_unrolled_bound(T: ArrayLike, kappa0: ArrayLike, offset: ArrayLike,
 
     Valid for every ``kappa0``, also below kappa* (then the bound rises to kappa*): the concave
     f lies below its tangent at kappa* (:func:`srlm_kit.theory.unrolled_recursion`).
-    [reconstructed, by algebra; paper-notes §6.5; checked in SymPy]. Non-increasing in T when
-    ``kappa0 >= kappa*``; ``T >= 0``, ``kappa0 >= 1``.
+    [reconstructed, by algebra; :ref:`recovered-contraction`; checked in SymPy]. Non-increasing in
+    T when ``kappa0 >= kappa*``; ``T >= 0``, ``kappa0 >= 1``.
     """
-    T = _non_negative("T", T)
-    kappa0 = _at_least("kappa0", kappa0, 1.0)
+    T = check.check_non_negative_array("T", T)
+    kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
     fixed_point = np.asarray(kappa_fixed_point(offset, coefficient))
     factor = np.asarray(contraction_factor(offset, coefficient))
     return _scalar_or_array(fixed_point + factor**T * (kappa0 - fixed_point))
@@ -271,11 +245,12 @@ def kappa_recursion_iterates(kappa0: float, offset: float, coefficient: float, T
     """The iterates ``f^t(kappa0)``, t = 0..T, of ``f(k) = A + B' sqrt(k)``: the tightest bound on
     ``kappa_t`` the recursion gives (``f`` is increasing, so ``kappa_t <= f^t(kappa0)``).
 
-    [reconstructed, by algebra; paper-notes §6.5]. Scalars only; returns an array of length T+1.
+    [reconstructed, by algebra; :ref:`recovered-contraction`]. Scalars only; returns an array of
+    length T+1.
     """
-    kappa = float(_at_least("kappa0", kappa0, 1.0))
-    offset = float(_positive("offset (A)", offset))
-    coefficient = float(_non_negative("coefficient (B')", coefficient))
+    kappa = float(check.check_array_at_least("kappa0", kappa0, 1.0))
+    offset = float(check.check_positive_array("offset (A)", offset))
+    coefficient = float(check.check_non_negative_array("coefficient (B')", coefficient))
     rounds = check.check_int("T", T, minimum=0)
     values = [kappa]
     for _ in range(rounds):
@@ -285,7 +260,7 @@ def kappa_recursion_iterates(kappa0: float, offset: float, coefficient: float, T
 
 
 # --------------------------------------------------------------------------------------------
-# Theorem 5.3, Corollary 5.7 (paper-notes §4.6, §4.10, §5.2, §6.6)
+# Theorem 5.3, Corollary 5.7
 # --------------------------------------------------------------------------------------------
 
 
@@ -296,19 +271,19 @@ def reviewer_contraction_factor(n: ArrayLike, mu: ArrayLike) -> RealOrArray:
     with the reconstructed constants ``A = 1/mu``, ``B' = 2/(mu sqrt(n))`` gives
     ``1/(1 + sqrt(1 + n mu))`` instead (:func:`srlm_kit.theory.contraction_factor`).
     """
-    n = _at_least("n", n, 1.0)
-    mu = _confidence("mu", mu)
+    n = check.check_array_at_least("n", n, 1.0)
+    mu = check.check_confidence_array("mu", mu)
     return _scalar_or_array(1.0 / (1.0 + np.sqrt(n * mu)))
 
 
 def _iterative_bound(rate, n, T, gamma, mu, kappa0, constant):
     """``constant * rate/(gamma sqrt(n)) * (mu^(-1/2) + sqrt(kappa0) q^((T-1)/2))``."""
-    n = _at_least("n", n, 1.0)
-    T = _at_least("T", T, 1.0)
-    gamma = _positive("gamma", gamma)
-    mu = _confidence("mu", mu)
-    kappa0 = _at_least("kappa0", kappa0, 1.0)
-    constant = _positive("constant", constant)
+    n = check.check_array_at_least("n", n, 1.0)
+    T = check.check_array_at_least("T", T, 1.0)
+    gamma = check.check_positive_array("gamma", gamma)
+    mu = check.check_confidence_array("mu", mu)
+    kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
+    constant = check.check_positive_array("constant", constant)
     q = 1.0 / (1.0 + np.sqrt(n * mu))
     stable = 1.0 / np.sqrt(mu)
     transient = np.sqrt(kappa0) * q**((T - 1.0) / 2.0)
@@ -324,15 +299,15 @@ def theorem_5_3_bound(n: ArrayLike, T: ArrayLike, *, log_class_size: ArrayLike, 
         q = 1/(1 + sqrt(n mu))
 
     Statement [quoted, v2 text]; formula [reconstructed, from the ICLR Eq. (7) quoted by R2
-    (with rho -> delta, c -> mu, threshold 1/2) and the v2 prose; paper-notes §4.6, §5.2].
+    (with rho -> delta, c -> mu, threshold 1/2) and the v2 prose; :ref:`recovered-thm-5-3`].
     ``constant`` is the universal constant hidden in ``≲`` (default 1). ``log_class_size`` is
     ``log|Pi| >= 0``. Non-increasing in T, increasing in kappa0; decreasing in n wherever
     ``log(n|Pi|/delta) >= 2`` (the derivative of ``log(cn)/sqrt(n)`` is
     ``(2 - log(cn))/(2 n^(3/2))``), and the transient factor always decreases in n.
     """
-    log_class_size = _non_negative("log_class_size (log|Pi|)", log_class_size)
-    delta = _open_unit("delta", delta)
-    n_array = _at_least("n", n, 1.0)
+    log_class_size = check.check_non_negative_array("log_class_size (log|Pi|)", log_class_size)
+    delta = check.check_open_unit_array("delta", delta)
+    n_array = check.check_array_at_least("n", n, 1.0)
     rate = np.log(n_array) + log_class_size - np.log(delta)
     return _iterative_bound(rate, n, T, gamma, mu, kappa0, constant)
 
@@ -342,16 +317,16 @@ def corollary_5_7_bound(n: ArrayLike, *, log_class_size: ArrayLike, delta: Array
     """Corollary 5.7: past the iteration threshold,
     failure ``≲ log(n|Pi|/delta)/(gamma sqrt(mu n))``.
 
-    Statement [quoted, v2 text]; formula [reconstructed, from Theorem 5.3; paper-notes §4.10].
-    It is the stable term of :func:`theorem_5_3_bound`; past the threshold the full bound is at
-    most twice it. ``constant`` defaults to 1.
+    Statement [quoted, v2 text]; formula [reconstructed, from Theorem 5.3;
+    :ref:`recovered-cor-5-7`]. It is the stable term of :func:`theorem_5_3_bound`; past the
+    threshold the full bound is at most twice it. ``constant`` defaults to 1.
     """
-    n = _at_least("n", n, 1.0)
-    log_class_size = _non_negative("log_class_size (log|Pi|)", log_class_size)
-    delta = _open_unit("delta", delta)
-    gamma = _positive("gamma", gamma)
-    mu = _confidence("mu", mu)
-    constant = _positive("constant", constant)
+    n = check.check_array_at_least("n", n, 1.0)
+    log_class_size = check.check_non_negative_array("log_class_size (log|Pi|)", log_class_size)
+    delta = check.check_open_unit_array("delta", delta)
+    gamma = check.check_positive_array("gamma", gamma)
+    mu = check.check_confidence_array("mu", mu)
+    constant = check.check_positive_array("constant", constant)
     rate = np.log(n) + log_class_size - np.log(delta)
     return _scalar_or_array(constant * rate / (gamma * np.sqrt(mu * n)))
 
@@ -360,26 +335,26 @@ def iteration_threshold(mu: ArrayLike, kappa0: ArrayLike, q: ArrayLike) -> RealO
     """Corollary 5.7's threshold ``T >= 1 + log(mu kappa0)/log(1/q)``, for q in (0, 1).
 
     Past it the transient term ``sqrt(kappa0) q^((T-1)/2)`` is at most the stable term
-    ``mu^(-1/2)``. Statement [quoted, v2 text]; formula [reconstructed, by algebra; paper-notes
-    §6.6; checked in SymPy, :func:`srlm_kit.theory.iteration_threshold`]. When
-    ``mu kappa0 <= 1`` (always, if mu is a minimum over rounds including t = 0; paper-notes §7.1)
-    the threshold is <= 1: one round suffices.
+    ``mu^(-1/2)``. Statement [quoted, v2 text]; formula [reconstructed, by algebra;
+    :ref:`recovered-cor-5-7`; checked in SymPy, :func:`srlm_kit.theory.iteration_threshold`]. When
+    ``mu kappa0 <= 1`` (always, if mu is a minimum over rounds including t = 0;
+    :ref:`recovered-book-own`) the threshold is <= 1: one round suffices.
     """
-    mu = _confidence("mu", mu)
-    kappa0 = _at_least("kappa0", kappa0, 1.0)
-    q = _open_unit("q", q)
+    mu = check.check_confidence_array("mu", mu)
+    kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
+    q = check.check_open_unit_array("q", q)
     return _scalar_or_array(1.0 + np.log(mu * kappa0) / np.log(1.0 / q))
 
 
 def iteration_threshold_approximate(n: ArrayLike, mu: ArrayLike, kappa0: ArrayLike) -> RealOrArray:
     """``T >= 1 + log(mu kappa0)/log(1 + sqrt(n mu))``: :func:`iteration_threshold` at the
-    reviewer's ``q = 1/(1 + sqrt(n mu))`` (paper-notes §4.10, §6.6) [reconstructed, from
+    reviewer's ``q = 1/(1 + sqrt(n mu))`` (:ref:`recovered-cor-5-7`) [reconstructed, from
     Theorem 5.3 and the prose]. With Lemma C.4's ``q = 1/(1 + sqrt(1 + n mu))`` it is an
-    approximation (the "≈" of paper-notes §6.6).
+    approximation (the "≈" of :ref:`recovered-cor-5-7`).
     """
-    n = _at_least("n", n, 1.0)
-    mu = _confidence("mu", mu)
-    kappa0 = _at_least("kappa0", kappa0, 1.0)
+    n = check.check_array_at_least("n", n, 1.0)
+    mu = check.check_confidence_array("mu", mu)
+    kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
     return _scalar_or_array(1.0 + np.log(mu * kappa0) / np.log1p(np.sqrt(n * mu)))
 
 
@@ -392,13 +367,13 @@ def log_covering_number(dimension: ArrayLike, radius: ArrayLike, resolution: Arr
                         ) -> RealOrArray:
     """``log N(r) <= d log(1 + 2B/r)``: volumetric covering of the ball ``||theta|| <= B`` in R^d.
 
-    [reconstructed, from the proof prose and standard arguments; paper-notes §4.15, §6.8;
+    [reconstructed, from the proof prose and standard arguments; :ref:`recovered-covering`;
     checked in SymPy, :func:`srlm_kit.theory.volumetric_covering`]. An r-net in parameters is
     a 2r-net in the sup-log-ratio metric (:func:`srlm_kit.theory.softmax_log_ratio`).
     """
-    dimension = _at_least("dimension", dimension, 1.0)
-    radius = _positive("radius (B)", radius)
-    resolution = _positive("resolution (r)", resolution)
+    dimension = check.check_array_at_least("dimension", dimension, 1.0)
+    radius = check.check_positive_array("radius (B)", radius)
+    resolution = check.check_positive_array("resolution (r)", resolution)
     return _scalar_or_array(dimension * np.log1p(2.0 * radius / resolution))
 
 
@@ -408,13 +383,14 @@ def linear_class_entropy(n: ArrayLike, *, dimension: ArrayLike, radius: ArrayLik
     linear softmax class (Theorem 6.2).
 
     Statement [quoted, v2 text: a "geometric entropy term", the "metric entropy of a
-    d-dimensional parameter ball"]; the argument of the log [reconstructed; paper-notes §4.12,
-    §13 item 5]. Needs ``n B/delta > 1`` (a positive term); otherwise ValueError naming radius.
+    d-dimensional parameter ball"]; the argument of the log [reconstructed;
+    :ref:`recovered-thm-6-2`, :ref:`recovered-unstated` item 5]. Needs ``n B/delta > 1`` (a
+    positive term); otherwise ValueError naming radius.
     """
-    n = _at_least("n", n, 1.0)
-    dimension = _at_least("dimension", dimension, 1.0)
-    radius = _positive("radius (B)", radius)
-    delta = _open_unit("delta", delta)
+    n = check.check_array_at_least("n", n, 1.0)
+    dimension = check.check_array_at_least("dimension", dimension, 1.0)
+    radius = check.check_positive_array("radius (B)", radius)
+    delta = check.check_open_unit_array("delta", delta)
     log_argument = np.log(n) + np.log(radius) - np.log(delta)
     if np.any(log_argument <= 0):
         raise ValueError("radius (B) must satisfy n*B/delta > 1 so that d log(nB/delta) > 0")
@@ -430,7 +406,7 @@ def theorem_6_2_bound(n: ArrayLike, T: ArrayLike, *, dimension: ArrayLike, radiu
         constant * d log(nB/delta)/(gamma sqrt(n)) * (mu^(-1/2) + sqrt(kappa0) q^((T-1)/2))
 
     Statement [quoted, v2 text]; formula [reconstructed, from Theorem 5.3 and the prose;
-    paper-notes §4.12]. ``constant`` defaults to 1.
+    :ref:`recovered-thm-6-2`]. ``constant`` defaults to 1.
     """
     rate = linear_class_entropy(n, dimension=dimension, radius=radius, delta=delta)
     return _iterative_bound(np.asarray(rate), n, T, gamma, mu, kappa0, constant)
@@ -440,10 +416,11 @@ def effective_dimension(eigenvalues: ArrayLike, ridge: ArrayLike) -> RealOrArray
     """``d_eff(lambda) = sum_j lambda_j/(lambda_j + lambda)`` (Definition G.1), summed over the last
     axis of ``eigenvalues``; ``ridge`` (lambda > 0) broadcasts against the other axes.
 
-    [quoted, v2 text for the notion; formula reconstructed, standard; paper-notes §4.16]
+    [quoted, v2 text for the notion; formula reconstructed, standard;
+    :ref:`recovered-effective-dimension`]
     """
-    eigenvalues = _eigenvalues(eigenvalues)
-    ridge = _positive("ridge (lambda)", ridge)
+    eigenvalues = check.check_spectrum("eigenvalues", eigenvalues)
+    ridge = check.check_positive_array("ridge (lambda)", ridge)
     terms = eigenvalues / (eigenvalues + ridge[..., None])
     return _scalar_or_array(np.sum(terms, axis=-1))
 
@@ -453,13 +430,13 @@ def effective_dimension_head_tail_bound(eigenvalues: ArrayLike, ridge: ArrayLike
     """``d_eff(lambda) <= k + (1/lambda) sum_{j>k} lambda_j`` with the k = ``head`` largest
     eigenvalues counted as 1 each (eigenvalues sorted in decreasing order; any k works).
 
-    [reconstructed, by algebra; paper-notes §6.9; checked in SymPy,
+    [reconstructed, by algebra; :ref:`recovered-effective-dimension`; checked in SymPy,
     :func:`srlm_kit.theory.effective_dimension_terms`]. The best k gives
     :func:`effective_dimension_termwise_bound`.
     """
-    eigenvalues = _eigenvalues(eigenvalues)
-    ridge = _positive("ridge (lambda)", ridge)
-    head = int(_at_least("head (k)", head, 0.0))
+    eigenvalues = check.check_spectrum("eigenvalues", eigenvalues)
+    ridge = check.check_positive_array("ridge (lambda)", ridge)
+    head = int(check.check_array_at_least("head (k)", head, 0.0))
     ordered = -np.sort(-eigenvalues, axis=-1)
     tail = np.sum(ordered[..., head:], axis=-1)
     kept = min(head, eigenvalues.shape[-1])
@@ -470,10 +447,10 @@ def effective_dimension_termwise_bound(eigenvalues: ArrayLike, ridge: ArrayLike)
     """``d_eff(lambda) <= #{j: lambda_j >= lambda} + (1/lambda) sum_{lambda_j < lambda} lambda_j
     = sum_j min(1, lambda_j/lambda)`` (Eq. 149), at most twice d_eff.
 
-    [reconstructed, standard; paper-notes §4.16, Eq. 149]
+    [reconstructed, standard; :ref:`recovered-effective-dimension`, Eq. 149]
     """
-    eigenvalues = _eigenvalues(eigenvalues)
-    ridge = _positive("ridge (lambda)", ridge)
+    eigenvalues = check.check_spectrum("eigenvalues", eigenvalues)
+    ridge = check.check_positive_array("ridge (lambda)", ridge)
     return _scalar_or_array(np.sum(np.minimum(1.0, eigenvalues / ridge[..., None]), axis=-1))
 
 
@@ -483,14 +460,15 @@ def effective_dimension_exponential_bound(ridge: ArrayLike, scale: ArrayLike, ra
 
         d_eff(lambda) <= (1/alpha) max(0, log(C/lambda)) + 1/(1 - e^(-alpha))
 
-    (``scale`` = C > 0, ``rate`` = alpha > 0). [reconstructed, by algebra; paper-notes §4.16 (A),
-    §6.9; checked in SymPy, :func:`srlm_kit.theory.effective_dimension_exponential`]. For
-    eigenvalues indexed from 0 as ``lambda_0 e^(-alpha j)`` (as in
-    :func:`srlm_kit.instances.decaying_spectrum_features`), pass ``scale = lambda_0 e^alpha``.
+    (``scale`` = C > 0, ``rate`` = alpha > 0). [reconstructed, by algebra;
+    :ref:`recovered-effective-dimension` (A); checked in SymPy,
+    :func:`srlm_kit.theory.effective_dimension_exponential`]. For eigenvalues indexed from 0 as
+    ``lambda_0 e^(-alpha j)`` (as in :func:`srlm_kit.instances.decaying_spectrum_features`), pass
+    ``scale = lambda_0 e^alpha``.
     """
-    ridge = _positive("ridge (lambda)", ridge)
-    scale = _positive("scale (C)", scale)
-    rate = _positive("rate (alpha)", rate)
+    ridge = check.check_positive_array("ridge (lambda)", ridge)
+    scale = check.check_positive_array("scale (C)", scale)
+    rate = check.check_positive_array("rate (alpha)", rate)
     head = np.maximum(0.0, np.log(scale / ridge)) / rate
     return _scalar_or_array(head + 1.0 / (1.0 - np.exp(-rate)))
 
@@ -501,13 +479,14 @@ def effective_dimension_polynomial_bound(ridge: ArrayLike, scale: ArrayLike, pow
 
         d_eff(lambda) <= (C/lambda)^(1/p) p/(p - 1) + 1
 
-    [reconstructed, by algebra; paper-notes §4.16 (B); checked in SymPy,
+    [reconstructed, by algebra; :ref:`recovered-effective-dimension` (B); checked in SymPy,
     :func:`srlm_kit.theory.effective_dimension_polynomial`]. The ``+ 1`` pays for the ceiling of
-    the cut-off; paper-notes states the ``≲`` form without it.
+    the cut-off; the reconstruction states the ``≲`` form without it.
     """
-    ridge = _positive("ridge (lambda)", ridge)
-    scale = _positive("scale (C)", scale)
-    power = _checked("power (p)", power, lambda x: np.isfinite(x) & (x > 1), "a number > 1")
+    ridge = check.check_positive_array("ridge (lambda)", ridge)
+    scale = check.check_positive_array("scale (C)", scale)
+    power = check.check_array("power (p)", power, lambda x: np.isfinite(x) & (x > 1),
+                              "a number > 1")
     return _scalar_or_array((scale / ridge)**(1.0 / power) * power / (power - 1.0) + 1.0)
 
 
@@ -516,11 +495,11 @@ def effective_dimension_spiked_bound(ridge: ArrayLike, spikes: ArrayLike, tail_m
     """Regime (C): ``spikes`` = k arbitrary eigenvalues plus a tail of total mass tau:
     ``d_eff(lambda) <= k + tau/lambda`` (<= k + 1 for lambda >= tau).
 
-    [reconstructed, by algebra; paper-notes §4.16 (C)]
+    [reconstructed, by algebra; :ref:`recovered-effective-dimension` (C)]
     """
-    ridge = _positive("ridge (lambda)", ridge)
-    spikes = _at_least("spikes (k)", spikes, 0.0)
-    tail_mass = _non_negative("tail_mass (tau)", tail_mass)
+    ridge = check.check_positive_array("ridge (lambda)", ridge)
+    spikes = check.check_array_at_least("spikes (k)", spikes, 0.0)
+    tail_mass = check.check_non_negative_array("tail_mass (tau)", tail_mass)
     return _scalar_or_array(spikes + tail_mass / ridge)
 
 
@@ -533,31 +512,32 @@ def corollary_6_4_bound(n: ArrayLike, T: ArrayLike, *, eigenvalues: ArrayLike, r
                  * (mu^(-1/2) + sqrt(kappa0) q^((T-1)/2))
 
     ``ridge`` defaults to ``lambda = 1/n`` (the paper's choice was not recovered; 1/n is the
-    natural one) [reconstructed; paper-notes §4.13]. ``eigenvalues`` is the spectrum of the
+    natural one) [reconstructed; :ref:`recovered-cor-6-4`]. ``eigenvalues`` is the spectrum of the
     feature covariance (1-D). Under exponential decay d_eff = O(log(C/lambda)/alpha)
     (:func:`effective_dimension_exponential_bound`). Statement [quoted, v2 text]; formula
     [reconstructed, from the prose and the standard effective-dimension calculus].
     """
-    eigenvalues = _eigenvalues(eigenvalues)
+    eigenvalues = check.check_spectrum("eigenvalues", eigenvalues)
     if eigenvalues.ndim != 1:
         raise ValueError(f"eigenvalues must be one-dimensional, got shape {eigenvalues.shape}")
-    n_array = _at_least("n", n, 1.0)
-    ridge = 1.0 / n_array if ridge is None else _positive("ridge (lambda)", ridge)
+    n_array = check.check_array_at_least("n", n, 1.0)
+    ridge = 1.0 / n_array if ridge is None else check.check_positive_array("ridge (lambda)", ridge)
     dimension = np.asarray(effective_dimension(eigenvalues, ridge))
-    log_argument = np.log(n_array) + np.log(_positive("radius (B)", radius)) - np.log(
-        _open_unit("delta", delta))
+    radius = check.check_positive_array("radius (B)", radius)
+    delta = check.check_open_unit_array("delta", delta)
+    log_argument = np.log(n_array) + np.log(radius) - np.log(delta)
     if np.any(log_argument <= 0):
         raise ValueError("radius (B) must satisfy n*B/delta > 1 so that log(nB/delta) > 0")
     return _iterative_bound(dimension * log_argument, n, T, gamma, mu, kappa0, constant)
 
 
 # --------------------------------------------------------------------------------------------
-# Level 3 of paper-notes §11: the full bound with every hidden constant set to 1
+# Level 3: the full bound with every hidden constant set to 1
 # --------------------------------------------------------------------------------------------
 
 
 class LevelThreeBound(NamedTuple):
-    """The pieces of the level-3 bound (paper-notes §11.3); all arrays broadcast over n."""
+    """The pieces of the level-3 bound (:ref:`recovered-book-own`); all arrays broadcast over n."""
 
     # (1/(gamma (1 - s))) (sqrt(kappa_{T-1}) eps_stat + beta log kappa_{T-1})
     failure_bound: np.ndarray
@@ -578,13 +558,14 @@ def statistical_error(n: ArrayLike, *, log_class_size: ArrayLike, delta: ArrayLi
     ``eta = log(2 n C_loss |Pi|/delta)`` (the clipping level).
 
     Statement [quoted, v2 text: Bernstein plus a union bound over Pi]; constants
-    [reconstructed, from Huang et al.'s B_{n,rho}; paper-notes §4.14 and §11.3]. ``c_loss``
-    (C_loss > 0; the paper leaves it open and it enters only logarithmically) defaults to 1.
+    [reconstructed, from Huang et al.'s B_{n,rho}; :ref:`recovered-lem-c-1`,
+    :ref:`recovered-book-own`]. ``c_loss`` (C_loss > 0; the paper leaves it open and it enters only
+    logarithmically) defaults to 1.
     """
-    n = _at_least("n", n, 1.0)
-    log_class_size = _non_negative("log_class_size (log|Pi|)", log_class_size)
-    delta = _open_unit("delta", delta)
-    c_loss = _positive("c_loss", c_loss)
+    n = check.check_array_at_least("n", n, 1.0)
+    log_class_size = check.check_non_negative_array("log_class_size (log|Pi|)", log_class_size)
+    delta = check.check_open_unit_array("delta", delta)
+    c_loss = check.check_positive_array("c_loss", c_loss)
     log_ratio = log_class_size - np.log(delta)
     eta = np.log(2.0 * n * c_loss) + log_ratio
     return _scalar_or_array(eta * np.sqrt(log_ratio / n)), _scalar_or_array(eta)
@@ -596,7 +577,7 @@ def level_three_bound(n: ArrayLike, T: ArrayLike, *, gamma: ArrayLike, mu: Array
                       beta: ArrayLike | None = None, c_loss: float = 1.0,
                       threshold: float = 0.5, offset: ArrayLike | None = None
                       ) -> LevelThreeBound:
-    """The failure bound with every hidden constant set to 1 (paper-notes §11, level 3)::
+    """The failure bound with every hidden constant set to 1 (:ref:`recovered-book-own`, level 3)::
 
         fail(T) <= (1/(gamma (1 - s))) (sqrt(kappa_{T-1}) eps_stat + beta log kappa_{T-1})
 
@@ -611,15 +592,15 @@ def level_three_bound(n: ArrayLike, T: ArrayLike, *, gamma: ArrayLike, mu: Array
     leaves a floor ``beta log kappa*/(gamma (1 - s))`` that no n removes.
 
     Formula [reconstructed, from Eq. 40 to 43, Lemma C.3 and C.4 with constants 1;
-    paper-notes §4.14, §6.6, §11.3]. At toy sizes it is far above 1 (vacuous), see
-    :func:`level_three_crossing`.
+    :ref:`recovered-lem-c-1`, :ref:`recovered-cor-5-7`, :ref:`recovered-book-own`]. At toy sizes it
+    is far above 1 (vacuous), see :func:`level_three_crossing`.
     """
-    n_array = _at_least("n", n, 1.0)
-    T = _at_least("T", T, 1.0)
-    gamma = _positive("gamma", gamma)
-    mu = _confidence("mu", mu)
-    kappa0 = _at_least("kappa0", kappa0, 1.0)
-    threshold = _open_unit("threshold", threshold)
+    n_array = check.check_array_at_least("n", n, 1.0)
+    T = check.check_array_at_least("T", T, 1.0)
+    gamma = check.check_positive_array("gamma", gamma)
+    mu = check.check_confidence_array("mu", mu)
+    kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
+    threshold = check.check_open_unit_array("threshold", threshold)
     if (log_class_size is None) == (dimension is None or radius is None):
         raise ValueError("pass either log_class_size (a finite class) or both dimension and "
                          "radius (the linear softmax class), not both or neither")
@@ -627,11 +608,11 @@ def level_three_bound(n: ArrayLike, T: ArrayLike, *, gamma: ArrayLike, mu: Array
         log_size = np.asarray(linear_class_entropy(n_array, dimension=dimension, radius=radius,
                                                    delta=delta))
     else:
-        log_size = _non_negative("log_class_size (log|Pi|)", log_class_size)
+        log_size = check.check_non_negative_array("log_class_size (log|Pi|)", log_class_size)
     epsilon_stat, eta = statistical_error(n_array, log_class_size=log_size, delta=delta,
                                           c_loss=c_loss)
-    beta = 1.0 / np.sqrt(n_array) if beta is None else _positive("beta", beta)
-    offset = 1.0 / mu if offset is None else _positive("offset (A)", offset)
+    beta = 1.0 / np.sqrt(n_array) if beta is None else check.check_positive_array("beta", beta)
+    offset = 1.0 / mu if offset is None else check.check_positive_array("offset (A)", offset)
     coefficient = (epsilon_stat + beta) / (gamma * mu)
     fixed_point = np.asarray(kappa_fixed_point(offset, coefficient))
     contraction = np.asarray(contraction_factor(offset, coefficient))
@@ -658,8 +639,8 @@ def level_three_crossing(T: float, *, gamma: float, mu: float, kappa0: float, de
     by default) would be missed; the bound is smooth in n, so this is a resolution limit, not a
     failure mode seen in practice. Scalar parameters only.
     """
-    cap = float(_at_least("n_cap", n_cap, 1.0))
-    points = int(_at_least("grid_points", grid_points, 2.0))
+    cap = float(check.check_array_at_least("n_cap", n_cap, 1.0))
+    points = int(check.check_array_at_least("grid_points", grid_points, 2.0))
     settings = dict(gamma=gamma, mu=mu, kappa0=kappa0, delta=delta,
                     log_class_size=log_class_size, dimension=dimension, radius=radius,
                     c_loss=c_loss, threshold=threshold, offset=offset)

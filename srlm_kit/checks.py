@@ -1,6 +1,6 @@
-"""The paper's inequalities checked on simulated trajectories (paper-notes §11).
+"""The paper's inequalities checked on simulated trajectories (:ref:`recovered-book-own`).
 
-The paper has no experiments; these checks are the book's. Three levels (paper-notes §11):
+The paper has no experiments; these checks are the book's. Three levels (:ref:`recovered-book-own`):
 
 1. **Exact, no hidden constants.** Both sides of an inequality computed from the simulation, on
    every round: Lemma C.1 (:func:`lemma_c1_check`), the one-step tail-integral bound of
@@ -122,9 +122,10 @@ def lemma_c1_check(trajectory: Trajectory, threshold: float = 0.5) -> Inequality
     choice. Where gamma_t = 0 (tied modes) the right side is ``+inf`` and the inequality holds
     trivially; it is reported as ``inf``, never NaN.
 
-    Statement [quoted, v2 text]; formula [reconstructed, from the proof prose; paper-notes
-    §4.14, §11.1; checked in SymPy, :func:`srlm_kit.theory.lemma_c1`]. Arrays have the
-    trajectory's leading axes and a last axis of length T_max (steps).
+    Statement [quoted, v2 text]; formula [reconstructed, from the proof prose;
+    :ref:`recovered-lem-c-1`, :ref:`recovered-book-own`; checked in SymPy,
+    :func:`srlm_kit.theory.lemma_c1`]. Arrays have the trajectory's leading axes and a last axis of
+    length T_max (steps).
     """
     threshold = check.check_open_interval("threshold", threshold, 0.0, 1.0)
     lhs = _array(trajectory.step_retention_failure)
@@ -143,7 +144,7 @@ def lemma_c1_over_thresholds(logits_t: ArrayLike, logits_next: ArrayLike, rho: A
     and ``logits_next = trajectory.logits[..., t + 1, :, :]`` for one seed (shapes ``(m, K)``),
     ``rho`` the instance's prompt distribution. Returns arrays over ``thresholds`` (all active):
     ``lhs(s) = P_x[pi_{t+1}(y*_t|x) <= s]`` and ``rhs(s) = gap/(gamma_t (1 - s))``, computed by
-    :mod:`srlm_kit.metrics` exactly as in a run. [reconstructed, paper-notes §4.14]
+    :mod:`srlm_kit.metrics` exactly as in a run. [reconstructed, :ref:`recovered-lem-c-1`]
     """
     thresholds = np.atleast_1d(np.asarray(thresholds, dtype=np.float64))
     for value in thresholds:
@@ -176,8 +177,8 @@ def tail_integral_check(trajectory: Trajectory) -> TailIntegralCheck:
     the bound is the trivial ``kappa_{t+1} <= 1/mu_{t+1}``, flagged by ``trivial`` rather than
     raised. The public :func:`srlm_kit.bounds.tail_integral_bound` raises for a outside (0, 1).
 
-    Steps [quoted, v2 text]; formula [reconstructed, by algebra; paper-notes §6.4; checked in
-    SymPy, :func:`srlm_kit.theory.tail_integral`, and against numerical integration].
+    Steps [quoted, v2 text]; formula [reconstructed, by algebra; :ref:`recovered-tail-integral`;
+    checked in SymPy, :func:`srlm_kit.theory.tail_integral`, and against numerical integration].
     """
     kappa_next = _array(trajectory.kappa)[..., 1:]
     mu_next = _array(trajectory.mu)[..., 1:]
@@ -195,14 +196,15 @@ def tail_integral_check(trajectory: Trajectory) -> TailIntegralCheck:
 def recursion_check(trajectory: Trajectory, offset: str = "one",
                     include_initial_round: bool = True) -> RecursionCheck:
     """Fit the recursion ``kappa_{t+1} <= A + B' sqrt(kappa_t)`` to a trajectory and check its
-    unrolled bound (Lemma C.4; paper-notes §11.1).
+    unrolled bound (Lemma C.4; :ref:`recovered-book-own`).
 
-    ``offset="one"``: A = 1, the offset the exact tail integral gives (paper-notes §6.4, §7.2).
-    ``offset="inverse_mu"``: A = 1/mu, the reconstructed Lemma C.3 offset, with mu the minimum
-    of ``trajectory.mu`` over the active rounds 0..T (``include_initial_round=True``, the paper's
-    "across all inputs and update rounds") or over 1..T (False; falls back to round 0 when T = 0).
-    With round 0 included, ``kappa_t <= 1/mu`` for every round (paper-notes §7.1 and §7.2), so
-    A = 1/mu alone bounds every step: the fitted B' is then 0 and the check is loose by design.
+    ``offset="one"``: A = 1, the offset the exact tail integral gives
+    (:ref:`recovered-tail-integral`, :ref:`recovered-book-own`). ``offset="inverse_mu"``: A = 1/mu,
+    the reconstructed Lemma C.3 offset, with mu the minimum of ``trajectory.mu`` over the active
+    rounds 0..T (``include_initial_round=True``, the paper's "across all inputs and update rounds")
+    or over 1..T (False; falls back to round 0 when T = 0). With round 0 included, ``kappa_t <=
+    1/mu`` for every round (:ref:`recovered-book-own`), so A = 1/mu alone bounds every step: the
+    fitted B' is then 0 and the check is loose by design.
 
     ``coefficient`` is the smallest B' >= 0 with which every active step satisfies the
     recursion: ``max_t (kappa_{t+1} - A)/sqrt(kappa_t)`` over steps t < T, clipped at 0;
@@ -215,7 +217,7 @@ def recursion_check(trajectory: Trajectory, offset: str = "one",
     map iterates to the bound (:func:`srlm_kit.theory.unrolled_recursion`). The weaker
     ``max(kappa_T - kappa*, 0) <= q^T max(kappa_0 - kappa*, 0)`` follows from it.
 
-    Formulas [reconstructed, by algebra; paper-notes §6.5; checked in SymPy].
+    Formulas [reconstructed, by algebra; :ref:`recovered-contraction`; checked in SymPy].
     """
     if offset not in OFFSETS:
         raise ValueError(f"offset must be one of {OFFSETS}, got {offset!r}")
@@ -280,8 +282,8 @@ def calibrate(empirical: ArrayLike, shape: ArrayLike, calibration_index: int | t
     the same points with ``constant=1``, e.g. :func:`srlm_kit.bounds.theorem_5_3_bound`) have the
     same shape; ``calibration_index`` is an index into them (int or tuple). Returns the constant
     ``empirical[i]/shape[i]``, the predictions ``constant * shape`` and the ratios
-    ``empirical/predicted``: below 1 where the data fall faster than the bound's shape, as
-    paper-notes §11.2 expects. [reconstructed, paper-notes §11.2]
+    ``empirical/predicted``: below 1 where the data fall faster than the bound's shape, as the
+    book expects. [reconstructed, :ref:`recovered-book-own`]
 
     ValueError if the shapes differ, ``shape`` is not positive and finite, ``empirical`` is
     negative or not finite, or ``empirical`` is 0 at the calibration point.
@@ -322,7 +324,7 @@ def _fit_line(x: np.ndarray, y: np.ndarray) -> SlopeFit:
 def log_log_slope(x: ArrayLike, y: ArrayLike) -> SlopeFit:
     """Least-squares slope of ``log y`` against ``log x`` (e.g. failure against n, to compare
     with the bound's -1/2). Points with ``y = 0`` are dropped and counted in ``dropped``.
-    [reconstructed, paper-notes §11.2]
+    [reconstructed, :ref:`recovered-book-own`]
     """
     x = check.check_finite_array("x", x, ndim=1)
     y = check.check_finite_array("y", y, ndim=1)
@@ -334,7 +336,7 @@ def log_log_slope(x: ArrayLike, y: ArrayLike) -> SlopeFit:
 def semilog_slope(x: ArrayLike, y: ArrayLike) -> SlopeFit:
     """Least-squares slope of ``log y`` against ``x`` (e.g. failure against T, to compare with the
     transient factor's ``log q^(1/2) = -(1/2) log(1 + sqrt(n mu))`` per round). Points with
-    ``y = 0`` are dropped and counted. [reconstructed, paper-notes §11.2]
+    ``y = 0`` are dropped and counted. [reconstructed, :ref:`recovered-book-own`]
     """
     x = check.check_finite_array("x", x, ndim=1)
     y = check.check_finite_array("y", y, ndim=1)
@@ -366,7 +368,8 @@ def level_three_report(trajectory: Trajectory, *, n: ArrayLike, beta: ArrayLike,
                        radius: float | None = None, c_loss: float = 1.0,
                        threshold: float = 0.5, crossing_beta: float | None = None,
                        n_cap: float = bounds.LEVEL_THREE_N_CAP) -> LevelThreeReport:
-    """The level-3 bound of paper-notes §11.3 for a simulated run, next to the observed failure.
+    """The level-3 bound of :ref:`recovered-book-own` for a simulated run, next to the observed
+    failure.
 
     gamma and mu are the minima of the trajectory's per-round values over the rounds 0..T the
     run made (Definition 5.2: "across all inputs and update rounds"), kappa0 its first round,
@@ -379,7 +382,7 @@ def level_three_report(trajectory: Trajectory, *, n: ArrayLike, beta: ArrayLike,
     held fixed and ``beta = crossing_beta`` (default ``None``: ``beta = n^(-1/2)``, the paper's
     regime; a fixed beta leaves a floor that may never go below 1); ``+inf`` where no n up to
     ``n_cap`` works (or gamma = 0). A trajectory with T = 0 has no round to bound: ValueError.
-    [reconstructed, paper-notes §11.3 and §7.4]
+    [reconstructed, :ref:`recovered-book-own`]
     """
     round_active = np.asarray(trajectory.active, dtype=bool)
     rounds = round_active.sum(axis=-1) - 1

@@ -15,20 +15,32 @@ import sys
 import jax
 import numpy as np
 
+from srlm_kit import _validation as check
 from srlm_kit import dynamics, instances
 
+#: Largest values the command line accepts. A run holds, per seed, the n sampled triples and the
+#: prompts x responses table at once; the last limit keeps all seeds of a run within about 1 GB.
+LIMITS = {"n": 10**6, "T": 10**4, "prompts": 10**5, "responses": 10**4, "seeds": 10**4}
+MAX_RUN_SIZE = 5 * 10**7  # seeds * (n + prompts * responses)
 INIT_HELP = ("initial policy: 'uniform'; 'bump:B' (one response per prompt raised by B in "
              "log-odds); 'random:TEMPERATURE' (standard normal logits divided by TEMPERATURE); "
              "'hard:DELTA[,GAMMA_BAR]' (the hard instance of Theorem 4.1 with d = prompts - 1 "
              "informative prompts and M = responses - 1 informative responses)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m srlm_kit",
         description="Simulate self-rewarding (Fu et al., arXiv 2601.22513) and print the numbers "
                     "behind the book's figures.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     simulate = commands.add_parser(
         "simulate", help="run T rounds of self-rewarding and print kappa_t and failure_t",
@@ -72,7 +84,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_simulate(arguments) -> None:
+    minimum = {"n": 1, "T": 0, "prompts": 1, "responses": 2, "seeds": 1}
+    for name, largest in LIMITS.items():
+        check.check_int(f"--{name}", getattr(arguments, name), minimum[name], largest)
+    check.check_seed("--seed", arguments.seed)
+    size = arguments.seeds * (arguments.n + arguments.prompts * arguments.responses)
+    if size > MAX_RUN_SIZE:
+        raise ValueError(f"--seeds * (--n + --prompts * --responses) must be at most "
+                         f"{MAX_RUN_SIZE:.0e}, got {size:.3e}")
+    check.check_positive("--beta", arguments.beta)
+    check.check_open_interval("--threshold", arguments.threshold, 0.0, 1.0)
+
+
 def _simulate(arguments) -> dict:
+    _check_simulate(arguments)
     key_instance, key_run = jax.random.split(jax.random.key(arguments.seed))
     start = instances.from_name(arguments.init, arguments.prompts, arguments.responses,
                                 key_instance)
@@ -106,10 +132,31 @@ def _parse_overrides(pairs: list[str]) -> dict:
         if not separator or not name:
             raise ValueError(f"--set expects KEY=VALUE, got {pair!r}")
         try:
-            overrides[name] = json.loads(text)
+            overrides[name] = json.loads(text, parse_constant=_reject_constant)
         except json.JSONDecodeError:
             overrides[name] = text
+        except ValueError as error:
+            raise ValueError(f"--set {name}: {error}") from None
+        _check_json_numbers(f"--set {name}", overrides[name])
     return overrides
+
+
+def _reject_constant(text: str):
+    raise ValueError(f"{text} is not allowed, numbers must be finite")
+
+
+def _check_json_numbers(name: str, value) -> None:
+    """Numbers in a --set value: finite, and integers within 64 bits (what the kit computes in)."""
+    if isinstance(value, list):
+        for item in value:
+            _check_json_numbers(name, item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_json_numbers(name, item)
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
+        raise ValueError(f"{name} must hold integers of magnitude below 2**63, got {value}")
+    elif isinstance(value, float) and not np.isfinite(value):
+        raise ValueError(f"{name} must hold finite numbers, got {value}")
 
 
 def _experiment(arguments) -> str:
@@ -142,7 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line on ``argv`` (default ``sys.argv[1:]``); returns the exit status:
     0, or 2 with a one-line message naming the bad parameter (no traceback)."""
     parser = _parser()
-    arguments = parser.parse_args(argv)
+    try:
+        arguments = parser.parse_args(argv)
+    except SystemExit as exit_request:  # --help, or an argument argparse itself rejects
+        return exit_request.code if isinstance(exit_request.code, int) else 2
     try:
         if arguments.command == "simulate":
             result = _simulate(arguments)

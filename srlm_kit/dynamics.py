@@ -1,6 +1,6 @@
 """The self-rewarding iteration: one round's update, and ``run`` over T rounds.
 
-One round (paper-notes §2.3 to §2.6 and §10.2):
+One round (:ref:`recovered-data`, :ref:`recovered-operator`, :ref:`recovered-erm-tie-break`):
 
 1. draw ``n`` triples ``(x, y, y')`` with ``x ~ rho`` and ``y, y' ~ pi_t(.|x)``;
 2. label each pair with the self-reward difference ``log pi_t(y|x) - log pi_t(y'|x)``;
@@ -12,7 +12,7 @@ With ``n`` samples the minimiser is not unique; the kit takes the minimum-norm c
 parameter from ``theta_t`` (the limit of gradient descent started at ``theta_t``).
 
 Shapes never depend on ``n`` or ``T``: data are padded to ``n_max`` and rounds to ``T_max``, with
-masks, so moving a slider never recompiles (site-engineering §12).
+masks, so moving a slider never recompiles.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array, lax
+from jax.sharding import Mesh, PartitionSpec
 
 from srlm_kit import _validation as check
 from srlm_kit import metrics
@@ -38,6 +39,12 @@ from srlm_kit.policies import Triples, linear_logits, log_policy, sample_triples
 THETA_SATURATION = 1.0e6
 
 UPDATES = ("erm", "population")
+
+#: Largest number of rounds, triples per round and seeds a run accepts: the engine keeps every
+#: round's metrics and draws every seed's data at once, so larger values exhaust memory.
+MAX_ROUNDS = 10**5
+MAX_TRIPLES = 10**7
+MAX_SEEDS = 10**6
 
 
 class Trajectory(NamedTuple):
@@ -61,6 +68,13 @@ class Trajectory(NamedTuple):
     step_gap: Array  # J_t(pi*_t) - J_t(pi_{t+1}) for the reward r_t = log pi_t
     step_retention_failure: Array  # P_x[pi_{t+1}(y*_t(x)|x) <= threshold], y*_t = mode of pi_t
     logits: Array | None = None  # (T_max + 1, m, K) when keep_logits=True
+    # (T_max + 1, d) for the linear class, (T_max + 1, m, K) normalised log-probabilities for the
+    # tabular class, when keep_parameters=True
+    parameters: Array | None = None
+    # Triples with fields of shape (T_max, n_max), when keep_triples=True: entry t is the data of
+    # the step from pi_t to pi_{t+1}; mask is False for padding, for steps after T and for the
+    # population update (which draws nothing)
+    triples: Triples | None = None
 
 
 class Judge(NamedTuple):
@@ -70,8 +84,8 @@ class Judge(NamedTuple):
     ``r_t(x, y) = quality[x, y] + bias[x, y] + noise * xi_t(x, y)``, with ``xi_t`` standard normal,
     drawn afresh each round. ``bias`` models a systematic preference unrelated to quality (e.g.
     for longer responses). The paper's theory does not cover this reward (it uses
-    ``r_t = log pi_t``); the judge lets the book contrast the two. [reconstructed, related-work
-    §1 "Toy mapping": a toy of Yuan et al.'s self-judging loop, not the paper's]
+    ``r_t = log pi_t``); the judge lets the book contrast the two. [reconstructed,
+    :ref:`recovered-judge`: a toy of Yuan et al.'s self-judging loop, not the paper's]
     """
 
     quality: Array  # (m, K)
@@ -111,7 +125,7 @@ def population_update(logits: Array, beta: Array | float, reward: Array | None =
     ``pi*_beta ∝ pi_base^(1+1/beta)``]
 
     With another ``reward`` table ``r`` (a judge, shape ``(m, K)``) the maximiser is the Gibbs
-    policy ``pi_{t+1} ∝ pi_t exp(r/beta)`` [reconstructed, the DPO optimum, related-work §2].
+    policy ``pi_{t+1} ∝ pi_t exp(r/beta)`` [reconstructed, the DPO optimum, :ref:`recovered-dpo`].
     """
     if reward is None:
         return log_policy((1.0 + 1.0 / beta) * log_policy(logits))
@@ -150,7 +164,8 @@ def erm_change(logits: Array, triples: Triples, beta: Array | float,
     component C of the graph of sampled pairs ``{y_i, y'_i}``,
     ``v[x, y] = (theta_t[x, y] - mean_{y' in C} theta_t[x, y']) / beta`` for ``y`` in C, and
     ``v = 0`` for responses never sampled (singleton components).
-    [reconstructed, paper-notes §10.2: the paper states "any ERM"; the tie-break is the kit's]
+    [reconstructed, :ref:`recovered-erm-tie-break`: the paper states "any ERM"; the tie-break is
+    the kit's]
 
     With another ``reward`` table ``r`` (a judge) the labels are ``r(x, y) - r(x, y')`` and the
     same algebra gives ``v[x, y] = (r[x, y] - mean_{y' in C} r[x, y']) / beta``.
@@ -173,7 +188,7 @@ def erm_update(logits: Array, triples: Triples, beta: Array | float,
 
     The update is invariant to adding a constant to a row of ``theta_t`` (the policy is), so the
     kit works with normalised log-probabilities throughout.
-    [reconstructed, paper-notes §2.5 and §10.2]
+    [reconstructed, :ref:`recovered-square-loss`, :ref:`recovered-erm-tie-break`]
 
     ``reward`` replaces the self-reward ``log pi_t`` by another reward table (a judge).
     """
@@ -194,7 +209,7 @@ def erm_update_linear(theta: Array, features: Array, triples: Triples, beta: Arr
     ``||beta D w - D theta_t||^2``; the log-partition functions cancel in the differences. The
     minimum-norm minimiser is ``w = P_D theta_t / beta``, ``P_D`` the orthogonal projection onto
     the row space of D, so ``theta_{t+1} = theta_t + P_D theta_t / beta``.
-    [reconstructed, paper-notes §10.6]
+    [reconstructed, :ref:`recovered-book-own`]
 
     The row space is read off an SVD with NumPy's default rank tolerance
     ``s_max * max(n_max, d) * eps``.
@@ -250,9 +265,14 @@ def _round_metrics(instance: Instance, parameter: Array, logits: Array, threshol
     )
 
 
+def _no_data(n_max: int) -> Triples:
+    empty = jnp.zeros(n_max, dtype=jnp.int32)
+    return Triples(empty, empty, empty, jnp.zeros(n_max, dtype=bool))
+
+
 def _simulate(key, instance: Instance, n, T, beta, judge_model: Judge | None = None, *,
-              n_max: int, T_max: int, update: str, threshold: float, keep_logits: bool
-              ) -> Trajectory:
+              n_max: int, T_max: int, update: str, threshold: float, keep_logits: bool,
+              keep_parameters: bool = False, keep_triples: bool = False) -> Trajectory:
     linear_class = isinstance(instance, LinearInstance)
 
     def reward_for(round_key):
@@ -271,9 +291,10 @@ def _simulate(key, instance: Instance, n, T, beta, judge_model: Judge | None = N
         def step(theta, logits, round_key):
             reward = reward_for(round_key)
             if update == "population":  # a judge is excluded here by _check_judge
-                return _saturate((1.0 + 1.0 / beta) * theta)
+                return _saturate((1.0 + 1.0 / beta) * theta), _no_data(n_max)
             triples = sample_triples(round_key, logits, instance.rho, n, n_max)
-            return _saturate(erm_update_linear(theta, instance.features, triples, beta, reward))
+            return (_saturate(erm_update_linear(theta, instance.features, triples, beta, reward)),
+                    triples)
     else:
         parameter0 = log_policy(instance.logits)
 
@@ -283,16 +304,17 @@ def _simulate(key, instance: Instance, n, T, beta, judge_model: Judge | None = N
         def step(table, logits, round_key):
             reward = reward_for(round_key)
             if update == "population":
-                return population_update(table, beta, reward)
-            return erm_update(table, sample_triples(round_key, logits, instance.rho, n, n_max),
-                              beta, reward)
+                return population_update(table, beta, reward), _no_data(n_max)
+            triples = sample_triples(round_key, logits, instance.rho, n, n_max)
+            return erm_update(table, triples, beta, reward), triples
 
     def body(parameter, inputs):
         t, round_key = inputs
         logits = to_logits(parameter)
         # A cond, not a select: when T is shared by the batch (one slider setting for all
         # seeds) the rounds after T cost nothing; under a vmap over T it becomes a select.
-        updated = lax.cond(t < T, lambda: step(parameter, logits, round_key), lambda: parameter)
+        updated, triples = lax.cond(t < T, lambda: step(parameter, logits, round_key),
+                                    lambda: (parameter, _no_data(n_max)))
         new_logits = to_logits(updated)
         outputs = _round_metrics(instance, updated, new_logits, threshold)
         outputs["step_gap"] = metrics.performance_gap(new_logits, logits, instance.rho)
@@ -300,6 +322,10 @@ def _simulate(key, instance: Instance, n, T, beta, judge_model: Judge | None = N
             new_logits, instance.rho, jnp.argmax(logits, axis=-1), threshold)
         if keep_logits:
             outputs["logits"] = log_policy(new_logits)
+        if keep_parameters:
+            outputs["parameters"] = updated
+        if keep_triples:
+            outputs["triples"] = triples
         return updated, outputs
 
     logits0 = to_logits(parameter0)
@@ -314,28 +340,68 @@ def _simulate(key, instance: Instance, n, T, beta, judge_model: Judge | None = N
         step_retention_failure=rest["step_retention_failure"],
         logits=(jnp.concatenate([log_policy(logits0)[None], rest["logits"]])
                 if keep_logits else None),
+        parameters=(jnp.concatenate([parameter0[None], rest["parameters"]])
+                    if keep_parameters else None),
+        triples=rest["triples"] if keep_triples else None,
     )
 
 
-_STATIC = ("n_max", "T_max", "update", "threshold", "keep_logits")
+_STATIC = ("n_max", "T_max", "update", "threshold", "keep_logits", "keep_parameters",
+           "keep_triples")
+
+
+def _spread_seeds(function, keys, shared, seed_axis: int):
+    """``function(keys, shared)`` with the seeds split evenly over the local devices.
+
+    Each device runs ``function`` on its block of keys (``shard_map``); ``shared`` (the instance,
+    n, T, beta, ...) is copied to every device. The seed count is padded to a multiple of the
+    device count with copies of the first key, and the padding is cut off the result (axis
+    ``seed_axis`` of every field). Every seed's numbers depend only on its own key, so the
+    result does not depend on the number of devices. On one device this is ``function`` itself.
+    """
+    devices = jax.local_devices()
+    if len(devices) == 1:
+        return function(keys, shared)
+    seeds = keys.shape[0]
+    padded = -(-seeds // len(devices)) * len(devices)
+    if padded != seeds:
+        keys = jnp.concatenate([keys, jnp.broadcast_to(keys[:1], (padded - seeds,))])
+    mesh = Mesh(np.asarray(devices), ("seeds",))
+    out_spec = PartitionSpec(*([None] * seed_axis), "seeds")
+    spread = jax.shard_map(function, mesh=mesh, in_specs=(PartitionSpec("seeds"), PartitionSpec()),
+                           out_specs=out_spec, check_vma=False)
+    result = spread(keys, shared)
+    return jax.tree_util.tree_map(lambda leaf: lax.slice_in_dim(leaf, 0, seeds, axis=seed_axis),
+                                  result)
 
 
 @partial(jax.jit, static_argnames=_STATIC)
 def _simulate_seeds(keys, instance, n, T, beta, judge_model=None, **static) -> Trajectory:
-    return jax.vmap(lambda key: _simulate(key, instance, n, T, beta, judge_model, **static))(keys)
+    def over_seeds(keys, shared):
+        instance, n, T, beta, judge_model = shared
+        return jax.vmap(lambda key: _simulate(key, instance, n, T, beta, judge_model,
+                                              **static))(keys)
+
+    return _spread_seeds(over_seeds, keys, (instance, n, T, beta, judge_model), seed_axis=0)
 
 
 @partial(jax.jit, static_argnames=_STATIC)
 def _simulate_grid(keys, instances, n_values, betas, T, judge_model=None, **static
                    ) -> Trajectory:
-    def one(instance, n, beta, key):
-        return _simulate(key, instance, n, T, beta, judge_model, **static)
+    def over_grid(keys, shared):
+        instances, n_values, betas, T, judge_model = shared
 
-    over_seeds = jax.vmap(one, in_axes=(None, None, None, 0))
-    over_betas = jax.vmap(over_seeds, in_axes=(None, None, 0, None))
-    over_n = jax.vmap(over_betas, in_axes=(None, 0, None, None))
-    over_instances = jax.vmap(over_n, in_axes=(0, None, None, None))
-    return over_instances(instances, n_values, betas, keys)
+        def one(instance, n, beta, key):
+            return _simulate(key, instance, n, T, beta, judge_model, **static)
+
+        over_seeds = jax.vmap(one, in_axes=(None, None, None, 0))
+        over_betas = jax.vmap(over_seeds, in_axes=(None, None, 0, None))
+        over_n = jax.vmap(over_betas, in_axes=(None, 0, None, None))
+        over_instances = jax.vmap(over_n, in_axes=(0, None, None, None))
+        return over_instances(instances, n_values, betas, keys)
+
+    return _spread_seeds(over_grid, keys, (instances, n_values, betas, T, judge_model),
+                         seed_axis=3)
 
 
 def _check_common(instance, T, beta, T_max, update, threshold) -> tuple[int, int]:
@@ -345,8 +411,9 @@ def _check_common(instance, T, beta, T_max, update, threshold) -> tuple[int, int
     if update not in UPDATES:
         raise ValueError(f"update must be one of {UPDATES}, got {update!r}")
     check.check_open_interval("threshold", threshold, 0.0, 1.0)
-    T_value = check.check_int("T (number of rounds)", T, minimum=0)
-    T_max = T_value if T_max is None else check.check_int("T_max", T_max, minimum=max(T_value, 1))
+    T_value = check.check_int("T (number of rounds)", T, 0, MAX_ROUNDS)
+    T_max = T_value if T_max is None else check.check_int("T_max", T_max, max(T_value, 1),
+                                                          MAX_ROUNDS)
     for name, value in (("beta", beta),):
         for item in np.atleast_1d(np.asarray(value, dtype=float)):
             check.check_positive(name, float(item))
@@ -360,9 +427,11 @@ def _check_n(n, n_max) -> int:
     if values.min() < 1:
         raise ValueError(f"n (triples per round) must be at least 1, got {int(values.min())}")
     largest = int(values.max())
+    if largest > MAX_TRIPLES:
+        raise ValueError(f"n (triples per round) must be at most {MAX_TRIPLES}, got {largest}")
     if n_max is None:
         return largest
-    n_max = check.check_int("n_max", n_max, minimum=1)
+    n_max = check.check_int("n_max", n_max, 1, MAX_TRIPLES)
     if largest > n_max:
         raise ValueError(f"n (triples per round) must be at most n_max = {n_max}, got {largest}")
     return n_max
@@ -393,8 +462,8 @@ def _check_key(key) -> Array:
 
 def run(key: Array, instance: Instance, *, n: int, T: int, beta: float, seeds: int = 1,
         n_max: int | None = None, T_max: int | None = None, update: str = "erm",
-        threshold: float = 0.5, keep_logits: bool = False, judge: Judge | None = None
-        ) -> Trajectory:
+        threshold: float = 0.5, keep_logits: bool = False, judge: Judge | None = None,
+        keep_parameters: bool = False, keep_triples: bool = False) -> Trajectory:
     """Run ``T`` rounds of self-rewarding from ``instance``, for ``seeds`` independent seeds.
 
     Returns a :class:`Trajectory` whose fields have a leading seed axis of length ``seeds``.
@@ -411,18 +480,24 @@ def run(key: Array, instance: Instance, *, n: int, T: int, beta: float, seeds: i
     ``judge`` (a :class:`Judge`) replaces the self-reward ``log pi_t`` by a separate, noisy and
     possibly biased reward model; ``step_gap`` still measures the gap for the self-reward.
 
+    What else a run records, for experiments that need more than the metrics: ``keep_logits``
+    every round's log-probabilities, ``keep_parameters`` every round's parameter (``theta_t``
+    of the linear class; the normalised log-probability table of the tabular class), and
+    ``keep_triples`` every step's sampled triples (see :class:`Trajectory`).
+
     Raises ``ValueError``/``TypeError`` naming the parameter for n < 1, T < 0, beta <= 0,
     a threshold outside (0, 1), an unknown update, or an n above n_max.
     """
     T_value, T_max = _check_common(instance, T, beta, T_max, update, threshold)
     n_max = _check_n(n, n_max)
-    seeds = check.check_int("seeds", seeds, minimum=1)
+    seeds = check.check_int("seeds", seeds, 1, MAX_SEEDS)
     _check_judge(judge, instance, update)
     keys = jax.random.split(_check_key(key), seeds)
     return _simulate_seeds(keys, instance, jnp.asarray(n), jnp.asarray(T_value),
                            jnp.asarray(beta, dtype=jnp.float64), judge, n_max=n_max,
                            T_max=T_max, update=update, threshold=float(threshold),
-                           keep_logits=keep_logits)
+                           keep_logits=bool(keep_logits), keep_parameters=bool(keep_parameters),
+                           keep_triples=bool(keep_triples))
 
 
 def run_grid(key: Array, instances: Instance, n_values, betas, *, T: int, seeds: int,
@@ -441,7 +516,7 @@ def run_grid(key: Array, instances: Instance, n_values, betas, *, T: int, seeds:
                              T, betas, None, update, threshold)
     n_values = np.atleast_1d(np.asarray(n_values))
     n_max = _check_n(n_values, n_max)
-    seeds = check.check_int("seeds", seeds, minimum=1)
+    seeds = check.check_int("seeds", seeds, 1, MAX_SEEDS)
     first = jax.tree_util.tree_map(lambda leaf: leaf[0], instances)
     _check_judge(judge, first, update)
     keys = jax.random.split(_check_key(key), seeds)

@@ -3,9 +3,9 @@
 An instance bundles everything a run needs besides the hyper-parameters. Two kinds exist, both
 JAX pytrees (so a list of instances of one shape can be stacked and ``vmap``-ed over):
 
-* :class:`TabularInstance`: a logit table ``(m, K)`` (paper-notes §10.1, toy A);
+* :class:`TabularInstance`: a logit table ``(m, K)`` (:ref:`recovered-book-own`, toy A);
 * :class:`LinearInstance`: features ``(m, K, d)`` and a parameter ``theta`` (Definition 6.1;
-  paper-notes §10.6, toy B).
+  :ref:`recovered-book-own`, toy B).
 
 Fields shared by both: ``rho`` (prompt distribution), ``target`` (a designated response per
 prompt, e.g. the bump or the hidden key of the hard instance), ``labels`` (an *external* label
@@ -88,14 +88,34 @@ def tabular(logits, rho=None, target=None, labels=None, radius: float = math.inf
     return TabularInstance(logits, rho, target, labels, jnp.asarray(float(radius)))
 
 
+#: Largest policy table (prompts x responses) an instance may have: 10^8 float64 entries, 800 MB.
+MAX_TABLE_ENTRIES = 10**8
+
+
 def _check_sizes(m, num_responses):
-    check.check_int("m (number of prompts)", m, minimum=1)
-    check.check_int("K (number of responses)", num_responses, minimum=2)
+    m = check.check_int("m (number of prompts)", m, minimum=1)
+    num_responses = check.check_int("K (number of responses)", num_responses, minimum=2)
+    if m * num_responses > MAX_TABLE_ENTRIES:
+        raise ValueError(f"m (number of prompts) times K (number of responses) must be at most "
+                         f"{MAX_TABLE_ENTRIES:.0e}, got {m} x {num_responses}")
+
+
+def bump_height_for_kappa0(kappa0: float, num_responses: int) -> float:
+    """Bump height ``b`` whose initial policy has condition number ``kappa0``.
+
+    For the bump instance ``kappa_0 = 1 + (K - 1) e^{-b}`` (see :func:`bump`), so
+    ``b = log((K - 1) / (kappa0 - 1))``; a positive height needs ``1 < kappa0 < K``.
+    [reconstructed, by algebra from the bump instance]
+    """
+    if not 1.0 < kappa0 < num_responses:
+        raise ValueError(f"kappa0 must lie in the open interval (1, K) = (1, {num_responses}) "
+                         f"for a bump initialisation, got {kappa0}")
+    return math.log((num_responses - 1) / (kappa0 - 1))
 
 
 def uniform(m: int, num_responses: int) -> TabularInstance:
     """Uniform initial policy: every response has probability 1/K, so kappa_0 = K
-    [reconstructed, from the definition of kappa; paper-notes §3: kappa <= K always].
+    [reconstructed, from the definition of kappa; :ref:`recovered-kappa`: kappa <= K always].
 
     A fixed point of self-rewarding: every reward difference is 0, so nothing ever changes.
     """
@@ -108,7 +128,7 @@ def bump(m: int, num_responses: int, height: float) -> TabularInstance:
 
     Top probability ``e^b/(e^b + K - 1)``, so ``kappa_0 = (e^b + K - 1)/e^b``; margin
     ``gamma_0 = b``.
-    [reconstructed, paper-notes §10.1: a proposal for the book, not the paper's]
+    [reconstructed, :ref:`recovered-book-own`: a proposal for the book, not the paper's]
     """
     _check_sizes(m, num_responses)
     height = check.check_positive("height (the bump b)", height)
@@ -121,7 +141,7 @@ def random_logits(key: Array, m: int, num_responses: int, temperature: float) ->
     """Logits ``z / temperature`` with ``z`` standard normal: a knob that sweeps kappa_0.
 
     ``temperature -> 0`` gives a deterministic policy (kappa_0 -> 1); ``temperature -> inf``
-    the uniform one (kappa_0 -> K). [reconstructed, paper-notes §10.1 variant]
+    the uniform one (kappa_0 -> K). [reconstructed, :ref:`recovered-book-own` variant]
     """
     _check_sizes(m, num_responses)
     temperature = check.check_positive("temperature", temperature)
@@ -160,8 +180,17 @@ def hard_instance(key: Array, d: int, M: int, Delta: float, gamma_bar: float = 0
     return tabular(logits, rho=rho, target=target)
 
 
+def secret_probability(M: int, gamma_bar: float = 0.5) -> float:
+    """Initial probability ``p = 1/((1 - gamma_bar) M)`` of the secret response on an informative
+    prompt of :func:`hard_instance` (paper App. D). [reconstructed, from Huang et al. Thm 3.1']"""
+    check.check_int("M (number of informative responses)", M, minimum=3)
+    gamma_bar = check.check_open_interval("gamma_bar", gamma_bar, 0.0, 1.0)
+    return 1.0 / ((1.0 - gamma_bar) * M)
+
+
 def hard_instance_kappa0(M: int, Delta: float, gamma_bar: float = 0.5) -> float:
-    """Closed form ``kappa(pi^I) = (1 - Delta) + Delta M (1 - gamma_bar)`` [reconstructed, §5.1]."""
+    """Closed form ``kappa(pi^I) = (1 - Delta) + Delta M (1 - gamma_bar)``
+    [reconstructed, :ref:`recovered-thm-4-1`]."""
     return (1.0 - Delta) + Delta * M * (1.0 - gamma_bar)
 
 
@@ -169,8 +198,8 @@ def external_labels(key: Array, target, num_responses: int, agreement: float) ->
     """External "ground-truth" labels that agree with ``target`` on a fraction ``agreement``.
 
     Exactly ``round(agreement * m)`` prompts (chosen at random) keep ``target``; every other
-    prompt gets a uniformly random *different* response. [reconstructed, paper-notes §10.1: the
-    theory has no ground truth; this is the book's device for separating consistency from
+    prompt gets a uniformly random *different* response. [reconstructed, :ref:`recovered-book-own`:
+    the theory has no ground truth; this is the book's device for separating consistency from
     correctness]
     """
     agreement = check.check_interval("agreement", agreement, 0.0, 1.0)
@@ -197,7 +226,7 @@ def _num_responses(instance: Instance) -> int:
 
 
 def random_unit_features(key: Array, m: int, num_responses: int, d: int) -> Array:
-    """Features ``phi(x, y)`` drawn uniformly on the unit sphere of R^d (toy B, §10.6)."""
+    """Features ``phi(x, y)`` drawn uniformly on the unit sphere of R^d (the book's toy B)."""
     _check_sizes(m, num_responses)
     check.check_int("d (feature dimension)", d, minimum=1)
     raw = jax.random.normal(key, (m, num_responses, d), dtype=jnp.float64)
@@ -210,7 +239,8 @@ def decaying_spectrum_features(key: Array, m: int, num_responses: int, d: int, a
     the largest ``||phi(x, y)||`` is 1 (Corollary 6.4's exponential spectral decay).
 
     Returns ``(features, eigenvalues)``, the eigenvalues of the population covariance
-    ``E[phi phi^T]`` after the rescaling. [reconstructed, paper-notes §4.13 and §10.6]
+    ``E[phi phi^T]`` after the rescaling. [reconstructed, :ref:`recovered-cor-6-4`,
+    :ref:`recovered-book-own`]
     """
     _check_sizes(m, num_responses)
     check.check_int("d (feature dimension)", d, minimum=1)
@@ -325,7 +355,7 @@ class AutoregressiveModel(NamedTuple):
     """A token-level autoregressive policy for one prompt: ``pi(y) = prod_h pi_h(y_h | y_<h)``.
 
     A response is a sequence ``y = (y_1, ..., y_L)`` of ``L`` tokens from a vocabulary of ``V``
-    tokens ``0..V-1``, so there are ``V^L`` responses (paper-notes §2.1: ``Y = V^L``).
+    tokens ``0..V-1``, so there are ``V^L`` responses (:ref:`recovered-setting`: ``Y = V^L``).
     ``log_conditionals[h]`` has shape ``(V^h, V)``: its row ``i`` holds
     ``log pi_{h+1}(. | prefix)`` for the prefix of ``h`` tokens whose base-``V`` index is ``i``
     (first token most significant; the empty prefix is row 0 of ``log_conditionals[0]``).
@@ -385,7 +415,8 @@ def autoregressive_constant_top(vocabulary: int, length: int, alpha: float
     so the most likely sequence ``(0, ..., 0)`` has probability ``alpha^L`` and
     ``kappa(pi) = alpha^(-L)``; a model whose top-1 probability is *at most* alpha has
     ``kappa >= alpha^(-L)``. Needs ``1/V < alpha <= 1`` (a unique top token).
-    [quoted, v2 text for the example; formula reconstructed, from the prose; paper-notes §4.2]
+    [quoted, v2 text for the example; formula reconstructed, from the prose;
+    :ref:`recovered-rem-4-2`]
     """
     check.check_int("V (vocabulary size)", vocabulary, minimum=2)
     check.check_int("L (sequence length)", length, minimum=1)
@@ -414,8 +445,8 @@ def autoregressive_trap(vocabulary: int, length: int, p: float, epsilon: float
     ``2p + epsilon <= 1`` (with ``V = 2`` exactly 1), every other first token below ``p`` (so
     ``tau`` is the first-step argmax and 1 the runner-up), ``L >= 2`` and every sequence other
     than ``y*`` strictly less likely than ``p`` (``y*`` is the unique argmax).
-    Statement [quoted, v2 text]; numbers [reconstructed, from the prose; paper-notes §4.3]. The
-    uniform continuation is the kit's choice of "every continuation has maximal conditional
+    Statement [quoted, v2 text]; numbers [reconstructed, from the prose; :ref:`recovered-failure`].
+    The uniform continuation is the kit's choice of "every continuation has maximal conditional
     probability below p/(p + epsilon)".
     """
     check.check_int("V (vocabulary size)", vocabulary, minimum=2)

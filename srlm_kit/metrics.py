@@ -61,7 +61,7 @@ def target_failure(logits: Array, rho: Array, target: Array, threshold: float = 
     """``P_{x~rho}[pi(target(x)|x) <= threshold]``: failure with respect to a designated response.
 
     With ``target`` the previous round's mode, this is the left side of Lemma C.1.
-    [reconstructed, paper-notes §10.3]
+    [reconstructed, :ref:`recovered-book-own`]
     """
     target_log_prob = jnp.take_along_axis(log_policy(logits), target[:, None], axis=-1)[:, 0]
     return jnp.sum(rho * (jnp.exp(target_log_prob) <= threshold))
@@ -119,7 +119,8 @@ def agreement(logits: Array, rho: Array, labels: Array) -> Array:
     """``P_{x~rho}[argmax_y pi(y|x) = label(x) | x has a label]``: agreement with external labels.
 
     Prompts whose label is ``-1`` are ignored; 0 when no prompt has a label.
-    [reconstructed, paper-notes §10.1: external labels are the book's device, not the paper's]
+    [reconstructed, :ref:`recovered-book-own`: external labels are the book's device, not the
+    paper's]
     """
     labelled = (labels >= 0) & (rho > 0)
     weight = jnp.sum(jnp.where(labelled, rho, 0.0))

@@ -4,7 +4,7 @@ A *policy* on ``m`` prompts and ``K`` responses is stored as a table of logits o
 ``(m, K)``; ``pi(y|x) = softmax(logits[x])[y]``. The linear softmax class (paper Definition 6.1)
 produces such a table from features ``phi(x, y)`` in R^d and a parameter ``theta``:
 ``logits[x, y] = <theta, phi(x, y)>``. The tabular class is the linear class with one-hot features
-(paper-notes §10.1).
+(:ref:`recovered-book-own`).
 
 Everything here is a pure function on arrays and works under ``jit`` and ``vmap``.
 """

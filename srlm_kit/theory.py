@@ -1,15 +1,15 @@
 """Symbolic derivations (SymPy) of the algebraic steps behind the paper's results.
 
-Every function here redoes one pure-algebra step listed in paper-notes §6.10 and returns a
+Every function here redoes one pure-algebra step listed in :ref:`recovered-algebra` and returns a
 :class:`Derivation`: the final expression and the intermediate steps, each a
 ``(description, expression)`` pair that a chapter can show with :func:`sympy.latex`. Nothing is
 typed in as an answer: each step is computed from the previous ones (solve, integrate,
-differentiate, simplify), and ``tests/test_theory.py`` checks that every result simplifies to the
-stated form (residual zero).
+differentiate, simplify), and the kit's tests check that every result simplifies to the stated
+form (residual zero).
 
-Provenance. The paper's text reached us with its formulas stripped (paper-notes §1). The
-statements below are marked as in paper-notes: [quoted, v2 text] for the statement when the v2
-prose states it, [quoted, ICLR review] for the few formulas a reviewer quoted, and
+Provenance. The paper's text reached us with its formulas stripped (:ref:`recovered-sources`). The
+statements below are marked as everywhere in the kit: [quoted, v2 text] for the statement when
+the v2 prose states it, [quoted, ICLR review] for the few formulas a reviewer quoted, and
 [reconstructed, ...] for every formula rebuilt from the prose, from the Huang et al. template or
 by algebra. Most formulas here are reconstructions; none is presented as the paper's own words.
 
@@ -95,7 +95,7 @@ def _expand_logs(expression: sp.Basic) -> sp.Basic:
 
 
 # --------------------------------------------------------------------------------------------
-# 1. Gibbs closed form of the KL-regularised self-reward objective (paper-notes §6.1)
+# 1. Gibbs closed form of the KL-regularised self-reward objective
 # --------------------------------------------------------------------------------------------
 
 
@@ -151,11 +151,11 @@ def gibbs_composition() -> Derivation:
     odds of any response against the mode are raised to the power ``(1+1/beta)^T`` (doubly
     exponential decay).
 
-    [reconstructed, by algebra from the Gibbs form; paper-notes §6.1 and §7.3; checked in SymPy]
-    Steps: one round raises the (normalised) policy to the power c = 1 + 1/beta, and the
-    normaliser of the previous round cancels in the new normalisation; the linear recursion of
-    the logits is solved with ``rsolve``; the exponents multiply,
-    ``(pi_0^(c^T))^c = pi_0^(c^(T+1))``.
+    [reconstructed, by algebra from the Gibbs form; :ref:`recovered-gibbs`,
+    :ref:`recovered-book-own`; checked in SymPy] Steps: one round raises the (normalised) policy to
+    the power c = 1 + 1/beta, and the normaliser of the previous round cancels in the new
+    normalisation; the linear recursion of the logits is solved with ``rsolve``; the exponents
+    multiply, ``(pi_0^(c^T))^c = pi_0^(c^(T+1))``.
     """
     sharpening = 1 + 1 / beta
     power = sp.Symbol("c", positive=True)  # c = 1 + 1/beta > 1
@@ -182,7 +182,7 @@ def gibbs_composition() -> Derivation:
 
 
 # --------------------------------------------------------------------------------------------
-# 2. Reward identity and cancellation of log Z_t (paper-notes §6.2)
+# 2. Reward identity and cancellation of log Z_t
 # --------------------------------------------------------------------------------------------
 
 
@@ -190,8 +190,8 @@ def reward_identity() -> Derivation:
     """``r = beta log(pi*_{beta,t}/pi_t) + beta log Z_t`` for ``r = log pi_t``, and ``beta log Z_t``
     cancels in pairwise differences (Eq. 11 to 14).
 
-    [reconstructed, from the Gibbs form; paper-notes §4.14 and §6.2; checked in SymPy]
-    Result: the pairwise identity
+    [reconstructed, from the Gibbs form; :ref:`recovered-lem-c-1`, :ref:`recovered-one-round`;
+    checked in SymPy] Result: the pairwise identity
     ``r(y) - r(y') = beta log(pi*(y)/pi_t(y)) - beta log(pi*(y')/pi_t(y'))``, which no longer
     contains ``Z_t``: the square loss can regress on reward differences without knowing Z_t.
     """
@@ -227,15 +227,15 @@ def reward_identity() -> Derivation:
 
 
 # --------------------------------------------------------------------------------------------
-# 3. Lemma C.1 (paper-notes §4.14)
+# 3. Lemma C.1
 # --------------------------------------------------------------------------------------------
 
 
 def lemma_c1() -> Derivation:
     """Lemma C.1: ``P_x[pi(y*(x)|x) <= s] <= (J(pi*) - J(pi)) / (gamma (1 - s))`` for s in (0, 1).
 
-    Statement [quoted, v2 text]; formula [reconstructed, from the proof prose; paper-notes §4.14];
-    the two lines are checked here in SymPy:
+    Statement [quoted, v2 text]; formula [reconstructed, from the proof prose;
+    :ref:`recovered-lem-c-1`]; the two lines are checked here in SymPy:
 
     1. ``1{p <= s} <= (1 - p)/(1 - s)`` for p in [0, 1] (Eq. 9): write ``p = s - w`` (w >= 0)
        on {p <= s}, where the right side minus 1 is ``w/(1 - s) >= 0``; on {p > s} the right side
@@ -268,7 +268,7 @@ def lemma_c1() -> Derivation:
 
 
 # --------------------------------------------------------------------------------------------
-# 4. The tail integral of Lemma C.3 (paper-notes §6.4)
+# 4. The tail integral of Lemma C.3
 # --------------------------------------------------------------------------------------------
 
 
@@ -288,8 +288,8 @@ def tail_integral() -> Derivation:
         1/mu                                    otherwise (the cap covers all of [1, 1/mu])
 
     Steps [quoted, v2 text]; formulas [reconstructed, by algebra; checked in SymPy]
-    (paper-notes §6.4; the linear terms cancel, ``(u* - 1) - a u* = 0``). The two pieces agree
-    at ``a = 1 - mu``. Valid for a in (0, 1) and mu in (0, 1].
+    (:ref:`recovered-tail-integral`; the linear terms cancel, ``(u* - 1) - a u* = 0``). The two
+    pieces agree at ``a = 1 - mu``. Valid for a in (0, 1) and mu in (0, 1].
     """
     one_minus_a = sp.Symbol("b", positive=True)  # 1 - a > 0, to let SymPy combine logs
     transition = sp.solve(sp.Eq(a * u / (u - 1), 1), u)
@@ -323,7 +323,7 @@ def tail_integral() -> Derivation:
 
 
 # --------------------------------------------------------------------------------------------
-# 5. Lemma C.4: fixed point, contraction factor, unrolled recursion (paper-notes §6.5)
+# 5. Lemma C.4: fixed point, contraction factor, unrolled recursion
 # --------------------------------------------------------------------------------------------
 
 
@@ -338,9 +338,9 @@ def log_relaxation() -> Derivation:
     """``log kappa <= sqrt(kappa)`` turns ``A + B sqrt(kappa) + C log(kappa)`` into
     ``A + B' sqrt(kappa)`` with ``B' = B + C`` (Lemma C.3 to Lemma C.4).
 
-    [reconstructed, by algebra; paper-notes §4.14 and §6.10 item 7; checked in SymPy]
-    ``h(kappa) = sqrt(kappa) - log(kappa)`` has its only critical point at kappa = 4, a minimum
-    (h'' > 0 there), with value ``2 - 2 log 2 > 0``; h -> +inf at both ends of (0, inf).
+    [reconstructed, by algebra; :ref:`recovered-lem-c-1`, :ref:`recovered-algebra` item 7; checked
+    in SymPy] ``h(kappa) = sqrt(kappa) - log(kappa)`` has its only critical point at kappa = 4, a
+    minimum (h'' > 0 there), with value ``2 - 2 log 2 > 0``; h -> +inf at both ends of (0, inf).
     """
     difference = sp.sqrt(kappa) - sp.log(kappa)
     (critical,) = sp.solve(sp.diff(difference, kappa), kappa)
@@ -362,8 +362,9 @@ def kappa_fixed_point() -> Derivation:
     """Fixed point of ``f(k) = A + B' sqrt(k)``: ``sqrt(kappa*) = (B' + sqrt(B'^2 + 4A))/2``, i.e.
     ``kappa* = A + B'^2/2 + (B'/2) sqrt(B'^2 + 4A)``.
 
-    [reconstructed, by algebra; paper-notes §6.5; checked in SymPy] Writing s = sqrt(kappa*),
-    the fixed-point equation is the quadratic ``s^2 = A + B' s``; its positive root is taken.
+    [reconstructed, by algebra; :ref:`recovered-contraction`; checked in SymPy] Writing s =
+    sqrt(kappa*), the fixed-point equation is the quadratic ``s^2 = A + B' s``; its positive root
+    is taken.
     """
     root = _fixed_point_sqrt()
     expanded = sp.expand(root**2)
@@ -381,7 +382,7 @@ def kappa_fixed_point() -> Derivation:
 def fixed_point_upper_bound() -> Derivation:
     """``kappa* <= A + B' sqrt(A) + B'^2`` (Eq. 75 to 76).
 
-    [reconstructed, by algebra; paper-notes §6.5; checked in SymPy] The gap is
+    [reconstructed, by algebra; :ref:`recovered-contraction`; checked in SymPy] The gap is
     ``(B'/2)(B' + 2 sqrt(A) - sqrt(B'^2 + 4A))``, non-negative because
     ``(B' + 2 sqrt(A))^2 - (B'^2 + 4A) = 4 B' sqrt(A) >= 0``.
     """
@@ -405,9 +406,10 @@ def contraction_factor() -> Derivation:
     """``q = f'(kappa*) = B'/(B' + sqrt(B'^2 + 4A))``; with ``A = 1/mu`` and
     ``B' = 2/(mu sqrt(n))`` it equals ``q = 1/(1 + sqrt(1 + n mu))``.
 
-    [reconstructed, by algebra; paper-notes §6.4 and §6.5; checked in SymPy] The reviewer-quoted
-    rate uses ``1/(1 + sqrt(n mu))`` [quoted, ICLR review, R2], which this matches up to the
-    ``1 +`` under the square root. ``q < 1`` because ``1 - q = sqrt(B'^2+4A)/(B'+sqrt(B'^2+4A))``.
+    [reconstructed, by algebra; :ref:`recovered-tail-integral`, :ref:`recovered-contraction`;
+    checked in SymPy] The reviewer-quoted rate uses ``1/(1 + sqrt(n mu))`` [quoted, ICLR review,
+    R2], which this matches up to the ``1 +`` under the square root. ``q < 1`` because ``1 - q =
+    sqrt(B'^2+4A)/(B'+sqrt(B'^2+4A))``.
     """
     slope = sp.diff(A + B_prime * sp.sqrt(kappa), kappa)
     root = _fixed_point_sqrt()
@@ -431,9 +433,9 @@ def unrolled_recursion() -> Derivation:
     """If ``kappa_{t+1} <= A + B' sqrt(kappa_t)`` for all t, then ``kappa_T <= kappa* + q^T (kappa_0
     - kappa*)`` for every T and **every** kappa_0 > 0 (also below kappa*).
 
-    [reconstructed, by algebra; paper-notes §6.5 (Eq. 72); checked in SymPy] The paper-notes
-    argument uses the mean value theorem on [kappa*, inf). The tangent line of the concave f at
-    kappa* gives the statement on the whole half-line at once:
+    [reconstructed, by algebra; :ref:`recovered-contraction` (Eq. 72); checked in SymPy] The
+    reconstructed argument uses the mean value theorem on [kappa*, inf). The tangent line of the
+    concave f at kappa* gives the statement on the whole half-line at once:
     ``f(k) - [kappa* + q (k - kappa*)] = -B' (sqrt(k) - sqrt(kappa*))^2 / (2 sqrt(kappa*)) <= 0``.
     So ``kappa_{t+1} <= g(kappa_t)`` with the increasing affine map
     ``g(k) = kappa* + q (k - kappa*)``, and by induction ``kappa_T <= g^T(kappa_0)``, whose closed
@@ -471,7 +473,7 @@ def unrolled_recursion() -> Derivation:
 
 
 # --------------------------------------------------------------------------------------------
-# 6. Corollary 5.7: iterations to suppress the initialisation (paper-notes §6.6)
+# 6. Corollary 5.7: iterations to suppress the initialisation
 # --------------------------------------------------------------------------------------------
 
 
@@ -481,8 +483,8 @@ def iteration_threshold() -> Derivation:
     the threshold reads ``1 + log(mu kappa_0)/log(1 + sqrt(n mu))``.
 
     Statement [quoted, v2 text]; formula [reconstructed, by algebra from Theorem 5.3;
-    paper-notes §4.10 and §6.6; checked in SymPy]. If ``mu kappa_0 <= 1`` (always so when mu is a
-    minimum over rounds including t = 0, paper-notes §7.1) the threshold is <= 1.
+    :ref:`recovered-cor-5-7`; checked in SymPy]. If ``mu kappa_0 <= 1`` (always so when mu is a
+    minimum over rounds including t = 0, :ref:`recovered-book-own`) the threshold is <= 1.
     """
     rounds = sp.Symbol("T", real=True)
     equality = sp.Eq(q**((rounds - 1) / 2) * sp.sqrt(kappa_0), 1 / sp.sqrt(mu))
@@ -510,16 +512,16 @@ def theorem_5_3_assembly() -> Derivation:
         fail(T) ≲ C log(n|Pi|/delta)/(gamma sqrt(n)) * (mu^(-1/2) + sqrt(kappa_0) q^((T-1)/2)),
         q = 1/(1 + sqrt(n mu))
 
-    Steps [reconstructed, by algebra; paper-notes §5.2 and §6.6]: the single-step bound
-    (Eq. 41 to 43) applied to the last round, ``fail(T) ≲ (1/gamma)(sqrt(kappa_{T-1}) eps_stat +
-    beta log kappa_{T-1})``; the unrolled recursion without its negative part,
-    ``kappa_{T-1} <= kappa* + q^(T-1) kappa_0``; ``sqrt(a + b) <= sqrt(a) + sqrt(b)`` (checked:
-    the square of the right side exceeds a + b by ``2 sqrt(a b) >= 0``); then the order-of-
-    magnitude substitutions ``kappa* ≍ 1/mu``, ``eps_stat ≍ log(n|Pi|/delta)/sqrt(n)`` (which
-    drops the factor ``sqrt(log(|Pi|/delta))`` of :func:`one_round_bound`; about 20 in toy A) and
-    ``beta ≲ n^(-1/2)`` (which makes the log term of the same order and is absorbed in C).
-    The final form is the reviewer's Eq. (7) [quoted, ICLR review, R2] with the v2 notation
-    (rho -> delta, c -> mu, threshold 1/2); ``C`` is the constant hidden in ``≲``.
+    Steps [reconstructed, by algebra; :ref:`recovered-thm-5-3`, :ref:`recovered-cor-5-7`]: the
+    single-step bound (Eq. 41 to 43) applied to the last round, ``fail(T) ≲
+    (1/gamma)(sqrt(kappa_{T-1}) eps_stat + beta log kappa_{T-1})``; the unrolled recursion without
+    its negative part, ``kappa_{T-1} <= kappa* + q^(T-1) kappa_0``; ``sqrt(a + b) <= sqrt(a) +
+    sqrt(b)`` (checked: the square of the right side exceeds a + b by ``2 sqrt(a b) >= 0``); then
+    the order-of-magnitude substitutions ``kappa* ≍ 1/mu``, ``eps_stat ≍
+    log(n|Pi|/delta)/sqrt(n)`` (which drops the factor ``sqrt(log(|Pi|/delta))`` of
+    :func:`one_round_bound`; about 20 in toy A) and ``beta ≲ n^(-1/2)`` (which makes the log term
+    of the same order and is absorbed in C). The final form is the reviewer's Eq. (7) [quoted, ICLR review, R2] with
+    the v2 notation (rho -> delta, c -> mu, threshold 1/2); ``C`` is the constant hidden in ``≲``.
     """
     error = sp.Symbol("epsilon_stat", positive=True)
     kappa_last = sp.Symbol("kappa_{T-1}", positive=True)
@@ -558,9 +560,9 @@ def theorem_6_2_assembly() -> Derivation:
     ``d_eff(lambda)``.
 
     Statement [quoted, v2 text]; formula [reconstructed, from Theorem 5.3 and the prose;
-    paper-notes §4.12, §4.13]. The entropy is the volumetric covering
+    :ref:`recovered-thm-6-2`, :ref:`recovered-cor-6-4`]. The entropy is the volumetric covering
     (:func:`volumetric_covering`) at resolution of order 1/n, with delta inside the log as
-    paper-notes reconstructs it (§13 item 5 lists the alternatives).
+    reconstructed (:ref:`recovered-unstated` lists the alternatives).
     """
     class_size = sp.Symbol("|Pi|", positive=True)
     delta = sp.Symbol("delta", positive=True)
@@ -581,7 +583,7 @@ def theorem_6_2_assembly() -> Derivation:
 
 
 # --------------------------------------------------------------------------------------------
-# 7. Lambert-W inversion of the single-step lower bound (paper-notes §6.7 and §5.1)
+# 7. Lambert-W inversion of the single-step lower bound
 # --------------------------------------------------------------------------------------------
 
 
@@ -589,17 +591,17 @@ def lambert_w_inversion(with_one: bool = True) -> Derivation:
     """Solve the lower-bound equation for epsilon with the W_{-1} branch of Lambert W.
 
     ``with_one=True`` solves ``eps^2 (1 + log(kappa_0/eps)) = c`` (Steps 5 to 6 of the proof,
-    paper-notes §5.1): substituting ``v = 1 + log(kappa_0/eps)`` gives
+    :ref:`recovered-thm-4-1`): substituting ``v = 1 + log(kappa_0/eps)`` gives
     ``(-2v) e^(-2v) = -2c/(e^2 kappa_0^2)``, hence ``eps = e kappa_0 exp(W_{-1}(z)/2)`` with
     ``z = -2c/(e^2 kappa_0^2)``; it needs ``c <= e kappa_0^2/2``.
 
-    ``with_one=False`` solves ``eps^2 log(kappa_0/eps) = c`` (the equation paper-notes §6.7
-    inverts, which drops the "1 +"): ``eps = kappa_0 exp(W_{-1}(z)/2)``, ``z = -2c/kappa_0^2``;
-    needs ``c <= kappa_0^2/(2e)``.
+    ``with_one=False`` solves ``eps^2 log(kappa_0/eps) = c`` (the equation
+    :ref:`recovered-lambert-w` inverts, which drops the "1 +"): ``eps = kappa_0 exp(W_{-1}(z)/2)``,
+    ``z = -2c/kappa_0^2``; needs ``c <= kappa_0^2/(2e)``.
 
     The W_{-1} branch is the one with small eps (v large). Here ``c = K/n`` with
-    ``K = kappa_0 log|Pi|``. [reconstructed, by algebra; paper-notes §6.7 (Eq. 96 to 99); checked
-    in SymPy by substitution and ``W(z) e^(W(z)) = z``]
+    ``K = kappa_0 log|Pi|``. [reconstructed, by algebra; :ref:`recovered-lambert-w` (Eq. 96 to 99);
+    checked in SymPy by substitution and ``W(z) e^(W(z)) = z``]
     """
     shift = 1 if with_one else 0
     equation = sp.Eq(epsilon**2 * (shift + sp.log(kappa_0 / epsilon)), c_rhs)
@@ -632,11 +634,11 @@ def lambert_w_asymptotic(with_one: bool = False) -> Derivation:
     """Large-n form of the Lambert-W solution, from ``W_{-1}(z) ≈ log(-z) - log(-log(-z))`` as
     z -> 0-.
 
-    ``with_one=False`` (paper-notes §6.7): ``eps ≈ sqrt(2K/(n log(n kappa_0^2/(2K))))``, the
-    reviewer's ``(kappa0 log|Pi| / (n log(n kappa0/log|Pi|)))^(1/2)`` [quoted, ICLR review, R2]
+    ``with_one=False`` (:ref:`recovered-lambert-w`): ``eps ≈ sqrt(2K/(n log(n kappa_0^2/(2K))))``,
+    the reviewer's ``(kappa0 log|Pi| / (n log(n kappa0/log|Pi|)))^(1/2)`` [quoted, ICLR review, R2]
     up to the factors 2. ``with_one=True``: ``eps ≈ sqrt(2K/(n (2 + log(n kappa_0^2/(2K)))))``.
 
-    [reconstructed, by algebra; paper-notes §6.7 (Eq. 100 to 102); checked in SymPy]
+    [reconstructed, by algebra; :ref:`recovered-lambert-w` (Eq. 100 to 102); checked in SymPy]
     """
     exact = lambert_w_inversion(with_one).result.rhs
     (branch,) = exact.atoms(sp.LambertW)
@@ -663,15 +665,15 @@ def lambert_w_asymptotic(with_one: bool = False) -> Derivation:
 
 
 # --------------------------------------------------------------------------------------------
-# 8. Linear softmax: log-ratio bound and covering number (paper-notes §6.8)
+# 8. Linear softmax: log-ratio bound and covering number
 # --------------------------------------------------------------------------------------------
 
 
 def softmax_log_ratio(num_responses: int = 3) -> Derivation:
     """``|log pi_theta(y|x) - log pi_theta'(y|x)| <= 2 ||theta - theta'||`` for ``||phi|| <= 1``.
 
-    [reconstructed, from the proof prose and standard arguments; paper-notes §6.8; checked in
-    SymPy] With scores ``z_y = <theta, phi(x,y)>`` and ``z'_y = <theta', phi(x,y)>`` and
+    [reconstructed, from the proof prose and standard arguments; :ref:`recovered-covering`; checked
+    in SymPy] With scores ``z_y = <theta, phi(x,y)>`` and ``z'_y = <theta', phi(x,y)>`` and
     ``delta_y = z_y - z'_y`` (so ``|delta_y| <= ||theta - theta'||`` by Cauchy-Schwarz):
     ``log pi_theta(y) - log pi_theta'(y) = delta_y - log(Z_theta/Z_theta')``, and
     ``Z_theta/Z_theta' = sum_y' pi_theta'(y') exp(delta_y')`` is a pi_theta'-weighted average of
@@ -713,7 +715,7 @@ def volumetric_covering() -> Derivation:
     ``log N(r) = d log(1 + 2B/r)``; at ``r = eps/2`` (an eps-net in the sup-log-ratio metric, by
     :func:`softmax_log_ratio`) and ``eps = 1/n`` this is ``d log(1 + 4Bn)``, of order d log(Bn).
 
-    [reconstructed, from the proof prose and standard arguments; paper-notes §4.15 and §6.8;
+    [reconstructed, from the proof prose and standard arguments; :ref:`recovered-covering`;
     checked in SymPy] A maximal r-separated set has disjoint balls of radius r/2, all inside
     the ball of radius B + r/2, so its size is at most the volume ratio
     ``((B + r/2)/(r/2))^d``; a maximal separated set is an r-net.
@@ -737,7 +739,7 @@ def volumetric_covering() -> Derivation:
 
 
 # --------------------------------------------------------------------------------------------
-# 9. Effective dimension (paper-notes §4.16 and §6.9)
+# 9. Effective dimension
 # --------------------------------------------------------------------------------------------
 
 
@@ -747,7 +749,8 @@ def effective_dimension_terms() -> Derivation:
     with ``Sigma = I`` (all lambda_j = 1), ``d_eff = d/(1 + lambda)``.
 
     Definition [quoted, v2 text for the notion (Definition G.1); formula reconstructed,
-    standard]; bounds [reconstructed, by algebra; paper-notes §6.9, Eq. 149; checked in SymPy].
+    standard]; bounds [reconstructed, by algebra; :ref:`recovered-effective-dimension`, Eq. 149;
+    checked in SymPy].
     """
     term = eigenvalue / (eigenvalue + ridge)
     below_one = sp.simplify(1 - term)
@@ -773,11 +776,11 @@ def effective_dimension_exponential() -> Derivation:
     """Exponential spectrum ``lambda_j <= C e^(-alpha j)``, ``j = 1, 2, ...``:
     ``d_eff(lambda) <= (1/alpha) log(C/lambda) + 1/(1 - e^(-alpha))`` when ``C >= lambda``.
 
-    [reconstructed, by algebra; paper-notes §4.16 (A) and §6.9; checked in SymPy] Take
-    ``k = ceil((1/alpha) log(C/lambda))``, so ``C e^(-alpha k) <= lambda``. The tail
+    [reconstructed, by algebra; :ref:`recovered-effective-dimension` (A); checked in
+    SymPy] Take ``k = ceil((1/alpha) log(C/lambda))``, so ``C e^(-alpha k) <= lambda``. The tail
     ``sum_{j>k} C e^(-alpha j) = C e^(-alpha (k+1))/(1 - e^(-alpha)) <= lambda/(e^alpha - 1)``,
     and ``k <= (1/alpha) log(C/lambda) + 1``; finally ``1 + 1/(e^alpha - 1) = 1/(1 - e^(-alpha))``.
-    (paper-notes states the looser tail ``<= lambda/(1 - e^(-alpha))``; the tighter one above
+    (the reconstruction states the looser tail ``<= lambda/(1 - e^(-alpha))``; the tighter one above
     is what makes the constant exactly ``1/(1 - e^(-alpha))``.) For ``C < lambda`` take k = 0:
     ``d_eff <= (C/lambda)/(e^alpha - 1) < 1/(1 - e^(-alpha))``. Indices start at j = 1; for
     eigenvalues indexed from 0 as ``lambda_0 e^(-alpha j)``, use ``C = lambda_0 e^alpha``.
@@ -819,11 +822,11 @@ def effective_dimension_polynomial() -> Derivation:
     """Polynomial spectrum ``lambda_j <= C j^(-p)``, ``p > 1``, ``j = 1, 2, ...``:
     ``d_eff(lambda) <= (C/lambda)^(1/p) p/(p - 1) + 1``.
 
-    [reconstructed, by algebra; paper-notes §4.16 (B); checked in SymPy] With
+    [reconstructed, by algebra; :ref:`recovered-effective-dimension` (B); checked in SymPy] With
     ``k0 = (C/lambda)^(1/p)`` and ``k = max(1, ceil(k0))``: the tail sum is at most
     ``int_k^inf C x^(-p) dx = C k^(1-p)/(p - 1)``, and ``(C/lambda) k^(1-p) <= k0`` (since
     ``k >= k0`` and ``1 - p < 0``, or ``k = 1 > k0`` with ``C/lambda = k0^p <= k0``), so
-    ``d_eff <= k + k0/(p - 1) <= k0 + 1 + k0/(p - 1)``. paper-notes writes
+    ``d_eff <= k + k0/(p - 1) <= k0 + 1 + k0/(p - 1)``. The reconstruction writes
     ``≲ (C/lambda)^(1/p) p/(p-1)``; the ``+ 1`` is the ceiling's price.
     """
     x = sp.Symbol("x", positive=True)
@@ -851,8 +854,8 @@ def effective_dimension_spiked() -> Derivation:
     """Spiked spectrum: k arbitrary eigenvalues plus a tail of total mass tau:
     ``d_eff(lambda) <= k + tau/lambda``, so ``<= k + 1`` when ``lambda >= tau``.
 
-    [reconstructed, by algebra; paper-notes §4.16 (C)] This is :func:`effective_dimension_terms`
-    with the tail sum replaced by its total ``tau``.
+    [reconstructed, by algebra; :ref:`recovered-effective-dimension` (C)] This is
+    :func:`effective_dimension_terms` with the tail sum replaced by its total ``tau``.
     """
     general = effective_dimension_terms().result
     tail_sum = general.rhs.atoms(sp.Sum)

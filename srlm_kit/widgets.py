@@ -38,8 +38,8 @@ from plotly.subplots import make_subplots
 from srlm_kit import _validation as check
 from srlm_kit import dynamics, instances
 from srlm_kit.experiments.common import seed_band
-from srlm_kit.experiments.explorer import bump_height_for_kappa0
 from srlm_kit.figures.core import LiveFigure, live_figure_widget
+from srlm_kit.instances import bump_height_for_kappa0
 
 N_VALUES = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 BETAS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)

@@ -35,6 +35,9 @@ sys.path.insert(0, str(ROOT / "tools"))
 import grade_submissions  # noqa: E402
 import make_assignments  # noqa: E402
 
+#: Generating and grading four assignments executes every notebook several times: minutes.
+pytestmark = pytest.mark.slow
+
 ASSIGNMENTS = [source.stem for source in make_assignments.sources()]
 SOLUTION_TAG = "otter_assign_solution_cell"
 ANSWER_TAG = "otter_answer_cell"

@@ -46,13 +46,13 @@ def test_simulate_table_is_readable():
 
 
 @pytest.mark.parametrize(("arguments", "message"), [
-    (["--n", "0", "--T", "2", "--beta", "1"], "n (triples per round) must be at least 1"),
+    (["--n", "0", "--T", "2", "--beta", "1"], "--n must be an integer at least 1"),
     (["--n", "5", "--T", "-1", "--beta", "1"],
-     "T (number of rounds) must be an integer at least 0"),
-    (["--n", "5", "--T", "2", "--beta", "0"], "beta must be a finite number > 0"),
+     "--T must be an integer at least 0"),
+    (["--n", "5", "--T", "2", "--beta", "0"], "--beta must be a finite number > 0"),
     (["--n", "5", "--T", "2", "--beta", "1", "--init", "gauss"], "init must be one of"),
-    (["--n", "5", "--T", "2", "--beta", "1", "--threshold", "1.5"], "threshold must lie in"),
-    (["--n", "5", "--T", "2", "--beta", "1", "--prompts", "0"], "m (number of prompts)"),
+    (["--n", "5", "--T", "2", "--beta", "1", "--threshold", "1.5"], "--threshold must lie in"),
+    (["--n", "5", "--T", "2", "--beta", "1", "--prompts", "0"], "--prompts must be an integer"),
     (["--n", "five", "--T", "2", "--beta", "1"], "invalid int value"),
 ])
 def test_bad_input_exits_2_with_a_named_message_and_no_traceback(arguments, message):

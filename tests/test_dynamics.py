@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import reference_numpy as ref
 from srlm_kit import dynamics, instances, metrics, policies
 
 DETERMINISM_SCRIPT = """
@@ -26,6 +27,7 @@ print(digest.hexdigest())
 """
 
 
+@pytest.mark.slow
 def test_same_key_gives_bit_identical_results_in_two_processes():
     outputs = [subprocess.run([sys.executable, "-c", DETERMINISM_SCRIPT], check=True,
                               capture_output=True, text=True).stdout.strip() for _ in range(2)]
@@ -121,6 +123,42 @@ def test_linear_run_reports_leaving_the_ball():
     np.testing.assert_allclose(norms, float(jnp.linalg.norm(theta)) * 3.0 ** np.arange(4),
                                rtol=1e-12)
     assert np.asarray(trajectory.inside_ball)[0].tolist() == [True, False, False, False]
+
+
+def test_recorded_parameters_and_triples_replay_the_run_in_numpy():
+    """The tabular run's recorded tables and triples, replayed with the NumPy reference update:
+    each table is the reference ERM of the previous one on the recorded data, and the metrics
+    are those of the tables. Steps after T record no data and leave the table unchanged."""
+    start = instances.random_logits(jax.random.key(3), 5, 4, temperature=0.8)
+    run = dynamics.run(jax.random.key(8), start, n=6, T=3, beta=0.7, seeds=2, n_max=9,
+                       T_max=4, keep_parameters=True, keep_triples=True)
+    tables, triples = np.asarray(run.parameters), run.triples
+    assert tables.shape == (2, 5, 5, 4) and np.asarray(triples.x).shape == (2, 4, 9)
+    rho = np.asarray(start.rho)
+    for seed in range(2):
+        np.testing.assert_allclose(tables[seed, 0], ref.log_softmax(np.asarray(start.logits)),
+                                   rtol=1e-12, atol=1e-12)
+        for t in range(4):
+            mask = np.asarray(triples.mask)[seed, t]
+            assert mask.sum() == (6 if t < 3 else 0)
+            x, y, y_prime = (np.asarray(field)[seed, t][mask] for field in triples[:3])
+            expected = (ref.erm_update(tables[seed, t], x, y, y_prime, 0.7) if t < 3
+                        else tables[seed, t])
+            np.testing.assert_allclose(tables[seed, t + 1], expected, rtol=1e-9, atol=1e-9)
+        for t in range(5):
+            assert float(run.kappa[seed, t]) == pytest.approx(
+                ref.condition_number(tables[seed, t], rho), rel=1e-12)
+
+
+def test_recording_changes_no_number():
+    start = instances.bump(6, 5, 0.8)
+    plain = dynamics.run(jax.random.key(5), start, n=7, T=3, beta=0.4, seeds=3)
+    recorded = dynamics.run(jax.random.key(5), start, n=7, T=3, beta=0.4, seeds=3,
+                            keep_parameters=True, keep_triples=True)
+    for name in ("kappa", "failure", "mu", "gamma", "step_gap"):
+        np.testing.assert_array_equal(np.asarray(getattr(plain, name)),
+                                      np.asarray(getattr(recorded, name)), err_msg=name)
+    assert plain.parameters is None and plain.triples is None
 
 
 @pytest.mark.parametrize("beta", [1e-4, 1e-2, 1.0, 1e3])

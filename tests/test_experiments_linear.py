@@ -103,16 +103,31 @@ def test_one_round_with_more_pairs_than_dimensions_is_the_exact_update(small_sta
 
 
 @pytest.mark.parametrize("update", ["erm", "population"])
-def test_simulation_reproduces_the_kits_run(small_start, update):
-    kwargs = dict(n=6, T=2, beta=0.5, **SAME_SHAPES, update=update)
-    mine = linear.simulate_linear(jax.random.key(2), small_start, **kwargs)
-    kit = dynamics.run(jax.random.key(2), small_start, **kwargs)
-    for name in ("kappa", "failure", "target_failure", "agreement", "mu", "gamma",
-                 "theta_norm"):
-        np.testing.assert_allclose(getattr(mine, name), np.asarray(getattr(kit, name)),
-                                   rtol=1e-9, atol=1e-12, err_msg=name)
-    # Frozen after round T, like the kit's run.
-    np.testing.assert_array_equal(mine.thetas[:, 2], mine.thetas[:, 3])
+def test_simulation_replays_with_the_numpy_least_squares_step(small_start, update):
+    """Every recorded parameter is the NumPy minimum-norm step (or the exact update) from the
+    previous one on the recorded triples; the metrics are those of the recorded parameters."""
+    run = linear.simulate_linear(jax.random.key(2), small_start, n=6, T=2, beta=0.5,
+                                 **SAME_SHAPES, update=update)
+    features, rho = np.asarray(small_start.features), np.asarray(small_start.rho)
+    for seed in range(SAME_SHAPES["seeds"]):
+        for t in range(2):
+            mask = run.mask[seed, t]
+            assert mask.sum() == (6 if update == "erm" else 0)
+            theta = run.thetas[seed, t]
+            expected = (ref.erm_update_linear(theta, features, run.x[seed, t][mask],
+                                              run.y[seed, t][mask], run.y_prime[seed, t][mask],
+                                              0.5)
+                        if update == "erm" else 3.0 * theta)
+            np.testing.assert_allclose(run.thetas[seed, t + 1], expected, rtol=1e-9,
+                                       atol=1e-12)
+        for t in range(3):
+            logits = features @ run.thetas[seed, t]
+            assert run.kappa[seed, t] == pytest.approx(ref.condition_number(logits, rho),
+                                                       rel=1e-10)
+            assert run.failure[seed, t] == pytest.approx(ref.failure_probability(logits, rho))
+    # Frozen after round T, and no data drawn for the step after it.
+    np.testing.assert_array_equal(run.thetas[:, 2], run.thetas[:, 3])
+    assert not run.mask[:, 2].any()
 
 
 def test_simulation_is_deterministic_and_checks_its_arguments(small_start):

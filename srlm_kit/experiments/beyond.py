@@ -1,6 +1,6 @@
 """Numbers behind chapter 8, "Experiments the paper does not run".
 
-The paper has no experiments; its ICLR reviewers asked for some (paper-notes §8, §9). Five
+The paper has no experiments; its ICLR reviewers asked for some (:ref:`recovered-reviews`). Five
 studies, each one function returning a labelled grid (see :mod:`srlm_kit.figures.core`):
 
 * :func:`population_versus_samples` (a): the exact update sharpens doubly exponentially,
@@ -27,7 +27,7 @@ the near-tie initialisation (:func:`near_tie`), the coverage prediction for a sm
 :mod:`srlm_kit.theory`.
 
 Bands are mean ± one standard deviation over seeds, clipped to the range the seeds reached.
-Every instance here is the book's, not the paper's [reconstructed, paper-notes §10].
+Every instance here is the book's, not the paper's [reconstructed, :ref:`recovered-book-own`].
 """
 
 from __future__ import annotations
@@ -42,7 +42,12 @@ import sympy as sp
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, checks, dynamics, instances, metrics, theory
-from srlm_kit.experiments.common import json_lists, seed_band
+from srlm_kit.experiments.common import (
+    bump_margin_and_excess,
+    json_lists,
+    running_min_over_seeds,
+    seed_band,
+)
 from srlm_kit.policies import log_policy
 
 #: Shapes shared by every run of this module (one compiled simulation serves them all).
@@ -140,11 +145,6 @@ def _theorem_5_3(n, rounds, gamma_min, mu_min, kappa0) -> np.ndarray:
     return np.where(defined, value, np.nan)
 
 
-def _running_min_over_seeds(values: np.ndarray, seed_axis: int) -> np.ndarray:
-    """Minimum over rounds 0..t (running, last axis) and over seeds: the paper's mu or gamma."""
-    return np.minimum.accumulate(np.asarray(values, dtype=float), axis=-1).min(axis=seed_axis)
-
-
 # --------------------------------------------------------------------------------------------
 # (a) Population versus finite samples
 # --------------------------------------------------------------------------------------------
@@ -160,8 +160,7 @@ def bump_excess_closed_form(num_responses: int, height: float, beta, T) -> np.nd
     beta = np.asarray(beta, dtype=float)
     if np.any(~(beta > 0)):
         raise ValueError("beta must be > 0")
-    rounds = np.asarray(T, dtype=float)
-    return (num_responses - 1) * np.exp(-height * (1.0 + 1.0 / beta)**rounds)
+    return bump_margin_and_excess(height, num_responses, beta, T)[1]
 
 
 def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
@@ -214,8 +213,8 @@ def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     band = _seed_band(excess, seed_axis)
     kappa0 = float(metrics.condition_number(start.logits, start.rho))
     rounds = np.arange(T + 1, dtype=float)
-    mu_min = _running_min_over_seeds(mu, seed_axis)
-    gamma_min = _running_min_over_seeds(gamma, seed_axis)
+    mu_min = running_min_over_seeds(mu, seed_axis)
+    gamma_min = running_min_over_seeds(gamma, seed_axis)
     n_grid = np.asarray(n_values, dtype=float)[:, None, None]
     q = bounds.reviewer_contraction_factor(n_grid, mu_min)
     reference = (kappa0 - 1.0) * q**(rounds / 2.0)
@@ -344,7 +343,7 @@ def judge_setting(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
       judge may like for its own sake).
 
     Keys: ``split(key(seed), 4)`` = (logits, labels, lengths, runs). Returns
-    ``(instance, quality, length, run_key)``. [reconstructed, related-work §1 "Toy mapping":
+    ``(instance, quality, length, run_key)``. [reconstructed, :ref:`recovered-judge`:
     a toy of Yuan et al.'s length-biased self-judging, not the paper's]
     """
     check.check_positive("temperature", temperature)
@@ -518,7 +517,7 @@ def near_tie(num_prompts: int, num_responses: int, tied: int, epsilon: float,
     evenly spaced gaps can, and do.
     On prompt x the mode is response ``x mod K`` and its competitors the next ``tied - 1``
     responses (cyclically), so that no response is special.
-    [reconstructed, the book's instance; paper-notes §8: the reviewers' "margin collapse"]
+    [reconstructed, the book's instance; :ref:`recovered-reviews`: the reviewers' "margin collapse"]
     """
     check.check_int("num_prompts", num_prompts, minimum=1)
     check.check_int("tied (responses in the near-tie)", tied, minimum=2,
@@ -570,8 +569,8 @@ def margin_collapse(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
             population[i, j] = _vmap_leading(metrics.failure_probability, population_logits(
                 start.logits, beta, T), start.rho, THRESHOLD)
     seed_axis = 2
-    gamma_min = _running_min_over_seeds(gamma, seed_axis)
-    mu_min = _running_min_over_seeds(mu, seed_axis)
+    gamma_min = running_min_over_seeds(gamma, seed_axis)
+    mu_min = running_min_over_seeds(mu, seed_axis)
     bound = _theorem_5_3(n, np.arange(T + 1), gamma_min, mu_min, kappa0[..., None])
     population_rounds = np.argmax(population == 0.0, axis=-1).astype(float)
     population_rounds[~np.any(population == 0.0, axis=-1)] = np.nan
@@ -722,8 +721,9 @@ def bump_population_excess() -> theory.Derivation:
     ``(1 + sqrt(n mu))^(-(T-1)/2)`` of Theorem 5.3 loses the same ``log(1 + sqrt(n mu))/2``
     every round (single exponential).
 
-    [reconstructed, by algebra from :func:`srlm_kit.theory.gibbs_composition` (paper-notes
-    §6.1, §7.3) and the reviewer's factor (paper-notes §5.2); checked in SymPy]
+    [reconstructed, by algebra from :func:`srlm_kit.theory.gibbs_composition`
+    (:ref:`recovered-gibbs`, :ref:`recovered-book-own`) and the reviewer's factor
+    (:ref:`recovered-thm-5-3`); checked in SymPy]
     """
     c = 1 + 1 / theory.beta
     rounds = theory.T
@@ -769,7 +769,7 @@ def judge_composition() -> theory.Derivation:
     the noise like sqrt(T)). The favourite ``argmax (q + lambda l)`` is not the correct response
     exactly when ``lambda (l(y) - l(y_true)) > 1`` for some y.
 
-    [reconstructed, by algebra from the DPO optimum (related-work §2: for a fixed r, T rounds
+    [reconstructed, by algebra from the DPO optimum (:ref:`recovered-dpo`: for a fixed r, T rounds
     at beta equal one at beta/T); checked in SymPy]
     """
     theta = sp.Function("theta")
@@ -871,8 +871,8 @@ def coverage_derivation() -> theory.Derivation:
     probability), so the expected failure after T rounds of n triples is
     ``(1 - 2p(1 - p)/m)^(nT) ≈ exp(-2 n T p (1 - p)/m)``.
 
-    [reconstructed, by algebra from paper-notes §10.2 (minimum-norm ERM) and §10.4 ("a pure
-    coverage process"); checked in SymPy]
+    [reconstructed, by algebra from :ref:`recovered-erm-tie-break` (minimum-norm ERM) and
+    :ref:`recovered-book-own` ("a pure coverage process"); checked in SymPy]
     """
     beta = theory.beta
     size = _members + 1

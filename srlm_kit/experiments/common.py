@@ -14,6 +14,23 @@ def seed_band(values: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np
             np.minimum(mean + std, values.max(axis=axis)))
 
 
+def running_min_over_seeds(values, seed_axis: int) -> np.ndarray:
+    """Minimum over rounds ``0..t`` (running, along the last axis), then over the seed axis: the
+    paper's mu and gamma of Definition 5.2, measured on runs."""
+    return np.minimum.accumulate(np.asarray(values, dtype=float), axis=-1).min(axis=seed_axis)
+
+
+def bump_margin_and_excess(height, num_responses: int, beta, rounds
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """The exact iteration from a bump of height ``b`` (arguments already checked): the margin
+    ``b c^t`` and ``kappa_t - 1 = (K - 1) e^(-b c^t)``, ``c = 1 + 1/beta``, broadcast over
+    ``beta`` and ``rounds``. [reconstructed, by algebra from pi_t ∝ pi_0^(c^t)]"""
+    # A margin beyond the float range is +inf, and the runner-ups' mass then exactly 0.
+    with np.errstate(over="ignore"):
+        margin = height * (1.0 + 1.0 / beta) ** np.asarray(rounds, dtype=float)
+    return margin, (num_responses - 1) * np.exp(-margin)
+
+
 def json_lists(values) -> list:
     """Nested lists of floats with NaN and infinities as None (JSON null): strict JSON."""
     array = np.asarray(values, dtype=float)

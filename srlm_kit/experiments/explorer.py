@@ -19,31 +19,15 @@ Bands are "mean ± one standard deviation over seeds, clipped to the range the s
 
 from __future__ import annotations
 
-import math
-
 import jax
 import numpy as np
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, dynamics, instances
-from srlm_kit.experiments.common import json_lists, seed_band
+from srlm_kit.experiments.common import json_lists, running_min_over_seeds, seed_band
 
-
-def bump_height_for_kappa0(kappa0: float, num_responses: int) -> float:
-    """Bump height ``b`` whose initial policy has condition number ``kappa0``.
-
-    For the bump instance ``kappa_0 = 1 + (K - 1) e^{-b}`` (see :func:`srlm_kit.instances.bump`),
-    so ``b = log((K - 1) / (kappa0 - 1))``; a positive height needs ``1 < kappa0 < K``.
-    [reconstructed, by algebra from the bump instance]
-    """
-    if not 1.0 < kappa0 < num_responses:
-        raise ValueError(f"kappa0 must lie in the open interval (1, K) = (1, {num_responses}) "
-                         f"for a bump initialisation, got {kappa0}")
-    return math.log((num_responses - 1) / (kappa0 - 1))
-
-
-
-
+# Where chapters and notebooks have imported it from; it lives with the instance builders.
+from srlm_kit.instances import bump_height_for_kappa0  # noqa: F401
 
 
 def theorem_5_3_curve(n_values, kappa0s, mu_min: np.ndarray, gamma_min: np.ndarray, *,
@@ -102,8 +86,8 @@ def kappa_and_failure_grid(*, seed: int = 0, num_prompts: int = 20, num_response
     kappa_mean, kappa_lower, kappa_upper = seed_band(np.asarray(sampled.kappa), seed_axis)
     failure_mean, failure_lower, failure_upper = seed_band(np.asarray(sampled.failure), seed_axis)
     # The paper's mu and gamma are minima over rounds: running minimum over t, then over seeds.
-    mu_min = np.minimum.accumulate(np.asarray(sampled.mu), axis=-1).min(axis=seed_axis)
-    gamma_min = np.minimum.accumulate(np.asarray(sampled.gamma), axis=-1).min(axis=seed_axis)
+    mu_min = running_min_over_seeds(sampled.mu, seed_axis)
+    gamma_min = running_min_over_seeds(sampled.gamma, seed_axis)
     bound = theorem_5_3_curve(n_array, kappa0s, mu_min, gamma_min,
                               log_class_size=log_class_size, delta=delta)
 

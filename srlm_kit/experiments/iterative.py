@@ -1,9 +1,9 @@
 """Numbers behind chapters 5 and 6: the iterative bound (Theorem 5.3) and how many rounds it takes.
 
-All three experiments read one simulation of toy A (paper-notes §10.1): ``m`` prompts with a
+All three experiments read one simulation of toy A (:ref:`recovered-book-own`): ``m`` prompts with a
 uniform prompt distribution, ``K`` responses, and a *bump* start, where every logit is 0 except
 the mode's, whose height is chosen so that ``kappa(pi_0)`` takes each value of ``kappa0s``
-(:func:`srlm_kit.experiments.explorer.bump_height_for_kappa0`). From each start the kit runs
+(:func:`srlm_kit.instances.bump_height_for_kappa0`). From each start the kit runs
 ``T`` rounds of self-rewarding (fresh triples every round, square-loss ERM with the minimum-norm
 tie-break, :func:`srlm_kit.dynamics.run_grid`) for every per-round sample size in ``n_values``,
 for ``seeds`` seeds, and for two rules for ``beta``:
@@ -11,7 +11,7 @@ for ``seeds`` seeds, and for two rules for ``beta``:
 * ``"1/sqrt(n)"``: ``beta = n^(-1/2)``, the regime the theory needs (``beta ≲ n^(-1/2)``
   [quoted, ICLR review, R2]);
 * a constant: ``beta = constant_beta`` for every ``n`` (0.5 by default, the value of the
-  prototype table of paper-notes §10.4), named by its value (``"0.5"``).
+  prototype table of :ref:`recovered-book-own`), named by its value (``"0.5"``).
 
 Every ``n`` uses the same key, ``jax.random.key(seed)``, so runs at different ``n`` and from
 different starts share their random numbers (common random numbers). The simulation is cached
@@ -21,9 +21,9 @@ Experiments (the table :data:`EXPERIMENTS`):
 
 * ``iterative_bound_grid``: the trajectories (condition number and failure probability, mean and
   band over seeds), the exact infinite-data update, and the three levels of comparison with the
-  theory of paper-notes §11: level 1, the inequalities of Lemma C.1, Lemma C.3 (tail integral)
-  and Lemma C.4 (recursion) on every simulated round; level 2, the shape of Theorem 5.3 with one
-  constant fitted at one point, and slopes in ``log n`` and in ``T``;
+  theory of :ref:`recovered-book-own`: level 1, the inequalities of Lemma C.1, Lemma C.3 (tail
+  integral) and Lemma C.4 (recursion) on every simulated round; level 2, the shape of Theorem 5.3
+  with one constant fitted at one point, and slopes in ``log n`` and in ``T``;
 * ``iterative_level_three``: the full bound with every hidden constant set to 1, on a wide range
   of ``n``, and the ``n`` at which it first drops below 1;
 * ``rounds_needed_grid``: the empirical number of rounds needed to suppress the start, beside
@@ -44,8 +44,8 @@ import numpy as np
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, checks, dynamics, instances, metrics, policies
-from srlm_kit.experiments.common import json_lists, seed_band
-from srlm_kit.experiments.explorer import bump_height_for_kappa0
+from srlm_kit.experiments.common import json_lists, running_min_over_seeds, seed_band
+from srlm_kit.instances import bump_height_for_kappa0
 
 #: Initial condition numbers of the bump starts: a ladder up to toy A's 25.5 (b = log 2, K = 50).
 KAPPA0S = (3.0, 6.0, 12.0, 25.5)
@@ -119,7 +119,7 @@ def _simulation(seed: int, num_prompts: int, num_responses: int, kappa0s: tuple,
               for index, n in enumerate(n_values)]
     fields = {}
     for name in dynamics.Trajectory._fields:
-        if name == "logits":
+        if getattr(pieces[0], name) is None:  # logits, parameters, triples: not recorded here
             continue
         array = np.concatenate([np.asarray(getattr(piece, name)) for piece in pieces], axis=1)
         array.setflags(write=False)
@@ -165,11 +165,6 @@ def population_kappa(*, num_prompts: int, num_responses: int, kappa0s, betas: np
         table = dynamics.population_update(table, beta_grid)
         values.append(kappa_of(table, rho))
     return np.stack([np.asarray(value) for value in values], axis=-1)
-
-
-def _running_min_over_seeds(values: np.ndarray, seed_axis: int) -> np.ndarray:
-    """Minimum over rounds 0..t (running, last axis), then over seeds (Definition 5.2's minima)."""
-    return np.minimum.accumulate(values, axis=-1).min(axis=seed_axis)
 
 
 def _slopes(x, rows: np.ndarray, fit) -> np.ndarray:
@@ -304,7 +299,8 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
                          kappa0s=KAPPA0S, n_values=N_VALUES, T: int = 12, seeds: int = 8,
                          constant_beta: float = 0.5, threshold: float = 0.5,
                          delta: float = 0.05, calibration=(25.5, 100, 1)) -> dict:
-    """Trajectories of toy A beside Theorem 5.3 and its lemmas, at levels 1 and 2 (paper-notes §11).
+    """Trajectories of toy A beside Theorem 5.3 and its lemmas, at levels 1 and 2
+    (:ref:`recovered-book-own`).
 
     Labelled grid (see :mod:`srlm_kit.figures.core`) with coordinates ``kappa0``, ``n``,
     ``beta`` (:func:`beta_rules`), ``t`` (rounds 0..T) and ``fit`` (1..T). Bands are mean ± one
@@ -348,7 +344,7 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
     ``log|Pi| = m log K`` is the size of the class "one unknown mode per prompt", the toy-A
     version of the hard instance's class of chapter 4 (``log|Pi| = d log M``); the one-hot
     linear class of toy A has dimension mK and would only make the bound larger.
-    [reconstructed, the book's choice; paper-notes §12 leaves it to the reader]
+    [reconstructed, the book's choice; :ref:`recovered-unstated` leaves it to the reader]
     """
     trajectory = simulate(seed=seed, num_prompts=num_prompts, num_responses=num_responses,
                           kappa0s=kappa0s, n_values=n_values, T=T, seeds=seeds,
@@ -388,8 +384,8 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
     fit_rhs, fit_coefficients, later_violations = _recursion_fits(theory_rule, T)
 
     # Level 2: the shape of Theorem 5.3 in the theorem's regime beta = 1/sqrt(n).
-    mu_min = _running_min_over_seeds(np.asarray(trajectory.mu)[:, :, 0], seed_axis - 1)
-    gamma_min = _running_min_over_seeds(np.asarray(trajectory.gamma)[:, :, 0], seed_axis - 1)
+    mu_min = running_min_over_seeds(np.asarray(trajectory.mu)[:, :, 0], seed_axis - 1)
+    gamma_min = running_min_over_seeds(np.asarray(trajectory.gamma)[:, :, 0], seed_axis - 1)
     shape = theorem_5_3_shape(n_values, kappa0s, mu_min, gamma_min,
                               log_class_size=log_class_size, delta=delta)
     empirical = failure_band[0][:, :, 0]
@@ -508,8 +504,8 @@ def iterative_level_three(*, seed: int = 0, num_prompts: int = 100, num_response
                           kappa0s=KAPPA0S, n_values=N_VALUES, T: int = 12, seeds: int = 8,
                           constant_beta: float = 0.5, threshold: float = 0.5,
                           delta: float = 0.05, doublings: int = 30) -> dict:
-    """The failure bound with every hidden constant set to 1 (level 3, paper-notes §11.3) beside
-    the simulated failure, for n far beyond the simulated range.
+    """The failure bound with every hidden constant set to 1 (level 3, :ref:`recovered-book-own`)
+    beside the simulated failure, for n far beyond the simulated range.
 
     Labelled grid over ``[kappa0, T, n]`` with ``T`` = 1..T rounds and ``n`` on
     :func:`wide_n_grid` (``n_values[0]`` times powers of 2, ``doublings`` doublings, plus the
@@ -527,7 +523,7 @@ def iterative_level_three(*, seed: int = 0, num_prompts: int = 100, num_response
     bump height: ``mu_relative_change`` and ``gamma_relative_change`` give the largest relative
     distance from those values. ``crossing`` and
     ``crossing_no_class`` over ``[kappa0, T]``: the smallest n at which the bound drops below 1
-    (:func:`srlm_kit.bounds.level_three_crossing`). [reconstructed, paper-notes §11.3, §7.4]
+    (:func:`srlm_kit.bounds.level_three_crossing`). [reconstructed, :ref:`recovered-book-own`]
     """
     trajectory = simulate(seed=seed, num_prompts=num_prompts, num_responses=num_responses,
                           kappa0s=kappa0s, n_values=n_values, T=T, seeds=seeds,
@@ -648,7 +644,8 @@ def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: 
       ``sqrt(kappa_{T-1})`` (``beta = n^(-1/2)``), mean and band over seeds.
 
     ``kappa_final_max`` records the largest final kappa over seeds for each [kappa0, n, beta].
-    [statement of Corollary 5.7 quoted, v2 text; formula reconstructed, paper-notes §4.10, §7.1]
+    [statement of Corollary 5.7 quoted, v2 text; formula reconstructed, :ref:`recovered-cor-5-7`,
+    :ref:`recovered-book-own`]
     """
     trajectory = simulate(seed=seed, num_prompts=num_prompts, num_responses=num_responses,
                           kappa0s=kappa0s, n_values=n_values, T=T, seeds=seeds,

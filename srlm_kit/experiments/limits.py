@@ -2,8 +2,9 @@
 
 The paper has no experiments; its ICLR reviewers criticised, among other things, that tightness
 is known for one step only and that the contraction of the condition number might come from the
-square-loss regression rather than from self-rewarding (paper-notes §8, R4). Each experiment
-here speaks to one of these, on the book's toy instances [reconstructed, paper-notes §10]:
+square-loss regression rather than from self-rewarding (:ref:`recovered-reviews`, R4). Each
+experiment here speaks to one of these, on the book's toy instances [reconstructed,
+:ref:`recovered-book-own`]:
 
 * ``rounds_versus_pooling``: on the hard instance of Theorem 4.1 (paper App. D,
   :func:`srlm_kit.instances.hard_instance`), a budget of ``N`` triples spent as ``T`` rounds of
@@ -33,7 +34,9 @@ import sympy as sp
 from srlm_kit import _validation as check
 from srlm_kit import dynamics, instances, metrics, policies
 from srlm_kit.experiments.common import json_lists, seed_band
-from srlm_kit.experiments.explorer import bump_height_for_kappa0
+
+# secret_probability is the hard instance's; chapters read it from here too.
+from srlm_kit.instances import bump_height_for_kappa0, secret_probability
 from srlm_kit.theory import Derivation
 
 #: Rewards compared by :func:`self_versus_frozen_reward`.
@@ -43,15 +46,6 @@ REWARDS = ("self", "frozen")
 # --------------------------------------------------------------------------------------------
 # Closed forms
 # --------------------------------------------------------------------------------------------
-
-
-def secret_probability(M: int, gamma_bar: float = 0.5) -> float:
-    """Initial probability ``p = 1/((1 - gamma_bar) M)`` of the secret response on an informative
-    prompt of the hard instance (paper App. D; :func:`srlm_kit.instances.hard_instance`).
-    [reconstructed, from Huang et al. Thm 3.1']"""
-    check.check_int("M (number of informative responses)", M, minimum=3)
-    gamma_bar = check.check_open_interval("gamma_bar", gamma_bar, 0.0, 1.0)
-    return 1.0 / ((1.0 - gamma_bar) * M)
 
 
 def solved_by_one_pair(M: int, beta: float, gamma_bar: float = 0.5) -> bool:
@@ -129,7 +123,8 @@ def pooling_identity() -> Derivation:
         h = 2 (Delta/d) p (1 - p)
 
     and for ``gamma_bar = 1/2`` (``p = 2/M``) and large ``M``, ``E[fail] ≈ Delta exp(-4 Delta n T
-    /(d M))`` (paper-notes §10.5's form). [reconstructed, by algebra from the kit's ERM rule]
+    /(d M))`` (the form given in :ref:`recovered-thm-4-1`). [reconstructed, by algebra from the
+    kit's ERM rule]
     """
     Delta, d_prompts, p_secret = sp.symbols("Delta d p", positive=True)
     n_triples, rounds, M_responses = sp.symbols("n T M", positive=True)
@@ -306,7 +301,7 @@ def self_versus_frozen_reward(*, seed: int = 0, num_prompts: int = 40, num_respo
     """``kappa_t`` under the self-reward ``log pi_t`` and under the frozen reward ``log pi_0``.
 
     Start: the bump instance (toy A) with ``num_prompts`` prompts, ``num_responses`` responses
-    and ``kappa(pi_0) = kappa0`` (:func:`srlm_kit.experiments.explorer.bump_height_for_kappa0`).
+    and ``kappa(pi_0) = kappa0`` (:func:`srlm_kit.instances.bump_height_for_kappa0`).
     For each reward (axis ``reward``: ``"self"``, the paper's ``r_t = log pi_t``; ``"frozen"``,
     ``r = log pi_0`` as a :class:`srlm_kit.dynamics.Judge` without noise), each ``n`` and
     ``beta``: ``seeds`` runs of ``T`` rounds of the same square-loss ERM on fresh on-policy

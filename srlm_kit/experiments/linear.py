@@ -6,33 +6,32 @@ problem in ``theta``: with ``D`` the matrix of sampled feature differences, the 
 ``||beta D w - D theta_t||^2`` (``w = theta - theta_t``), and the minimum-norm minimiser gives
 ``theta_{t+1} = theta_t + P_D theta_t / beta``, ``P_D`` the orthogonal projection onto the row
 space of ``D`` (:func:`linear_erm_step` derives it). The exact, infinite-data update is
-``theta_{t+1} = (1 + 1/beta) theta_t``. [reconstructed, paper-notes §6.1 and §10.6]
+``theta_{t+1} = (1 + 1/beta) theta_t``. [reconstructed, :ref:`recovered-gibbs`,
+:ref:`recovered-book-own`]
 
 Three experiments, each one function returning a labelled grid (see
 :mod:`srlm_kit.figures.core`), and one table of numbers:
 
-* :func:`linear_rounds`: toy B of paper-notes §10.6, random unit features in R^d with d larger
-  than the per-round sample size n. Per round: the dimension of the span of all feature
-  differences seen so far (coverage), the fraction of the exact update a round captures, the
-  failure probability, the condition number, the agreement of the mode with the initial mode,
-  and the parameter norm; beside them the exact update, and the round at which the parameter
-  leaves a ball of radius B (Assumption 5.1) against ``log(B/||theta_0||)/log(1 + 1/beta)``;
+* :func:`linear_rounds`: the book's toy B (:ref:`recovered-book-own`), random unit features in
+  R^d with d larger than the per-round sample size n. Per round: the dimension of the span of
+  all feature differences seen so far (coverage), the fraction of the exact update a round
+  captures, the failure probability, the condition number, the agreement of the mode with the
+  initial mode, and the parameter norm; beside them the exact update, and the round at which
+  the parameter leaves a ball of radius B (Assumption 5.1) against
+  ``log(B/||theta_0||)/log(1 + 1/beta)``;
 * :func:`linear_dimension_sweep`: the failure probability after T rounds against d at a fixed n,
   for isotropic features and for features whose covariance spectrum decays exponentially
   (Corollary 6.4);
 * :func:`effective_dimension_grid`: the effective dimension ``d_eff(lambda)`` of the spectrum
   ``lambda_j = e^(-alpha j)`` against d, and its bounds.
 
-The simulation of this module (:func:`simulate_linear`) follows
-:func:`srlm_kit.dynamics.run` step for step (same keys, same data, same update, same metrics),
-and keeps every round's parameter and triples, which the measures of coverage need.
-The simulation also returns the parameters and the sampled triples of every round, from which
-the coverage is computed.
+The runs are the kit's own (:func:`srlm_kit.dynamics.run`); :func:`simulate_linear` asks it to
+record every round's parameter and sampled triples, from which the coverage is computed.
 
-The paper has no experiments; every instance here is the book's [reconstructed, paper-notes
-§10.6]. Bands are mean ± one standard deviation over seeds, clipped to the range the seeds
-reached. Also here: the book's SymPy derivations for this chapter (:data:`DERIVATIONS`, in the
-form of :mod:`srlm_kit.theory`).
+The paper has no experiments; every instance here is the book's [reconstructed,
+:ref:`recovered-book-own`]. Bands are mean ± one standard deviation over seeds, clipped to the
+range the seeds reached. Also here: the book's SymPy derivations for this chapter
+(:data:`DERIVATIONS`, in the form of :mod:`srlm_kit.theory`).
 """
 
 from __future__ import annotations
@@ -46,14 +45,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import sympy as sp
-from jax import lax
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, dynamics, instances, metrics, policies, theory
-from srlm_kit.experiments.common import json_lists, seed_band
+from srlm_kit.experiments.common import json_lists, running_min_over_seeds, seed_band
 from srlm_kit.policies import Triples
 
-#: Toy B (paper-notes §10.6): prompts, responses per prompt, feature dimension.
+#: Toy B: prompts, responses per prompt, feature dimension.
 NUM_PROMPTS = 100
 NUM_RESPONSES = 10
 DIMENSION = 200
@@ -95,52 +93,6 @@ def one_round(key, instance: instances.LinearInstance, theta, n, beta, *, n_max:
                     (1.0 + 1.0 / beta) * theta)
 
 
-def _saturate(theta):
-    """Rescale to :data:`srlm_kit.dynamics.THETA_SATURATION` beyond it, as the kit's run does."""
-    norm = jnp.linalg.norm(theta)
-    return jnp.where(norm > dynamics.THETA_SATURATION,
-                     theta * (dynamics.THETA_SATURATION / norm), theta)
-
-
-@partial(jax.jit, static_argnames=("n_max", "T_max", "update"))
-def _simulate_seeds(keys, features, theta0, rho, n, T, beta, *, n_max: int, T_max: int,
-                    update: str):
-    def one_seed(key):
-        round_keys = jax.random.split(key, T_max)
-
-        def body(theta, inputs):
-            t, round_key = inputs
-            logits = policies.linear_logits(features, theta)
-            triples = policies.sample_triples(round_key, logits, rho, n, n_max)
-            if update == "population":
-                stepped = (1.0 + 1.0 / beta) * theta
-            else:
-                stepped = dynamics.erm_update_linear(theta, features, triples, beta)
-            updated = jnp.where(t < T, _saturate(stepped), theta)
-            return updated, (updated, triples)
-
-        _, (thetas, triples) = lax.scan(body, theta0, (jnp.arange(T_max), round_keys))
-        return jnp.concatenate([theta0[None], thetas]), triples
-
-    return jax.vmap(one_seed)(keys)
-
-
-@partial(jax.jit, static_argnames=("threshold",))
-def _metrics(features, thetas, rho, target, labels, *, threshold: float):
-    def one(theta):
-        logits = policies.linear_logits(features, theta)
-        return (metrics.condition_number(logits, rho),
-                metrics.failure_probability(logits, rho, threshold),
-                metrics.target_failure(logits, rho, target, threshold),
-                metrics.agreement(logits, rho, labels),
-                metrics.min_confidence(logits, rho),
-                metrics.margin(logits, rho))
-
-    flat = thetas.reshape(-1, thetas.shape[-1])
-    values = jax.vmap(one)(flat)
-    return [value.reshape(thetas.shape[:-1]) for value in values]
-
-
 class LinearRun(NamedTuple):
     """The rounds of :func:`simulate_linear`, leading axis = seeds (NumPy arrays).
 
@@ -169,12 +121,13 @@ def simulate_linear(key, instance: instances.LinearInstance, *, n: int, T: int, 
                     update: str = "erm", threshold: float = THRESHOLD) -> LinearRun:
     """Run ``T`` rounds of self-rewarding in the linear softmax class, for ``seeds`` seeds.
 
-    The same iteration as :func:`srlm_kit.dynamics.run` on a linear instance (seed ``s`` uses
-    ``jax.random.split(key, seeds)[s]``, round ``t`` the ``t``-th of ``T_max`` keys split from
-    it, data drawn at length ``n_max``; the parameter is rescaled beyond
-    ``dynamics.THETA_SATURATION``), with the kit's least-squares step, and it keeps every round's
-    parameter and triples.
-    ``agreement`` is measured against ``instance.labels`` (0 where there are none).
+    :func:`srlm_kit.dynamics.run` on a linear instance, recording every round's parameter and
+    every step's triples (``keep_parameters``, ``keep_triples``), returned as NumPy arrays.
+    Seed ``s`` uses ``jax.random.split(key, seeds)[s]``, round ``t`` the ``t``-th of ``T_max``
+    keys split from it, data drawn at length ``n_max``; the parameter is rescaled beyond
+    ``dynamics.THETA_SATURATION``. Steps after ``T``, and every step of the population update,
+    draw no data (their ``mask`` is False). ``agreement`` is measured against
+    ``instance.labels`` (0 where there are none).
 
     Raises ValueError naming the parameter for ``n < 1``, ``n > n_max``, ``T < 0``,
     ``T_max < T``, ``beta <= 0``, ``seeds < 1``, an unknown update or a threshold outside (0, 1);
@@ -183,26 +136,13 @@ def simulate_linear(key, instance: instances.LinearInstance, *, n: int, T: int, 
     if not isinstance(instance, instances.LinearInstance):
         raise TypeError("instance must be a LinearInstance (srlm_kit.instances.linear), got "
                         f"{type(instance).__name__}")
-    if update not in dynamics.UPDATES:
-        raise ValueError(f"update must be one of {dynamics.UPDATES}, got {update!r}")
-    n = check.check_int("n (triples per round)", n, minimum=1)
-    n_max = n if n_max is None else check.check_int("n_max", n_max, minimum=n)
-    T = check.check_int("T (number of rounds)", T, minimum=0)
-    T_max = max(T, 1) if T_max is None else check.check_int("T_max", T_max, minimum=max(T, 1))
-    beta = check.check_positive("beta", beta)
-    seeds = check.check_int("seeds", seeds, minimum=1)
-    threshold = check.check_open_interval("threshold", threshold, 0.0, 1.0)
-    if isinstance(key, int):
-        raise TypeError("key must be a JAX PRNG key such as jax.random.key(0), not an int")
-    keys = jax.random.split(key, seeds)
-    thetas, triples = _simulate_seeds(
-        keys, instance.features, instance.theta, instance.rho, jnp.asarray(n), jnp.asarray(T),
-        jnp.asarray(beta, dtype=jnp.float64), n_max=n_max, T_max=T_max, update=update)
-    values = _metrics(instance.features, thetas, instance.rho, instance.target, instance.labels,
-                      threshold=threshold)
-    thetas = np.asarray(thetas)
-    return LinearRun(thetas, *(np.asarray(part) for part in triples),
-                     *(np.asarray(value) for value in values),
+    run = dynamics.run(key, instance, n=n, T=T, beta=beta, seeds=seeds, n_max=n_max,
+                       T_max=T_max, update=update, threshold=threshold, keep_parameters=True,
+                       keep_triples=True)
+    thetas = np.asarray(run.parameters)
+    return LinearRun(thetas, *(np.asarray(part) for part in run.triples),
+                     *(np.asarray(getattr(run, name)) for name in (
+                         "kappa", "failure", "target_failure", "agreement", "mu", "gamma")),
                      np.linalg.norm(thetas, axis=-1))
 
 
@@ -278,26 +218,17 @@ def exit_rounds(norms, radius) -> np.ndarray:
     return np.where(outside.any(axis=-1), first, np.nan)
 
 
-def _array_at_least(name: str, value, low: float) -> np.ndarray:
-    array = np.asarray(value, dtype=np.float64)
-    if np.any(~np.isfinite(array)) or np.any(array < low):
-        raise ValueError(f"{name} must be finite and at least {low}, got {value!r}")
-    return array
-
-
 def realizability_horizon(radius_ratio, beta) -> np.ndarray:
     """``L = log(B/||theta_0||) / log(1 + 1/beta)``: the exact update has ``||theta_t|| > B``
     first at round ``floor(L) + 1``, and Assumption 5.1 (the round's target
     ``(1 + 1/beta) theta_t`` inside the ball) holds for rounds ``0..floor(L) - 1``.
 
-    [reconstructed, from the Gibbs closed form; paper-notes §6.1 and §7.3;
+    [reconstructed, from the Gibbs closed form; :ref:`recovered-gibbs`, :ref:`recovered-book-own`;
     :func:`realizability_derivation`]. ``radius_ratio`` = ``B/||theta_0|| >= 1``, ``beta > 0``;
     they broadcast. ValueError naming the argument otherwise.
     """
-    ratio = _array_at_least("radius_ratio (B/||theta_0||)", radius_ratio, 1.0)
-    beta = _array_at_least("beta", beta, 0.0)
-    if np.any(beta == 0):
-        raise ValueError("beta must be > 0")
+    ratio = check.check_array_at_least("radius_ratio (B/||theta_0||)", radius_ratio, 1.0)
+    beta = check.check_positive_array("beta", beta)
     return np.log(ratio) / np.log1p(1.0 / beta)
 
 
@@ -363,7 +294,7 @@ def nested_features(key, num_prompts: int, num_responses: int, dimensions: Seque
     theirs, so that at the largest d they *are* those functions' features for ``key``. Sharing
     the draw makes the instances of different d common random numbers. Returns a list of
     ``(features, eigenvalues)``, one per d (NumPy; eigenvalues of the covariance
-    ``E[phi phi^T]``). [reconstructed, paper-notes §4.13 and §10.6]
+    ``E[phi phi^T]``). [reconstructed, :ref:`recovered-cor-6-4`, :ref:`recovered-book-own`]
     """
     dimensions = check.check_increasing_ints("dimensions", dimensions)
     check.check_int("m (number of prompts)", num_prompts, minimum=1)
@@ -399,7 +330,7 @@ def linear_starts(key, *, num_prompts: int, num_responses: int, dimensions: Sequ
     ``padded_dimension`` appends zero coordinates to every feature and to ``theta_0`` (nothing
     changes: logits, differences and projections live in the first d coordinates), so that
     instances of different d share one compiled simulation. Returns ``(instance, eigenvalues)``
-    per d. [reconstructed, paper-notes §10.6: the book's toy B]
+    per d. [reconstructed, :ref:`recovered-book-own`: the book's toy B]
     """
     dimensions = check.check_increasing_ints("dimensions", dimensions)
     padded = max(dimensions) if padded_dimension is None else check.check_int(
@@ -532,8 +463,8 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
         out.update({f"{name}_mean": mean, f"{name}_lower": lower, f"{name}_upper": upper})
     out["informative_mean"] = per_round["informative"].mean(axis=seed_axis)
     out["norm_ratio_max"] = per_round["norm_ratio"].max(axis=seed_axis)
-    out["mu_min"] = np.minimum.accumulate(per_round["mu"], axis=-1).min(axis=seed_axis)
-    out["gamma_min"] = np.minimum.accumulate(per_round["gamma"], axis=-1).min(axis=seed_axis)
+    out["mu_min"] = running_min_over_seeds(per_round["mu"], seed_axis)
+    out["gamma_min"] = running_min_over_seeds(per_round["gamma"], seed_axis)
     rounds = np.arange(T + 1)
     out["coverage_ceiling"] = np.minimum(1.0, np.outer(n_values, rounds) / dimension)
     out["population_failure"] = np.stack([np.asarray(run.failure)[0, :T + 1]
@@ -697,7 +628,7 @@ def effective_dimension_grid(*, seed: int = 0, alphas: Sequence[float] = (0.03, 
 
     Fields over ``[alpha, n, d]``: ``deff`` (:func:`srlm_kit.bounds.effective_dimension` at the
     ridge ``lambda = 1/n``, the natural choice; the paper's was not recovered [reconstructed,
-    paper-notes §4.13]); ``termwise`` (``sum_j min(1, lambda_j/lambda)``, Eq. 149);
+    :ref:`recovered-cor-6-4`]); ``termwise`` (``sum_j min(1, lambda_j/lambda)``, Eq. 149);
     ``exponential_bound`` (``(1/alpha) log(n) + 1/(1 - e^(-alpha))``, regime (A) with C = 1,
     the same for every d). Over ``[d]``: ``ambient`` = d. Nothing is random: ``seed`` is accepted
     for the common interface and unused.
@@ -761,7 +692,7 @@ def linear_erm_step() -> theory.Derivation:
 
     The algebra is done on a generic 2 x 3 matrix D (two differences in R^3, so that a null space
     remains; its null vector is the cross product of the rows) and a generic 2 x 2 one.
-    [reconstructed, paper-notes §10.6; checked in SymPy]
+    [reconstructed, :ref:`recovered-book-own`; checked in SymPy]
     """
     beta = theory.beta
     design = _matrix("D", 2, 3)
@@ -848,8 +779,8 @@ def realizability_derivation() -> theory.Derivation:
     integer above L on; the round-t target ``(1 + 1/beta) theta_t`` reaches B at ``t = L - 1``.
     Covering T rounds needs ``B >= (1 + 1/beta)^T ||theta_0||``, and then ``d log(nB/delta)``
     grows by ``d log(1 + 1/beta)`` per round; at ``beta = n^(-1/2)`` by ``d log(1 + sqrt(n))``.
-    [reconstructed, from the Gibbs closed form; paper-notes §6.1 and §7.3; the entropy cost is
-    the book's observation, by algebra]
+    [reconstructed, from the Gibbs closed form; :ref:`recovered-gibbs`, :ref:`recovered-book-own`;
+    the entropy cost is the book's observation, by algebra]
     """
     beta = theory.beta
     n, delta = theory.n, sp.Symbol("delta", positive=True)

@@ -43,27 +43,24 @@ import numpy as np
 from srlm_kit import _validation as check
 from srlm_kit import bounds, checks, dynamics, instances, metrics
 from srlm_kit.experiments.common import json_lists, seed_band
+from srlm_kit.instances import secret_probability
 
-#: The paper-notes §10.5 prototype settings (reproduced with the kit, never asserted against).
+#: The prototype settings of the hard instance's first study (reproduced with the kit, never
+#: asserted against).
 PROTOTYPE = {"d": 20, "M": 40, "Delta": 0.2, "beta": 0.05,
              "n_values": (50, 200, 800, 3200, 12800),
              "values": (0.19, 0.16, 0.09, 0.009, 0.0)}
-
-
-def bump_probability(M: int, gamma_bar: float = 0.5) -> float:
-    """The secret response's probability ``1/((1 - gamma_bar) M)`` on an informative prompt."""
-    return 1.0 / ((1.0 - gamma_bar) * M)
 
 
 def expected_failure(n, *, d: int, M: int, Delta: float, gamma_bar: float = 0.5,
                      rounds: int = 1):
     """Expected failure ``Delta (1 - 2 (Delta/d) p (1 - p))^(n rounds)`` of the kit's learner.
 
-    ``p`` is :func:`bump_probability`. A prompt stays unsolved iff none of the ``n rounds``
-    triples (``n`` per round; an unsolved prompt is unchanged, so later rounds see the same
-    policy there) lands on it with exactly one of its two responses the bump. Valid when
-    :func:`mechanism_holds`. [reconstructed, by the book from the kit's ERM rule; see the module
-    docstring]
+    ``p`` is :func:`srlm_kit.instances.secret_probability`. A prompt stays unsolved iff none
+    of the ``n rounds`` triples (``n`` per round; an unsolved prompt is unchanged, so later
+    rounds see the same policy there) lands on it with exactly one of its two responses the
+    bump. Valid when :func:`mechanism_holds`. [reconstructed, by the book from the kit's ERM
+    rule; see the module docstring]
     """
     check.check_int("d (number of informative prompts)", d, minimum=1)
     check.check_int("M (number of informative responses)", M, minimum=3)
@@ -72,13 +69,13 @@ def expected_failure(n, *, d: int, M: int, Delta: float, gamma_bar: float = 0.5,
     n = np.asarray(n, dtype=float)
     if np.any(n < 0):
         raise ValueError("n (triples per round) must be >= 0")
-    p = bump_probability(M, gamma_bar)
+    p = secret_probability(M, gamma_bar)
     return Delta * (1.0 - 2.0 * (Delta / d) * p * (1.0 - p)) ** (n * rounds)
 
 
 def expected_failure_approximate(n, *, d: int, M: int, Delta: float, rounds: int = 1):
     """``Delta exp(-4 Delta n rounds / (d M))``: :func:`expected_failure` for ``gamma_bar = 1/2``
-    with ``1 - x ≈ e^-x`` and ``p (1 - p) ≈ 2/M`` (paper-notes §10.5's form)."""
+    with ``1 - x ≈ e^-x`` and ``p (1 - p) ≈ 2/M`` (the form given in :ref:`recovered-thm-4-1`)."""
     return Delta * np.exp(-4.0 * Delta * np.asarray(n, dtype=float) * rounds / (d * M))
 
 
@@ -92,7 +89,7 @@ def mechanism_holds(M: int, beta: float, gamma_bar: float = 0.5) -> bool:
     """
     check.check_int("M (number of informative responses)", M, minimum=3)
     beta = check.check_positive("beta", beta)
-    p = bump_probability(M, gamma_bar)
+    p = secret_probability(M, gamma_bar)
     other = (1.0 - p) / (M - 1)
     return (1.0 + 1.0 / (2.0 * beta)) * math.log(p / other) > math.log(M - 1)
 
@@ -134,7 +131,7 @@ def lower_bound_sample_size(level, kappa0, log_class_size, constant: float = 1.0
     equals ``level``: ``n = constant kappa0 log|Pi| / (level^2 (1 + log(kappa0/level)))``.
 
     Solving the proof's equation for n instead of for eps. Needs ``0 < level < e kappa0`` (the
-    bracket positive). [reconstructed, by algebra; paper-notes §5.1 Steps 5 to 6]
+    bracket positive). [reconstructed, by algebra; Steps 5 to 6 of :ref:`recovered-thm-4-1`]
     """
     level, kappa0, size = (np.asarray(value, dtype=float) for value in (level, kappa0,
                                                                          log_class_size))
@@ -209,7 +206,7 @@ def single_step_failure(*, seed: int = 0, d: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
     ratios simulated/calibrated bound), ``checks`` (the largest deviation of a simulated mean
     from :func:`expected_failure` in standard errors, :func:`standard_errors`; whether the
     failure of every run equals its target failure, the theorem's event), and ``prototype`` (the
-    paper-notes §10.5 settings, simulated with the same machinery; ``None`` when
+    prototype settings of :data:`PROTOTYPE`, simulated with the same machinery; ``None`` when
     ``prototype=False``).
     """
     check.check_int("seeds", seeds, minimum=2)
@@ -336,7 +333,7 @@ def lower_bound_forms(*, seed: int = 0, kappa0s=(2.0, 4.0, 8.0, 16.0, 32.0, 64.0
     * ``exact_with_one``: eps solving ``eps^2 (1 + log(kappa0/eps)) = kappa0 log|Pi| / n`` (the
       proof's equation; :func:`srlm_kit.bounds.theorem_4_1_lower_bound`);
     * ``exact_without_one``: eps solving ``eps^2 log(kappa0/eps) = kappa0 log|Pi| / n``
-      (paper-notes §6.7; :func:`srlm_kit.bounds.theorem_4_1_lower_bound_without_one`);
+      (:ref:`recovered-lambert-w`; :func:`srlm_kit.bounds.theorem_4_1_lower_bound_without_one`);
     * ``asymptotic``: ``sqrt(2K / (n log(n kappa0^2 / (2K))))``, ``K = kappa0 log|Pi|``
       (:func:`srlm_kit.bounds.theorem_4_1_lower_bound_asymptotic`);
     * ``reviewer``: :func:`reviewer_lower_bound`, the form quoted by ICLR Reviewer 2;

@@ -4,8 +4,8 @@ Two things live here:
 
 * :data:`YUAN_2024_REPORTED`, the numbers Yuan et al. (2024) report for their self-rewarding
   loop, kept in one place so that the chapter's table and the claims its prose makes about them
-  come from the same data. They are [secondary] in the book's related-work notes: read in
-  transcriptions of the paper that agree with each other, not re-derived.
+  come from the same data. They are [secondary]: read in transcriptions of the paper that
+  agree with each other, not re-derived.
 * ``judge_versus_self_reward``, a small simulation of the book's own (the paper has no
   experiments): the same square-loss update driven either by a separate, noisy and biased judge
   or by the theory's self-reward ``log pi_t``, with an external "quality" label to say which
@@ -15,7 +15,7 @@ The judge is the kit's toy of an LLM-as-a-judge (:class:`srlm_kit.dynamics.Judge
 scores ``r_t(x, y) = quality(x, y) + bias(x, y) + noise * xi_t(x, y)`` with fresh standard normal
 ``xi_t``. Here ``quality`` is 1 on the externally best response of a prompt and 0 elsewhere, and
 ``bias`` adds ``b`` to one fixed other response per prompt, the *lure* (think of a long answer
-that a length-biased judge over-rates). [reconstructed, related-work §1 "Toy mapping": a toy of
+that a length-biased judge over-rates). [reconstructed, :ref:`recovered-judge`: a toy of
 Yuan et al.'s loop, not the paper's]
 """
 
@@ -27,10 +27,10 @@ import numpy as np
 from srlm_kit import _validation as check
 from srlm_kit import dynamics, instances
 from srlm_kit.experiments.common import json_lists, seed_band
-from srlm_kit.experiments.explorer import bump_height_for_kappa0
+from srlm_kit.instances import bump_height_for_kappa0
 
 #: What Yuan et al. (2024) report for Llama 2 70B: M1 = SFT on seed data (IFT + EFT), M2 and M3
-#: the two self-rewarding iterations. [secondary] (related-work §1): read in two transcriptions
+#: the two self-rewarding iterations. [secondary]: read in two transcriptions
 #: of the paper that agree with each other; the chapter presents them "as reported".
 YUAN_2024_REPORTED = {
     "models": ["SFT baseline", "M1", "M2", "M3"],

@@ -28,8 +28,8 @@ import numpy as np
 
 from srlm_kit import _validation as check
 from srlm_kit import dynamics, instances
-from srlm_kit.experiments.common import json_lists
-from srlm_kit.experiments.explorer import bump_height_for_kappa0
+from srlm_kit.experiments.common import bump_margin_and_excess, json_lists
+from srlm_kit.instances import bump_height_for_kappa0
 from srlm_kit.policies import LOG_FLOOR
 
 
@@ -43,9 +43,7 @@ def bump_closed_form(height: float, num_responses: int, beta: float, rounds) -> 
     check.check_positive("height (the bump b)", height)
     check.check_int("K (number of responses)", num_responses, minimum=2)
     check.check_positive("beta", beta)
-    rounds = np.asarray(rounds, dtype=float)
-    margin = height * (1.0 + 1.0 / beta) ** rounds
-    others = (num_responses - 1) * np.exp(-margin)
+    margin, others = bump_margin_and_excess(height, num_responses, beta, rounds)
     return {"margin": margin, "top_probability": 1.0 / (1.0 + others), "kappa": 1.0 + others}
 
 
@@ -57,7 +55,7 @@ def population_sharpening(*, num_responses: int = 10,
     One prompt (the population update acts on each prompt separately, and every prompt of a
     bump policy is the same), ``K = num_responses`` responses, bump heights chosen so that
     ``kappa(pi_0)`` takes each value of ``kappa0s``
-    (:func:`srlm_kit.experiments.explorer.bump_height_for_kappa0`), and ``T`` exact rounds for
+    (:func:`srlm_kit.instances.bump_height_for_kappa0`), and ``T`` exact rounds for
     every ``beta``. Nothing is random, so there is no seed.
 
     Labelled grid over ``[kappa0, beta, t]``: from the kit, ``kappa``, ``top_probability``
@@ -69,10 +67,11 @@ def population_sharpening(*, num_responses: int = 10,
     """
     check.check_int("K (number of responses)", num_responses, minimum=2)
     check.check_int("T (number of rounds)", T, minimum=1)
-    kappa0s = [float(value) for value in kappa0s]
-    betas = [check.check_positive("beta", value) for value in betas]
-    if not kappa0s or not betas:
+    if np.size(kappa0s) == 0 or np.size(betas) == 0:
         raise ValueError("kappa0s and betas must each list at least one value")
+    kappa0s = check.check_increasing_floats("kappa0s", kappa0s, 1.0, num_responses,
+                                            open_low=True)
+    betas = check.check_increasing_floats("betas", betas, 0.0, open_low=True)
     heights = [bump_height_for_kappa0(value, num_responses) for value in kappa0s]
     starts = instances.stack([instances.bump(1, num_responses, height) for height in heights])
     # The population update draws nothing: one seed and n = 1 are placeholders.
