@@ -11,7 +11,8 @@ lower bound with ``Ω̃``. Here every such constant is an explicit argument, ``c
 default 1, so that "the bound with every hidden constant set to 1" is the default and a
 calibrated constant (:func:`srlm_kit.checks.calibrate`) can be passed in.
 
-Provenance. The formulas are [reconstructed] unless marked otherwise (:ref:`recovered-sources`): the
+Provenance. The formulas are [reconstructed, :ref:`recovered-sources`] unless marked otherwise
+(:ref:`recovered-sources`): the
 paper's formulas were lost in conversion; the few quoted by an ICLR reviewer are marked
 [quoted, ICLR review, R2]. The docstrings say which equation each function solves.
 
@@ -139,7 +140,8 @@ def theorem_4_1_lower_bound_asymptotic(n: ArrayLike, kappa0: ArrayLike, log_clas
 
     with ``c = constant`` and ``K = kappa0 log|Pi|``. The first is the reviewer's
     ``(kappa0 log|Pi| / (n log(n kappa0/log|Pi|)))^(1/2)`` [quoted, ICLR review, R2] up to the
-    factors 2 [reconstructed, by algebra; checked in SymPy]. Needs the logarithm's argument
+    factors 2 [reconstructed, by algebra; checked in SymPy; :ref:`recovered-lambert-w`]. Needs the
+    logarithm's argument
     ``n kappa0^2/(2cK)`` above 1 (``e^(-2)`` with ``with_one``); otherwise ValueError naming n.
     """
     rhs_per_kappa0, kappa0 = _lower_bound_rhs(n, kappa0, log_class_size, constant)
@@ -348,8 +350,9 @@ def iteration_threshold(mu: ArrayLike, kappa0: ArrayLike, q: ArrayLike) -> RealO
 
 def iteration_threshold_approximate(n: ArrayLike, mu: ArrayLike, kappa0: ArrayLike) -> RealOrArray:
     """``T >= 1 + log(mu kappa0)/log(1 + sqrt(n mu))``: :func:`iteration_threshold` at the
-    reviewer's ``q = 1/(1 + sqrt(n mu))`` (:ref:`recovered-cor-5-7`) [reconstructed, from
-    Theorem 5.3 and the prose]. With Lemma C.4's ``q = 1/(1 + sqrt(1 + n mu))`` it is an
+    reviewer's ``q = 1/(1 + sqrt(n mu))`` (:ref:`recovered-cor-5-7`) [reconstructed, from Theorem
+    5.3 and the prose; :ref:`recovered-cor-5-7`]. With Lemma C.4's ``q = 1/(1 + sqrt(1 + n mu))``
+    it is an
     approximation (the "≈" of :ref:`recovered-cor-5-7`).
     """
     n = check.check_array_at_least("n", n, 1.0)
@@ -515,7 +518,8 @@ def corollary_6_4_bound(n: ArrayLike, T: ArrayLike, *, eigenvalues: ArrayLike, r
     natural one) [reconstructed; :ref:`recovered-cor-6-4`]. ``eigenvalues`` is the spectrum of the
     feature covariance (1-D). Under exponential decay d_eff = O(log(C/lambda)/alpha)
     (:func:`effective_dimension_exponential_bound`). Statement [quoted, v2 text]; formula
-    [reconstructed, from the prose and the standard effective-dimension calculus].
+    [reconstructed, from the prose and the standard effective-dimension calculus;
+    :ref:`recovered-cor-6-4`].
     """
     eigenvalues = check.check_spectrum("eigenvalues", eigenvalues)
     if eigenvalues.ndim != 1:

@@ -12,7 +12,8 @@ prompt, e.g. the bump or the hidden key of the hard instance), ``labels`` (an *e
 per prompt, ``-1`` where there is none) and ``radius`` (the ball radius B; ``inf`` for none).
 
 None of the initialisations is taken from the paper's experiments (it has none); they are the
-book's toy instances, marked [reconstructed] where they follow a construction of the paper.
+book's toy instances, marked [reconstructed, :ref:`recovered-book-own`] where they follow a
+construction of the paper.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def bump_height_for_kappa0(kappa0: float, num_responses: int) -> float:
 
     For the bump instance ``kappa_0 = 1 + (K - 1) e^{-b}`` (see :func:`bump`), so
     ``b = log((K - 1) / (kappa0 - 1))``; a positive height needs ``1 < kappa0 < K``.
-    [reconstructed, by algebra from the bump instance]
+    [reconstructed, by algebra from the bump instance; :ref:`recovered-kappa`]
     """
     if not 1.0 < kappa0 < num_responses:
         raise ValueError(f"kappa0 must lie in the open interval (1, K) = (1, {num_responses}) "
@@ -160,7 +161,8 @@ def hard_instance(key: Array, d: int, M: int, Delta: float, gamma_bar: float = 0
     ``k >= 1`` (and 0 on ``y_0``). The secret key ``j_i`` is drawn uniformly with ``key`` and
     returned as ``target``. Then ``kappa_0 = (1 - Delta) + Delta M (1 - gamma_bar)``.
 
-    [quoted, v2 text for the construction; numbers reconstructed, from Huang et al. Thm 3.1']
+    [quoted, v2 text for the construction; numbers reconstructed, from Huang et al. Thm 3.1';
+    :ref:`recovered-thm-4-1`]
     """
     check.check_int("d (number of informative prompts)", d, minimum=1)
     check.check_int("M (number of informative responses)", M, minimum=2)
@@ -182,7 +184,8 @@ def hard_instance(key: Array, d: int, M: int, Delta: float, gamma_bar: float = 0
 
 def secret_probability(M: int, gamma_bar: float = 0.5) -> float:
     """Initial probability ``p = 1/((1 - gamma_bar) M)`` of the secret response on an informative
-    prompt of :func:`hard_instance` (paper App. D). [reconstructed, from Huang et al. Thm 3.1']"""
+    prompt of :func:`hard_instance` (paper App. D). [reconstructed, from Huang et al. Thm 3.1';
+    :ref:`recovered-thm-4-1`]"""
     check.check_int("M (number of informative responses)", M, minimum=3)
     gamma_bar = check.check_open_interval("gamma_bar", gamma_bar, 0.0, 1.0)
     return 1.0 / ((1.0 - gamma_bar) * M)
@@ -486,7 +489,8 @@ def random_autoregressive(key: Array, vocabulary: int, length: int, temperature:
     """Every conditional is ``softmax(z / temperature)`` with independent standard normal ``z``.
 
     A knob from nearly deterministic (small temperature) to uniform (large). Traceable: can be
-    ``vmap``-ed over keys. [reconstructed, the book's random family, not the paper's]
+    ``vmap``-ed over keys. [reconstructed, the book's random family, not the paper's;
+    :ref:`recovered-book-own`]
     """
     if check.is_concrete((vocabulary, length)):
         check.check_int("V (vocabulary size)", vocabulary, minimum=2)

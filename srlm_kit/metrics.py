@@ -16,7 +16,8 @@ from srlm_kit.policies import log_policy
 def top_probability(logits: Array) -> Array:
     """``max_y pi(y|x) = pi(y_pi(x)|x)`` for every prompt, shape ``(m,)``.
 
-    [reconstructed, from the definition of kappa (Eq. 5), whose summand is its inverse]
+    [reconstructed, from the definition of kappa (Eq. 5), whose summand is its inverse;
+    :ref:`recovered-kappa`]
     """
     return jnp.exp(jnp.max(log_policy(logits), axis=-1))
 
@@ -39,7 +40,8 @@ def condition_excess(logits: Array, rho: Array) -> Array:
     exponential sharpening reaches in a few rounds; the sum of ratios to the mode keeps them
     down to the smallest float. A tie for the mode counts the other tied response with ratio 1
     (a two-way tie gives 1, as ``1/max - 1`` does). Works on any leading axes of ``logits``.
-    [reconstructed, by algebra from Eq. 5: ``1/pi(y_pi) - 1 = (1 - pi(y_pi))/pi(y_pi)``]
+    [reconstructed, by algebra from Eq. 5: ``1/pi(y_pi) - 1 = (1 - pi(y_pi))/pi(y_pi)``;
+    :ref:`recovered-kappa`]
     """
     log_probs = log_policy(jnp.asarray(logits))
     top = jnp.max(log_probs, axis=-1, keepdims=True)

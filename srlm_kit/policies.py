@@ -44,7 +44,8 @@ def log_policy(logits: Array) -> Array:
     """Normalised log-probabilities ``log pi(y|x) = logits[x,y] - logsumexp(logits[x])``.
 
     Computed stably (max-shifted ``logsumexp``) and clipped below at :data:`LOG_FLOOR`.
-    [reconstructed, standard softmax; clipping is a numerical convention of the kit]
+    [reconstructed, standard softmax; clipping is a numerical convention of the kit;
+    :ref:`recovered-setting`]
     """
     return jnp.maximum(jax.nn.log_softmax(logits, axis=-1), LOG_FLOOR)
 
@@ -52,7 +53,7 @@ def log_policy(logits: Array) -> Array:
 def policy_probs(logits: Array) -> Array:
     """Probabilities ``pi(y|x) = softmax(logits[x])[y]``, rows summing to 1.
 
-    [reconstructed, standard softmax]
+    [reconstructed, standard softmax; :ref:`recovered-setting`]
     """
     return jnp.exp(log_policy(logits))
 

@@ -105,8 +105,9 @@ def gibbs_maximiser() -> Derivation:
     Result: ``p(y) = pi_t(y)^(1+1/beta) / Z_t``, ``Z_t = sum_y' pi_t(y')^(1+1/beta)`` (Eq. 12).
 
     Statement [quoted, v2 text: "Gibbs form"]; formula [reconstructed, from the Huang et al.
-    template, pi*_beta ∝ pi_base^(1+1/beta)]; derivation [reconstructed, by algebra; checked in
-    SymPy]. Steps: Lagrangian on the simplex; stationarity in one coordinate; solve for ``p(y)``;
+    template, pi*_beta ∝ pi_base^(1+1/beta); :ref:`recovered-huang`]; derivation [reconstructed, by
+    algebra; checked in SymPy; :ref:`recovered-algebra`]. Steps: Lagrangian on the simplex;
+    stationarity in one coordinate; solve for ``p(y)``;
     normalise; strict concavity (second derivative ``-beta/p < 0``) makes the stationary point the
     maximum. The multiplier of ``p >= 0`` is not needed: the solution is strictly positive.
     """
@@ -287,7 +288,8 @@ def tail_integral() -> Derivation:
         1 + a/mu + a log((1/mu - 1)(1 - a)/a)   if u* < 1/mu, i.e. a < 1 - mu   (Eq. 56)
         1/mu                                    otherwise (the cap covers all of [1, 1/mu])
 
-    Steps [quoted, v2 text]; formulas [reconstructed, by algebra; checked in SymPy]
+    Steps [quoted, v2 text]; formulas [reconstructed, by algebra; checked in SymPy;
+    :ref:`recovered-algebra`]
     (:ref:`recovered-tail-integral`; the linear terms cancel, ``(u* - 1) - a u* = 0``). The two
     pieces agree at ``a = 1 - mu``. Valid for a in (0, 1) and mu in (0, 1].
     """
@@ -520,8 +522,9 @@ def theorem_5_3_assembly() -> Derivation:
     the order-of-magnitude substitutions ``kappa* ≍ 1/mu``, ``eps_stat ≍
     log(n|Pi|/delta)/sqrt(n)`` (which drops the factor ``sqrt(log(|Pi|/delta))`` of
     :func:`one_round_bound`; about 20 in toy A) and ``beta ≲ n^(-1/2)`` (which makes the log term
-    of the same order and is absorbed in C). The final form is the reviewer's Eq. (7) [quoted, ICLR review, R2] with
-    the v2 notation (rho -> delta, c -> mu, threshold 1/2); ``C`` is the constant hidden in ``≲``.
+    of the same order and is absorbed in C). The final form is the reviewer's Eq. (7) [quoted,
+    ICLR review, R2] with the v2 notation (rho -> delta, c -> mu, threshold 1/2); ``C`` is the
+    constant hidden in ``≲``.
     """
     error = sp.Symbol("epsilon_stat", positive=True)
     kappa_last = sp.Symbol("kappa_{T-1}", positive=True)

@@ -134,7 +134,7 @@ def _theorem_5_3(n, rounds, gamma_min, mu_min, kappa0) -> np.ndarray:
     """Theorem 5.3 with every hidden constant 1 and log|Pi| = 0, NaN at t = 0 and gamma = 0.
 
     Arrays broadcast; ``rounds`` is the round index t (the bound is defined for t >= 1).
-    [reconstructed, see :func:`srlm_kit.bounds.theorem_5_3_bound`]
+    [reconstructed, see :func:`srlm_kit.bounds.theorem_5_3_bound`; :ref:`recovered-thm-5-3`]
     """
     n, rounds, gamma_min, mu_min, kappa0 = np.broadcast_arrays(
         *(np.asarray(value, dtype=float) for value in (n, rounds, gamma_min, mu_min, kappa0)))
@@ -153,7 +153,7 @@ def _theorem_5_3(n, rounds, gamma_min, mu_min, kappa0) -> np.ndarray:
 def bump_excess_closed_form(num_responses: int, height: float, beta, T) -> np.ndarray:
     """``kappa_T - 1 = (K - 1) exp(-b (1 + 1/beta)^T)`` for the bump start under the exact update.
 
-    [reconstructed, by algebra; :func:`bump_population_excess`]
+    [reconstructed, by algebra; :func:`bump_population_excess`; :ref:`recovered-gibbs`]
     """
     check.check_int("num_responses", num_responses, minimum=2)
     check.check_positive("height", height)
@@ -364,7 +364,7 @@ def favourite_is_correct(quality, length, bias: float) -> np.ndarray:
     ``bias`` is lambda. The favourite differs from ``y_true`` exactly when some response is
     longer by more than ``1/lambda``: ``lambda (l(y) - l(y_true)) > 1``. Its prompt-average is
     the agreement the judge loop converges to as T grows (exact update,
-    :func:`judge_composition`). [reconstructed, by algebra]
+    :func:`judge_composition`). [reconstructed, by algebra; :ref:`recovered-book-own`]
     """
     score = np.asarray(quality) + bias * np.asarray(length)
     return np.argmax(score, axis=1) == np.argmax(np.asarray(quality), axis=1)
@@ -603,7 +603,7 @@ def coverage_failure(n, T, *, num_prompts: int, mode_probability: float) -> np.n
 
     Holds for the bump start when beta is small enough that one round in which the mode is
     paired with another response makes it dominant, and nothing else changes a prompt
-    (:func:`coverage_derivation`). [reconstructed, by algebra]
+    (:func:`coverage_derivation`). [reconstructed, by algebra; :ref:`recovered-book-own`]
     """
     check.check_int("num_prompts", num_prompts, minimum=1)
     p = check.check_open_interval("mode_probability", mode_probability, 0.0, 1.0)
@@ -618,7 +618,8 @@ def dominant_after_cover(num_responses: int, height: float, beta) -> np.ndarray:
     """True where one covering round makes the bump's mode dominant (top probability > 1/2)
     whatever the component: ``e^(-b(1 + 1/beta)) + (K - 2) e^(-b(1 + 1/(2 beta))) < 1``.
 
-    [reconstructed, by algebra from the minimum-norm ERM; :func:`coverage_derivation`]
+    [reconstructed, by algebra from the minimum-norm ERM; :func:`coverage_derivation`;
+    :ref:`recovered-erm-tie-break`]
     """
     beta = np.asarray(beta, dtype=float)
     return (np.exp(-height * (1.0 + 1.0 / beta))
@@ -819,7 +820,7 @@ def near_tie_rounds() -> theory.Derivation:
     ``1/gamma = 1/epsilon``.
 
     [reconstructed, by algebra from :func:`srlm_kit.theory.gibbs_composition`; a sufficient
-    condition, checked in SymPy]
+    condition, checked in SymPy; :ref:`recovered-gibbs`]
     """
     rounds = sp.Symbol("T", positive=True)
     gap_T = _sharpening**rounds * _epsilon

@@ -24,7 +24,8 @@ def bump_margin_and_excess(height, num_responses: int, beta, rounds
                            ) -> tuple[np.ndarray, np.ndarray]:
     """The exact iteration from a bump of height ``b`` (arguments already checked): the margin
     ``b c^t`` and ``kappa_t - 1 = (K - 1) e^(-b c^t)``, ``c = 1 + 1/beta``, broadcast over
-    ``beta`` and ``rounds``. [reconstructed, by algebra from pi_t ∝ pi_0^(c^t)]"""
+    ``beta`` and ``rounds``. [reconstructed, by algebra from pi_t ∝ pi_0^(c^t);
+    :ref:`recovered-gibbs`]"""
     # A margin beyond the float range is +inf, and the runner-ups' mass then exactly 0.
     with np.errstate(over="ignore"):
         margin = height * (1.0 + 1.0 / beta) ** np.asarray(rounds, dtype=float)

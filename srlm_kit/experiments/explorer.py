@@ -37,7 +37,7 @@ def theorem_5_3_curve(n_values, kappa0s, mu_min: np.ndarray, gamma_min: np.ndarr
     ``mu_min``/``gamma_min`` are the minimum confidence and margin measured on the runs (over
     seeds and over rounds ``0..t``), the paper's mu and gamma. NaN where the bound is not
     defined: at ``t = 0`` (the theorem needs T >= 1) and where a margin is 0.
-    [reconstructed, see :func:`srlm_kit.bounds.theorem_5_3_bound`]
+    [reconstructed, see :func:`srlm_kit.bounds.theorem_5_3_bound`; :ref:`recovered-thm-5-3`]
     """
     n_grid = np.asarray(n_values, dtype=float)[None, :, None, None]
     kappa0_grid = np.asarray(kappa0s, dtype=float)[:, None, None, None]

@@ -196,8 +196,8 @@ def coverage_failure(n, T, *, num_prompts: int, kappa0):
     ``(1 - 2p(1 - p)/m)^n``, and T rounds of fresh data with that power T. A prompt that has
     been reached keeps more than half of its mass on the mode when
     ``b (1 + 1/(2 beta)) > log(K - 1)`` (:func:`coverage_reaches_half`); one that has not keeps
-    ``p <= 1/2`` (kappa0 >= 2) and fails. [reconstructed, the book's analysis of toy A; the
-    paper has no such model]. Vectorised over n, T and kappa0 (kappa0 >= 2).
+    ``p <= 1/2`` (kappa0 >= 2) and fails. [reconstructed, the book's analysis of toy A; the paper
+    has no such model; :ref:`recovered-book-own`]. Vectorised over n, T and kappa0 (kappa0 >= 2).
     """
     num_prompts = check.check_int("num_prompts (m)", num_prompts, minimum=1)
     n = np.asarray(n, dtype=float)
@@ -214,7 +214,7 @@ def coverage_reaches_half(n, *, num_responses: int, kappa0) -> np.ndarray:
     """Whether one reached round lifts the mode above probability 1/2 at ``beta = n^(-1/2)``:
     ``b (1 + sqrt(n)/2) > log(K - 1)`` with b the bump height of kappa0 (the worst case of
     :func:`coverage_failure`, a pair of the mode and one other response). [reconstructed, by
-    algebra]"""
+    algebra; :ref:`recovered-book-own`]"""
     kappa0 = np.atleast_1d(np.asarray(kappa0, dtype=float))
     height = np.asarray([bump_height_for_kappa0(value, num_responses) for value in kappa0])
     n = np.asarray(n, dtype=float)
@@ -231,7 +231,7 @@ def coverage_rounds(n, *, num_prompts: int, kappa0, factor: float = SUPPRESSION_
 
     (T = 1 when kappa0 <= factor), the counterpart of :func:`rounds_to_suppress`.
     For large kappa0 and m this is about ``1 + m kappa0 log(kappa0 - 1)/(2n)``.
-    [reconstructed, the book's analysis of toy A]
+    [reconstructed, the book's analysis of toy A; :ref:`recovered-book-own`]
     """
     num_prompts = check.check_int("num_prompts (m)", num_prompts, minimum=1)
     factor = check.check_open_interval("factor", factor, 1.0, math.inf)
@@ -260,7 +260,7 @@ def theorem_5_3_shape(n_values, kappa0s, mu_min: np.ndarray, gamma_min: np.ndarr
 
     with mu and gamma the minima measured up to round t (``mu_min``, ``gamma_min``, same grid).
     NaN at t = 0 (the theorem is about T >= 1 rounds) and where a margin is 0.
-    [reconstructed, see :func:`srlm_kit.bounds.theorem_5_3_bound`]
+    [reconstructed, see :func:`srlm_kit.bounds.theorem_5_3_bound`; :ref:`recovered-thm-5-3`]
     """
     n_grid = np.asarray(n_values, dtype=float)[None, :, None]
     kappa0_grid = np.asarray(kappa0s, dtype=float)[:, None, None]
@@ -604,7 +604,8 @@ def rounds_to_suppress(kappa: np.ndarray, limit: float = 1.0,
     run, and calls the start suppressed once the transient part is at most the stable one,
     ``kappa_{T-1} <= factor * kappa_inf`` (factor 2). The result is the smallest such T,
     ``1 + min{t : kappa_t <= factor * limit}``, or NaN if no round of the run qualifies
-    (censored: the run was too short to tell). [reconstructed, the book's definition]
+    (censored: the run was too short to tell). [reconstructed, the book's definition;
+    :ref:`recovered-book-own`]
     """
     kappa = np.asarray(kappa, dtype=float)
     check.check_positive("limit", limit)

@@ -60,7 +60,7 @@ def solved_by_one_pair(M: int, beta: float, gamma_bar: float = 0.5) -> bool:
 
     A larger group containing the secret lifts it further, so the condition covers every
     dataset in which some triple pairs the secret with another response.
-    [reconstructed, by algebra from the kit's ERM rule]
+    [reconstructed, by algebra from the kit's ERM rule; :ref:`recovered-erm-tie-break`]
     """
     beta = check.check_positive("beta", beta)
     p = secret_probability(M, gamma_bar)
@@ -81,7 +81,7 @@ def pooled_expected_failure(total, *, d: int, M: int, Delta: float, gamma_bar: f
     with the same probability: the formula is then a lower bound on the expected failure, exact
     as long as no solved prompt relapses (``rounds_versus_pooling`` counts relapses).
     [reconstructed, by algebra from the kit's ERM rule; the same formula as the one-round
-    prediction of chapter 4]
+    prediction of chapter 4; :ref:`recovered-erm-tie-break`]
     """
     check.check_int("d (number of informative prompts)", d, minimum=1)
     Delta = check.check_open_interval("Delta", Delta, 0.0, 1.0)
@@ -99,7 +99,8 @@ def population_exponent(t, beta, reward: str):
         frozen reward r   = log pi_0:  e_t = 1 + t/beta         (singly exponential)
 
     From the Gibbs update ``pi_{t+1} ∝ pi_t exp(r/beta)`` [reconstructed, from the Gibbs form;
-    the self-reward case is Huang et al.'s ``pi*_beta ∝ pi_base^(1+1/beta)`` composed t times].
+    the self-reward case is Huang et al.'s ``pi*_beta ∝ pi_base^(1+1/beta)`` composed t times;
+    :ref:`recovered-gibbs`].
     """
     if reward not in REWARDS:
         raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
@@ -124,7 +125,7 @@ def pooling_identity() -> Derivation:
 
     and for ``gamma_bar = 1/2`` (``p = 2/M``) and large ``M``, ``E[fail] ≈ Delta exp(-4 Delta n T
     /(d M))`` (the form given in :ref:`recovered-thm-4-1`). [reconstructed, by algebra from the
-    kit's ERM rule]
+    kit's ERM rule; :ref:`recovered-erm-tie-break`]
     """
     Delta, d_prompts, p_secret = sp.symbols("Delta d p", positive=True)
     n_triples, rounds, M_responses = sp.symbols("n T M", positive=True)
@@ -163,7 +164,7 @@ def exponent_recursions() -> Derivation:
         frozen:  log pi_{t+1} = log pi_t + log pi_0 / beta + const  =>  e_t = 1 + t/beta
 
     Both solved with ``rsolve`` from ``e_0 = 1``. [reconstructed, from the Gibbs form
-    ``pi_{t+1} ∝ pi_t exp(r/beta)``]
+    ``pi_{t+1} ∝ pi_t exp(r/beta)``; :ref:`recovered-gibbs`]
     """
     beta = sp.Symbol("beta", positive=True)
     step = sp.Symbol("t", integer=True, nonnegative=True)

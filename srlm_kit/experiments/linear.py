@@ -235,7 +235,8 @@ def realizability_horizon(radius_ratio, beta) -> np.ndarray:
 def population_exit_round(radius_ratio, beta) -> np.ndarray:
     """The smallest integer above :func:`realizability_horizon`, the round at which the exact
     update leaves the ball (``floor(L) + 1``; an integer L, where the norm touches B, also gives
-    ``L + 1``, the first round strictly outside). [reconstructed, by algebra]"""
+    ``L + 1``, the first round strictly outside). [reconstructed, by algebra;
+    :ref:`recovered-asm-5-1`]"""
     return np.floor(realizability_horizon(radius_ratio, beta)) + 1.0
 
 
@@ -738,7 +739,7 @@ def erm_norm_growth() -> theory.Derivation:
     ``sqrt(1 + ((1 + 1/beta)^2 - 1) f^2)``: ``1 + 1/beta`` exactly when f = 1 (the exact
     update), and less otherwise. By induction ``||theta_t^ERM|| <= (1 + 1/beta)^t ||theta_0||``,
     so the ERM iterate leaves a ball no earlier than the exact update.
-    [reconstructed, by algebra: the book's; checked in SymPy]
+    [reconstructed, by algebra: the book's; checked in SymPy; :ref:`recovered-book-own`]
     """
     beta = theory.beta
     norm_sq = sp.Symbol("||theta||^2", positive=True)

@@ -6,7 +6,8 @@ The hard instance of Theorem 4.1 (paper App. D, :func:`srlm_kit.instances.hard_i
 response; the rest of the mass sits on a sentinel prompt that is already solved.
 
 **The mechanism in the kit's learner** [reconstructed, by the book: an analysis of the kit's
-minimum-norm ERM rule, not a statement of the paper]. In one round the square-loss ERM changes
+minimum-norm ERM rule, not a statement of the paper; :ref:`recovered-book-own`]. In one round the
+square-loss ERM changes
 a prompt's policy only inside connected groups of sampled responses, and only where their
 self-rewards differ. On an informative prompt all non-bump responses have the same reward, so
 the prompt changes iff some triple pairs the bump with another response; with ``beta`` small
@@ -59,8 +60,8 @@ def expected_failure(n, *, d: int, M: int, Delta: float, gamma_bar: float = 0.5,
     ``p`` is :func:`srlm_kit.instances.secret_probability`. A prompt stays unsolved iff none
     of the ``n rounds`` triples (``n`` per round; an unsolved prompt is unchanged, so later
     rounds see the same policy there) lands on it with exactly one of its two responses the
-    bump. Valid when :func:`mechanism_holds`. [reconstructed, by the book from the kit's ERM
-    rule; see the module docstring]
+    bump. Valid when :func:`mechanism_holds`. [reconstructed, by the book from the kit's ERM rule;
+    see the module docstring; :ref:`recovered-book-own`]
     """
     check.check_int("d (number of informative prompts)", d, minimum=1)
     check.check_int("M (number of informative responses)", M, minimum=3)
@@ -85,7 +86,7 @@ def mechanism_holds(M: int, beta: float, gamma_bar: float = 0.5) -> bool:
     After the update the bump's log-probability exceeds every unsampled response's by at least
     ``g = (1 + 1/(2 beta)) log(p_bump / p_other)`` (a group of two is the worst case), and
     sampled non-bump responses only go down, so ``e^g > M - 1`` suffices.
-    [reconstructed, by the book from the kit's ERM rule]
+    [reconstructed, by the book from the kit's ERM rule; :ref:`recovered-book-own`]
     """
     check.check_int("M (number of informative responses)", M, minimum=3)
     beta = check.check_positive("beta", beta)
@@ -97,7 +98,8 @@ def mechanism_holds(M: int, beta: float, gamma_bar: float = 0.5) -> bool:
 def worst_case_bump_mass(n, *, d: int, kappa0: float):
     """``Delta* = sqrt(d (kappa0 - 1) / (4 n))``, the maximiser over Delta of
     ``Delta exp(-2 Delta^2 n / (d (kappa0 - 1)))`` (the approximate failure of the kit's learner
-    on the hard instance with ``kappa(pi^I) = kappa0``). [reconstructed, by the book]"""
+    on the hard instance with ``kappa(pi^I) = kappa0``). [reconstructed, by the book;
+    :ref:`recovered-book-own`]"""
     if kappa0 <= 1:
         raise ValueError(f"kappa0 must be > 1 (a hard instance needs informative prompts "
                          f"that are not solved), got {kappa0}")
@@ -107,7 +109,8 @@ def worst_case_bump_mass(n, *, d: int, kappa0: float):
 def instance_sizes(kappa0: float, Delta: float) -> tuple[int, float]:
     """``(M, Delta')`` with ``M = round(2 (kappa0 - 1 + Delta)/Delta)`` and ``Delta'`` adjusted so
     that the hard instance (gamma_bar = 1/2) has ``kappa(pi^I) = 1 + Delta' (M/2 - 1) = kappa0``
-    exactly. [reconstructed, by algebra from :func:`srlm_kit.instances.hard_instance_kappa0`]"""
+    exactly. [reconstructed, by algebra from :func:`srlm_kit.instances.hard_instance_kappa0`;
+    :ref:`recovered-thm-4-1`]"""
     Delta = check.check_open_interval("Delta", Delta, 0.0, 1.0)
     M = max(3, round(2.0 * (kappa0 - 1.0 + Delta) / Delta))
     adjusted = (kappa0 - 1.0) / (M / 2.0 - 1.0)
@@ -165,7 +168,7 @@ def standard_errors(runs, expected, *, d: int, Delta) -> np.ndarray:
     The standard error is the largest the mechanism allows: a run's failure is ``Delta/d``
     times the number U of unsolved informative prompts, whose indicators are negatively
     correlated (``(1 - 2q)^n <= (1 - q)^(2n)``), so ``Var U <= d P (1 - P)`` with
-    ``P = expected/Delta``. [reconstructed, by the book]
+    ``P = expected/Delta``. [reconstructed, by the book; :ref:`recovered-book-own`]
     """
     runs, expected, Delta = (np.asarray(value, dtype=float) for value in (runs, expected, Delta))
     unsolved = expected / Delta

@@ -38,7 +38,8 @@ def bump_closed_form(height: float, num_responses: int, beta: float, rounds) -> 
 
     Returns arrays over ``rounds``: ``margin = b c^t``, ``top_probability =
     1/(1 + (K - 1) e^(-b c^t))`` and ``kappa = 1 + (K - 1) e^(-b c^t)``, with
-    ``c = 1 + 1/beta``. [reconstructed, by algebra from pi_T ∝ pi_0^((1+1/beta)^T)]
+    ``c = 1 + 1/beta``. [reconstructed, by algebra from pi_T ∝ pi_0^((1+1/beta)^T);
+    :ref:`recovered-gibbs`]
     """
     check.check_positive("height (the bump b)", height)
     check.check_int("K (number of responses)", num_responses, minimum=2)
@@ -111,7 +112,8 @@ def rounds_to_exceed_half(height: float, num_responses: int, beta: float) -> int
     """Exact rounds from a bump of height ``b`` until the top probability exceeds 1/2.
 
     The smallest ``t`` with ``(K - 1) e^(-b c^t) < 1``, i.e. ``c^t > log(K - 1)/b``, where
-    ``c = 1 + 1/beta``. [reconstructed, by algebra from :func:`bump_closed_form`]
+    ``c = 1 + 1/beta``. [reconstructed, by algebra from :func:`bump_closed_form`;
+    :ref:`recovered-gibbs`]
     """
     check.check_positive("height (the bump b)", height)
     check.check_int("K (number of responses)", num_responses, minimum=2)
