@@ -11,9 +11,8 @@ lower bound with ``Ω̃``. Here every such constant is an explicit argument, ``c
 default 1, so that "the bound with every hidden constant set to 1" is the default and a
 calibrated constant (:func:`srlm_kit.checks.calibrate`) can be passed in.
 
-Provenance. The formulas are [reconstructed, :ref:`recovered-sources`] unless marked otherwise
-(:ref:`recovered-sources`): the
-paper's formulas were lost in conversion; the few quoted by an ICLR reviewer are marked
+Provenance. The formulas are [reconstructed, :ref:`recovered-sources`] unless marked otherwise:
+the paper's formulas were lost in conversion; the few quoted by an ICLR reviewer are marked
 [quoted, ICLR review, R2]. The docstrings say which equation each function solves.
 
 Bad input raises ``ValueError`` naming the parameter and its allowed range (never a silent NaN).
