@@ -106,14 +106,18 @@ def deterministic_zip(source: pathlib.Path, target: pathlib.Path) -> None:
 
 
 def student_requirements(kit_ref: str = "main") -> str:
-    """Pinned requirements for a student environment, taken from the project's pins."""
+    """Pinned requirements for a student environment, taken from the project's pins (the
+    reader's ``requirements.txt`` and, for the grading stack, ``requirements-dev.txt``)."""
     pins = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        name, _, version = line.partition("==")
-        if version:
-            pins[name.strip().lower().replace("_", "-")] = line.strip()
-    wanted = [pins[name.replace("_", "-")] for name in STUDENT_PACKAGES
-              if name.replace("_", "-") in pins]
+    for pinned in ("requirements.txt", "requirements-dev.txt"):
+        for line in (ROOT / pinned).read_text().splitlines():
+            name, _, version = line.partition("==")
+            if version:
+                pins[name.strip().lower().replace("_", "-")] = line.strip()
+    missing = [name for name in STUDENT_PACKAGES if name.replace("_", "-") not in pins]
+    if missing:
+        raise ValueError(f"no exact pin for {missing} in requirements.txt or requirements-dev.txt")
+    wanted = [pins[name.replace("_", "-")] for name in STUDENT_PACKAGES]
     return "\n".join(["# Student environment of the srlm_kit assignments (also Binder's).",
                       *wanted, KIT_REQUIREMENT.format(ref=kit_ref), ""])
 
