@@ -58,8 +58,9 @@ def kappa_and_failure_grid(*, seed: int = 0, num_prompts: int = 20, num_response
                            delta: float = 0.05) -> dict:
     """Condition number ``kappa_t`` and failure probability after each round, on a grid.
 
-    Axes: ``kappa0`` (bump initialisations, :func:`bump_height_for_kappa0`), ``n`` (triples per
-    round), ``beta``, ``t`` (rounds ``0..T``). Seeds are shared across grid points (common random
+    Axes: ``kappa0`` (bump initialisations,
+    :func:`srlm_kit.instances.bump_height_for_kappa0`), ``n`` (triples per round), ``beta``,
+    ``t`` (rounds ``0..T``). Seeds are shared across grid points (common random
     numbers; :func:`srlm_kit.dynamics.run_grid`), all from ``jax.random.key(seed)``.
 
     Fields (labelled grid, see the module docstring): ``kappa_mean/lower/upper`` and
