@@ -125,7 +125,7 @@ def lemma_c1_check(trajectory: Trajectory, threshold: float = 0.5) -> Inequality
     Statement [quoted, v2 text]; formula [reconstructed, from the proof prose;
     :ref:`recovered-lem-c-1`, :ref:`recovered-book-own`; checked in SymPy,
     :func:`srlm_kit.theory.lemma_c1`]. Arrays have the trajectory's leading axes and a last axis of
-    length T_max (steps).
+    one entry per step.
     """
     threshold = check.check_open_interval("threshold", threshold, 0.0, 1.0)
     lhs = _array(trajectory.step_retention_failure)

@@ -11,8 +11,13 @@ With infinite data the fit is the Gibbs policy ``pi_t^(1+1/beta)`` (the *populat
 With ``n`` samples the minimiser is not unique; the kit takes the minimum-norm change of the
 parameter from ``theta_t`` (the limit of gradient descent started at ``theta_t``).
 
-Shapes never depend on ``n`` or ``T``: data are padded to ``n_max`` and rounds to ``T_max``, with
-masks, so moving a slider never recompiles.
+The engine owns one shape policy (:func:`padded_shape`): a run draws its data at a length that is
+``n`` rounded up to a power of two (at least ``MIN_DATA_LENGTH``) and simulates a number of rounds
+that is ``T`` rounded up likewise (at least ``MIN_ROUNDS``), with masks; ``n`` and ``T`` are array
+arguments. Runs whose sizes fall in the same buckets share one compiled simulation, and callers
+never choose a padding. The padding does not change the numbers: round ``t`` of a seed draws with
+``jax.random.fold_in(seed_key, t)``, and JAX's generators give the first ``n`` numbers of a
+longer draw equal to a draw of ``n`` (see :func:`run`).
 """
 
 from __future__ import annotations
@@ -46,14 +51,46 @@ MAX_ROUNDS = 10**5
 MAX_TRIPLES = 10**7
 MAX_SEEDS = 10**6
 
+#: The shape policy's floors: data are drawn at a power of two at least this long, and at least
+#: this many rounds are simulated (so small runs share one compiled simulation).
+MIN_DATA_LENGTH = 64
+MIN_ROUNDS = 8
+
+
+class Shape(NamedTuple):
+    """The padded sizes a simulation is compiled at (see :func:`padded_shape`)."""
+
+    data_length: int  # triples drawn per round; the first n are used
+    rounds: int  # rounds simulated; those after T repeat round T
+
+
+def _bucket(value: int, floor: int) -> int:
+    return max(floor, 1 << max(int(value) - 1, 0).bit_length())
+
+
+def padded_shape(n, T: int) -> Shape:
+    """The engine's shape policy: the :class:`Shape` a run with ``n`` triples per round (the
+    largest, for several) and ``T`` rounds is compiled at.
+
+    The data length is ``n`` rounded up to a power of two, at least ``MIN_DATA_LENGTH``; the
+    rounds are ``T`` rounded up to a power of two, at least ``MIN_ROUNDS``. A run costs about its
+    data length times its rounds, so padding costs at most a factor 2 in each, and the number of
+    distinct compiled simulations grows only with the logarithm of the sizes used. A caller that
+    needs one shape for a whole range of settings (a live explorer's sliders) asks for the shape
+    of the largest ``n`` and ``T`` and passes it to :func:`run`.
+    """
+    largest = int(np.max(np.asarray(n)))
+    return Shape(_bucket(largest, MIN_DATA_LENGTH), _bucket(int(T), MIN_ROUNDS))
+
 
 class Trajectory(NamedTuple):
     """Per-round metrics of a run. Leading axes (seeds, grid points) come before the round axis.
 
-    Round-indexed fields have length ``T_max + 1`` (rounds ``0..T_max``); ``active[t]`` is True
-    for ``t <= T``. After round ``T`` the policy is frozen, so inactive entries repeat the final
-    round. Step-indexed fields (``step_*``) have length ``T_max``; entry ``t`` describes the step
-    from ``pi_t`` to ``pi_{t+1}`` (active for ``t < T``).
+    Round-indexed fields have length ``T + 1`` (rounds ``0..T``); step-indexed fields
+    (``step_*``) have length ``T``, entry ``t`` describing the step from ``pi_t`` to
+    ``pi_{t+1}``. A run given an explicit ``shape`` (:func:`run`) returns every simulated round
+    instead, ``shape.rounds + 1``: ``active[t]`` is True for ``t <= T``, and after round ``T``
+    the policy is frozen, so inactive entries repeat the final round.
     """
 
     kappa: Array  # kappa(pi_t)
@@ -67,13 +104,13 @@ class Trajectory(NamedTuple):
     active: Array  # t <= T
     step_gap: Array  # J_t(pi*_t) - J_t(pi_{t+1}) for the reward r_t = log pi_t
     step_retention_failure: Array  # P_x[pi_{t+1}(y*_t(x)|x) <= threshold], y*_t = mode of pi_t
-    logits: Array | None = None  # (T_max + 1, m, K) when keep_logits=True
-    # (T_max + 1, d) for the linear class, (T_max + 1, m, K) normalised log-probabilities for the
+    logits: Array | None = None  # (T + 1, m, K) when keep_logits=True
+    # (T + 1, d) for the linear class, (T + 1, m, K) normalised log-probabilities for the
     # tabular class, when keep_parameters=True
     parameters: Array | None = None
-    # Triples with fields of shape (T_max, n_max), when keep_triples=True: entry t is the data of
-    # the step from pi_t to pi_{t+1}; mask is False for padding, for steps after T and for the
-    # population update (which draws nothing)
+    # Triples with fields of shape (T, n), when keep_triples=True: entry t is the data of the
+    # step from pi_t to pi_{t+1}; mask is False for the population update (which draws nothing),
+    # and, with an explicit shape, for padding and steps after T
     triples: Triples | None = None
 
 
@@ -212,7 +249,8 @@ def erm_update_linear(theta: Array, features: Array, triples: Triples, beta: Arr
     [reconstructed, :ref:`recovered-book-own`]
 
     The row space is read off an SVD with NumPy's default rank tolerance
-    ``s_max * max(n_max, d) * eps``.
+    ``s_max * max(n, d) * eps`` for the ``n`` real rows (padding rows do not count, so the
+    padded length changes nothing but rounding).
 
     With another ``reward`` table ``r`` (a judge) the labels ``l_i = r(x_i, y_i) - r(x_i, y'_i)``
     need not be realizable; the minimum-norm least-squares solution is ``w = D^+ l / beta``.
@@ -227,7 +265,8 @@ def erm_update_linear(theta: Array, features: Array, triples: Triples, beta: Arr
     order = jnp.argsort(~jnp.any(design != 0.0, axis=1), stable=True)
     design = design[order]
     left_vectors, singular_values, right_vectors = jnp.linalg.svd(design, full_matrices=False)
-    tolerance = singular_values[0] * max(design.shape) * jnp.finfo(design.dtype).eps
+    rows = jnp.maximum(jnp.sum(triples.mask), design.shape[1])
+    tolerance = singular_values[0] * rows * jnp.finfo(design.dtype).eps
     keep = singular_values > tolerance
     if reward is None:
         projected = right_vectors.T @ jnp.where(keep, right_vectors @ theta, 0.0)
@@ -265,57 +304,60 @@ def _round_metrics(instance: Instance, parameter: Array, logits: Array, threshol
     )
 
 
-def _no_data(n_max: int) -> Triples:
-    empty = jnp.zeros(n_max, dtype=jnp.int32)
-    return Triples(empty, empty, empty, jnp.zeros(n_max, dtype=bool))
+def _no_data(data_length: int) -> Triples:
+    empty = jnp.zeros(data_length, dtype=jnp.int32)
+    return Triples(empty, empty, empty, jnp.zeros(data_length, dtype=bool))
+
+
+def _initial_parameter(instance: Instance) -> Array:
+    if isinstance(instance, LinearInstance):
+        return instance.theta
+    return log_policy(instance.logits)
+
+
+def _to_logits(instance: Instance, parameter: Array) -> Array:
+    if isinstance(instance, LinearInstance):
+        return linear_logits(instance.features, parameter)
+    return parameter
+
+
+def _step(round_key, instance: Instance, parameter, n, beta, judge_model: Judge | None, *,
+          data_length: int, update: str) -> tuple[Array, Triples]:
+    """One round from ``parameter``: ``(next parameter, the triples drawn)``. The only
+    implementation of a round; :func:`run`, :func:`run_grid` and :func:`one_step` call it."""
+    if update == "population":  # draws nothing; a linear judge is excluded by _check_judge
+        reward = None if judge_model is None else judge_scores(
+            judge_model, jax.random.fold_in(round_key, 1))
+        if isinstance(instance, LinearInstance):
+            return _saturate((1.0 + 1.0 / beta) * parameter), _no_data(data_length)
+        return population_update(parameter, beta, reward), _no_data(data_length)
+    # The judge's noise uses a key folded from the round key, so that the data drawn with the
+    # round key itself are the same with and without a judge.
+    reward = None if judge_model is None else judge_scores(
+        judge_model, jax.random.fold_in(round_key, 1))
+    logits = _to_logits(instance, parameter)
+    triples = sample_triples(round_key, logits, instance.rho, n, data_length)
+    if isinstance(instance, LinearInstance):
+        return (_saturate(erm_update_linear(parameter, instance.features, triples, beta, reward)),
+                triples)
+    return erm_update(parameter, triples, beta, reward), triples
 
 
 def _simulate(key, instance: Instance, n, T, beta, judge_model: Judge | None = None, *,
-              n_max: int, T_max: int, update: str, threshold: float, keep_logits: bool,
+              data_length: int, rounds: int, update: str, threshold: float, keep_logits: bool,
               keep_parameters: bool = False, keep_triples: bool = False) -> Trajectory:
-    linear_class = isinstance(instance, LinearInstance)
-
-    def reward_for(round_key):
-        # The judge's noise uses a key folded from the round key, so that the data drawn with
-        # the round key itself are the same with and without a judge.
-        if judge_model is None:
-            return None
-        return judge_scores(judge_model, jax.random.fold_in(round_key, 1))
-
-    if linear_class:
-        parameter0 = instance.theta
-
-        def to_logits(theta):
-            return linear_logits(instance.features, theta)
-
-        def step(theta, logits, round_key):
-            reward = reward_for(round_key)
-            if update == "population":  # a judge is excluded here by _check_judge
-                return _saturate((1.0 + 1.0 / beta) * theta), _no_data(n_max)
-            triples = sample_triples(round_key, logits, instance.rho, n, n_max)
-            return (_saturate(erm_update_linear(theta, instance.features, triples, beta, reward)),
-                    triples)
-    else:
-        parameter0 = log_policy(instance.logits)
-
-        def to_logits(table):
-            return table
-
-        def step(table, logits, round_key):
-            reward = reward_for(round_key)
-            if update == "population":
-                return population_update(table, beta, reward), _no_data(n_max)
-            triples = sample_triples(round_key, logits, instance.rho, n, n_max)
-            return erm_update(table, triples, beta, reward), triples
-
-    def body(parameter, inputs):
-        t, round_key = inputs
-        logits = to_logits(parameter)
+    def body(parameter, t):
+        logits = _to_logits(instance, parameter)
+        # Round t's key depends on t only, not on how many rounds are simulated.
+        round_key = jax.random.fold_in(key, t)
         # A cond, not a select: when T is shared by the batch (one slider setting for all
         # seeds) the rounds after T cost nothing; under a vmap over T it becomes a select.
-        updated, triples = lax.cond(t < T, lambda: step(parameter, logits, round_key),
-                                    lambda: (parameter, _no_data(n_max)))
-        new_logits = to_logits(updated)
+        updated, triples = lax.cond(
+            t < T,
+            lambda: _step(round_key, instance, parameter, n, beta, judge_model,
+                          data_length=data_length, update=update),
+            lambda: (parameter, _no_data(data_length)))
+        new_logits = _to_logits(instance, updated)
         outputs = _round_metrics(instance, updated, new_logits, threshold)
         outputs["step_gap"] = metrics.performance_gap(new_logits, logits, instance.rho)
         outputs["step_retention_failure"] = metrics.target_failure(
@@ -328,14 +370,14 @@ def _simulate(key, instance: Instance, n, T, beta, judge_model: Judge | None = N
             outputs["triples"] = triples
         return updated, outputs
 
-    logits0 = to_logits(parameter0)
+    parameter0 = _initial_parameter(instance)
+    logits0 = _to_logits(instance, parameter0)
     first = _round_metrics(instance, parameter0, logits0, threshold)
-    round_keys = jax.random.split(key, T_max)
-    _, rest = lax.scan(body, parameter0, (jnp.arange(T_max), round_keys))
-    rounds = {name: jnp.concatenate([first[name][None], rest[name]]) for name in first}
+    _, rest = lax.scan(body, parameter0, jnp.arange(rounds))
+    round_fields = {name: jnp.concatenate([first[name][None], rest[name]]) for name in first}
     return Trajectory(
-        **rounds,
-        active=jnp.arange(T_max + 1) <= T,
+        **round_fields,
+        active=jnp.arange(rounds + 1) <= T,
         step_gap=rest["step_gap"],
         step_retention_failure=rest["step_retention_failure"],
         logits=(jnp.concatenate([log_policy(logits0)[None], rest["logits"]])
@@ -346,7 +388,7 @@ def _simulate(key, instance: Instance, n, T, beta, judge_model: Judge | None = N
     )
 
 
-_STATIC = ("n_max", "T_max", "update", "threshold", "keep_logits", "keep_parameters",
+_STATIC = ("data_length", "rounds", "update", "threshold", "keep_logits", "keep_parameters",
            "keep_triples")
 
 
@@ -404,7 +446,32 @@ def _simulate_grid(keys, instances, n_values, betas, T, judge_model=None, **stat
                          seed_axis=3)
 
 
-def _check_common(instance, T, beta, T_max, update, threshold) -> tuple[int, int]:
+@partial(jax.jit, static_argnames=("data_length", "update"))
+def _one_step(key, instance, parameter, n, beta, judge_model=None, *, data_length: int,
+              update: str):
+    return _step(key, instance, parameter, n, beta, judge_model, data_length=data_length,
+                 update=update)
+
+
+def _trim(trajectory: Trajectory, T: int, n: int | None, round_axis: int) -> Trajectory:
+    """Cut a trajectory simulated at a padded shape to rounds ``0..T`` (and ``n`` triples)."""
+    def cut(leaf, length, axis):
+        return leaf if leaf.shape[axis] == length else lax.slice_in_dim(leaf, 0, length,
+                                                                        axis=axis)
+
+    fields = trajectory._asdict()
+    for name, value in fields.items():
+        if value is None or name == "triples":
+            continue
+        steps = name.startswith("step_")
+        fields[name] = cut(value, T if steps else T + 1, round_axis)
+    if trajectory.triples is not None:
+        fields["triples"] = Triples(*(cut(cut(part, T, round_axis), n, round_axis + 1)
+                                      for part in trajectory.triples))
+    return Trajectory(**fields)
+
+
+def _check_common(instance, T, beta, update, threshold) -> int:
     if not isinstance(instance, TabularInstance | LinearInstance):
         raise TypeError("instance must be a TabularInstance or LinearInstance "
                         f"(see srlm_kit.instances), got {type(instance).__name__}")
@@ -412,15 +479,13 @@ def _check_common(instance, T, beta, T_max, update, threshold) -> tuple[int, int
         raise ValueError(f"update must be one of {UPDATES}, got {update!r}")
     check.check_open_interval("threshold", threshold, 0.0, 1.0)
     T_value = check.check_int("T (number of rounds)", T, 0, MAX_ROUNDS)
-    T_max = T_value if T_max is None else check.check_int("T_max", T_max, max(T_value, 1),
-                                                          MAX_ROUNDS)
     for name, value in (("beta", beta),):
         for item in np.atleast_1d(np.asarray(value, dtype=float)):
             check.check_positive(name, float(item))
-    return T_value, max(T_max, 1)
+    return T_value
 
 
-def _check_n(n, n_max) -> int:
+def _check_n(n) -> int:
     values = np.atleast_1d(np.asarray(n))
     if not np.issubdtype(values.dtype, np.integer):
         raise TypeError(f"n must be an integer (or integers), got {n!r}")
@@ -429,12 +494,18 @@ def _check_n(n, n_max) -> int:
     largest = int(values.max())
     if largest > MAX_TRIPLES:
         raise ValueError(f"n (triples per round) must be at most {MAX_TRIPLES}, got {largest}")
-    if n_max is None:
-        return largest
-    n_max = check.check_int("n_max", n_max, 1, MAX_TRIPLES)
-    if largest > n_max:
-        raise ValueError(f"n (triples per round) must be at most n_max = {n_max}, got {largest}")
-    return n_max
+    return largest
+
+
+def _check_shape(shape, n: int, T: int) -> Shape:
+    if shape is None:
+        return padded_shape(n, T)
+    if not isinstance(shape, Shape):
+        raise TypeError("shape must be a srlm_kit.dynamics.Shape (from padded_shape), "
+                        f"got {type(shape).__name__}")
+    check.check_int("shape.data_length", shape.data_length, max(n, 1), MAX_TRIPLES)
+    check.check_int("shape.rounds", shape.rounds, max(T, 1), MAX_ROUNDS)
+    return Shape(int(shape.data_length), int(shape.rounds))
 
 
 def _check_judge(judge_model, instance, update: str) -> None:
@@ -461,16 +532,22 @@ def _check_key(key) -> Array:
 
 
 def run(key: Array, instance: Instance, *, n: int, T: int, beta: float, seeds: int = 1,
-        n_max: int | None = None, T_max: int | None = None, update: str = "erm",
-        threshold: float = 0.5, keep_logits: bool = False, judge: Judge | None = None,
-        keep_parameters: bool = False, keep_triples: bool = False) -> Trajectory:
+        update: str = "erm", threshold: float = 0.5, keep_logits: bool = False,
+        judge: Judge | None = None, keep_parameters: bool = False, keep_triples: bool = False,
+        shape: Shape | None = None) -> Trajectory:
     """Run ``T`` rounds of self-rewarding from ``instance``, for ``seeds`` independent seeds.
 
-    Returns a :class:`Trajectory` whose fields have a leading seed axis of length ``seeds``.
-    Seed ``s`` uses ``jax.random.split(key, seeds)[s]``, and round ``t`` of a seed uses the
-    ``t``-th of ``T_max`` keys split from it; data are drawn at length ``n_max``. The same key,
-    ``n_max`` and ``T_max`` therefore give the same numbers in any process, and a run with
-    smaller ``n`` or ``T`` sees a prefix of the same data.
+    Returns a :class:`Trajectory` whose fields have a leading seed axis of length ``seeds`` and
+    rounds ``0..T``.
+
+    What determines the numbers: seed ``s`` uses the key ``jax.random.split(key, seeds)[s]``,
+    round ``t`` of a seed the key ``jax.random.fold_in(seed_key, t)``, and a round draws the
+    first ``n`` of a stream of uniform numbers from its key. So the key, ``n``, ``T`` (and the
+    instance, ``beta``, ``update``, the judge) fix a seed's numbers in any process; more seeds
+    add seeds without changing the first ones; and a run with smaller ``n`` or ``T`` sees a
+    prefix of the same data. The shape the run is compiled at (:func:`padded_shape`, the bucket)
+    does not enter: in the tabular class the numbers are the same at any shape, in the linear
+    class they agree to floating-point rounding (the SVD of a padded design).
 
     ``update="erm"`` is the finite-sample square-loss ERM (minimum-norm tie-break);
     ``update="population"`` the exact Gibbs update (``n`` is then unused). For the tabular class
@@ -485,45 +562,97 @@ def run(key: Array, instance: Instance, *, n: int, T: int, beta: float, seeds: i
     of the linear class; the normalised log-probability table of the tabular class), and
     ``keep_triples`` every step's sampled triples (see :class:`Trajectory`).
 
+    ``shape`` (a :class:`Shape`, default ``padded_shape(n, T)``) is for callers that must not
+    recompile over a range of settings, such as a live explorer: pass
+    ``padded_shape(largest n, largest T)`` and every setting in that range reuses one compiled
+    simulation; the result then has ``shape.rounds + 1`` rounds (see :class:`Trajectory`).
+
     Raises ``ValueError``/``TypeError`` naming the parameter for n < 1, T < 0, beta <= 0,
-    a threshold outside (0, 1), an unknown update, or an n above n_max.
+    a threshold outside (0, 1), an unknown update, or a shape smaller than n or T.
     """
-    T_value, T_max = _check_common(instance, T, beta, T_max, update, threshold)
-    n_max = _check_n(n, n_max)
+    T_value = _check_common(instance, T, beta, update, threshold)
+    largest = _check_n(n)
+    explicit = shape is not None
+    shape = _check_shape(shape, largest, T_value)
     seeds = check.check_int("seeds", seeds, 1, MAX_SEEDS)
     _check_judge(judge, instance, update)
     keys = jax.random.split(_check_key(key), seeds)
-    return _simulate_seeds(keys, instance, jnp.asarray(n), jnp.asarray(T_value),
-                           jnp.asarray(beta, dtype=jnp.float64), judge, n_max=n_max,
-                           T_max=T_max, update=update, threshold=float(threshold),
-                           keep_logits=bool(keep_logits), keep_parameters=bool(keep_parameters),
-                           keep_triples=bool(keep_triples))
+    trajectory = _simulate_seeds(
+        keys, instance, jnp.asarray(n), jnp.asarray(T_value),
+        jnp.asarray(beta, dtype=jnp.float64), judge, data_length=shape.data_length,
+        rounds=shape.rounds, update=update, threshold=float(threshold),
+        keep_logits=bool(keep_logits), keep_parameters=bool(keep_parameters),
+        keep_triples=bool(keep_triples))
+    return trajectory if explicit else _trim(trajectory, T_value, largest, round_axis=1)
 
 
 def run_grid(key: Array, instances: Instance, n_values, betas, *, T: int, seeds: int,
-             n_max: int | None = None, update: str = "erm", threshold: float = 0.5,
+             update: str = "erm", threshold: float = 0.5,
              judge: Judge | None = None) -> Trajectory:
-    """Run a grid of (initialisation, n, beta) for ``seeds`` seeds and ``T`` rounds, in one call.
+    """Run a grid of (initialisation, n, beta) for ``seeds`` seeds and ``T`` rounds.
 
     ``instances`` is a stack of instances of equal shapes (:func:`srlm_kit.instances.stack`).
     Fields have leading axes ``(inits, len(n_values), len(betas), seeds)``, then the round axis
     of length ``T + 1``; every round ``t <= T`` is in it, so one grid serves every T slider value.
     The seeds are shared across grid points (common random numbers), which makes differences
-    between neighbouring grid points smoother than independent draws would. ``judge`` is as in
-    :func:`run` (one judge for the whole grid).
+    between neighbouring grid points smoother than independent draws would; every grid point
+    has the numbers :func:`run` gives it with the same key (to floating-point rounding: the
+    batched arithmetic may round differently). ``judge`` is as in :func:`run` (one
+    judge for the whole grid).
+
+    The n values are grouped by the data length of the shape policy (:func:`padded_shape`) and
+    each group runs, vmapped over initialisations, betas and seeds, at its own length: a grid
+    point with small n costs what its own bucket costs, not what the largest n costs.
     """
-    _, T_max = _check_common(jax.tree_util.tree_map(lambda leaf: leaf[0], instances),
-                             T, betas, None, update, threshold)
-    n_values = np.atleast_1d(np.asarray(n_values))
-    n_max = _check_n(n_values, n_max)
-    seeds = check.check_int("seeds", seeds, 1, MAX_SEEDS)
     first = jax.tree_util.tree_map(lambda leaf: leaf[0], instances)
+    T_value = _check_common(first, T, betas, update, threshold)
+    n_values = np.atleast_1d(np.asarray(n_values))
+    _check_n(n_values)
+    seeds = check.check_int("seeds", seeds, 1, MAX_SEEDS)
     _check_judge(judge, first, update)
     keys = jax.random.split(_check_key(key), seeds)
-    return _simulate_grid(keys, instances, jnp.asarray(n_values),
-                          jnp.atleast_1d(jnp.asarray(betas, dtype=jnp.float64)),
-                          jnp.asarray(T_max), judge, n_max=n_max, T_max=T_max, update=update,
-                          threshold=float(threshold), keep_logits=False)
+    beta_values = jnp.atleast_1d(jnp.asarray(betas, dtype=jnp.float64))
+    rounds = padded_shape(1, T_value).rounds
+    lengths = np.asarray([padded_shape(int(n), T_value).data_length for n in n_values])
+    groups = []
+    for length in np.unique(lengths):
+        members = np.flatnonzero(lengths == length)
+        part = _simulate_grid(keys, instances, jnp.asarray(n_values[members]), beta_values,
+                              jnp.asarray(T_value), judge, data_length=int(length),
+                              rounds=rounds, update=update, threshold=float(threshold),
+                              keep_logits=False)
+        groups.append((members, part))
+    order = np.argsort(np.concatenate([members for members, _ in groups]), kind="stable")
+    parts = [part for _, part in groups]
+    if len(parts) == 1:
+        grid = parts[0]
+    else:
+        grid = jax.tree_util.tree_map(
+            lambda *leaves: jnp.take(jnp.concatenate(leaves, axis=1), order, axis=1), *parts)
+    return _trim(grid, T_value, None, round_axis=4)
+
+
+def one_step(key: Array, instance: Instance, parameter, *, n: int, beta: float,
+             update: str = "erm", judge: Judge | None = None) -> tuple[Array, Triples]:
+    """One round from ``parameter``: ``(next parameter, the triples drawn)``, the round of
+    :func:`run` (which it calls for every round) exposed for one step at a time.
+
+    ``parameter`` is ``theta_t`` for the linear class and a logit table (any normalisation) for
+    the tabular class; the next one is returned as :func:`run` records it (``keep_parameters``).
+    The triples are drawn with ``key`` itself, so round ``t`` of seed ``s`` of a run is
+    ``one_step(jax.random.fold_in(jax.random.split(key, seeds)[s], t), ...)``; they are the
+    first ``n`` of a stream, and have length ``n``.
+    """
+    _check_common(instance, 1, beta, update, 0.5)
+    largest = _check_n(n)
+    _check_judge(judge, instance, update)
+    if isinstance(instance, TabularInstance):
+        parameter = log_policy(jnp.asarray(parameter, dtype=jnp.float64))
+    shape = padded_shape(largest, 1)
+    updated, triples = _one_step(_check_key(key), instance, jnp.asarray(parameter),
+                                 jnp.asarray(n), jnp.asarray(beta, dtype=jnp.float64), judge,
+                                 data_length=shape.data_length, update=update)
+    return updated, Triples(*(part[:largest] for part in triples))
 
 
 def summarize(values: Array, axis: int = -2) -> tuple[np.ndarray, np.ndarray]:
@@ -540,5 +669,6 @@ def rounds_until_inside(values: np.ndarray, level: float) -> int | None:
 
 def compile_count() -> int:
     """How many versions of the simulation are compiled so far (for the no-recompilation test)."""
-    return _simulate_seeds._cache_size() + _simulate_grid._cache_size()
+    return (_simulate_seeds._cache_size() + _simulate_grid._cache_size()
+            + _one_step._cache_size())
 

@@ -6,10 +6,11 @@ seeds, above two panels: the condition number ``kappa_t`` and the failure probab
 each round, simulated (mean and a band of one standard deviation over seeds) beside the exact
 infinite-data update. Every change re-runs the simulation in the kernel.
 
-Moving a slider never recompiles: the simulation always runs at the same shapes (data padded to
-the largest ``n``, rounds to ``T_max``, seeds in blocks of ``SEED_BLOCK``); ``n``, ``T``,
-``beta`` and the initialisation are array arguments. Sliders update on release
-(``continuous_update=False``) and a status line says "computing…" while a run is under way.
+Moving a slider never recompiles: the simulation always runs at one shape, the engine's shape
+for the largest ``n`` and ``T_max`` (:func:`srlm_kit.dynamics.padded_shape`), with seeds in
+blocks of ``SEED_BLOCK``; ``n``, ``T``, ``beta`` and the initialisation are array arguments.
+Sliders update on release (``continuous_update=False``) and a status line says "computing…"
+while a run is under way.
 Every value a slider can take is a valid input, so no setting can raise.
 
 A slider move should feel immediate, and drawing random numbers is most of its cost. Two choices
@@ -73,8 +74,13 @@ class Explorer(LiveFigure):
             raise ValueError(f"kappa0_range must satisfy 1 < low < high < K = {num_responses}, "
                              f"got {kappa0_range}")
         n_values = check.check_increasing_ints("n_values", n_values)
+        if len(betas) < 2:
+            raise ValueError(f"betas must offer at least two values (the slider starts at the "
+                             f"second), got {tuple(betas)}")
         self.num_prompts, self.num_responses = num_prompts, num_responses
-        self.n_max, self.T_max, self.seeds_max = int(max(n_values)), int(T_max), int(seeds_max)
+        self.T_max, self.seeds_max = int(T_max), int(seeds_max)
+        # One shape for every slider setting, asked of the engine's policy.
+        self.shape = dynamics.padded_shape(max(n_values), self.T_max)
         self.threshold = threshold
         self.key = default_key() if key is None else key
         self._paused = False
@@ -118,18 +124,18 @@ class Explorer(LiveFigure):
     def compute(self, *, n: int, T: int, kappa0: float, beta: float, seeds: int) -> dict:
         """The curves for one setting: rounds ``0..T``, means and bands over the first ``seeds``.
 
-        Simulates whole blocks of ``SEED_BLOCK`` seeds at ``n_max``/``T_max`` (fixed shapes:
-        no recompilation) and keeps what the setting asks for.
+        Simulates whole blocks of ``SEED_BLOCK`` seeds at the explorer's one shape (no
+        recompilation) and keeps what the setting asks for.
         """
         start = instances.bump(self.num_prompts, self.num_responses,
                                bump_height_for_kappa0(kappa0, self.num_responses))
         block = min(SEED_BLOCK, self.seeds_max)
         runs = [dynamics.run(jax.random.fold_in(self.key, number), start, n=n, T=T, beta=beta,
-                             seeds=block, n_max=self.n_max, T_max=self.T_max,
-                             threshold=self.threshold)
+                             seeds=block, threshold=self.threshold, shape=self.shape)
                 for number in range(-(-seeds // block))]
-        exact = dynamics.run(self.key, start, n=1, T=T, beta=beta, seeds=1, n_max=1,
-                             T_max=self.T_max, update="population", threshold=self.threshold)
+        exact = dynamics.run(self.key, start, n=1, T=T, beta=beta, seeds=1,
+                             update="population", threshold=self.threshold,
+                             shape=dynamics.padded_shape(1, self.T_max))
         rounds = slice(0, T + 1)
         kappa = seed_band(np.concatenate([np.asarray(run.kappa) for run in runs])[:seeds, rounds],
                           axis=0)

@@ -26,7 +26,7 @@ def test_rbg_key_draws_uniform_numbers():
 
 def test_rbg_and_threefry_runs_agree_within_their_standard_errors():
     start = instances.bump(100, 50, bump_height_for_kappa0(12.0, 50))
-    setting = {"n": 200, "T": 6, "beta": 0.05, "seeds": 64, "n_max": 800, "T_max": 6}
+    setting = {"n": 200, "T": 6, "beta": 0.05, "seeds": 64}
     threefry = dynamics.run(jax.random.key(0), start, **setting)
     rbg = dynamics.run(default_key(), start, **setting)
     for field in ("kappa", "failure"):

@@ -203,8 +203,8 @@ def test_tail_check_flags_large_a_as_trivial():
 
 
 def test_inactive_steps_are_masked():
-    run = dynamics.run(jax.random.key(2), instances.bump(20, 10, 0.7), n=100, T=2, T_max=5,
-                       beta=0.5)
+    run = dynamics.run(jax.random.key(2), instances.bump(20, 10, 0.7), n=100, T=2, beta=0.5,
+                       shape=dynamics.Shape(128, 5))
     lemma = checks.lemma_c1_check(run)
     np.testing.assert_array_equal(lemma.active[0], [True, True, False, False, False])
     fit = checks.recursion_check(run)
@@ -346,7 +346,7 @@ def test_level_three_report_edge_cases():
     report = checks.level_three_report(uniform, n=20, beta=0.5, delta=0.1, log_class_size=5.0)
     assert np.isinf(report.failure_bound).all() and np.isinf(report.n_below_one).all()
     assert report.vacuous.all()
-    none = dynamics.run(jax.random.key(0), instances.bump(5, 4, 1.0), n=20, T=0, T_max=2,
-                        beta=0.5)
+    none = dynamics.run(jax.random.key(0), instances.bump(5, 4, 1.0), n=20, T=0, beta=0.5,
+                        shape=dynamics.Shape(64, 2))
     with pytest.raises(ValueError, match="at least one round \\(T >= 1\\)"):
         checks.level_three_report(none, n=20, beta=0.5, delta=0.1, log_class_size=5.0)

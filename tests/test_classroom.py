@@ -615,7 +615,7 @@ def test_claims_of_assignment_6():
     frozen = dynamics.judge(log_softmax(np.asarray(start.logits), axis=-1))
     ratios = {}
     for n in (40, 2000):
-        common = dict(n=n, T=4, beta=0.5, seeds=16, n_max=2000)
+        common = dict(n=n, T=4, beta=0.5, seeds=16)
         own = np.asarray(dynamics.run(jax.random.key(1), start, **common).kappa).mean(0) - 1
         fixed = np.asarray(dynamics.run(jax.random.key(1), start, judge=frozen,
                                         **common).kappa).mean(0) - 1

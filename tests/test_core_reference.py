@@ -74,15 +74,18 @@ def test_population_update_matches_reference():
 
 def test_full_trajectory_matches_reference_on_the_same_data():
     """Run T rounds in JAX and in NumPy; the reference draws its data with the kit's sampler and
-    the kit's key schedule (seed key -> T_max round keys), so both see identical triples."""
+    the kit's key schedule (round t of a seed: ``fold_in(seed key, t)``), so both see identical
+    triples."""
     start = instances.random_logits(jax.random.key(5), 6, 5, temperature=0.8)
     n, T, T_max, beta = 15, 4, 6, 0.4
     key = jax.random.key(11)
-    trajectory = dynamics.run(key, start, n=n, T=T, beta=beta, seeds=1, n_max=20, T_max=T_max)
-    round_keys = jax.random.split(jax.random.split(key, 1)[0], T_max)
+    trajectory = dynamics.run(key, start, n=n, T=T, beta=beta, seeds=1,
+                              shape=dynamics.Shape(20, T_max))
+    seed_key = jax.random.split(key, 1)[0]
 
     def sample(t, logits):
-        triples = policies.sample_triples(round_keys[t], jnp.asarray(logits), start.rho, n, 20)
+        triples = policies.sample_triples(jax.random.fold_in(seed_key, t), jnp.asarray(logits),
+                                          start.rho, n, 20)
         real = np.asarray(triples.mask)
         return tuple(np.asarray(a)[real] for a in (triples.x, triples.y, triples.y_prime))
 

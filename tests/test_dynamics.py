@@ -45,24 +45,81 @@ def test_moving_n_T_beta_and_the_initialisation_never_recompiles():
     shape = (30, 10)
     starts = [instances.bump(*shape, h) for h in (0.3, 1.0, 2.0)]
     starts.append(instances.random_logits(jax.random.key(1), *shape, temperature=0.7))
-    dynamics.run(jax.random.key(0), starts[0], n=5, T=1, beta=0.5, seeds=3, n_max=200,
-                 T_max=12)
+    # A live explorer asks the engine's policy for one shape covering its sliders' ranges.
+    explorer_shape = dynamics.padded_shape(200, 12)
+    dynamics.run(jax.random.key(0), starts[0], n=5, T=1, beta=0.5, seeds=3,
+                 shape=explorer_shape)
+    # Without a shape, runs whose n and T fall in one bucket share a compiled simulation.
+    dynamics.run(jax.random.key(0), starts[0], n=65, T=9, beta=0.5, seeds=3)
     compiled = dynamics.compile_count()
     rng = np.random.default_rng(0)
     for start in starts:
         for _ in range(4):
             dynamics.run(jax.random.key(int(rng.integers(1000))), start,
                          n=int(rng.integers(1, 201)), T=int(rng.integers(0, 13)),
-                         beta=float(rng.uniform(0.01, 5)), seeds=3, n_max=200, T_max=12)
+                         beta=float(rng.uniform(0.01, 5)), seeds=3, shape=explorer_shape)
+            dynamics.run(jax.random.key(int(rng.integers(1000))), start,
+                         n=int(rng.integers(65, 129)), T=int(rng.integers(9, 17)),
+                         beta=float(rng.uniform(0.01, 5)), seeds=3)
     assert dynamics.compile_count() == compiled
+
+
+def test_the_shape_policy_rounds_up_to_powers_of_two_with_floors():
+    assert dynamics.padded_shape(1, 0) == (dynamics.MIN_DATA_LENGTH, dynamics.MIN_ROUNDS)
+    assert dynamics.padded_shape(100, 10) == (128, 16)
+    assert dynamics.padded_shape(128, 16) == (128, 16)
+    assert dynamics.padded_shape([10, 3000], 50) == (4096, 64)
+
+
+def test_the_padding_does_not_change_the_numbers():
+    """Tabular: identical at any shape; linear: equal to rounding (the SVD of a padded design).
+    And the result has rounds 0..T and n triples, whatever the bucket."""
+    start = instances.bump(12, 5, 0.7)
+    key = jax.random.key(4)
+    own = dynamics.run(key, start, n=30, T=5, beta=0.4, seeds=3, keep_logits=True,
+                       keep_triples=True)
+    assert own.kappa.shape == (3, 6) and own.step_gap.shape == (3, 5)
+    assert np.asarray(own.triples.x).shape == (3, 5, 30)
+    large = dynamics.run(key, start, n=30, T=5, beta=0.4, seeds=3, keep_logits=True,
+                         keep_triples=True, shape=dynamics.Shape(1000, 20))
+    assert large.kappa.shape == (3, 21)
+    np.testing.assert_array_equal(np.asarray(large.logits)[:, :6], np.asarray(own.logits))
+    np.testing.assert_array_equal(np.asarray(large.triples.x)[:, :5, :30],
+                                  np.asarray(own.triples.x))
+    assert np.all(np.asarray(large.active) == (np.arange(21) <= 5))
+    features = np.asarray(jax.random.normal(jax.random.key(1), (10, 6, 8)))
+    features = features / np.linalg.norm(features, axis=-1, keepdims=True)
+    linear_start = instances.linear(features, np.ones(8))
+    own = dynamics.run(key, linear_start, n=20, T=3, beta=0.5, seeds=2, keep_parameters=True)
+    large = dynamics.run(key, linear_start, n=20, T=3, beta=0.5, seeds=2, keep_parameters=True,
+                         shape=dynamics.Shape(512, 8))
+    np.testing.assert_allclose(np.asarray(large.parameters)[:, :4], np.asarray(own.parameters),
+                               rtol=1e-10)
+
+
+def test_more_seeds_add_seeds_and_a_round_is_one_step():
+    start = instances.bump(12, 5, 0.7)
+    key = jax.random.key(6)
+    few = dynamics.run(key, start, n=30, T=3, beta=0.4, seeds=2, keep_logits=True,
+                       keep_triples=True)
+    many = dynamics.run(key, start, n=30, T=3, beta=0.4, seeds=5)
+    np.testing.assert_array_equal(np.asarray(many.kappa)[:2], np.asarray(few.kappa))
+    seed_key = jax.random.split(key, 2)[1]
+    table, triples = dynamics.one_step(jax.random.fold_in(seed_key, 2), start,
+                                       np.asarray(few.logits)[1, 2], n=30, beta=0.4)
+    np.testing.assert_allclose(np.asarray(table), np.asarray(few.logits)[1, 3], atol=1e-12)
+    np.testing.assert_array_equal(np.asarray(triples.y), np.asarray(few.triples.y)[1, 2])
 
 
 def test_a_prefix_of_rounds_and_of_data_is_shared():
     start = instances.bump(12, 5, 0.7)
     key = jax.random.key(9)
-    long = dynamics.run(key, start, n=30, T=6, beta=0.4, n_max=50, T_max=6)
-    short = dynamics.run(key, start, n=30, T=3, beta=0.4, n_max=50, T_max=6)
-    np.testing.assert_array_equal(np.asarray(long.kappa)[:, :4], np.asarray(short.kappa)[:, :4])
+    long = dynamics.run(key, start, n=100, T=12, beta=0.4, keep_triples=True)
+    short = dynamics.run(key, start, n=100, T=3, beta=0.4)
+    np.testing.assert_array_equal(np.asarray(long.kappa)[:, :4], np.asarray(short.kappa))
+    fewer = dynamics.run(key, start, n=20, T=1, beta=0.4, keep_triples=True)
+    np.testing.assert_array_equal(np.asarray(long.triples.y)[:, 0, :20],
+                                  np.asarray(fewer.triples.y)[:, 0])
 
 
 def test_run_grid_equals_individual_runs():
@@ -70,9 +127,21 @@ def test_run_grid_equals_individual_runs():
     grid = dynamics.run_grid(jax.random.key(2), instances.stack(starts), [10, 40], [0.2, 1.0],
                              T=4, seeds=3)
     assert grid.kappa.shape == (2, 2, 2, 3, 5)
-    single = dynamics.run(jax.random.key(2), starts[1], n=10, T=4, beta=1.0, seeds=3, n_max=40)
+    single = dynamics.run(jax.random.key(2), starts[1], n=10, T=4, beta=1.0, seeds=3)
     np.testing.assert_allclose(np.asarray(grid.kappa)[1, 0, 1], np.asarray(single.kappa),
                                rtol=1e-12)
+
+
+def test_run_grid_runs_each_bucket_of_n_at_its_own_length_in_the_given_order():
+    start = instances.bump(15, 6, 0.8)
+    n_values = [300, 10, 70, 40]  # three buckets, not in order
+    grid = dynamics.run_grid(jax.random.key(3), instances.stack([start]), n_values, [0.5],
+                             T=3, seeds=2)
+    assert grid.failure.shape == (1, 4, 1, 2, 4)
+    for index, n in enumerate(n_values):
+        single = dynamics.run(jax.random.key(3), start, n=n, T=3, beta=0.5, seeds=2)
+        np.testing.assert_allclose(np.asarray(grid.kappa)[0, index, 0],
+                                   np.asarray(single.kappa), rtol=1e-12)
 
 
 def test_population_run_follows_the_closed_form():
@@ -130,8 +199,8 @@ def test_recorded_parameters_and_triples_replay_the_run_in_numpy():
     each table is the reference ERM of the previous one on the recorded data, and the metrics
     are those of the tables. Steps after T record no data and leave the table unchanged."""
     start = instances.random_logits(jax.random.key(3), 5, 4, temperature=0.8)
-    run = dynamics.run(jax.random.key(8), start, n=6, T=3, beta=0.7, seeds=2, n_max=9,
-                       T_max=4, keep_parameters=True, keep_triples=True)
+    run = dynamics.run(jax.random.key(8), start, n=6, T=3, beta=0.7, seeds=2,
+                       keep_parameters=True, keep_triples=True, shape=dynamics.Shape(9, 4))
     tables, triples = np.asarray(run.parameters), run.triples
     assert tables.shape == (2, 5, 5, 4) and np.asarray(triples.x).shape == (2, 4, 9)
     rho = np.asarray(start.rho)
@@ -197,7 +266,8 @@ START = instances.bump(4, 3, 1.0)
     (dict(beta=float("nan")), "beta must be a finite number > 0"),
     (dict(threshold=1.0), "threshold must lie in the open interval \\(0.0, 1.0\\)"),
     (dict(update="adam"), "update must be one of"),
-    (dict(n=10, n_max=5), "n \\(triples per round\\) must be at most n_max = 5"),
+    (dict(n=10, shape=dynamics.Shape(5, 4)), "shape.data_length must be an integer at least 10"),
+    (dict(T=6, shape=dynamics.Shape(64, 4)), "shape.rounds must be an integer at least 6"),
     (dict(seeds=0), "seeds must be an integer at least 1"),
 ])
 def test_bad_run_arguments_are_named(kwargs, message):

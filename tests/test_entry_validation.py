@@ -218,7 +218,7 @@ def test_run_gives_finite_metrics_or_names_the_bad_argument(small_start, n, T, b
     names = ["n", "T", "beta", "seeds", "threshold"]
     try:
         trajectory = dynamics.run(jax.random.key(0), small_start, n=n, T=T, beta=beta,
-                                  seeds=seeds, n_max=8, T_max=2, threshold=threshold)
+                                  seeds=seeds, threshold=threshold)
     except (ValueError, TypeError) as error:
         assert any(name in str(error) for name in names), repr(error)
         return

@@ -26,7 +26,7 @@ from srlm_kit.figures import beyond as figures
 from srlm_kit.figures.core import expected_traces
 
 #: Small shapes shared by every experiment run here (one compiled simulation for all of them).
-SMALL = {"num_prompts": 12, "num_responses": 6, "T": 3, "seeds": 3, "n_max": 96}
+SMALL = {"num_prompts": 12, "num_responses": 6, "T": 3, "seeds": 3}
 
 
 def strict_json(result: dict) -> dict:
@@ -140,8 +140,8 @@ def test_coverage_law_matches_simulated_failure_within_sampling_error():
     p = float(np.exp(np.max(ref.log_softmax(np.asarray(start.logits))[0])))
     n, calls = 30, 24  # 24 calls of 3 seeds at the shared small shapes: 72 runs
     failures = np.concatenate([np.asarray(beyond.simulate(
-        jax.random.key(100 + call), start, n=n, beta=0.01, T=T, seeds=SMALL["seeds"],
-        n_max=SMALL["n_max"]).failure) for call in range(calls)])
+        jax.random.key(100 + call), start, n=n, beta=0.01, T=T, seeds=SMALL["seeds"]).failure)
+        for call in range(calls)])
     seeds = failures.shape[0]
     observed = failures[:, 1:].mean(axis=0)
     predicted = beyond.coverage_failure(n, np.arange(1, T + 1), num_prompts=m,
@@ -280,12 +280,12 @@ def test_judge_experiment_values_and_its_run_helper(small):
     np.testing.assert_allclose(agreement[..., 0], 0.5, atol=1e-12)
     # The grid holds exactly what judge_run returns for one setting.
     run = beyond.judge_run(start, quality, length, key, bias=3.0, noise=1.0, n=96, beta=0.5,
-                           T=3, seeds=3, n_max=96)
+                           T=3, seeds=3)
     np.testing.assert_allclose(agreement[1, 1, 0], run["agreement"].mean(axis=0), atol=1e-12)
     np.testing.assert_allclose(np.asarray(result["judge_score_mean"], dtype=float)[1, 1, 0],
                                run["judge_score"].mean(axis=0), atol=1e-12)
     # The judge's score share is the expected score over its maximum, computed by hand.
-    logits = np.asarray(beyond.simulate(key, start, n=96, beta=0.5, T=3, seeds=3, n_max=96,
+    logits = np.asarray(beyond.simulate(key, start, n=96, beta=0.5, T=3, seeds=3,
                                         judge=dynamics.judge(quality, 3.0 * length, 1.0)
                                         ).logits)
     score = quality + 3.0 * length
@@ -349,7 +349,6 @@ def test_command_line_prints_the_same_numbers():
     (lambda: beyond.near_tie_rounds_value(20, -1.0, 0.5), "epsilon"),
     (lambda: beyond.bump_excess_closed_form(5, 0.7, 0.0, 1), "beta"),
     (lambda: beyond.population_versus_samples(n_values=(40, 8)), "n_values"),
-    (lambda: beyond.population_versus_samples(n_values=(8, 200), n_max=100), "n_max"),
     (lambda: beyond.consistency_not_correctness(agreements=(0.5, 1.5)), "agreements"),
     (lambda: beyond.judge_bias_and_noise(biases=(-1.0,)), "biases"),
     (lambda: beyond.margin_collapse(epsilons=(0.0, 0.1)), "epsilons"),
@@ -398,10 +397,10 @@ def test_figures_show_the_experiment_values_at_every_slider_position(small, name
 
 def test_judge_explorer_shows_the_runs_it_computes():
     pytest.importorskip("ipywidgets")
-    shapes = {"T": SMALL["T"], "seeds": SMALL["seeds"], "n_max": SMALL["n_max"]}
+    shapes = {"T": SMALL["T"], "seeds": SMALL["seeds"]}
     explorer = figures.JudgeExplorer(num_prompts=SMALL["num_prompts"],
                                      num_responses=SMALL["num_responses"],
-                                     n_values=(8, 40, 96, 200), **shapes)
+                                     n_values=(8, 40, 96), **shapes)
     assert [value for _, value in explorer.n.options] == [8, 40, 96]
     agreement = explorer.figure.data[0].y
     assert agreement[0] == pytest.approx(0.7, abs=0.5 / SMALL["num_prompts"])

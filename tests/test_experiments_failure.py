@@ -232,7 +232,7 @@ def test_lemma_c1_thresholds_against_the_numpy_reference():
     from srlm_kit import dynamics
 
     start = instances.bump(12, 5, math.log(2.0))
-    run = dynamics.run(jax.random.key(0), start, n=60, T=2, beta=0.1, seeds=3, n_max=60,
+    run = dynamics.run(jax.random.key(0), start, n=60, T=2, beta=0.1, seeds=3,
                        keep_logits=True)
     logits = np.asarray(run.logits)
     rho = np.asarray(start.rho)

@@ -52,8 +52,7 @@ def direct():
     starts = instances.stack([instances.bump(10, 8, height) for height in heights])
     runs = {}
     for n in SMALL["n_values"]:
-        both = dynamics.run_grid(jax.random.key(0), starts, [n], [n ** -0.5, 0.5], T=3, seeds=3,
-                                 n_max=40)
+        both = dynamics.run_grid(jax.random.key(0), starts, [n], [n ** -0.5, 0.5], T=3, seeds=3)
         for rule in (0, 1):
             runs[n, rule] = jax.tree_util.tree_map(
                 lambda leaf, rule=rule: leaf[:, :, rule:rule + 1], both)

@@ -30,8 +30,8 @@ from srlm_kit.policies import Triples
 SMALL_ROUNDS = dict(num_prompts=12, num_responses=5, dimension=16, n_values=(4, 8),
                     betas=(0.2, 1.0), T=3, seeds=3, radius_ratios=(1.5, 4.0, 30.0),
                     T_population=8)
-#: Static arguments shared by the simulations of these tests (one compilation serves them).
-SAME_SHAPES = dict(seeds=3, n_max=8, T_max=3)
+#: The seeds of the simulations of these tests.
+SAME_SHAPES = dict(seeds=3)
 SMALL_SWEEP = dict(num_prompts=12, num_responses=5, dimensions=(3, 6, 12), n=8, T=2, seeds=2,
                    draws=2)
 
@@ -90,11 +90,14 @@ def test_kit_erm_is_the_minimum_norm_least_squares_step_with_interleaved_zero_ro
 
 
 def test_one_round_with_more_pairs_than_dimensions_is_the_exact_update(small_start):
-    step = linear.one_round(jax.random.key(0), small_start, small_start.theta, 200, 0.5,
-                            n_max=200)
-    np.testing.assert_allclose(np.asarray(step.erm), 3.0 * np.asarray(small_start.theta),
+    erm, triples = dynamics.one_step(jax.random.key(0), small_start, small_start.theta, n=200,
+                                     beta=0.5)
+    assert np.asarray(triples.x).shape == (200,)
+    np.testing.assert_allclose(np.asarray(erm), 3.0 * np.asarray(small_start.theta),
                                rtol=1e-10)
-    np.testing.assert_array_equal(np.asarray(step.exact), 3.0 * np.asarray(small_start.theta))
+    exact, _ = dynamics.one_step(jax.random.key(0), small_start, small_start.theta, n=200,
+                                 beta=0.5, update="population")
+    np.testing.assert_array_equal(np.asarray(exact), 3.0 * np.asarray(small_start.theta))
 
 
 # --------------------------------------------------------------------------------------------
@@ -125,9 +128,8 @@ def test_simulation_replays_with_the_numpy_least_squares_step(small_start, updat
             assert run.kappa[seed, t] == pytest.approx(ref.condition_number(logits, rho),
                                                        rel=1e-10)
             assert run.failure[seed, t] == pytest.approx(ref.failure_probability(logits, rho))
-    # Frozen after round T, and no data drawn for the step after it.
-    np.testing.assert_array_equal(run.thetas[:, 2], run.thetas[:, 3])
-    assert not run.mask[:, 2].any()
+    # Rounds 0..T and n triples per step, whatever shape the engine compiled.
+    assert run.thetas.shape[1] == 3 and run.x.shape[1:] == (2, 6)
 
 
 def test_simulation_is_deterministic_and_checks_its_arguments(small_start):
@@ -136,8 +138,9 @@ def test_simulation_is_deterministic_and_checks_its_arguments(small_start):
     again = linear.simulate_linear(jax.random.key(3), small_start, n=5, T=2, beta=0.3,
                                    **SAME_SHAPES)
     np.testing.assert_array_equal(first.thetas, again.thetas)
-    with pytest.raises(ValueError, match="n_max"):
-        linear.simulate_linear(jax.random.key(3), small_start, n=5, T=2, beta=0.3, n_max=4)
+    with pytest.raises(ValueError, match="shape.data_length"):
+        linear.simulate_linear(jax.random.key(3), small_start, n=5, T=2, beta=0.3,
+                               shape=dynamics.Shape(4, 2))
     with pytest.raises(ValueError, match="beta"):
         linear.simulate_linear(jax.random.key(3), small_start, n=5, T=2, beta=0.0)
     with pytest.raises(ValueError, match="update"):
@@ -433,8 +436,7 @@ def test_bounds_used_in_the_chapter_are_vacuous_at_toy_sizes():
 
 def test_live_explorer_shows_the_simulation():
     explorer = figures.LinearExplorer(dimensions=(4, 16), n_values=(4, 8), betas=(0.2, 1.0), T=3,
-                                      seeds=3, num_prompts=12, num_responses=5, kappa0=2.5,
-                                      T_population=8)
+                                      seeds=3, num_prompts=12, num_responses=5, kappa0=2.5)
     # default: the largest d, the second n, the middle beta; that start is toy_b_start's
     assert (explorer.d.value, explorer.n.value, explorer.beta.value) == (16, 8, 1.0)
     start = linear.toy_b_start(num_prompts=12, num_responses=5, dimension=16)

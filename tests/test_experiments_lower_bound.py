@@ -15,15 +15,16 @@ from srlm_kit import bounds, dynamics, instances, metrics, policies
 from srlm_kit.experiments import EXPERIMENTS, lower_bound
 
 
-def _unsolved_prompts(key, instance, n: int, n_max: int, seeds: int) -> np.ndarray:
+def _unsolved_prompts(key, instance, n: int, seeds: int) -> np.ndarray:
     """For every seed, the informative prompts on which no triple of round 0 pairs the bump with
     another response, read off the data that ``dynamics.run`` draws (its documented key scheme:
-    seed s uses ``split(key, seeds)[s]``, round t the t-th of ``T_max`` keys split from it)."""
+    seed s uses ``split(key, seeds)[s]``, round t ``fold_in(seed key, t)``, the first n of a
+    stream)."""
     target = np.asarray(instance.target)
     unsolved = []
     for seed_key in jax.random.split(key, seeds):
-        round_key = jax.random.split(seed_key, 1)[0]
-        triples = policies.sample_triples(round_key, instance.logits, instance.rho, n, n_max)
+        round_key = jax.random.fold_in(seed_key, 0)
+        triples = policies.sample_triples(round_key, instance.logits, instance.rho, n, n)
         x, y, y_prime = (np.asarray(field)[:n] for field in triples[:3])
         paired = (y == target[x]) != (y_prime == target[x])
         solved = set(x[paired].tolist())
@@ -38,8 +39,8 @@ def test_failure_after_one_round_is_the_share_of_unpaired_bumps(n):
     start = instances.hard_instance(jax.random.key(4), d, M, Delta)
     assert lower_bound.mechanism_holds(M, 0.05)
     key = jax.random.key(9)
-    run = dynamics.run(key, start, n=n, T=1, beta=0.05, seeds=6, n_max=400)
-    unsolved = _unsolved_prompts(key, start, n, 400, 6)
+    run = dynamics.run(key, start, n=n, T=1, beta=0.05, seeds=6)
+    unsolved = _unsolved_prompts(key, start, n, 6)
     for seed_index, prompts in enumerate(unsolved):
         expected = Delta / d * len(prompts)
         assert math.isclose(float(run.failure[seed_index, 1]), expected, abs_tol=1e-12)
@@ -168,14 +169,14 @@ def test_experiments_are_registered():
 def test_hard_instance_explorer_shows_the_kits_runs():
     from srlm_kit.figures.lower_bound import HardInstanceExplorer
 
-    explorer = HardInstanceExplorer(d=4, shape=(5, 13), n_values=(20, 80), n_max=80, seeds=3)
+    explorer = HardInstanceExplorer(d=4, shape=(5, 13), n_values=(20, 80), seeds=3)
     explorer.M.value = 10
     explorer.Delta.value = 0.3
     key_instance, key_run = jax.random.split(jax.random.key(0))
     start = instances.hard_instance(key_instance, 4, 10, 0.3)
     padded = instances.pad(start, 5, 13)
     for index, n in enumerate((20, 80)):
-        run = dynamics.run(key_run, padded, n=n, T=1, beta=0.05, seeds=3, n_max=80)
+        run = dynamics.run(key_run, padded, n=n, T=1, beta=0.05, seeds=3)
         assert math.isclose(explorer.data["mean"][index], float(np.mean(run.failure[:, 1])),
                             abs_tol=1e-12)
     assert explorer.figure.data[2].y == tuple(explorer.data["mean"])

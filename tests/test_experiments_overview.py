@@ -53,12 +53,12 @@ def test_round_zero_is_the_bump_start(small):
 
 
 def test_grid_points_are_direct_runs(small):
-    """One grid point against :func:`dynamics.run` from the same key at the same padded size."""
+    """One grid point against :func:`dynamics.run` from the same key."""
     kappa0, n = SMALL["kappa0s"][1], SMALL["n_values"][0]
     start = instances.bump(SMALL["num_prompts"], SMALL["num_responses"],
                            bump_height_for_kappa0(kappa0, SMALL["num_responses"]))
     run = dynamics.run(jax.random.key(SMALL["seed"]), start, n=n, T=SMALL["T"],
-                       beta=1 / math.sqrt(n), seeds=SMALL["seeds"], n_max=max(SMALL["n_values"]))
+                       beta=1 / math.sqrt(n), seeds=SMALL["seeds"])
     np.testing.assert_allclose(_array(small, "failure_mean")[1, 0],
                                np.asarray(run.failure).mean(axis=0), atol=1e-12)
     np.testing.assert_allclose(_array(small, "kappa_mean")[1, 0],

@@ -32,7 +32,7 @@ from srlm_kit.figures.practice import (
 #: A small setting shared by the tests (one compiled simulation with and one without a judge).
 SMALL = {"seed": 3, "num_prompts": 6, "num_responses": 4, "kappa0": 2.5,
          "initial_agreement": 0.5, "noises": (0.0, 0.7), "biases": (0.0, 1.5), "n": 10,
-         "n_max": 20, "beta": 0.5, "T": 3, "seeds": 2}
+         "beta": 0.5, "T": 3, "seeds": 2}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ _sample_triples = jax.jit(policies.sample_triples, static_argnames=("n_max",))
 _judge_scores = jax.jit(dynamics.judge_scores)
 
 
-def _reference_run(instance, beta, T, seeds, n, n_max, key, judge_model=None):
+def _reference_run(instance, beta, T, seeds, n, key, judge_model=None):
     """Agreement and kappa per (seed, round), the update done by the NumPy reference on the
     kit's own triples and judge scores (keys as documented in dynamics.run)."""
     rho = np.asarray(instance.rho)
@@ -54,13 +54,13 @@ def _reference_run(instance, beta, T, seeds, n, n_max, key, judge_model=None):
     kappa = np.empty((seeds, T + 1))
     for seed, seed_key in enumerate(jax.random.split(key, seeds)):
         logits = ref.log_softmax(np.asarray(instance.logits))
-        round_keys = jax.random.split(seed_key, T)
+        round_keys = [jax.random.fold_in(seed_key, t) for t in range(T)]
         for t in range(T + 1):
             agreement[seed, t] = np.sum(rho * (np.argmax(logits, axis=1) == labels))
             kappa[seed, t] = ref.condition_number(logits, rho)
             if t == T:
                 break
-            triples = _sample_triples(round_keys[t], logits, instance.rho, n, n_max)
+            triples = _sample_triples(round_keys[t], logits, instance.rho, n, n)
             x, y, y_prime = (np.asarray(a)[:n] for a in (triples.x, triples.y, triples.y_prime))
             reward = None
             if judge_model is not None:
@@ -77,7 +77,7 @@ def test_judge_runs_match_the_numpy_reference(small):
         num_responses=SMALL["num_responses"], kappa0=SMALL["kappa0"],
         initial_agreement=SMALL["initial_agreement"])
     lure_table = np.eye(SMALL["num_responses"])[lures]
-    common = {name: SMALL[name] for name in ("beta", "T", "seeds", "n", "n_max")}
+    common = {name: SMALL[name] for name in ("beta", "T", "seeds", "n")}
     for i, noise in enumerate(SMALL["noises"]):
         for j, bias in enumerate(SMALL["biases"]):
             judge_model = dynamics.judge(quality, bias * lure_table, noise)
@@ -143,7 +143,6 @@ def test_registered_and_json_serialisable(small):
     ({"noises": (-0.1,)}, "noise"),
     ({"biases": (0.0, -1.0)}, "bias"),
     ({"noises": ()}, "noises"),
-    ({"n_max": 5}, "n_max"),
     ({"beta": 0.0}, "beta"),
     ({"T": 0}, "T"),
     ({"kappa0": 4.0}, "kappa0"),  # needs 1 < kappa0 < K = 4

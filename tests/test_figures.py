@@ -225,13 +225,12 @@ def test_population_curves_match_the_closed_form(small):
 
 
 def test_grid_points_match_direct_runs(small):
-    """Each grid point equals a direct dynamics.run with the same key and padding."""
+    """Each grid point equals a direct dynamics.run with the same key."""
     coords = small["coords"]
     for i, n_index, j in [(0, 0, 0), (1, 2, 1), (0, 1, 1)]:
         start = instances.bump(20, 10, bump_height_for_kappa0(coords["kappa0"][i], 10))
         run = dynamics.run(jax.random.key(SMALL["seed"]), start, n=coords["n"][n_index],
-                           T=SMALL["T"], beta=coords["beta"][j], seeds=SMALL["seeds"],
-                           n_max=max(coords["n"]), T_max=SMALL["T"])
+                           T=SMALL["T"], beta=coords["beta"][j], seeds=SMALL["seeds"])
         kappa, failure = np.asarray(run.kappa), np.asarray(run.failure)
         np.testing.assert_allclose(small["kappa_mean"][i][n_index][j], kappa.mean(axis=0),
                                    rtol=1e-12)
@@ -250,8 +249,7 @@ def test_bound_uses_the_runs_mu_and_gamma(small):
     i, n_index, j = 1, 2, 0
     start = instances.bump(20, 10, bump_height_for_kappa0(coords["kappa0"][i], 10))
     run = dynamics.run(jax.random.key(SMALL["seed"]), start, n=coords["n"][n_index],
-                       T=SMALL["T"], beta=coords["beta"][j], seeds=SMALL["seeds"],
-                       n_max=max(coords["n"]), T_max=SMALL["T"])
+                       T=SMALL["T"], beta=coords["beta"][j], seeds=SMALL["seeds"])
     mu, gamma = np.asarray(run.mu), np.asarray(run.gamma)
     assert small["failure_bound"][i][n_index][j][0] is None
     for t in coords["t"][1:]:

@@ -130,10 +130,10 @@ def test_one_round_statistics_against_numpy_loops():
 
     start = instances.bump(4, 5, 1.0)
     key, n, beta = jax.random.key(3), 12, 0.3
-    stats = np.asarray(_one_round_statistics(key, start.logits, start.rho, n, beta, 16))
     triples = policies.sample_triples(key, start.logits, start.rho, n, 16)
     old = np.asarray(policies.log_policy(start.logits))
     new = np.asarray(dynamics.erm_update(start.logits, triples, beta))
+    stats = np.asarray(_one_round_statistics(old, new, start.rho, beta))
     p_old, p_new = np.exp(old), np.exp(new)
     train = target = gap = kl_star = kl_new = 0.0
     for x in range(4):

@@ -45,7 +45,7 @@ def expected_curves(explorer: Explorer, *, n, T, kappa0, beta, seeds) -> dict:
     # Seeds come in blocks of SEED_BLOCK, block b from the key folded with b.
     block = min(SEED_BLOCK, explorer.seeds_max)
     runs = [dynamics.run(jax.random.fold_in(explorer.key, b), start, n=n, T=T, beta=beta,
-                         seeds=block, n_max=explorer.n_max, T_max=explorer.T_max)
+                         seeds=block)
             for b in range(math.ceil(seeds / block))]
     curves = {}
     for name in ("kappa", "failure"):
@@ -136,6 +136,8 @@ def test_out_of_range_values_cannot_be_set(small):
 
 
 def test_bad_configuration_is_refused():
+    with pytest.raises(ValueError, match="betas must offer at least two values"):
+        Explorer(betas=(0.5,))
     with pytest.raises(ValueError, match="kappa0_range"):
         Explorer(num_responses=5, kappa0_range=(1.0, 4.0))
     with pytest.raises(ValueError, match="n_values"):

@@ -14,11 +14,9 @@ studies, each one function returning a labelled grid (see :mod:`srlm_kit.figures
   confidence mu are small; the Theorem 5.3 bound against the measured failure;
 * :func:`beta_regimes` (e): ``beta = a/sqrt(n)``, the paper's regime, against ``beta = 0.5``.
 
-All runs go through :func:`srlm_kit.dynamics.run` with ``keep_logits=True`` at the same shapes
-(``NUM_PROMPTS`` prompts, ``NUM_RESPONSES`` responses, data padded to ``N_MAX`` triples, ``T_MAX``
-rounds, ``SEEDS`` seeds), so that a process that runs several of these experiments compiles the
-simulation once (and once more for the judge). Results depend on ``n_max`` (data are drawn at
-that length; a run with smaller n sees a prefix), which is therefore a parameter.
+All runs go through :func:`srlm_kit.dynamics.run` with ``keep_logits=True`` (:func:`simulate`),
+by default on ``NUM_PROMPTS`` prompts and ``NUM_RESPONSES`` responses, ``T = 8`` rounds and
+8 seeds.
 
 Beside the experiments, this module holds what they need and the kit did not have (the excess
 condition number ``kappa - 1`` without cancellation is :func:`~srlm_kit.metrics.condition_excess`):
@@ -50,12 +48,9 @@ from srlm_kit.experiments.common import (
 )
 from srlm_kit.policies import log_policy
 
-#: Shapes shared by every run of this module (one compiled simulation serves them all).
+#: The instance size of this module's experiments.
 NUM_PROMPTS = 100
 NUM_RESPONSES = 20
-N_MAX = 3200
-T_MAX = 8
-SEEDS = 8
 #: The bump of experiments (a) and (e): kappa_0 = 1 + (K - 1)/2 = 10.5 for K = 20.
 BUMP_HEIGHT = math.log(2.0)
 #: Failure threshold (the paper's 1/2) and confidence of the bounds.
@@ -68,14 +63,11 @@ DELTA = 0.05
 # --------------------------------------------------------------------------------------------
 
 
-def _check_run_sizes(num_prompts, num_responses, T, seeds, n_max, n_values=()) -> None:
+def _check_run_sizes(num_prompts, num_responses, T, seeds) -> None:
     check.check_int("num_prompts", num_prompts, minimum=1)
     check.check_int("num_responses", num_responses, minimum=3)
     check.check_int("T (number of rounds)", T, minimum=1)
     check.check_int("seeds", seeds, minimum=1)
-    check.check_int("n_max", n_max, minimum=1)
-    if n_values and max(n_values) > n_max:
-        raise ValueError(f"n_max must be at least the largest n ({max(n_values)}), got {n_max}")
 
 
 @functools.cache
@@ -93,15 +85,13 @@ def _vmap_leading(function, logits, *arguments) -> np.ndarray:
     return np.asarray(values).reshape(leading + values.shape[1:])
 
 
-def simulate(key, instance, *, n: int, beta: float, T: int = T_MAX, seeds: int = SEEDS,
-             n_max: int = N_MAX, judge=None) -> dynamics.Trajectory:
-    """One call of the shared engine: :func:`srlm_kit.dynamics.run` with ``T_max = T``, the
-    logits kept and, by default, the shapes of this module's experiments (so that, after the
-    first call in a process, no call with the same kind of reward, the self-reward or a judge,
-    compiles anything). Rounds ``0..T`` are all returned."""
+def simulate(key, instance, *, n: int, beta: float, T: int = 8, seeds: int = 8, judge=None,
+             shape: dynamics.Shape | None = None) -> dynamics.Trajectory:
+    """One call of the engine, :func:`srlm_kit.dynamics.run`, with the logits kept: rounds
+    ``0..T`` (every simulated round when a ``shape`` is given, as :func:`srlm_kit.dynamics.run`
+    does)."""
     return dynamics.run(key, instance, n=int(n), T=T, beta=float(beta), seeds=seeds,
-                        n_max=n_max, T_max=T, threshold=THRESHOLD, keep_logits=True,
-                        judge=judge)
+                        threshold=THRESHOLD, keep_logits=True, judge=judge, shape=shape)
 
 
 def population_logits(logits, beta: float, T: int, reward=None) -> np.ndarray:
@@ -166,8 +156,8 @@ def bump_excess_closed_form(num_responses: int, height: float, beta, T) -> np.nd
 def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                               num_responses: int = NUM_RESPONSES, height: float = BUMP_HEIGHT,
                               n_values=(100, 200, 400, 800, 1600, 3200),
-                              betas=(0.1, 0.5, 1.0), T: int = T_MAX, seeds: int = SEEDS,
-                              n_max: int = N_MAX, rate_rounds: int = 3) -> dict:
+                              betas=(0.1, 0.5, 1.0), T: int = 8, seeds: int = 8,
+                              rate_rounds: int = 3) -> dict:
     """Experiment (a): ``kappa_t - 1`` under the exact update, under ERM at each n, and the
     single exponential of Theorem 5.3's transient factor.
 
@@ -193,7 +183,7 @@ def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     """
     n_values = check.check_increasing_ints("n_values", n_values)
     betas = check.check_increasing_floats("betas", betas, 0.0, open_low=True)
-    _check_run_sizes(num_prompts, num_responses, T, seeds, n_max, n_values)
+    _check_run_sizes(num_prompts, num_responses, T, seeds)
     check.check_int("rate_rounds", rate_rounds, minimum=1, maximum=T)
     height = check.check_positive("height", height)
     start = instances.bump(num_prompts, num_responses, height)
@@ -202,7 +192,7 @@ def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     excess, failure, mu, gamma = (np.empty(shape) for _ in range(4))
     for i, n in enumerate(n_values):
         for j, beta in enumerate(betas):
-            trajectory = simulate(key, start, n=n, beta=beta, T=T, seeds=seeds, n_max=n_max)
+            trajectory = simulate(key, start, n=n, beta=beta, T=T, seeds=seeds)
             excess[i, j] = _vmap_leading(metrics.condition_excess, trajectory.logits, start.rho)
             failure[i, j] = np.asarray(trajectory.failure)
             mu[i, j], gamma[i, j] = np.asarray(trajectory.mu), np.asarray(trajectory.gamma)
@@ -244,7 +234,7 @@ def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     }
     coords = {"n": n_values, "beta": betas, "t": list(range(T + 1)), "step": list(range(T))}
     params = {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
-              "height": height, "kappa0": kappa0, "T": T, "seeds": seeds, "n_max": n_max,
+              "height": height, "kappa0": kappa0, "T": T, "seeds": seeds,
               "rate_rounds": rate_rounds, "threshold": THRESHOLD, "delta": DELTA,
               "log_class_size": 0.0}
     return _grid(coords, fields, params)
@@ -258,8 +248,7 @@ def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
 def consistency_not_correctness(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                                 num_responses: int = NUM_RESPONSES, temperature: float = 1.0,
                                 agreements=(0.25, 0.5, 0.75), n_values=(50, 200, 800, 3200),
-                                betas=(0.1, 0.5), T: int = T_MAX, seeds: int = SEEDS,
-                                n_max: int = N_MAX) -> dict:
+                                betas=(0.1, 0.5), T: int = 8, seeds: int = 8) -> dict:
     """Experiment (b): agreement with external labels that agree with pi_0's mode on a fraction p.
 
     Start: random logits with ``temperature`` (:func:`srlm_kit.instances.random_logits`). For
@@ -276,7 +265,7 @@ def consistency_not_correctness(*, seed: int = 0, num_prompts: int = NUM_PROMPTS
     agreements = check.check_increasing_floats("agreements", agreements, 0.0, 1.0)
     n_values = check.check_increasing_ints("n_values", n_values)
     betas = check.check_increasing_floats("betas", betas, 0.0, open_low=True)
-    _check_run_sizes(num_prompts, num_responses, T, seeds, n_max, n_values)
+    _check_run_sizes(num_prompts, num_responses, T, seeds)
     temperature = check.check_positive("temperature", temperature)
     key_logits, key_labels, key_runs = jax.random.split(jax.random.key(seed), 3)
     start = instances.random_logits(key_logits, num_prompts, num_responses, temperature)
@@ -288,8 +277,7 @@ def consistency_not_correctness(*, seed: int = 0, num_prompts: int = NUM_PROMPTS
     retention, failure = np.empty(shape), np.empty(shape)
     for i, n in enumerate(n_values):
         for j, beta in enumerate(betas):
-            trajectory = simulate(key_runs, start, n=n, beta=beta, T=T, seeds=seeds,
-                                   n_max=n_max)
+            trajectory = simulate(key_runs, start, n=n, beta=beta, T=T, seeds=seeds)
             for k, prompt_labels in enumerate(labels):
                 agreement[k, i, j] = _vmap_leading(metrics.agreement, trajectory.logits,
                                                    start.rho, prompt_labels)
@@ -316,7 +304,7 @@ def consistency_not_correctness(*, seed: int = 0, num_prompts: int = NUM_PROMPTS
     }
     coords = {"p": agreements, "n": n_values, "beta": betas, "t": list(range(T + 1))}
     params = {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
-              "temperature": temperature, "T": T, "seeds": seeds, "n_max": n_max,
+              "temperature": temperature, "T": T, "seeds": seeds,
               "kappa0": float(metrics.condition_number(start.logits, start.rho)),
               "initial_failure": float(metrics.failure_probability(start.logits, start.rho)),
               "initial_margin": float(metrics.margin(start.logits, start.rho))}
@@ -379,10 +367,10 @@ def _judge_scores_of_run(logits, rho, quality, score) -> tuple[np.ndarray, np.nd
 
 
 def judge_run(start, quality, length, key, *, bias: float, noise: float, n: int,
-              beta: float, T: int = T_MAX, seeds: int = SEEDS, n_max: int = N_MAX
+              beta: float, T: int = 8, seeds: int = 8, shape: dynamics.Shape | None = None
               ) -> dict[str, np.ndarray]:
     """T rounds with the judge ``q + bias * length + noise * xi_t`` from :func:`judge_setting`'s
-    ``start``; every field has shape ``(seeds, T + 1)``.
+    ``start``; every field has shape ``(seeds, T + 1)`` (``shape``: as in :func:`simulate`).
 
     ``agreement``: share of prompts whose mode is the correct response; ``quality``:
     ``E_x pi_t(y_true|x)``; ``judge_score``: the judge's expected noise-free score divided by
@@ -391,8 +379,8 @@ def judge_run(start, quality, length, key, *, bias: float, noise: float, n: int,
     """
     score = np.asarray(quality) + bias * np.asarray(length)
     judge_model = dynamics.judge(quality, bias * np.asarray(length), noise)
-    trajectory = simulate(key, start, n=n, beta=beta, T=T, seeds=seeds, n_max=n_max,
-                           judge=judge_model)
+    trajectory = simulate(key, start, n=n, beta=beta, T=T, seeds=seeds, judge=judge_model,
+                          shape=shape)
     true_quality, judge_score = _judge_scores_of_run(trajectory.logits, start.rho, quality,
                                                      score)
     favourite = _vmap_leading(metrics.agreement, trajectory.logits, start.rho,
@@ -401,11 +389,12 @@ def judge_run(start, quality, length, key, *, bias: float, noise: float, n: int,
             "judge_score": judge_score, "favourite": favourite}
 
 
-def self_reward_run(start, quality, key, *, n: int, beta: float, T: int = T_MAX,
-                    seeds: int = SEEDS, n_max: int = N_MAX) -> dict[str, np.ndarray]:
+def self_reward_run(start, quality, key, *, n: int, beta: float, T: int = 8,
+                    seeds: int = 8, shape: dynamics.Shape | None = None
+                    ) -> dict[str, np.ndarray]:
     """T rounds of self-rewarding (``r_t = log pi_t``) from the same start and data keys:
     ``agreement`` and ``quality`` as in :func:`judge_run`, shape ``(seeds, T + 1)``."""
-    trajectory = simulate(key, start, n=n, beta=beta, T=T, seeds=seeds, n_max=n_max)
+    trajectory = simulate(key, start, n=n, beta=beta, T=T, seeds=seeds, shape=shape)
     return {"agreement": np.asarray(trajectory.agreement),
             "quality": _vmap_leading(metrics.expected_reward, trajectory.logits,
                                      jnp.asarray(quality), start.rho)}
@@ -415,8 +404,8 @@ def judge_bias_and_noise(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                          num_responses: int = NUM_RESPONSES, temperature: float = 0.5,
                          initial_agreement: float = 0.7,
                          biases=(0.0, 0.5, 1.0, 1.5, 2.0, 3.0), noises=(0.0, 0.5, 1.0, 2.0),
-                         n_values=(400, 3200), beta: float = 0.5, T: int = T_MAX,
-                         seeds: int = SEEDS, n_max: int = N_MAX) -> dict:
+                         n_values=(400, 3200), beta: float = 0.5, T: int = 8,
+                         seeds: int = 8) -> dict:
     """Experiment (c): the square-loss loop with a judge ``r_t = q + lambda l + sigma xi_t``.
 
     Setting: :func:`judge_setting`. For every bias strength ``c`` in ``biases``, noise level
@@ -439,7 +428,7 @@ def judge_bias_and_noise(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     noises = check.check_increasing_floats("noises", noises, 0.0)
     n_values = check.check_increasing_ints("n_values", n_values)
     beta = check.check_positive("beta", beta)
-    _check_run_sizes(num_prompts, num_responses, T, seeds, n_max, n_values)
+    _check_run_sizes(num_prompts, num_responses, T, seeds)
     check.check_interval("initial_agreement", initial_agreement, 0.0, 1.0)
     start, quality, length, key_runs = judge_setting(
         seed=seed, num_prompts=num_prompts, num_responses=num_responses,
@@ -458,11 +447,11 @@ def judge_bias_and_noise(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
         for i, noise in enumerate(noises):
             for k, n in enumerate(n_values):
                 run = judge_run(start, quality, length, key_runs, bias=bias, noise=noise, n=n,
-                                beta=beta, T=T, seeds=seeds, n_max=n_max)
+                                beta=beta, T=T, seeds=seeds)
                 agreement[i, j, k], true_quality[i, j, k] = run["agreement"], run["quality"]
                 judge_score[i, j, k], favourite[i, j, k] = run["judge_score"], run["favourite"]
-    self_runs = [self_reward_run(start, quality, key_runs, n=n, beta=beta, T=T, seeds=seeds,
-                                 n_max=n_max) for n in n_values]
+    self_runs = [self_reward_run(start, quality, key_runs, n=n, beta=beta, T=T, seeds=seeds)
+                 for n in n_values]
     self_agreement = np.stack([run["agreement"] for run in self_runs])
     self_quality = np.stack([run["quality"] for run in self_runs])
 
@@ -484,7 +473,7 @@ def judge_bias_and_noise(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     coords = {"noise": noises, "bias": biases, "n": n_values, "t": list(range(T + 1))}
     params = {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
               "temperature": temperature, "initial_agreement": initial_agreement,
-              "beta": beta, "T": T, "seeds": seeds, "n_max": n_max,
+              "beta": beta, "T": T, "seeds": seeds,
               "kappa0": float(metrics.condition_number(start.logits, start.rho))}
     return _grid(coords, fields, params)
 
@@ -535,7 +524,7 @@ def margin_collapse(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                     num_responses: int = NUM_RESPONSES,
                     epsilons=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0),
                     tied=(2, 3, 5), height: float = 3.0, n: int = 400, beta: float = 0.5,
-                    T: int = T_MAX, seeds: int = SEEDS, n_max: int = N_MAX) -> dict:
+                    T: int = 8, seeds: int = 8) -> dict:
     """Experiment (d): near-tie starts (:func:`near_tie`) and the Theorem 5.3 bound.
 
     Fields ``[tied, epsilon, t]``: ``failure_mean/lower/upper`` (the paper's failure, own
@@ -552,7 +541,7 @@ def margin_collapse(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     tied = check.check_increasing_ints("tied", tied, minimum=2)
     check.check_int("n (triples per round)", n, minimum=1)
     beta = check.check_positive("beta", beta)
-    _check_run_sizes(num_prompts, num_responses, T, seeds, n_max, [n])
+    _check_run_sizes(num_prompts, num_responses, T, seeds)
     key = jax.random.key(seed)
     shape = (len(tied), len(epsilons), seeds, T + 1)
     failure, lost, gamma, mu = (np.empty(shape) for _ in range(4))
@@ -562,7 +551,7 @@ def margin_collapse(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
         for j, epsilon in enumerate(epsilons):
             start = near_tie(num_prompts, num_responses, k, epsilon, height)
             kappa0[i, j] = float(metrics.condition_number(start.logits, start.rho))
-            trajectory = simulate(key, start, n=n, beta=beta, T=T, seeds=seeds, n_max=n_max)
+            trajectory = simulate(key, start, n=n, beta=beta, T=T, seeds=seeds)
             failure[i, j] = np.asarray(trajectory.failure)
             lost[i, j] = np.asarray(trajectory.target_failure)
             gamma[i, j], mu[i, j] = np.asarray(trajectory.gamma), np.asarray(trajectory.mu)
@@ -587,7 +576,7 @@ def margin_collapse(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     })
     coords = {"tied": tied, "epsilon": epsilons, "t": list(range(T + 1))}
     params = {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
-              "height": height, "n": n, "beta": beta, "T": T, "seeds": seeds, "n_max": n_max,
+              "height": height, "n": n, "beta": beta, "T": T, "seeds": seeds,
               "threshold": THRESHOLD, "delta": DELTA, "log_class_size": 0.0}
     return _grid(coords, fields, params)
 
@@ -629,8 +618,8 @@ def dominant_after_cover(num_responses: int, height: float, beta) -> np.ndarray:
 def beta_regimes(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                  num_responses: int = NUM_RESPONSES, height: float = BUMP_HEIGHT,
                  n_values=(50, 100, 200, 400, 800, 1600, 3200),
-                 constant_beta: float = 0.5, scales=(0.5, 1.0, 2.0), T: int = T_MAX,
-                 seeds: int = SEEDS, n_max: int = N_MAX) -> dict:
+                 constant_beta: float = 0.5, scales=(0.5, 1.0, 2.0), T: int = 8,
+                 seeds: int = 8) -> dict:
     """Experiment (e): ``beta = a/sqrt(n)`` (the paper's regime) against a constant beta.
 
     Start: the bump of experiment (a). Fields: ``constant_failure_mean/lower/upper`` and
@@ -647,21 +636,20 @@ def beta_regimes(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     scales = check.check_increasing_floats("scales", scales, 0.0, open_low=True)
     constant_beta = check.check_positive("constant_beta", constant_beta)
     height = check.check_positive("height", height)
-    _check_run_sizes(num_prompts, num_responses, T, seeds, n_max, n_values)
+    _check_run_sizes(num_prompts, num_responses, T, seeds)
     start = instances.bump(num_prompts, num_responses, height)
     key = jax.random.key(seed)
     constant = {name: np.empty((len(n_values), seeds, T + 1)) for name in ("failure", "excess")}
     scaled = {name: np.empty((len(scales), len(n_values), seeds, T + 1))
               for name in ("failure", "excess", "kept")}
     for k, n in enumerate(n_values):
-        trajectory = simulate(key, start, n=n, beta=constant_beta, T=T, seeds=seeds,
-                               n_max=n_max)
+        trajectory = simulate(key, start, n=n, beta=constant_beta, T=T, seeds=seeds)
         constant["failure"][k] = np.asarray(trajectory.failure)
         constant["excess"][k] = _vmap_leading(metrics.condition_excess, trajectory.logits,
                                               start.rho)
         for i, scale in enumerate(scales):
             trajectory = simulate(key, start, n=n, beta=scale / math.sqrt(n), T=T,
-                                   seeds=seeds, n_max=n_max)
+                                   seeds=seeds)
             scaled["failure"][i, k] = np.asarray(trajectory.failure)
             scaled["excess"][i, k] = _vmap_leading(metrics.condition_excess, trajectory.logits,
                                                    start.rho)
@@ -696,7 +684,7 @@ def beta_regimes(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     coords = {"scale": scales, "n": n_values, "t": list(range(T + 1))}
     params = {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
               "height": height, "constant_beta": constant_beta, "T": T, "seeds": seeds,
-              "n_max": n_max, "mode_probability": mode_probability,
+              "mode_probability": mode_probability,
               "kappa0": float(metrics.condition_number(start.logits, start.rho)),
               "threshold": THRESHOLD}
     return _grid(coords, fields, params)

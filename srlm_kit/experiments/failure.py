@@ -236,7 +236,7 @@ def lemma_c1_thresholds(*, seed: int = 0, num_prompts: int = 100, num_responses:
     for i, n in enumerate(n_values):
         for j, beta in enumerate(betas):
             trajectory = dynamics.run(key, start, n=int(n), T=T, beta=beta, seeds=seeds,
-                                      n_max=int(max(n_values)), keep_logits=True)
+                                      keep_logits=True)
             step_checks.append(checks.lemma_c1_check(trajectory))
             logits = np.asarray(trajectory.logits)
             for seed_index in range(seeds):

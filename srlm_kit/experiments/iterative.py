@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from srlm_kit import _validation as check
-from srlm_kit import bounds, checks, dynamics, instances, metrics, policies
+from srlm_kit import bounds, checks, dynamics, instances, metrics
 from srlm_kit.experiments.common import json_lists, running_min_over_seeds, seed_band
 from srlm_kit.instances import bump_height_for_kappa0
 
@@ -106,8 +106,7 @@ def _simulation(seed: int, num_prompts: int, num_responses: int, kappa0s: tuple,
     """The runs every experiment here reads: a Trajectory of read-only NumPy arrays with axes
     ``(kappa0, n, beta rule, seed, t)``.
 
-    One call of :func:`srlm_kit.dynamics.run_grid` per ``n`` (its two betas depend on n), all
-    at the same padded size ``n_max = max(n_values)``, so the simulation compiles once.
+    One call of :func:`srlm_kit.dynamics.run_grid` per ``n`` (its two betas depend on n).
     """
     heights = [bump_height_for_kappa0(value, num_responses) for value in kappa0s]
     starts = instances.stack([instances.bump(num_prompts, num_responses, height)
@@ -115,7 +114,7 @@ def _simulation(seed: int, num_prompts: int, num_responses: int, kappa0s: tuple,
     key = jax.random.key(seed)
     betas = beta_values(n_values, constant_beta)
     pieces = [dynamics.run_grid(key, starts, [n], list(betas[index]), T=T, seeds=seeds,
-                                n_max=max(n_values), threshold=threshold)
+                                threshold=threshold)
               for index, n in enumerate(n_values)]
     fields = {}
     for name in dynamics.Trajectory._fields:
@@ -710,8 +709,9 @@ def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: 
 # --------------------------------------------------------------------------------------------
 
 
-def _one_round_statistics(key, logits, rho, n, beta, n_max: int):
-    """The quantities of the one-round lemma for one ERM round from ``logits`` (one seed).
+def _one_round_statistics(old, new, rho, beta):
+    """The quantities of the one-round lemma for one ERM round from ``pi_t`` to ``pi_{t+1}``,
+    given as normalised log-probability tables ``old`` and ``new`` (one seed).
 
     ``h = beta log(pi_{t+1}/pi_t) - log pi_t`` is the residual of the fitted implicit reward
     against the self-reward, so that the pairwise residual is ``g(y, y') = h(y) - h(y')``.
@@ -722,9 +722,6 @@ def _one_round_statistics(key, logits, rho, n, beta, n_max: int):
     ``beta KL(pi_{t+1} || pi_t)`` (prompt averages); the gap ``J_t(pi*) - J_t(pi_{t+1})``; and
     the failure probability of ``pi_{t+1}``.
     """
-    triples = policies.sample_triples(key, logits, rho, n, n_max)
-    old = policies.log_policy(logits)
-    new = dynamics.erm_update(logits, triples, beta)
     p_old, p_new = jnp.exp(old), jnp.exp(new)
     mode = jnp.argmax(old, axis=-1)
     residual = beta * (new - old) - old
@@ -737,7 +734,7 @@ def _one_round_statistics(key, logits, rho, n, beta, n_max: int):
     term_new = jnp.sum(rho * (jnp.sum(p_new * residual, axis=-1) - mean_old))
     kl_target = beta * jnp.sum(rho * -jnp.take_along_axis(old, mode[:, None], axis=-1)[:, 0])
     kl_new = beta * jnp.sum(rho * jnp.sum(p_new * (new - old), axis=-1))
-    gap = metrics.performance_gap(new, logits, rho)
+    gap = metrics.performance_gap(new, old, rho)
     failure = metrics.failure_probability(new, rho)
     return jnp.stack([error_train, error_target, term_target, term_new, kl_target, kl_new, gap,
                       failure])
@@ -747,9 +744,8 @@ _ONE_ROUND_FIELDS = ("error_train", "error_target", "term_target", "term_new", "
                      "kl_new", "gap", "failure")
 
 
-@functools.partial(jax.jit, static_argnames="n_max")
-def _one_round_seeds(keys, logits, rho, n, beta, n_max: int):
-    return jax.vmap(lambda key: _one_round_statistics(key, logits, rho, n, beta, n_max))(keys)
+#: The statistics of every seed of a run: axis 0 of ``old`` and ``new``.
+_one_round_seeds = jax.jit(jax.vmap(_one_round_statistics, in_axes=(0, 0, None, None)))
 
 
 def one_round_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 50,
@@ -758,7 +754,8 @@ def one_round_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: int 
     """One round of toy A from each bump start, beside the one-round lemma (level 1 and shape).
 
     For every start ``kappa0``, sample size ``n`` (``beta = n^(-1/2)``) and seed, one square-loss
-    ERM round (:func:`srlm_kit.dynamics.erm_update`) and the quantities of
+    ERM round (:func:`srlm_kit.dynamics.run` with ``T = 1``, seeds from
+    ``jax.random.key(seed)``) and the quantities of
     :func:`srlm_kit.theory.one_round_bound`, measured exactly on the tabular policies. Labelled
     grid over ``[kappa0, n]``, means over seeds:
 
@@ -782,14 +779,16 @@ def one_round_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: int 
     num_prompts, num_responses, kappa0s, n_values, _, seeds, _, _ = settings
     seed = check.check_int("seed", seed, minimum=0)
     delta = check.check_open_interval("delta", delta, 0.0, 1.0)
-    keys = jax.random.split(jax.random.key(seed), seeds)
+    key = jax.random.key(seed)
     heights = [bump_height_for_kappa0(value, num_responses) for value in kappa0s]
     values = np.empty((len(kappa0s), len(n_values), seeds, len(_ONE_ROUND_FIELDS)))
     for i, height in enumerate(heights):
         start = instances.bump(num_prompts, num_responses, height)
         for j, n in enumerate(n_values):
-            values[i, j] = np.asarray(_one_round_seeds(keys, start.logits, start.rho, n,
-                                                       n ** -0.5, n_max=max(n_values)))
+            run = dynamics.run(key, start, n=n, T=1, beta=n ** -0.5, seeds=seeds,
+                               keep_logits=True)
+            values[i, j] = np.asarray(_one_round_seeds(run.logits[:, 0], run.logits[:, 1],
+                                                       start.rho, n ** -0.5))
     per_seed = {name: values[..., k] for k, name in enumerate(_ONE_ROUND_FIELDS)}
     root_kappa = np.sqrt(np.asarray(kappa0s))[:, None, None]
     change_bound = root_kappa * per_seed["error_train"]

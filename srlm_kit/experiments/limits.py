@@ -201,32 +201,29 @@ DERIVATIONS = (pooling_identity, exponent_recursions)
 # --------------------------------------------------------------------------------------------
 
 
-#: Both experiments run at this padded shape (prompts, responses), data padded to ``N_MAX``
-#: triples and ``T_MAX`` rounds, so that a process running both (the chapter) compiles the
-#: self-reward simulation once (:func:`srlm_kit.instances.pad` changes no policy).
+#: Both experiments run their instances padded to this shape (prompts, responses), so that a
+#: process running both (the chapter) shares compiled simulations between them
+#: (:func:`srlm_kit.instances.pad` changes no policy).
 SHAPE = (40, 21)
-N_MAX = 1024
-T_MAX = 8
 
 
 def _runs(key, start, n_values, betas, *, T: int, seeds: int, judge=None):
     """``kappa`` and ``failure`` of ``seeds`` runs for every (n, beta), each ``(n, beta, seed,
     t)`` with ``t = 0..T``. One :func:`srlm_kit.dynamics.run` per (n, beta), all with the same
     key (common random numbers, as :func:`srlm_kit.dynamics.run_grid`), at the module's padded
-    shape, so that every call reuses one compiled simulation."""
+    instance shape."""
     m, num_responses = start.logits.shape
     padded = instances.pad(start, max(m, SHAPE[0]), max(num_responses, SHAPE[1]))
     if judge is not None:
         quality = np.full(padded.logits.shape, policies.LOG_FLOOR)
         quality[:m, :num_responses] = np.asarray(judge.quality)
         judge = dynamics.judge(quality, noise=float(judge.noise))
-    n_max, T_max = max(N_MAX, int(max(n_values))), max(T_MAX, T)
     kappa, failure = [], []
     for n in n_values:
-        rows = [dynamics.run(key, padded, n=int(n), T=T, beta=beta, seeds=seeds, n_max=n_max,
-                             T_max=T_max, judge=judge) for beta in betas]
-        kappa.append([np.asarray(row.kappa)[:, :T + 1] for row in rows])
-        failure.append([np.asarray(row.failure)[:, :T + 1] for row in rows])
+        rows = [dynamics.run(key, padded, n=int(n), T=T, beta=beta, seeds=seeds, judge=judge)
+                for beta in betas]
+        kappa.append([np.asarray(row.kappa) for row in rows])
+        failure.append([np.asarray(row.failure) for row in rows])
     return np.asarray(kappa), np.asarray(failure)
 
 

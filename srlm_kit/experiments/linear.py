@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -47,9 +46,8 @@ import numpy as np
 import sympy as sp
 
 from srlm_kit import _validation as check
-from srlm_kit import bounds, dynamics, instances, metrics, policies, theory
+from srlm_kit import bounds, dynamics, instances, metrics, theory
 from srlm_kit.experiments.common import json_lists, running_min_over_seeds, seed_band
-from srlm_kit.policies import Triples
 
 #: Toy B: prompts, responses per prompt, feature dimension.
 NUM_PROMPTS = 100
@@ -66,48 +64,24 @@ RANK_TOLERANCE = 1e-9
 
 
 # --------------------------------------------------------------------------------------------
-# One round, and T rounds
+# T rounds
 # --------------------------------------------------------------------------------------------
-
-
-class OneRound(NamedTuple):
-    """One round from ``theta_t``: the sampled triples, their feature differences (the rows of
-    D, zero for padding and for pairs with ``y = y'``), the ERM step and the exact step."""
-
-    triples: Triples
-    differences: jax.Array  # (n_max, d)
-    erm: jax.Array  # theta_t + P_D theta_t / beta
-    exact: jax.Array  # (1 + 1/beta) theta_t
-
-
-@partial(jax.jit, static_argnames=("n_max",))
-def one_round(key, instance: instances.LinearInstance, theta, n, beta, *, n_max: int
-              ) -> OneRound:
-    """Draw one round's ``n`` triples from ``pi_theta`` (padded to ``n_max``,
-    :func:`srlm_kit.policies.sample_triples`) and return them with both updates of ``theta``.
-    """
-    logits = policies.linear_logits(instance.features, theta)
-    triples = policies.sample_triples(key, logits, instance.rho, n, n_max)
-    return OneRound(triples, dynamics.feature_differences(instance.features, triples),
-                    dynamics.erm_update_linear(theta, instance.features, triples, beta),
-                    (1.0 + 1.0 / beta) * theta)
 
 
 class LinearRun(NamedTuple):
     """The rounds of :func:`simulate_linear`, leading axis = seeds (NumPy arrays).
 
-    Round-indexed fields have length ``T_max + 1`` (rounds ``0..T_max``; after round ``T`` the
-    parameter is frozen); the triples have length ``T_max`` (entry ``t`` is the data of the step
-    from ``theta_t`` to ``theta_{t+1}``) and ``n_max`` triples each, of which the first ``n``
-    are real (``mask``).
+    Round-indexed fields have length ``T + 1`` (rounds ``0..T``); the triples have length ``T``
+    (entry ``t`` is the data of the step from ``theta_t`` to ``theta_{t+1}``) and ``n`` triples
+    each (more with an explicit ``shape``, of which the first ``n`` are real: ``mask``).
     """
 
-    thetas: np.ndarray  # (seeds, T_max + 1, d)
-    x: np.ndarray  # (seeds, T_max, n_max)
+    thetas: np.ndarray  # (seeds, T + 1, d)
+    x: np.ndarray  # (seeds, T, n)
     y: np.ndarray
     y_prime: np.ndarray
     mask: np.ndarray
-    kappa: np.ndarray  # (seeds, T_max + 1)
+    kappa: np.ndarray  # (seeds, T + 1)
     failure: np.ndarray
     target_failure: np.ndarray
     agreement: np.ndarray
@@ -117,31 +91,33 @@ class LinearRun(NamedTuple):
 
 
 def simulate_linear(key, instance: instances.LinearInstance, *, n: int, T: int, beta: float,
-                    seeds: int = 1, n_max: int | None = None, T_max: int | None = None,
-                    update: str = "erm", threshold: float = THRESHOLD) -> LinearRun:
+                    seeds: int = 1, update: str = "erm", threshold: float = THRESHOLD,
+                    shape: dynamics.Shape | None = None) -> LinearRun:
     """Run ``T`` rounds of self-rewarding in the linear softmax class, for ``seeds`` seeds.
 
     :func:`srlm_kit.dynamics.run` on a linear instance, recording every round's parameter and
-    every step's triples (``keep_parameters``, ``keep_triples``), returned as NumPy arrays.
-    Seed ``s`` uses ``jax.random.split(key, seeds)[s]``, round ``t`` the ``t``-th of ``T_max``
-    keys split from it, data drawn at length ``n_max``; the parameter is rescaled beyond
-    ``dynamics.THETA_SATURATION``. Steps after ``T``, and every step of the population update,
-    draw no data (their ``mask`` is False). ``agreement`` is measured against
-    ``instance.labels`` (0 where there are none).
+    every step's triples (``keep_parameters``, ``keep_triples``), returned as NumPy arrays,
+    rounds ``0..T``. Keys and determinism are those of :func:`srlm_kit.dynamics.run`; the
+    parameter is rescaled beyond ``dynamics.THETA_SATURATION``. Every step of the population
+    update draws no data (its ``mask`` is False). ``agreement`` is measured against
+    ``instance.labels`` (0 where there are none). ``shape`` is passed to
+    :func:`srlm_kit.dynamics.run` (one compiled simulation for a range of n, for a live
+    explorer); the triples then have the shape's data length.
 
-    Raises ValueError naming the parameter for ``n < 1``, ``n > n_max``, ``T < 0``,
-    ``T_max < T``, ``beta <= 0``, ``seeds < 1``, an unknown update or a threshold outside (0, 1);
+    Raises ValueError naming the parameter for ``n < 1``, ``T < 0``, ``beta <= 0``,
+    ``seeds < 1``, an unknown update, a threshold outside (0, 1) or a shape smaller than n or T;
     TypeError for an instance that is not linear.
     """
     if not isinstance(instance, instances.LinearInstance):
         raise TypeError("instance must be a LinearInstance (srlm_kit.instances.linear), got "
                         f"{type(instance).__name__}")
-    run = dynamics.run(key, instance, n=n, T=T, beta=beta, seeds=seeds, n_max=n_max,
-                       T_max=T_max, update=update, threshold=threshold, keep_parameters=True,
-                       keep_triples=True)
-    thetas = np.asarray(run.parameters)
-    return LinearRun(thetas, *(np.asarray(part) for part in run.triples),
-                     *(np.asarray(getattr(run, name)) for name in (
+    run = dynamics.run(key, instance, n=n, T=T, beta=beta, seeds=seeds, update=update,
+                       threshold=threshold, keep_parameters=True, keep_triples=True,
+                       shape=shape)
+    # With an explicit shape the engine returns every simulated round; keep rounds 0..T.
+    thetas = np.asarray(run.parameters)[:, :T + 1]
+    return LinearRun(thetas, *(np.asarray(part)[:, :T] for part in run.triples),
+                     *(np.asarray(getattr(run, name))[:, :T + 1] for name in (
                          "kappa", "failure", "target_failure", "agreement", "mu", "gamma")),
                      np.linalg.norm(thetas, axis=-1))
 
@@ -154,7 +130,7 @@ def simulate_linear(key, instance: instances.LinearInstance, *, n: int, T: int, 
 def coverage_dimensions(features, run: LinearRun, *, tolerance: float = RANK_TOLERANCE
                         ) -> tuple[np.ndarray, np.ndarray]:
     """``(cumulative, per_round)`` ranks of the sampled feature differences, shape
-    ``(seeds, T_max + 1)``.
+    ``(seeds, T + 1)``.
 
     ``cumulative[s, t]`` is the dimension of the span of every difference
     ``phi(x, y) - phi(x, y')`` sampled in the first ``t`` updates (0 at ``t = 0``);
@@ -192,7 +168,7 @@ def step_capture(thetas, beta: float) -> np.ndarray:
     The ERM step is ``theta_{t+1} - theta_t = P_{D_t} theta_t / beta``, so the fraction of the
     exact step ``theta_t / beta`` that a round captures is ``beta ||theta_{t+1} - theta_t|| /
     ||theta_t||``: 1 exactly when the round equals the exact update, 0 when it changes nothing.
-    Shape ``(..., T_max)`` for ``thetas`` of shape ``(..., T_max + 1, d)``. Valid while no
+    Shape ``(..., T)`` for ``thetas`` of shape ``(..., T + 1, d)``. Valid while no
     parameter was rescaled (norms below ``dynamics.THETA_SATURATION``): ValueError otherwise.
     """
     thetas = np.asarray(thetas, dtype=np.float64)
@@ -387,9 +363,8 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     Instance: :func:`toy_b_start` (random unit features, ``num_prompts`` prompts,
     ``num_responses`` responses, dimension ``dimension``, ``kappa(pi_0) = kappa0``, from
     ``jax.random.split(jax.random.key(seed))[0]``); the runs use ``[1]`` (seeds shared across
-    the grid). For every n in ``n_values`` and beta in ``betas``: ``T`` rounds of the ERM update
-    (``n_max`` = the largest n), ``seeds`` seeds; and the exact update for ``T_population``
-    rounds.
+    the grid). For every n in ``n_values`` and beta in ``betas``: ``T`` rounds of the ERM update,
+    ``seeds`` seeds; and the exact update for ``T_population`` rounds.
 
     Fields over ``[n, beta, t]`` (``t = 0..T``; "update t" leads from round t - 1 to round t):
     ``coverage_*`` (mean/lower/upper over seeds), the dimension of the span of the differences of
@@ -424,8 +399,6 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
         raise ValueError("radius_ratios must keep (1 + 1/beta) B below the kit's rescaling "
                          f"level dynamics.THETA_SATURATION = {dynamics.THETA_SATURATION:g} "
                          f"(||theta_0|| = {theta0_norm:.4g})")
-    n_max = max(n_values)
-
     shape = (len(n_values), len(betas))
     per_round = {name: np.zeros(shape + (seeds, T + 1)) for name in (
         "coverage", "capture", "informative", "failure", "kappa", "agreement", "norm_ratio",
@@ -433,8 +406,7 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     erm_exit = np.zeros(shape + (seeds, len(ratios)))
     for i, n in enumerate(n_values):
         for j, beta in enumerate(betas):
-            run = simulate_linear(key_runs, start, n=n, T=T, beta=beta, seeds=seeds,
-                                  n_max=n_max, T_max=T)
+            run = simulate_linear(key_runs, start, n=n, T=T, beta=beta, seeds=seeds)
             cumulative, _ = coverage_dimensions(start.features, run)
             informative = (run.mask & (run.y != run.y_prime)).sum(axis=-1) / n
             per_round["coverage"][i, j] = cumulative / dimension
@@ -498,7 +470,7 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
             "theta0_norm": theta0_norm, "failure0": float(per_round["failure"][0, 0, 0, 0]),
             "gamma0": float(per_round["gamma"][0, 0, 0, 0]),
             "mu0": float(per_round["mu"][0, 0, 0, 0]),
-            "T": T, "T_population": T_population, "seeds": seeds, "n_max": n_max,
+            "T": T, "T_population": T_population, "seeds": seeds,
             "threshold": THRESHOLD,
             "population_exit_formula": json_lists(population_exit_round(
                 np.asarray(ratios)[None, :], np.asarray(betas)[:, None])),

@@ -149,14 +149,13 @@ def lower_bound_sample_size(level, kappa0, log_class_size, constant: float = 1.0
 _pad = jax.jit(instances.pad, static_argnums=(1, 2))
 
 
-def _hard_runs(key, instance, n_values, *, beta, seeds, n_max, shape):
-    """Failure and target failure after one round, ``(len(n_values), seeds)``, from one
-    compiled simulation for every call (the instance is padded to ``shape``)."""
+def _hard_runs(key, instance, n_values, *, beta, seeds, shape):
+    """Failure and target failure after one round, ``(len(n_values), seeds)`` (the instance is
+    padded to ``shape``, so that every call shares the compiled simulations)."""
     padded = _pad(instance, *shape)
     failures, target_failures = [], []
     for n in n_values:
-        trajectory = dynamics.run(key, padded, n=int(n), T=1, beta=beta, seeds=seeds,
-                                  n_max=n_max)
+        trajectory = dynamics.run(key, padded, n=int(n), T=1, beta=beta, seeds=seeds)
         failures.append(np.asarray(trajectory.failure)[:, 1])
         target_failures.append(np.asarray(trajectory.target_failure)[:, 1])
     return np.asarray(failures), np.asarray(target_failures)
@@ -191,7 +190,7 @@ def single_step_failure(*, seed: int = 0, d: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
 
     ``seeds`` runs each (:func:`srlm_kit.dynamics.run`, T = 1, minimum-norm ERM); secret keys
     and data from ``jax.random.key(seed)``. All instances are padded to one shape
-    (:func:`srlm_kit.instances.pad`) so that one compiled simulation serves them all. (With
+    (:func:`srlm_kit.instances.pad`) so that they share compiled simulations. (With
     ``kappa0 - 1`` doubling and n doubling, members share their M along diagonals, which keeps
     the number of distinct shapes to build small.)
 
@@ -224,7 +223,6 @@ def single_step_failure(*, seed: int = 0, d: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
             raise ValueError(f"beta = {beta} is too large for M = {M}: one sampled pair would "
                              "not surely lift the bump above 1/2 (mechanism_holds)")
     shape = (max(d, PROTOTYPE["d"] if prototype else d) + 1, largest_M + 1)
-    n_max = int(max(n_array.max(), max(PROTOTYPE["n_values"]) if prototype else 0))
     instance_key, run_key = jax.random.split(jax.random.key(seed))
 
     grid = (len(kappa0s), len(n_array))
@@ -239,7 +237,7 @@ def single_step_failure(*, seed: int = 0, d: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
             start = instances.hard_instance(instance_key, d, M, Delta)
             if j == 0:
                 fixed_failures, fixed_targets = _hard_runs(
-                    run_key, start, n_array, beta=beta, seeds=seeds, n_max=n_max, shape=shape)
+                    run_key, start, n_array, beta=beta, seeds=seeds, shape=shape)
                 same_event &= bool(np.allclose(fixed_failures, fixed_targets, atol=1e-12))
                 fixed_runs[i] = fixed_failures
                 fixed_expected[i] = expected_failure(n_array, d=d, M=M, Delta=Delta)
@@ -248,7 +246,7 @@ def single_step_failure(*, seed: int = 0, d: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
                 family_runs[i, j] = fixed_failures[0]
             else:
                 failures, targets = _hard_runs(run_key, start, [n], beta=beta, seeds=seeds,
-                                               n_max=n_max, shape=shape)
+                                               shape=shape)
                 same_event &= bool(np.allclose(failures, targets, atol=1e-12))
                 family_runs[i, j] = failures[0]
             family_expected[i, j] = expected_failure(n, d=d, M=M, Delta=Delta)
@@ -276,7 +274,7 @@ def single_step_failure(*, seed: int = 0, d: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
                                                   PROTOTYPE["Delta"])
         prototype_runs, prototype_targets = _hard_runs(
             run_key, prototype_start, PROTOTYPE["n_values"], beta=PROTOTYPE["beta"], seeds=seeds,
-            n_max=n_max, shape=shape)
+            shape=shape)
         same_event &= bool(np.allclose(prototype_runs, prototype_targets, atol=1e-12))
         prototype_expected = expected_failure(PROTOTYPE["n_values"], d=PROTOTYPE["d"],
                                               M=PROTOTYPE["M"], Delta=PROTOTYPE["Delta"])
@@ -321,7 +319,7 @@ def single_step_failure(*, seed: int = 0, d: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
             "failure_equals_target_failure": same_event},
         "prototype": prototype_result,
         "params": {"seed": seed, "d": d, "beta": beta, "seeds": seeds,
-                   "padded_shape": list(shape), "n_max": n_max},
+                   "padded_shape": list(shape)},
     }
 
 

@@ -62,9 +62,9 @@ def paper_in_one_picture(*, seed: int = 0, num_prompts: int = 100, num_responses
     starts = instances.stack([instances.bump(num_prompts, num_responses, height)
                               for height in heights])
     key = jax.random.key(seed)
-    # beta depends on n, so one call per n; the common padded size compiles the round once.
-    runs = [dynamics.run_grid(key, starts, [n], [1.0 / math.sqrt(n)], T=T, seeds=seeds,
-                              n_max=max(n_list)) for n in n_list]
+    # beta depends on n, so one call per n.
+    runs = [dynamics.run_grid(key, starts, [n], [1.0 / math.sqrt(n)], T=T, seeds=seeds)
+            for n in n_list]
 
     def field(name):  # axes (kappa0, n, seed, t)
         return np.concatenate([np.asarray(getattr(run, name))[:, :, 0] for run in runs], axis=1)

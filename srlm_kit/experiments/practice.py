@@ -103,8 +103,7 @@ def judge_versus_self_reward(*, seed: int = 0, num_prompts: int = 40, num_respon
                              kappa0: float = 4.0, initial_agreement: float = 0.5,
                              noises=(0.0, 0.25, 0.5, 1.0, 2.0),
                              biases=(0.0, 0.5, 1.0, 1.5, 2.0), n: int = 200,
-                             beta: float = 0.5, T: int = 8, seeds: int = 16,
-                             n_max: int = 800) -> dict:
+                             beta: float = 0.5, T: int = 8, seeds: int = 16) -> dict:
     """Agreement with an external label and condition number: a judge against the self-reward.
 
     Start: :func:`judge_instance`. Each run does ``T`` rounds of the square-loss update with
@@ -112,10 +111,8 @@ def judge_versus_self_reward(*, seed: int = 0, num_prompts: int = 40, num_respon
     the self-reward ``log pi_t`` (the paper's setting) or with the judge
     ``quality + bias * 1{y = lure} + noise * xi_t`` for every ``noise`` and ``bias``. All runs
     share the data keys (common random numbers): round ``t`` of seed ``s`` draws its triples
-    with the same key whatever the reward. Data are drawn at ``n_max`` triples, of which the
-    first ``n`` are used (:func:`srlm_kit.dynamics.run`); the default is the largest ``n`` of
-    the chapter's live explorer (:class:`srlm_kit.figures.practice.JudgeExplorer`), so that
-    both use one compiled simulation.
+    with the same key whatever the reward, so the chapter's live explorer
+    (:class:`srlm_kit.figures.practice.JudgeExplorer`) shows the same runs at the same settings.
 
     Labelled grid (see :mod:`srlm_kit.figures.core`): ``judge_agreement_mean/lower/upper``,
     ``judge_kappa_mean/lower/upper`` and ``judge_lure_share_mean`` (fraction of prompts whose
@@ -128,7 +125,6 @@ def judge_versus_self_reward(*, seed: int = 0, num_prompts: int = 40, num_respon
     if not noises or not biases:
         raise ValueError("noises and biases must each list at least one value")
     check.check_int("n (triples per round)", n, minimum=1)
-    check.check_int("n_max", n_max, minimum=n)
     check.check_int("T (number of rounds)", T, minimum=1)
     check.check_int("seeds", seeds, minimum=1)
     check.check_positive("beta", beta)
@@ -140,7 +136,7 @@ def judge_versus_self_reward(*, seed: int = 0, num_prompts: int = 40, num_respon
 
     def simulate(instance, judge_model=None):
         return dynamics.run(key_runs, instance, n=n, T=T, beta=beta, seeds=seeds,
-                            n_max=n_max, judge=judge_model)
+                            judge=judge_model)
 
     self_run = simulate(start)
     shape = (len(noises), len(biases), seeds, T + 1)
@@ -172,7 +168,7 @@ def judge_versus_self_reward(*, seed: int = 0, num_prompts: int = 40, num_respon
         **{name: json_lists(values) for name, values in fields.items()},
         "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
                    "kappa0": kappa0, "initial_agreement": initial_agreement, "n": n,
-                   "beta": beta, "T": T, "seeds": seeds, "n_max": n_max,
+                   "beta": beta, "T": T, "seeds": seeds,
                    "labels": np.asarray(start.labels).tolist(),
                    "initial_modes": np.asarray(start.target).tolist(),
                    "lures": lures.tolist()},

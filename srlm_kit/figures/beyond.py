@@ -296,9 +296,11 @@ class JudgeExplorer:
     Each change re-runs :func:`srlm_kit.experiments.beyond.judge_run` and
     :func:`srlm_kit.experiments.beyond.self_reward_run` from the start of
     :func:`srlm_kit.experiments.beyond.judge_setting` (``seed``; ``num_prompts`` and
-    ``num_responses``), by default at the shapes of the chapter's experiments (``T``, ``seeds``,
-    ``n_max``), so nothing is compiled after the first run. Sliders update on release; a status
-    line says "computing…" meanwhile.
+    ``num_responses``), by default with the chapter's ``T`` and ``seeds``. Every run is compiled
+    at the engine's shape for the largest ``n`` and ``T``
+    (:func:`srlm_kit.dynamics.padded_shape`), so nothing is compiled after the first run, and a
+    setting shows the numbers of the chapter's run with the same key. Sliders update on
+    release; a status line says "computing…" meanwhile.
     """
 
     N_VALUES = (100, 200, 400, 800, 1600, 3200)
@@ -309,20 +311,20 @@ class JudgeExplorer:
               ("self_agreement", "self-reward log π_t: mode is correct", "#009E73", "dot"))
 
     def __init__(self, *, seed: int = 0, num_prompts: int | None = None,
-                 num_responses: int | None = None, T: int | None = None,
-                 seeds: int | None = None, n_max: int | None = None,
+                 num_responses: int | None = None, T: int = 8, seeds: int = 8,
                  n_values: tuple[int, ...] = N_VALUES):
         import ipywidgets as widgets
 
+        from srlm_kit import dynamics
         from srlm_kit.experiments import beyond
 
         self._beyond = beyond
-        # The chapter's shapes by default, so that the chapter's compiled runs are reused.
-        self.shapes = {"T": T or beyond.T_MAX, "seeds": seeds or beyond.SEEDS,
-                       "n_max": n_max or beyond.N_MAX}
-        n_values = [n for n in n_values if n <= self.shapes["n_max"]]
+        n_values = [int(n) for n in n_values]
         if not n_values:
-            raise ValueError(f"n_values must contain a value <= n_max = {self.shapes['n_max']}")
+            raise ValueError("n_values must contain at least one value")
+        # One shape for every slider setting, so that no slider move recompiles.
+        self.shapes = {"T": int(T), "seeds": int(seeds),
+                       "shape": dynamics.padded_shape(max(n_values), int(T))}
         self.start, self.quality, self.length, self.key = beyond.judge_setting(
             seed=seed, num_prompts=num_prompts or beyond.NUM_PROMPTS,
             num_responses=num_responses or beyond.NUM_RESPONSES)

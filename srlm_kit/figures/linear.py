@@ -220,15 +220,15 @@ class LinearExplorer:
     :func:`srlm_kit.dynamics.run`), and the coverage of R^d by the sampled differences with the
     fraction of the exact step each round captures. The instances of every d come from one
     draw (:func:`srlm_kit.experiments.linear.linear_starts`, nested and padded to the largest
-    d), and every run has the same shapes, so moving a slider never recompiles; the defaults
-    are the shapes of the chapter's experiment ``linear_rounds``, whose compiled simulation the
-    explorer then shares, and at d = 200 the instance is that experiment's.
+    d), and every run is compiled at the engine's shape for the largest n
+    (:func:`srlm_kit.dynamics.padded_shape`), so moving a slider never recompiles; with the
+    defaults, the instance at d = 200 and the runs are those of the chapter's experiment
+    ``linear_rounds``.
     """
 
     def __init__(self, *, dimensions=(20, 50, 100, 200), n_values=(20, 40, 80, 160),
                  betas=(0.1, 0.5, 2.0), T: int = 8, seeds: int = 8, num_prompts: int = 100,
-                 num_responses: int = 10, kappa0: float = 2.5, seed: int = 0,
-                 T_population: int = 20):
+                 num_responses: int = 10, kappa0: float = 2.5, seed: int = 0):
         import ipywidgets as widgets
         import jax
         import plotly.graph_objects as go
@@ -237,9 +237,7 @@ class LinearExplorer:
         from srlm_kit.experiments import linear
 
         self.dimensions, self.n_values = [int(d) for d in dimensions], [int(n) for n in n_values]
-        self.T, self.seeds, self.T_population = int(T), int(seeds), int(T_population)
-        if self.T > self.T_population:
-            raise ValueError(f"T must be at most T_population = {self.T_population}, got {T}")
+        self.T, self.seeds = int(T), int(seeds)
         key_start, self.run_key = jax.random.split(jax.random.key(seed))
         self.starts = {d: start for d, (start, _) in zip(self.dimensions, linear.linear_starts(
             key_start, num_prompts=num_prompts, num_responses=num_responses,
@@ -298,9 +296,10 @@ class LinearExplorer:
 
         start = self.starts[d]
         run = linear.simulate_linear(self.run_key, start, n=n, T=self.T, beta=beta,
-                                     seeds=self.seeds, n_max=max(self.n_values), T_max=self.T)
+                                     seeds=self.seeds,
+                                     shape=dynamics.padded_shape(max(self.n_values), self.T))
         exact = dynamics.run(self.run_key, start, n=1, T=self.T, beta=beta,
-                             T_max=self.T_population, update="population")
+                             update="population")
         mean, std = run.failure.mean(axis=0), run.failure.std(axis=0)
         cumulative, _ = linear.coverage_dimensions(start.features, run)
         captured = linear.step_capture(run.thetas, beta)

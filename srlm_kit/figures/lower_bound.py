@@ -135,24 +135,23 @@ class HardInstanceExplorer:
     band over ``seeds`` simulated runs, :func:`srlm_kit.dynamics.run`) beside the exact
     expectation of :func:`srlm_kit.experiments.lower_bound.expected_failure`, and a line of text
     gives ``kappa_0``, ``1/mu``, ``log|Pi|`` and whether the one-pair mechanism holds at this
-    beta. Every run is padded to ``shape`` with ``n_max`` triples, so moving a slider never
-    recompiles the simulation (pass the ``padded_shape`` and ``n_max`` of the chapter's
-    experiment to share its compiled simulation).
+    beta. Every instance is padded to ``shape`` and every n runs at the engine's shape for it,
+    so moving a slider never recompiles the simulation (pass the ``padded_shape`` of the
+    chapter's experiment to share its compiled simulations; the runs then give the experiment's
+    numbers).
     """
 
     def __init__(self, *, d: int = 20, shape: tuple[int, int] = (21, 289),
                  n_values=(50, 100, 200, 400, 800, 1600, 3200, 6400, 12800),
-                 n_max: int = 12800, seeds: int = 16, seed: int = 0):
+                 seeds: int = 16, seed: int = 0):
         import ipywidgets as widgets
         import jax
 
         if shape[0] < d + 1 or shape[1] < 4:
             raise ValueError(f"shape must have at least d + 1 = {d + 1} rows and 4 columns, "
                              f"got {shape}")
-        if max(n_values) > n_max:
-            raise ValueError(f"n_values must not exceed n_max = {n_max}")
         self.d, self.shape, self.n_values = d, tuple(shape), [int(n) for n in n_values]
-        self.n_max, self.seeds = int(n_max), int(seeds)
+        self.seeds = int(seeds)
         self.instance_key, self.run_key = jax.random.split(jax.random.key(seed))
         common = {"continuous_update": False, "style": {"description_width": "initial"},
                   "layout": widgets.Layout(width="360px")}
@@ -199,8 +198,8 @@ class HardInstanceExplorer:
         start = instances.hard_instance(self.instance_key, self.d, M, Delta)
         padded = lower_bound._pad(start, *self.shape)  # compiled once per shape
         runs = np.asarray([np.asarray(dynamics.run(
-            self.run_key, padded, n=n, T=1, beta=beta, seeds=self.seeds,
-            n_max=self.n_max).failure)[:, 1] for n in self.n_values])
+            self.run_key, padded, n=n, T=1, beta=beta, seeds=self.seeds).failure)[:, 1]
+            for n in self.n_values])
         mean, std = runs.mean(axis=1), runs.std(axis=1)
         return {
             "n": self.n_values, "mean": mean.tolist(),

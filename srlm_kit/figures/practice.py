@@ -101,9 +101,10 @@ class JudgeExplorer(LiveFigure):
     """Sliders for the judge's noise and bias, ``n`` and ``beta``; the figure re-runs the kit.
 
     The instance is that of the experiment (:func:`srlm_kit.experiments.practice.judge_instance`,
-    same defaults and seed). Moving a slider never recompiles: data are always drawn at
-    ``n_max`` triples and ``T`` rounds for ``seeds`` seeds; ``n``, ``beta`` and the judge are
-    array arguments. Needs ipywidgets and a kernel (Binder, Jupyter).
+    same defaults and seed). Moving a slider never recompiles: every run is compiled at the
+    engine's shape for the largest ``n`` (:func:`srlm_kit.dynamics.padded_shape`), ``T`` rounds
+    and ``seeds`` seeds; ``n``, ``beta`` and the judge are array arguments. Needs ipywidgets
+    and a kernel (Binder, Jupyter).
     """
 
     N_VALUES = (25, 50, 100, 200, 400, 800)
@@ -121,7 +122,8 @@ class JudgeExplorer(LiveFigure):
             seed=seed, num_prompts=num_prompts, num_responses=num_responses, kappa0=kappa0,
             initial_agreement=initial_agreement)
         self.quality, self.lure_table = quality, np.eye(num_responses)[lures]
-        self.T, self.seeds, self.n_max = int(T), int(seeds), int(max(n_values))
+        self.T, self.seeds = int(T), int(seeds)
+        self.shape = dynamics.padded_shape(max(n_values), self.T)
         common = {"continuous_update": False, "style": {"description_width": "initial"},
                   "layout": widgets.Layout(width="330px")}
         self.noise = widgets.FloatSlider(value=0.5, min=0.0, max=3.0, step=0.05,
@@ -151,14 +153,14 @@ class JudgeExplorer(LiveFigure):
     def compute(self, *, noise: float, bias: float, n: int, beta: float) -> dict:
         """Means over seeds of agreement and kappa, rounds ``0..T``, for one setting."""
         judge_model = dynamics.judge(self.quality, bias * self.lure_table, noise)
-        common = {"n": n, "T": self.T, "beta": beta, "seeds": self.seeds, "n_max": self.n_max}
+        common = {"n": n, "T": self.T, "beta": beta, "seeds": self.seeds, "shape": self.shape}
         with_judge = dynamics.run(self.key, self.start, judge=judge_model, **common)
         self_reward = dynamics.run(self.key, self.start, **common)
         curves = {}
         for prefix, trajectory in (("judge", with_judge), ("self", self_reward)):
             for name in ("agreement", "kappa"):
                 curves[f"{prefix}_{name}"] = seed_band(
-                    np.asarray(getattr(trajectory, name)), 0)[0].tolist()
+                    np.asarray(getattr(trajectory, name))[:, :self.T + 1], 0)[0].tolist()
         return curves
 
     def settings(self) -> dict:
