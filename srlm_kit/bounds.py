@@ -313,6 +313,72 @@ def theorem_5_3_bound(n: ArrayLike, T: ArrayLike, *, log_class_size: ArrayLike, 
     return _iterative_bound(rate, n, T, gamma, mu, kappa0, constant)
 
 
+def theorem_5_3_on_runs(n: ArrayLike, rounds: ArrayLike, *, gamma_min: ArrayLike,
+                        mu_min: ArrayLike, kappa0: ArrayLike, log_class_size: ArrayLike = 0.0,
+                        delta: ArrayLike = 0.05) -> np.ndarray:
+    """Theorem 5.3 at the mu and gamma measured on simulated runs, every hidden constant 1::
+
+        log(n |Pi|/delta)/(gamma sqrt(n)) * (mu^(-1/2) + sqrt(kappa0) q^((t-1)/2)),
+        q = 1/(1 + sqrt(n mu))
+
+    at round index ``t = rounds``, with ``mu = mu_min`` and ``gamma = gamma_min`` the minima
+    measured over the rounds ``0..t`` (and the seeds): the paper's mu and gamma (Definition 5.2).
+    Arrays broadcast. NaN where the bound is not defined: at ``t = 0`` (the theorem is about
+    ``T >= 1`` rounds) and where a margin is 0 (tied modes).
+    [reconstructed, :func:`theorem_5_3_bound` on measured mu and gamma; :ref:`recovered-thm-5-3`]
+    """
+    n, rounds, gamma_min, mu_min, kappa0 = np.broadcast_arrays(
+        *(np.asarray(value, dtype=float) for value in (n, rounds, gamma_min, mu_min, kappa0)))
+    defined = (rounds >= 1) & (gamma_min > 0)
+    value = theorem_5_3_bound(n, np.maximum(rounds, 1.0), log_class_size=log_class_size,
+                              delta=delta, gamma=np.where(defined, gamma_min, 1.0), mu=mu_min,
+                              kappa0=kappa0)
+    return np.where(defined, value, np.nan)
+
+
+def coverage_failure(n: ArrayLike, T: ArrayLike, *, num_prompts: int,
+                     mode_probability: ArrayLike) -> RealOrArray:
+    """Expected failure after T rounds of a pure coverage process, uniform prompts::
+
+        E[fail_T] = (1 - 2 p (1 - p)/m)^(n T),   p = the initial mode's probability
+
+    Why. With the minimum-norm ERM a prompt's policy changes only where a sampled pair joins
+    the mode to another response; at a small beta one such round makes the mode dominant, and
+    pairs of two equal non-modes change nothing (a bump start: toy A, where ``p = 1/kappa0``).
+    A triple lands on a given prompt with probability 1/m and pairs the mode with another
+    response with probability ``2p(1 - p)``, so a prompt escapes one round of n i.i.d. triples
+    with probability ``(1 - 2p(1 - p)/m)^n``, and T rounds of fresh data with that power T. A
+    prompt never reached keeps ``p <= 1/2`` and fails, which is why ``p`` must be at most 1/2.
+    [reconstructed, the book's analysis of toy A, by algebra; the paper has no such model;
+    :ref:`recovered-book-own`]
+    """
+    num_prompts = check.check_int("num_prompts (m)", num_prompts, minimum=1)
+    p = np.asarray(mode_probability, dtype=float)
+    if not np.all((p > 0) & (p <= 0.5)):
+        raise ValueError("mode_probability must lie in (0, 1/2] (an unreached prompt must "
+                         f"fail; for a bump start p = 1/kappa0 with kappa0 >= 2), got {p}")
+    n = check.check_array_at_least("n", n, 0.0)
+    T = check.check_array_at_least("T", T, 0.0)
+    return _scalar_or_array((1.0 - 2.0 * p * (1.0 - p) / num_prompts) ** (n * T))
+
+
+def bump_population_margin_and_excess(height: ArrayLike, num_responses: int, beta: ArrayLike,
+                                      rounds: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """The exact (infinite-data) iteration from a bump of height ``b``: the margin ``b c^t`` and
+    the excess condition number ``kappa_t - 1 = (K - 1) exp(-b c^t)``, ``c = 1 + 1/beta``,
+    broadcast over ``height``, ``beta`` and ``rounds``.
+    [reconstructed, by algebra from ``pi_t ∝ pi_0^(c^t)``; :ref:`recovered-gibbs`]
+    """
+    num_responses = check.check_int("num_responses (K)", num_responses, minimum=2)
+    height = check.check_positive_array("height", height)
+    beta = check.check_positive_array("beta", beta)
+    rounds = check.check_array_at_least("rounds", rounds, 0.0)
+    # A margin beyond the float range is +inf, and the runner-ups' mass then exactly 0.
+    with np.errstate(over="ignore"):
+        margin = height * (1.0 + 1.0 / beta) ** rounds
+    return margin, (num_responses - 1) * np.exp(-margin)
+
+
 def corollary_5_7_bound(n: ArrayLike, *, log_class_size: ArrayLike, delta: ArrayLike,
                         gamma: ArrayLike, mu: ArrayLike, constant: ArrayLike = 1.0) -> RealOrArray:
     """Corollary 5.7: past the iteration threshold,

@@ -562,3 +562,21 @@ def test_non_numeric_input_raises_type_error():
         bounds.tail_integral_bound(0.5, "half")
     with pytest.raises(TypeError, match="mu"):
         bounds.tail_integral_bound(0.5, True)
+
+
+def test_theorem_5_3_on_runs_is_the_formula_and_undefined_where_the_theorem_is():
+    n = np.array([10.0, 400.0])[:, None]
+    rounds = np.arange(4)[None, :]
+    gamma = np.array([[0.5, 0.4, 0.0, 0.3], [0.2, 0.2, 0.1, 0.1]])
+    mu = np.array([[0.3, 0.25, 0.2, 0.2], [0.5, 0.4, 0.4, 0.35]])
+    value = bounds.theorem_5_3_on_runs(n, rounds, gamma_min=gamma, mu_min=mu, kappa0=3.0,
+                                       log_class_size=2.0, delta=0.1)
+    for i, size in enumerate((10.0, 400.0)):
+        for t in range(4):
+            if t == 0 or gamma[i, t] == 0:
+                assert np.isnan(value[i, t])
+                continue
+            q = 1 / (1 + math.sqrt(size * mu[i, t]))
+            direct = (math.log(size * math.exp(2.0) / 0.1) / (gamma[i, t] * math.sqrt(size))
+                      * (mu[i, t] ** -0.5 + math.sqrt(3.0) * q ** ((t - 1) / 2)))
+            assert value[i, t] == pytest.approx(direct, rel=1e-12)

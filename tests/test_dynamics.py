@@ -51,6 +51,7 @@ def test_moving_n_T_beta_and_the_initialisation_never_recompiles():
                  shape=explorer_shape)
     # Without a shape, runs whose n and T fall in one bucket share a compiled simulation.
     dynamics.run(jax.random.key(0), starts[0], n=65, T=9, beta=0.5, seeds=3)
+    assert dynamics.padded_shape(65, 9) == dynamics.padded_shape(80, 10) == (80, 10)
     compiled = dynamics.compile_count()
     rng = np.random.default_rng(0)
     for start in starts:
@@ -59,16 +60,21 @@ def test_moving_n_T_beta_and_the_initialisation_never_recompiles():
                          n=int(rng.integers(1, 201)), T=int(rng.integers(0, 13)),
                          beta=float(rng.uniform(0.01, 5)), seeds=3, shape=explorer_shape)
             dynamics.run(jax.random.key(int(rng.integers(1000))), start,
-                         n=int(rng.integers(65, 129)), T=int(rng.integers(9, 17)),
+                         n=int(rng.integers(65, 81)), T=int(rng.integers(9, 11)),
                          beta=float(rng.uniform(0.01, 5)), seeds=3)
     assert dynamics.compile_count() == compiled
 
 
-def test_the_shape_policy_rounds_up_to_powers_of_two_with_floors():
+def test_the_shape_policy_rounds_up_to_three_significant_bits_with_floors():
     assert dynamics.padded_shape(1, 0) == (dynamics.MIN_DATA_LENGTH, dynamics.MIN_ROUNDS)
-    assert dynamics.padded_shape(100, 10) == (128, 16)
-    assert dynamics.padded_shape(128, 16) == (128, 16)
-    assert dynamics.padded_shape([10, 3000], 50) == (4096, 64)
+    assert dynamics.padded_shape(100, 10) == (112, 10)
+    assert dynamics.padded_shape(113, 17) == (128, 20)
+    assert dynamics.padded_shape([10, 3000], 50) == (3072, 56)
+    assert dynamics.padded_shape(10_000, 20) == (10_240, 20)
+    for value in range(64, 5000):
+        length = dynamics.padded_shape(value, 1).data_length
+        assert value <= length < 1.25 * value
+        assert length >> (length.bit_length() - 3) << (length.bit_length() - 3) == length
 
 
 def test_the_padding_does_not_change_the_numbers():

@@ -64,7 +64,7 @@ def test_population_logits_are_the_reference_exact_update_and_the_bump_closed_fo
         np.testing.assert_allclose(iterates[t], ref.log_softmax(current), atol=1e-10)
         current = ref.population_update(current, beta)
     excess = [float(metrics.condition_excess(values, start.rho)) for values in iterates]
-    closed = beyond.bump_excess_closed_form(6, math.log(2), beta, np.arange(5))
+    closed = bounds.bump_population_margin_and_excess(math.log(2), 6, beta, np.arange(5))[1]
     representable = closed > 1e-300
     np.testing.assert_allclose(np.asarray(excess)[representable], closed[representable],
                                rtol=1e-9)
@@ -76,7 +76,8 @@ def test_bump_derivation_evaluates_to_the_closed_form_and_its_ratio_is_one_plus_
     formula = sp.lambdify((K, b, theory.beta, theory.T), derivation.result.rhs, "numpy")
     for beta, rounds in [(0.5, 3), (0.1, 1), (2.0, 5)]:
         assert formula(20, math.log(2), beta, rounds) == pytest.approx(
-            float(beyond.bump_excess_closed_form(20, math.log(2), beta, rounds)), rel=1e-12)
+            float(bounds.bump_population_margin_and_excess(math.log(2), 20, beta, rounds)[1]),
+            rel=1e-12)
     steps = dict(derivation.steps)
     ratio = steps["Ratio of successive decreases: constant, so the decreases grow geometrically"]
     assert sp.simplify(ratio.rhs - (1 + 1 / theory.beta)) == 0
@@ -115,7 +116,7 @@ def test_coverage_law_is_the_derivation_and_matches_the_reference_update():
     p, m = sp.Symbol("p", positive=True), sp.Symbol("m", positive=True, integer=True)
     formula = sp.lambdify((p, m, theory.n, theory.T), derivation.result.rhs, "numpy")
     assert formula(2 / 21, 100, 300, 2) == pytest.approx(
-        float(beyond.coverage_failure(300, 2, num_prompts=100, mode_probability=2 / 21)),
+        float(bounds.coverage_failure(300, 2, num_prompts=100, mode_probability=2 / 21)),
         rel=1e-12)
     # The mechanism, with the NumPy reference ERM: one round at a small beta makes every
     # covered mode dominant and leaves every other prompt exactly as it was.
@@ -144,7 +145,7 @@ def test_coverage_law_matches_simulated_failure_within_sampling_error():
         for call in range(calls)])
     seeds = failures.shape[0]
     observed = failures[:, 1:].mean(axis=0)
-    predicted = beyond.coverage_failure(n, np.arange(1, T + 1), num_prompts=m,
+    predicted = bounds.coverage_failure(n, np.arange(1, T + 1), num_prompts=m,
                                         mode_probability=p)
     error = np.sqrt(predicted * (1 - predicted) / (m * seeds))
     assert np.all(np.abs(observed - predicted) < 4 * error + 1e-3), (observed, predicted)
@@ -223,9 +224,9 @@ def test_population_versus_samples_values(sharpening):
     result = strict_json(sharpening)
     params = result["params"]
     population = np.asarray(result["population_excess"], dtype=float)
-    closed = beyond.bump_excess_closed_form(params["num_responses"], params["height"],
-                                            np.asarray([0.2, 1.0])[:, None],
-                                            np.arange(SMALL["T"] + 1)[None, :])
+    closed = bounds.bump_population_margin_and_excess(params["height"], params["num_responses"],
+                                                      np.asarray([0.2, 1.0])[:, None],
+                                                      np.arange(SMALL["T"] + 1)[None, :])[1]
     representable = closed > 1e-300
     np.testing.assert_allclose(population[representable], closed[representable], rtol=1e-9)
     excess = np.asarray(result["excess_mean"], dtype=float)
@@ -322,7 +323,7 @@ def test_beta_regimes_values(small):
     coverage = (1 - 2 * p * (1 - p) / 12) ** (n[:, None] * np.arange(4)[None, :])
     np.testing.assert_allclose(result["coverage"], coverage, rtol=1e-12)
     # The exact update at beta = 0.5 from the bump: the closed form, the same for every n.
-    closed = beyond.bump_excess_closed_form(6, math.log(2), 0.5, np.arange(4))
+    closed = bounds.bump_population_margin_and_excess(math.log(2), 6, 0.5, np.arange(4))[1]
     population = np.asarray(result["population_excess"], dtype=float)
     np.testing.assert_allclose(population[0], closed, rtol=1e-9)
     np.testing.assert_array_equal(population[0], population[1])
@@ -344,10 +345,10 @@ def test_command_line_prints_the_same_numbers():
     (lambda: beyond.near_tie(4, 6, 1, 0.1), "tied"),
     (lambda: beyond.near_tie(4, 6, 6, 0.1), "tied"),
     (lambda: beyond.near_tie(4, 6, 2, 0.0), "epsilon"),
-    (lambda: beyond.coverage_failure(10, 1, num_prompts=5, mode_probability=1.5),
+    (lambda: bounds.coverage_failure(10, 1, num_prompts=5, mode_probability=0.6),
      "mode_probability"),
     (lambda: beyond.near_tie_rounds_value(20, -1.0, 0.5), "epsilon"),
-    (lambda: beyond.bump_excess_closed_form(5, 0.7, 0.0, 1), "beta"),
+    (lambda: bounds.bump_population_margin_and_excess(0.7, 5, 0.0, 1), "beta"),
     (lambda: beyond.population_versus_samples(n_values=(40, 8)), "n_values"),
     (lambda: beyond.consistency_not_correctness(agreements=(0.5, 1.5)), "agreements"),
     (lambda: beyond.judge_bias_and_noise(biases=(-1.0,)), "biases"),

@@ -75,10 +75,10 @@ def test_coverage_failure_is_the_binomial_average(kappa0, m, n):
     r = 2 * p * (1 - p)
     k = np.arange(n + 1)
     direct = float(np.sum(stats.binom.pmf(k, n, 1.0 / m) * (1 - r) ** k))
-    assert math.isclose(float(it.coverage_failure(n, 1, num_prompts=m, kappa0=kappa0)), direct,
-                        rel_tol=1e-10)
+    assert math.isclose(float(bounds.coverage_failure(n, 1, num_prompts=m, mode_probability=p)),
+                        direct, rel_tol=1e-10)
     # T rounds of fresh data: the T-th power.
-    assert math.isclose(float(it.coverage_failure(n, 3, num_prompts=m, kappa0=kappa0)),
+    assert math.isclose(float(bounds.coverage_failure(n, 3, num_prompts=m, mode_probability=p)),
                         direct ** 3, rel_tol=1e-9)
 
 
@@ -96,7 +96,8 @@ def test_coverage_failure_matches_the_numpy_reference_simulation():
     failures = np.array([ref.run(logits0, rho, beta, T,
                                  lambda t, logits: ref.sample_numpy(rng, logits, rho, n)
                                  )["failure"] for _ in range(repeats)])
-    predicted = it.coverage_failure(n, np.arange(T + 1), num_prompts=m, kappa0=kappa0)
+    predicted = bounds.coverage_failure(n, np.arange(T + 1), num_prompts=m,
+                                        mode_probability=1 / kappa0)
     standard_error = np.sqrt(predicted * (1 - predicted) / (m * repeats))
     assert np.all(np.abs(failures.mean(axis=0) - predicted) <= 4 * standard_error + 1e-12)
 
@@ -114,11 +115,11 @@ def test_coverage_rounds_against_brute_force():
 
 def test_coverage_bad_input_raises():
     with pytest.raises(ValueError, match="kappa0 >= 2"):
-        it.coverage_failure(10, 1, num_prompts=5, kappa0=1.5)
+        bounds.coverage_failure(10, 1, num_prompts=5, mode_probability=1 / 1.5)
     with pytest.raises(ValueError, match="factor"):
         it.coverage_rounds(10, num_prompts=5, kappa0=3.0, factor=1.0)
     with pytest.raises(ValueError, match="num_prompts"):
-        it.coverage_failure(10, 1, num_prompts=0, kappa0=3.0)
+        bounds.coverage_failure(10, 1, num_prompts=0, mode_probability=1 / 3.0)
 
 
 # --------------------------------------------------------------------------------------------

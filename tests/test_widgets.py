@@ -45,7 +45,7 @@ def expected_curves(explorer: Explorer, *, n, T, kappa0, beta, seeds) -> dict:
     # Seeds come in blocks of SEED_BLOCK, block b from the key folded with b.
     block = min(SEED_BLOCK, explorer.seeds_max)
     runs = [dynamics.run(jax.random.fold_in(explorer.key, b), start, n=n, T=T, beta=beta,
-                         seeds=block)
+                         seeds=block, shape=explorer.shape)
             for b in range(math.ceil(seeds / block))]
     curves = {}
     for name in ("kappa", "failure"):

@@ -20,9 +20,9 @@ by default on ``NUM_PROMPTS`` prompts and ``NUM_RESPONSES`` responses, ``T = 8``
 
 Beside the experiments, this module holds what they need and the kit did not have (the excess
 condition number ``kappa - 1`` without cancellation is :func:`~srlm_kit.metrics.condition_excess`):
-the near-tie initialisation (:func:`near_tie`), the coverage prediction for a small beta
-(:func:`coverage_failure`), and four SymPy derivations (:data:`DERIVATIONS`) in the form of
-:mod:`srlm_kit.theory`.
+the near-tie initialisation (:func:`near_tie`) and four SymPy derivations (:data:`DERIVATIONS`)
+in the form of :mod:`srlm_kit.theory`; the coverage prediction for a small beta is
+:func:`srlm_kit.bounds.coverage_failure`.
 
 Bands are mean ± one standard deviation over seeds, clipped to the range the seeds reached.
 Every instance here is the book's, not the paper's [reconstructed, :ref:`recovered-book-own`].
@@ -41,7 +41,6 @@ import sympy as sp
 from srlm_kit import _validation as check
 from srlm_kit import bounds, checks, dynamics, instances, metrics, theory
 from srlm_kit.experiments.common import (
-    bump_margin_and_excess,
     json_lists,
     running_min_over_seeds,
     seed_band,
@@ -120,37 +119,9 @@ def _grid(coords: dict, fields: dict[str, tuple[list[str], np.ndarray]], params:
             "params": params}
 
 
-def _theorem_5_3(n, rounds, gamma_min, mu_min, kappa0) -> np.ndarray:
-    """Theorem 5.3 with every hidden constant 1 and log|Pi| = 0, NaN at t = 0 and gamma = 0.
-
-    Arrays broadcast; ``rounds`` is the round index t (the bound is defined for t >= 1).
-    [reconstructed, see :func:`srlm_kit.bounds.theorem_5_3_bound`; :ref:`recovered-thm-5-3`]
-    """
-    n, rounds, gamma_min, mu_min, kappa0 = np.broadcast_arrays(
-        *(np.asarray(value, dtype=float) for value in (n, rounds, gamma_min, mu_min, kappa0)))
-    defined = (rounds >= 1) & (gamma_min > 0)
-    value = bounds.theorem_5_3_bound(
-        n, np.maximum(rounds, 1.0), log_class_size=0.0, delta=DELTA,
-        gamma=np.where(defined, gamma_min, 1.0), mu=mu_min, kappa0=kappa0)
-    return np.where(defined, value, np.nan)
-
-
 # --------------------------------------------------------------------------------------------
 # (a) Population versus finite samples
 # --------------------------------------------------------------------------------------------
-
-
-def bump_excess_closed_form(num_responses: int, height: float, beta, T) -> np.ndarray:
-    """``kappa_T - 1 = (K - 1) exp(-b (1 + 1/beta)^T)`` for the bump start under the exact update.
-
-    [reconstructed, by algebra; :func:`bump_population_excess`; :ref:`recovered-gibbs`]
-    """
-    check.check_int("num_responses", num_responses, minimum=2)
-    check.check_positive("height", height)
-    beta = np.asarray(beta, dtype=float)
-    if np.any(~(beta > 0)):
-        raise ValueError("beta must be > 0")
-    return bump_margin_and_excess(height, num_responses, beta, T)[1]
 
 
 def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
@@ -208,7 +179,8 @@ def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     n_grid = np.asarray(n_values, dtype=float)[:, None, None]
     q = bounds.reviewer_contraction_factor(n_grid, mu_min)
     reference = (kappa0 - 1.0) * q**(rounds / 2.0)
-    bound = _theorem_5_3(n_grid, rounds, gamma_min, mu_min, kappa0)
+    bound = bounds.theorem_5_3_on_runs(n_grid, rounds, gamma_min=gamma_min, mu_min=mu_min,
+                                       kappa0=kappa0, delta=DELTA)
     erm_rate = np.array([[-checks.semilog_slope(rounds[:rate_rounds + 1],
                                                 band["mean"][i, j, :rate_rounds + 1]).slope
                           for j in range(len(betas))] for i in range(len(n_values))])
@@ -560,7 +532,8 @@ def margin_collapse(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     seed_axis = 2
     gamma_min = running_min_over_seeds(gamma, seed_axis)
     mu_min = running_min_over_seeds(mu, seed_axis)
-    bound = _theorem_5_3(n, np.arange(T + 1), gamma_min, mu_min, kappa0[..., None])
+    bound = bounds.theorem_5_3_on_runs(n, np.arange(T + 1), gamma_min=gamma_min, mu_min=mu_min,
+                                       kappa0=kappa0[..., None], delta=DELTA)
     population_rounds = np.argmax(population == 0.0, axis=-1).astype(float)
     population_rounds[~np.any(population == 0.0, axis=-1)] = np.nan
     sufficient = near_tie_rounds_value(num_responses, np.asarray(epsilons), beta)
@@ -586,23 +559,6 @@ def margin_collapse(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
 # --------------------------------------------------------------------------------------------
 
 
-def coverage_failure(n, T, *, num_prompts: int, mode_probability: float) -> np.ndarray:
-    """Expected failure after T rounds when every round is a pure coverage process:
-    ``(1 - 2 p (1 - p)/m)^(n T)`` for uniform prompts, ``p`` the initial mode's probability.
-
-    Holds for the bump start when beta is small enough that one round in which the mode is
-    paired with another response makes it dominant, and nothing else changes a prompt
-    (:func:`coverage_derivation`). [reconstructed, by algebra; :ref:`recovered-book-own`]
-    """
-    check.check_int("num_prompts", num_prompts, minimum=1)
-    p = check.check_open_interval("mode_probability", mode_probability, 0.0, 1.0)
-    n = np.asarray(n, dtype=float)
-    rounds = np.asarray(T, dtype=float)
-    if np.any(n < 0) or np.any(rounds < 0):
-        raise ValueError("n and T must be >= 0")
-    return (1.0 - 2.0 * p * (1.0 - p) / num_prompts)**(n * rounds)
-
-
 def dominant_after_cover(num_responses: int, height: float, beta) -> np.ndarray:
     """True where one covering round makes the bump's mode dominant (top probability > 1/2)
     whatever the component: ``e^(-b(1 + 1/beta)) + (K - 2) e^(-b(1 + 1/(2 beta))) < 1``.
@@ -626,7 +582,7 @@ def beta_regimes(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     ``constant_excess_mean`` (``kappa_t - 1``) ``[n, t]`` for ``beta = constant_beta``;
     ``scaled_failure_mean/lower/upper`` and ``scaled_excess_mean`` ``[scale, n, t]`` for
     ``beta = a/sqrt(n)``; ``scaled_mode_kept_mean`` ``[scale, n, t]`` (share of prompts whose
-    mode is pi_0's); ``coverage`` ``[n, t]``: :func:`coverage_failure`;
+    mode is pi_0's); ``coverage`` ``[n, t]``: :func:`srlm_kit.bounds.coverage_failure`;
     ``population_failure``/``population_excess`` ``[n, t]``: the exact update at the constant
     beta (independent of n, repeated along it); ``scaled_beta`` ``[scale, n]``;
     ``scaled_dominant`` ``[scale, n]``: :func:`dominant_after_cover` (1 where the coverage
@@ -660,8 +616,8 @@ def beta_regimes(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     population_excess = _vmap_leading(metrics.condition_excess, exact, start.rho)
     mode_probability = float(np.exp(np.max(np.asarray(log_policy(start.logits))[0])))
     n_grid = np.asarray(n_values, dtype=float)
-    coverage = coverage_failure(n_grid[:, None], np.arange(T + 1)[None, :],
-                                num_prompts=num_prompts, mode_probability=mode_probability)
+    coverage = bounds.coverage_failure(n_grid[:, None], np.arange(T + 1)[None, :],
+                                       num_prompts=num_prompts, mode_probability=mode_probability)
     scaled_beta = np.asarray(scales)[:, None] / np.sqrt(n_grid)[None, :]
 
     fields = {}

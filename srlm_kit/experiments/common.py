@@ -20,18 +20,6 @@ def running_min_over_seeds(values, seed_axis: int) -> np.ndarray:
     return np.minimum.accumulate(np.asarray(values, dtype=float), axis=-1).min(axis=seed_axis)
 
 
-def bump_margin_and_excess(height, num_responses: int, beta, rounds
-                           ) -> tuple[np.ndarray, np.ndarray]:
-    """The exact iteration from a bump of height ``b`` (arguments already checked): the margin
-    ``b c^t`` and ``kappa_t - 1 = (K - 1) e^(-b c^t)``, ``c = 1 + 1/beta``, broadcast over
-    ``beta`` and ``rounds``. [reconstructed, by algebra from pi_t ∝ pi_0^(c^t);
-    :ref:`recovered-gibbs`]"""
-    # A margin beyond the float range is +inf, and the runner-ups' mass then exactly 0.
-    with np.errstate(over="ignore"):
-        margin = height * (1.0 + 1.0 / beta) ** np.asarray(rounds, dtype=float)
-    return margin, (num_responses - 1) * np.exp(-margin)
-
-
 def json_lists(values) -> list:
     """Nested lists of floats with NaN and infinities as None (JSON null): strict JSON."""
     array = np.asarray(values, dtype=float)

@@ -30,26 +30,6 @@ from srlm_kit.experiments.common import json_lists, running_min_over_seeds, seed
 from srlm_kit.instances import bump_height_for_kappa0  # noqa: F401
 
 
-def theorem_5_3_curve(n_values, kappa0s, mu_min: np.ndarray, gamma_min: np.ndarray, *,
-                      log_class_size: float, delta: float) -> np.ndarray:
-    """The Theorem 5.3 bound on the grid ``[kappa0, n, beta, t]``, every hidden constant 1.
-
-    ``mu_min``/``gamma_min`` are the minimum confidence and margin measured on the runs (over
-    seeds and over rounds ``0..t``), the paper's mu and gamma. NaN where the bound is not
-    defined: at ``t = 0`` (the theorem needs T >= 1) and where a margin is 0.
-    [reconstructed, see :func:`srlm_kit.bounds.theorem_5_3_bound`; :ref:`recovered-thm-5-3`]
-    """
-    n_grid = np.asarray(n_values, dtype=float)[None, :, None, None]
-    kappa0_grid = np.asarray(kappa0s, dtype=float)[:, None, None, None]
-    rounds = np.arange(mu_min.shape[-1], dtype=float)[None, None, None, :]
-    defined = (rounds >= 1) & (gamma_min > 0)
-    bound = bounds.theorem_5_3_bound(
-        *np.broadcast_arrays(n_grid, np.maximum(rounds, 1.0)),
-        log_class_size=log_class_size, delta=delta, gamma=np.where(defined, gamma_min, 1.0),
-        mu=mu_min, kappa0=kappa0_grid)
-    return np.where(defined, bound, np.nan)
-
-
 def kappa_and_failure_grid(*, seed: int = 0, num_prompts: int = 20, num_responses: int = 10,
                            kappa0s=(2.5, 4.0, 6.0, 8.0),
                            n_values=(10, 20, 42, 85, 173, 353, 721, 1471, 3000),
@@ -66,8 +46,9 @@ def kappa_and_failure_grid(*, seed: int = 0, num_prompts: int = 20, num_response
     Fields (labelled grid, see the module docstring): ``kappa_mean/lower/upper`` and
     ``failure_mean/lower/upper`` over ``[kappa0, n, beta, t]``; ``mu_min`` and ``gamma_min``,
     the minimum confidence and margin over seeds and rounds ``0..t``; ``failure_bound``, the
-    Theorem 5.3 bound at those mu and gamma with every hidden constant 1 (:func:`theorem_5_3_curve`;
-    ``log_class_size`` 0 is the most favourable class size, ``delta`` the confidence), ``None``
+    Theorem 5.3 bound at those mu and gamma with every hidden constant 1
+    (:func:`srlm_kit.bounds.theorem_5_3_on_runs`; ``log_class_size`` 0 is the most favourable
+    class size, ``delta`` the confidence), ``None``
     at ``t = 0``; ``population_kappa`` and ``population_failure``, the exact (n = infinity)
     update, over ``[kappa0, beta, t]``.
     """
@@ -89,8 +70,10 @@ def kappa_and_failure_grid(*, seed: int = 0, num_prompts: int = 20, num_response
     # The paper's mu and gamma are minima over rounds: running minimum over t, then over seeds.
     mu_min = running_min_over_seeds(sampled.mu, seed_axis)
     gamma_min = running_min_over_seeds(sampled.gamma, seed_axis)
-    bound = theorem_5_3_curve(n_array, kappa0s, mu_min, gamma_min,
-                              log_class_size=log_class_size, delta=delta)
+    bound = bounds.theorem_5_3_on_runs(
+        n_array[None, :, None, None], np.arange(T + 1)[None, None, None, :],
+        gamma_min=gamma_min, mu_min=mu_min, kappa0=np.asarray(kappa0s)[:, None, None, None],
+        log_class_size=log_class_size, delta=delta)
 
     grid_dims = ["kappa0", "n", "beta", "t"]
     population_dims = ["kappa0", "beta", "t"]

@@ -182,38 +182,11 @@ def _slopes(x, rows: np.ndarray, fit) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def coverage_failure(n, T, *, num_prompts: int, kappa0):
-    """Expected failure after T rounds of toy A (bump start, uniform prompts) at small beta::
-
-        E[fail_T] = (1 - 2 p (1 - p)/m)^(n T),   p = 1/kappa0 (the mode's initial probability)
-
-    Why. With the minimum-norm ERM a prompt's policy changes only where a sampled pair joins
-    the mode to another response: the mode then rises by at least ``b/(2 beta)`` (b the bump
-    height), while pairs of two non-modes (equal logits) change nothing. A triple lands on a
-    given prompt with probability 1/m and pairs the mode with another response with probability
-    ``2p(1 - p)``, so a prompt escapes one round of n i.i.d. triples with probability
-    ``(1 - 2p(1 - p)/m)^n``, and T rounds of fresh data with that power T. A prompt that has
-    been reached keeps more than half of its mass on the mode when
-    ``b (1 + 1/(2 beta)) > log(K - 1)`` (:func:`coverage_reaches_half`); one that has not keeps
-    ``p <= 1/2`` (kappa0 >= 2) and fails. [reconstructed, the book's analysis of toy A; the paper
-    has no such model; :ref:`recovered-book-own`]. Vectorised over n, T and kappa0 (kappa0 >= 2).
-    """
-    num_prompts = check.check_int("num_prompts (m)", num_prompts, minimum=1)
-    n = np.asarray(n, dtype=float)
-    T = np.asarray(T, dtype=float)
-    kappa0 = np.asarray(kappa0, dtype=float)
-    if np.any(n < 1) or np.any(T < 0) or np.any(kappa0 < 2):
-        raise ValueError("coverage_failure needs n >= 1, T >= 0 and kappa0 >= 2 "
-                         "(so that an unreached prompt fails)")
-    mode = 1.0 / kappa0
-    return (1.0 - 2.0 * mode * (1.0 - mode) / num_prompts) ** (n * T)
-
-
 def coverage_reaches_half(n, *, num_responses: int, kappa0) -> np.ndarray:
     """Whether one reached round lifts the mode above probability 1/2 at ``beta = n^(-1/2)``:
     ``b (1 + sqrt(n)/2) > log(K - 1)`` with b the bump height of kappa0 (the worst case of
-    :func:`coverage_failure`, a pair of the mode and one other response). [reconstructed, by
-    algebra; :ref:`recovered-book-own`]"""
+    :func:`srlm_kit.bounds.coverage_failure`, a pair of the mode and one other response).
+    [reconstructed, by algebra; :ref:`recovered-book-own`]"""
     kappa0 = np.atleast_1d(np.asarray(kappa0, dtype=float))
     height = np.asarray([bump_height_for_kappa0(value, num_responses) for value in kappa0])
     n = np.asarray(n, dtype=float)
@@ -248,27 +221,6 @@ def coverage_rounds(n, *, num_prompts: int, kappa0, factor: float = SUPPRESSION_
 # --------------------------------------------------------------------------------------------
 # Chapter 5: the trajectories, level 1 and level 2
 # --------------------------------------------------------------------------------------------
-
-
-def theorem_5_3_shape(n_values, kappa0s, mu_min: np.ndarray, gamma_min: np.ndarray, *,
-                      log_class_size: float, delta: float) -> np.ndarray:
-    """Theorem 5.3 with its hidden constant set to 1, on the grid ``[kappa0, n, t]``::
-
-        log(n|Pi|/delta)/(gamma sqrt(n)) * (mu^(-1/2) + sqrt(kappa0) q^((t-1)/2)),
-        q = 1/(1 + sqrt(n mu))
-
-    with mu and gamma the minima measured up to round t (``mu_min``, ``gamma_min``, same grid).
-    NaN at t = 0 (the theorem is about T >= 1 rounds) and where a margin is 0.
-    [reconstructed, see :func:`srlm_kit.bounds.theorem_5_3_bound`; :ref:`recovered-thm-5-3`]
-    """
-    n_grid = np.asarray(n_values, dtype=float)[None, :, None]
-    kappa0_grid = np.asarray(kappa0s, dtype=float)[:, None, None]
-    rounds = np.arange(mu_min.shape[-1], dtype=float)[None, None, :]
-    defined = (rounds >= 1) & (gamma_min > 0)
-    shape = bounds.theorem_5_3_bound(
-        *np.broadcast_arrays(n_grid, np.maximum(rounds, 1.0)), log_class_size=log_class_size,
-        delta=delta, gamma=np.where(defined, gamma_min, 1.0), mu=mu_min, kappa0=kappa0_grid)
-    return np.where(defined, shape, np.nan)
 
 
 def _recursion_fits(trajectory: dynamics.Trajectory, T: int) -> tuple[np.ndarray, np.ndarray,
@@ -326,11 +278,12 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
 
     Over ``[kappa0, n, t]`` (beta = 1/sqrt(n), the theorem's regime): ``mu_min``, ``gamma_min``
     (minima over seeds and rounds 0..t); ``bound_shape``, Theorem 5.3 with its constant set to 1
-    and ``log|Pi| = m log K`` (:func:`theorem_5_3_shape`); ``bound_calibrated``, the shape times
-    the one constant that makes it equal the mean failure at ``calibration = (kappa0, n, T)``
+    and ``log|Pi| = m log K`` (:func:`srlm_kit.bounds.theorem_5_3_on_runs`);
+    ``bound_calibrated``, the shape times the one constant that makes it equal the mean failure
+    at ``calibration = (kappa0, n, T)``
     (level 2, :func:`srlm_kit.checks.calibrate`); ``coverage_failure``, the coverage model of
-    toy A (:func:`coverage_failure`; ``level_two["coverage_model_valid"]`` says whether its
-    condition :func:`coverage_reaches_half` holds at every grid point). Slopes:
+    toy A (:func:`srlm_kit.bounds.coverage_failure`; ``level_two["coverage_model_valid"]``
+    says whether its condition :func:`coverage_reaches_half` holds at every grid point). Slopes:
     ``failure_slope_n`` and ``shape_slope_n`` over ``[kappa0, t]`` (least squares of log failure
     on log n, over the n with failure > 0; None with fewer than two), ``failure_slope_t``,
     ``shape_slope_t`` and
@@ -385,8 +338,10 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
     # Level 2: the shape of Theorem 5.3 in the theorem's regime beta = 1/sqrt(n).
     mu_min = running_min_over_seeds(np.asarray(trajectory.mu)[:, :, 0], seed_axis - 1)
     gamma_min = running_min_over_seeds(np.asarray(trajectory.gamma)[:, :, 0], seed_axis - 1)
-    shape = theorem_5_3_shape(n_values, kappa0s, mu_min, gamma_min,
-                              log_class_size=log_class_size, delta=delta)
+    shape = bounds.theorem_5_3_on_runs(
+        np.asarray(n_values, dtype=float)[None, :, None], np.arange(T + 1)[None, None, :],
+        gamma_min=gamma_min, mu_min=mu_min, kappa0=np.asarray(kappa0s)[:, None, None],
+        log_class_size=log_class_size, delta=delta)
     empirical = failure_band[0][:, :, 0]
     point = (kappa0s.index(calibration_kappa0), n_values.index(calibration_n), calibration_T)
     calibrated = checks.calibrate(np.nan_to_num(empirical[..., 1:]), shape[..., 1:],
@@ -396,9 +351,9 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
     observed = empirical[..., 1:] > 0
     ratio = calibrated.ratio[observed]
 
-    coverage = coverage_failure(np.asarray(n_values)[None, :, None], np.arange(T + 1)[None, None],
-                                num_prompts=num_prompts,
-                                kappa0=np.asarray(kappa0s)[:, None, None])
+    coverage = bounds.coverage_failure(
+        np.asarray(n_values)[None, :, None], np.arange(T + 1)[None, None],
+        num_prompts=num_prompts, mode_probability=1.0 / np.asarray(kappa0s)[:, None, None])
     reaches_half = coverage_reaches_half(n_values, num_responses=num_responses, kappa0=kappa0s)
 
     log_n = np.asarray(n_values, dtype=float)

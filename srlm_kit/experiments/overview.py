@@ -77,14 +77,10 @@ def paper_in_one_picture(*, seed: int = 0, num_prompts: int = 100, num_responses
     gamma_min = np.minimum.accumulate(field("gamma"), axis=-1).min(axis=seed_axis)
 
     log_class_size = num_prompts * math.log(num_responses)
-    n_grid = np.asarray(n_list, dtype=float)[None, :, None]
-    rounds = np.arange(T + 1, dtype=float)[None, None, :]
-    kappa0_grid = np.asarray(kappa0s)[:, None, None]
-    defined = (rounds >= 1) & (gamma_min > 0)
-    bound = bounds.theorem_5_3_bound(
-        *np.broadcast_arrays(n_grid, np.maximum(rounds, 1.0)), log_class_size=log_class_size,
-        delta=delta, gamma=np.where(defined, gamma_min, 1.0), mu=mu_min, kappa0=kappa0_grid)
-    bound = np.where(defined, bound, np.nan)
+    bound = bounds.theorem_5_3_on_runs(
+        np.asarray(n_list, dtype=float)[None, :, None], np.arange(T + 1)[None, None, :],
+        gamma_min=gamma_min, mu_min=mu_min, kappa0=np.asarray(kappa0s)[:, None, None],
+        log_class_size=log_class_size, delta=delta)
 
     fields = {"failure_mean": failure_mean, "kappa_mean": kappa_mean, "mu_min": mu_min,
               "gamma_min": gamma_min, "failure_bound": bound}

@@ -27,8 +27,8 @@ import jax
 import numpy as np
 
 from srlm_kit import _validation as check
-from srlm_kit import dynamics, instances
-from srlm_kit.experiments.common import bump_margin_and_excess, json_lists
+from srlm_kit import bounds, dynamics, instances
+from srlm_kit.experiments.common import json_lists
 from srlm_kit.instances import bump_height_for_kappa0
 from srlm_kit.policies import LOG_FLOOR
 
@@ -44,7 +44,8 @@ def bump_closed_form(height: float, num_responses: int, beta: float, rounds) -> 
     check.check_positive("height (the bump b)", height)
     check.check_int("K (number of responses)", num_responses, minimum=2)
     check.check_positive("beta", beta)
-    margin, others = bump_margin_and_excess(height, num_responses, beta, rounds)
+    margin, others = bounds.bump_population_margin_and_excess(height, num_responses, beta,
+                                                              rounds)
     return {"margin": margin, "top_probability": 1.0 / (1.0 + others), "kappa": 1.0 + others}
 
 
