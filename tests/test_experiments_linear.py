@@ -384,7 +384,7 @@ def test_norm_growth_derivation_against_numbers():
 def test_realizability_derivation():
     steps = linear.realizability_derivation().steps
     values = dict(steps)
-    assert _zero(values["Check: the norm at t = L, minus B"])
+    assert _zero(values["Check: the norm at t = H, minus R"])
     n = theory.n
     assert sp.simplify(steps[-1][1] - theory.dimension * sp.log(1 + sp.sqrt(n))) == 0
     horizon = steps[1][1].rhs
