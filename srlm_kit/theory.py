@@ -133,7 +133,7 @@ def gibbs_maximiser() -> Derivation:
     second_derivative = sp.diff(coordinate, p, 2)
     result = sp.Eq(sp.Symbol("pi^*_{beta,t}(y)"), pi_t**exponent / partition)
     steps = [
-        ("Lagrangian of the objective on the simplex", lagrangian_display),
+        ("Lagrangian Λ of the objective on the simplex", lagrangian_display),
         ("Stationarity in the coordinate p(y)", stationarity),
         ("Solve for p(y)", sp.Eq(p, solution)),
         ("Divide by pi_t^(1+1/beta): what is left does not depend on y",

@@ -26,7 +26,7 @@ SYMBOL_LATEX = {
     'pi^*_{beta,t}(y)': '\\pi^*_{\\beta,t}(y)',
     'pi_T(y)': '\\pi_T(y)',
     'p(y)/pi_t(y)^(1+1/beta)': '\\frac{p(y)}{\\pi_t(y)^{1+1/\\beta}}',
-    'd^2 L/dp(y)^2': '\\frac{\\partial^2 \\mathcal{L}}{\\partial p(y)^2}',
+    'd^2 L/dp(y)^2': '\\frac{\\partial^2 \\Lambda}{\\partial p(y)^2}',
     'odds_T': '\\frac{\\pi_T(y)}{\\pi_T(y_{\\mathrm{mode}})}',
     'residual': '\\mathrm{residual}',
     'Delta(DPO reward)': '\\Delta\\left(\\beta \\log \\frac{\\pi^*_{\\beta,t}}{\\pi_t}\\right)',
