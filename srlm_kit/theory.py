@@ -888,16 +888,16 @@ def effective_dimension_spiked() -> Derivation:
 def realizable_erm_rate() -> Derivation:
     """Realizable square-loss ERM, finite class: ``eps_stat^2 <= (8/3) eta^2 log(|Pi|/delta)/n``.
 
-    For one candidate ``pi`` let ``Z_i`` be its squared regression error on triple i, the square
+    For one candidate ``pi`` let ``U_i`` be its squared regression error on triple i, the square
     of the difference between its prediction ``beta (log pi/pi_t)(y) - beta (log pi/pi_t)(y')``
-    and the label ``r_t(y) - r_t(y')``, clipped at ``eta^2``; its mean ``E Z`` is the squared
+    and the label ``r_t(y) - r_t(y')``, clipped at ``eta^2``; its mean ``E U`` is the squared
     error of pi on the sampling law ``pi_t (x) pi_t``. The labels of self-rewarding carry no
     noise and the target is in the class (realizability), so the target's empirical loss is 0
-    and so is the ERM's. A candidate with ``E Z > 0`` has zero empirical loss only if the mean of
-    its ``Z_i`` falls ``E Z`` below its expectation; with ``0 <= Z <= eta^2``, ``Var Z <= eta^2
-    E Z``, and Bernstein's inequality bounds that probability by ``exp(-3 n E Z / (8 eta^2))``.
+    and so is the ERM's. A candidate with ``E U > 0`` has zero empirical loss only if the mean of
+    its ``U_i`` falls ``E U`` below its expectation; with ``0 <= U <= eta^2``, ``Var U <= eta^2
+    E U``, and Bernstein's inequality bounds that probability by ``exp(-3 n E U / (8 eta^2))``.
     A union bound over the ``|Pi|`` candidates makes the total at most delta once
-    ``E Z >= (8/3) eta^2 log(|Pi|/delta)/n``: with probability at least 1 - delta the ERM's
+    ``E U >= (8/3) eta^2 log(|Pi|/delta)/n``: with probability at least 1 - delta the ERM's
     squared error is below that level, ``eps_stat = eta sqrt((8/3) log(|Pi|/delta)/n)``.
 
     Steps [quoted, v2 text: "Bernstein" and "a union bound"]; constants and form
@@ -905,13 +905,13 @@ def realizable_erm_rate() -> Derivation:
     :ref:`recovered-one-round`]; the clipping level ``eta`` is
     :func:`srlm_kit.bounds.statistical_error`'s.
     """
-    excess = sp.Symbol("E[Z]", positive=True)  # the squared regression error of a candidate
+    excess = sp.Symbol("E[U]", positive=True)  # the squared regression error of a candidate
     clip = sp.Symbol("eta", positive=True)
     samples = sp.Symbol("n", positive=True)
     log_ratio = sp.Symbol("log(|Pi|/delta)", positive=True)
     deviation = sp.Symbol("u", positive=True)
-    variance = sp.Symbol("Var Z", positive=True)
-    bound = sp.Symbol("Z_max", positive=True)
+    variance = sp.Symbol("Var U", positive=True)
+    bound = sp.Symbol("U_max", positive=True)
     bernstein = sp.exp(-samples * deviation**2 / (2 * variance + 2 * bound * deviation / 3))
     exponent = (samples * deviation**2 / (2 * variance + 2 * bound * deviation / 3)).subs(
         {deviation: excess, variance: clip**2 * excess, bound: clip**2})
@@ -920,13 +920,13 @@ def realizable_erm_rate() -> Derivation:
     error = sp.sqrt(level)
     result = sp.Eq(sp.Symbol("epsilon_stat"), error)
     steps = [
-        ("Bernstein: P[mean of Z <= E Z - u] for |Z| <= Z_max, n samples, is at most",
+        ("Bernstein: P[mean of U <= E U - u] for |U| <= U_max, n samples, is at most",
          bernstein),
-        ("Noise-free labels, 0 <= Z <= eta^2: Var Z <= eta^2 E Z; zero empirical loss needs a "
-         "deviation u = E Z; the exponent is", exponent),
+        ("Noise-free labels, 0 <= U <= eta^2: Var U <= eta^2 E U; zero empirical loss needs a "
+         "deviation u = E U; the exponent is", exponent),
         ("Union bound over |Pi| candidates, each with probability delta/|Pi|: exponent = "
          "log(|Pi|/delta) at", sp.Eq(excess, level)),
-        ("Every candidate with a larger E Z has positive empirical excess loss: the ERM's "
+        ("Every candidate with a larger E U has positive empirical excess loss: the ERM's "
          "squared error is below it, so", result),
     ]
     return Derivation(result, steps)
