@@ -62,7 +62,7 @@ c_rhs = sp.Symbol("chi", positive=True)  # kappa_0 log|Pi|/n, right side of the 
 K_difficulty = sp.Symbol("kappa_0 log|Pi|", positive=True)  # the effective difficulty
 
 radius = sp.Symbol("R", positive=True)  # ball radius of the linear softmax class
-resolution = sp.Symbol("r", positive=True)  # radius of the covering balls
+resolution = sp.Symbol("tau", positive=True)  # radius of the covering balls
 dimension = sp.Symbol("d", positive=True, integer=True)  # feature dimension
 
 ridge = sp.Symbol("lambda", positive=True)  # ridge parameter of d_eff
@@ -681,10 +681,11 @@ def softmax_log_ratio(num_responses: int = 3) -> Derivation:
 
     [reconstructed, from the proof prose and standard arguments; :ref:`recovered-covering`; checked
     in SymPy] With scores ``u_y = <theta, phi(x,y)>`` and ``u'_y = <theta', phi(x,y)>`` and
-    ``delta_y = u_y - u'_y`` (so ``|delta_y| <= ||theta - theta'||`` by Cauchy-Schwarz):
-    ``log pi_theta(y) - log pi_theta'(y) = delta_y - log(Z_theta/Z_theta')``, and
-    ``Z_theta/Z_theta' = sum_y' pi_theta'(y') exp(delta_y')`` is a pi_theta'-weighted average of
-    numbers in ``[e^(-r), e^r]``, so ``|log(Z_theta/Z_theta')| <= r``: total ``<= 2r``.
+    ``tau = ||theta - theta'||`` (so ``|u_y - u'_y| <= tau`` by Cauchy-Schwarz):
+    ``log pi_theta(y) - log pi_theta'(y) = (u_y - u'_y) - log(Z_theta/Z_theta')``, and
+    ``Z_theta/Z_theta' = sum_y' pi_theta'(y') exp(u_y' - u'_y')`` is a pi_theta'-weighted average
+    of numbers in ``[e^(-tau), e^tau]``, so ``|log(Z_theta/Z_theta')| <= tau``: total
+    ``<= 2tau``.
     The algebra is done for ``num_responses`` explicit responses.
     """
     if num_responses < 2:
@@ -701,16 +702,16 @@ def softmax_log_ratio(num_responses: int = 3) -> Derivation:
                            for z_old, delta in zip(scores_old, differences, strict=True))
     average_residual = sp.simplify(partition_new / partition_old - weighted_average)
     weights_total = sp.simplify(sum(sp.exp(z_old) / partition_old for z_old in scores_old))
-    distance = sp.Symbol("r", nonnegative=True)  # ||theta - theta'||
+    distance = sp.Symbol("tau", nonnegative=True)  # ||theta - theta'||
     result = sp.Le(sp.Abs(sp.Symbol("log pi_theta(y) - log pi_theta'(y)")), 2 * distance)
     steps = [
         ("Log-probability difference of the first response", log_ratio),
         ("Feature term minus log partition ratio: residual", decomposition_residual),
-        ("Partition ratio as a pi_theta'-weighted average of exp(delta_y): residual",
+        ("Partition ratio as a pi_theta'-weighted average of exp(u_y - u'_y): residual",
          average_residual),
         ("The weights sum to", weights_total),
-        ("Each |delta_y| <= ||phi|| ||theta - theta'|| <= r, so the average lies in "
-         "[e^-r, e^r] and |log ratio| <= r",
+        ("Each |u_y - u'_y| <= ||phi|| ||theta - theta'|| <= tau, so the average lies in "
+         "[e^-tau, e^tau] and |log ratio| <= tau",
          sp.Le(sp.Abs(sp.log(sp.Symbol("Z_theta/Z_theta'"))), distance)),
         ("Triangle inequality", result),
     ]
@@ -718,14 +719,15 @@ def softmax_log_ratio(num_responses: int = 3) -> Derivation:
 
 
 def volumetric_covering() -> Derivation:
-    """``N(r) <= (1 + 2R/r)^d`` for the ball ``||theta|| <= R`` in R^d (N the covering number),
-    hence ``log N(r) = d log(1 + 2R/r)``; at ``r = 1/(2n)`` (a 1/n-net in the sup-log-ratio metric,
-    by :func:`softmax_log_ratio`) this is ``d log(1 + 4Rn)``, of order d log(Rn).
+    """``N(tau) <= (1 + 2R/tau)^d`` for the ball ``||theta|| <= R`` in R^d (N the covering
+    number), hence ``log N(tau) = d log(1 + 2R/tau)``; at ``tau = 1/(2n)`` (a 1/n-net in the
+    sup-log-ratio metric, by :func:`softmax_log_ratio`) this is ``d log(1 + 4Rn)``, of order
+    d log(Rn).
 
     [reconstructed, from the proof prose and standard arguments; :ref:`recovered-covering`;
-    checked in SymPy] A maximal r-separated set has disjoint balls of radius r/2, all inside
-    the ball of radius R + r/2, so its size is at most the volume ratio
-    ``((R + r/2)/(r/2))^d``; a maximal separated set is an r-net.
+    checked in SymPy] A maximal tau-separated set has disjoint balls of radius tau/2, all inside
+    the ball of radius R + tau/2, so its size is at most the volume ratio
+    ``((R + tau/2)/(tau/2))^d``; a maximal separated set is a tau-net.
     """
     volume_ratio = ((radius + resolution / 2) / (resolution / 2))**dimension
     simplified = sp.simplify(sp.powsimp(volume_ratio, force=True))
@@ -733,13 +735,13 @@ def volumetric_covering() -> Derivation:
     residual = sp.simplify(volume_ratio - stated)
     log_size = _expand_logs(sp.log(stated))
     at_resolution = log_size.subs(resolution, 1 / (2 * n))
-    result = sp.Le(sp.Symbol("N(r)"), stated)
+    result = sp.Le(sp.Symbol("N(tau)"), stated)
     steps = [
-        ("Volume ratio of the balls of radius R + r/2 and r/2", volume_ratio),
+        ("Volume ratio of the balls of radius R + tau/2 and tau/2", volume_ratio),
         ("Simplified", simplified),
-        ("Minus (1 + 2R/r)^d", residual),
-        ("Metric entropy", sp.Eq(sp.Symbol("log N(r)"), log_size)),
-        ("At r = 1/(2n)", sp.Eq(sp.Symbol("log N"), sp.simplify(at_resolution))),
+        ("Minus (1 + 2R/tau)^d", residual),
+        ("Metric entropy", sp.Eq(sp.Symbol("log N(tau)"), log_size)),
+        ("At tau = 1/(2n)", sp.Eq(sp.Symbol("log N"), sp.simplify(at_resolution))),
         ("Volumetric bound", result),
     ]
     return Derivation(result, steps)

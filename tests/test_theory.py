@@ -352,9 +352,9 @@ def test_softmax_log_ratio_bound_numerically():
 
 def test_volumetric_covering():
     derivation = theory.volumetric_covering()
-    assert step(derivation, "Minus (1 + 2R/r)^d") == 0
+    assert step(derivation, "Minus (1 + 2R/tau)^d") == 0
     assert sp.simplify(derivation.result.rhs - (1 + 2 * radius / resolution)**dimension) == 0
-    at_n = step(derivation, "At r = 1/(2n)").rhs
+    at_n = step(derivation, "At tau = 1/(2n)").rhs
     assert sp.simplify(at_n - dimension * sp.log(1 + 4 * radius * n)) == 0
 
 

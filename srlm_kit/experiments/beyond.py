@@ -793,7 +793,7 @@ def judge_composition() -> theory.Derivation:
     length_true = sp.Symbol(r"\ell(y_{\mathrm{true}})", real=True)
     bias = sp.Symbol("b", positive=True)  # the judge's bias, b in the book
     advantage = sp.expand((0 + bias * length_y) - (1 + bias * length_true))
-    result = sp.Eq(sp.Limit(sp.Symbol("P_T"), rounds, sp.oo), limit)
+    result = sp.Eq(sp.Limit(sp.Symbol(r"P^{\mathrm{order}}_T"), rounds, sp.oo), limit)
     steps = [
         ("One exact round with the judge's reward r_t = r̄ + sigma xi_t: the log-probability "
          "of a response moves by r_t/beta (noise-free part shown)", recursion),
@@ -806,7 +806,7 @@ def judge_composition() -> theory.Derivation:
         ("Signal over noise grows like sqrt(T)",
          sp.Eq(sp.Symbol(r"\mathrm{SNR}_T"), signal_to_noise)),
         ("Probability that the judge's order holds (G_0 = 0)",
-         sp.Eq(sp.Symbol("P_T"), holds)),
+         sp.Eq(sp.Symbol(r"P^{\mathrm{order}}_T"), holds)),
         ("As T grows", result),
         ("Judge's score of a longer wrong response y minus that of the correct one (Q = 0 vs "
          "1): positive, i.e. reward hacking, when b (ell(y) - ell(y_true)) > 1",

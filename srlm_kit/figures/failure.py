@@ -83,7 +83,7 @@ def condition_number_family(result: Mapping, kwargs: Mapping, *,
             Curve("κ − 1", "kappa_minus_one", color=PALETTE[0]),
             Curve("failure probability P[max_y π(y|x) ≤ 1/2]", "failure", color=PALETTE[1]),
         ],
-        x_title="temperature τ of the logits ξ/τ", y_title="value (logarithmic scale)",
+        x_title="temperature (the logits ξ divided by it)", y_title="value (logarithmic scale)",
         log_x=True, log_y=True, y_range=[-3.3, 2.0], description=description,
         caption=caption, div_id=div_id)
 
