@@ -207,8 +207,8 @@ def reward_identity() -> Derivation:
                                                  - reward_y))
     pairwise_dpo = sp.expand(_expand_logs(dpo_reward_y - dpo_reward_y_other))
     pairwise_residual = sp.simplify(pairwise_dpo - (reward_y - reward_y_other))
-    baseline = sp.Symbol("b(x)", real=True)
-    f_y, f_y_other = sp.symbols("f(y) f(y')", real=True)
+    baseline = sp.Symbol("a(x)", real=True)
+    f_y, f_y_other = sp.symbols("u(y) u(y')", real=True)
     result = sp.Eq(reward_y - reward_y_other,
                    beta * sp.log(sp.Symbol("pi^*(y)") / pi_t)
                    - beta * sp.log(sp.Symbol("pi^*(y')") / pi_t_other))
@@ -220,7 +220,7 @@ def reward_identity() -> Derivation:
          sp.Eq(sp.Symbol("Delta(DPO reward)"), pairwise_dpo)),
         ("It equals the pairwise difference of r = log pi_t: residual",
          sp.Eq(sp.Symbol("residual"), pairwise_residual)),
-        ("Any baseline b(x) cancels in a pairwise difference (Eq. 11)",
+        ("Any baseline a(x) cancels in a pairwise difference (Eq. 11)",
          sp.Eq(sp.Add(f_y, baseline, -f_y_other, -baseline, evaluate=False),
                f_y - f_y_other, evaluate=False)),
         ("Pairwise reward identity", result),
@@ -239,15 +239,15 @@ def lemma_c1() -> Derivation:
     Statement [quoted, v2 text]; formula [reconstructed, from the proof prose;
     :ref:`recovered-lem-c-1`]; the two lines are checked here in SymPy:
 
-    1. ``1{p <= s} <= (1 - p)/(1 - s)`` for p in [0, 1] (Eq. 9): write ``p = s - w`` (w >= 0)
-       on {p <= s}, where the right side minus 1 is ``w/(1 - s) >= 0``; on {p > s} the right side
+    1. ``1{p <= s} <= (1 - p)/(1 - s)`` for p in [0, 1] (Eq. 9): write ``p = s - u`` (u >= 0)
+       on {p <= s}, where the right side minus 1 is ``u/(1 - s) >= 0``; on {p > s} the right side
        is ``>= 0``.
     2. ``r(y*) - r(y) >= gamma 1{y != y*}`` (Eq. 10) gives, per prompt,
        ``gap(x) = sum_y pi(y)(r(y*) - r(y)) >= gamma (1 - pi(y*))``.
 
     Taking expectations over x: ``P[p <= s] <= E[1 - p]/(1 - s) <= gap/(gamma (1 - s))``.
     """
-    slack_below = sp.Symbol("w", nonnegative=True)  # s - p on the event {p <= s}
+    slack_below = sp.Symbol("u", nonnegative=True)  # s - p on the event {p <= s}
     complement_s = sp.Symbol("sbar", positive=True)  # 1 - s > 0
     complement_p = sp.Symbol("v", nonnegative=True)  # 1 - p >= 0
     ratio = (1 - p) / (1 - s)
@@ -260,7 +260,7 @@ def lemma_c1() -> Derivation:
     result = sp.Le(failure, gap / (gamma * (1 - s)))
     steps = [
         ("Indicator inequality (Eq. 9)", sp.Le(indicator, ratio)),
-        ("On {p <= s}, with p = s - w and 1 - s = s̄: right side minus 1 equals", case_below),
+        ("On {p <= s}, with p = s - u and 1 - s = s̄: right side minus 1 equals", case_below),
         ("On {p > s}, with 1 - p = v and 1 - s = s̄: right side equals", case_above),
         ("Margin (Eq. 10): per prompt, the gap is at least gamma times the mass off y*",
          sp.Ge(sp.Symbol("gap(x)"), per_prompt_gap_lower)),

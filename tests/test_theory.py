@@ -144,7 +144,7 @@ def test_lemma_c1_cases_are_non_negative():
     below = step(derivation, "On {p <= s}")
     above = step(derivation, "On {p > s}")
     assert below.is_nonnegative and above.is_nonnegative
-    assert sp.simplify(below - sp.Symbol("w", nonnegative=True)
+    assert sp.simplify(below - sp.Symbol("u", nonnegative=True)
                        / sp.Symbol("sbar", positive=True)) == 0
     assert sp.simplify(derivation.result.rhs - theory.gap / (theory.gamma * (1 - theory.s))) == 0
 
