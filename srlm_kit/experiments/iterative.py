@@ -713,8 +713,9 @@ def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: 
 def _one_round_statistics(key, logits, rho, n, beta, n_max: int):
     """The quantities of the one-round lemma for one ERM round from ``logits`` (one seed).
 
-    ``h = beta log(pi_{t+1}/pi_t) - log pi_t`` is the residual of the fitted implicit reward
-    against the self-reward, so that the pairwise residual is ``g(y, y') = h(y) - h(y')``.
+    ``r_pi - r_t = beta log(pi_{t+1}/pi_t) - log pi_t`` is the residual of the fitted implicit
+    reward against the self-reward, so that the pairwise residual is
+    ``g(y, y') = (r_pi - r_t)(y) - (r_pi - r_t)(y')``.
     Returns ``(error_train, error_target, term_target, term_new, kl_target, kl_new, gap,
     failure)``: the root-mean-square of g under ``pi_t (x) pi_t``; the mean of ``|g(y*, y')|``
     under ``pi* (x) pi_t``; the two regression terms of the gap decomposition,

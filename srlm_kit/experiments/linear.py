@@ -626,14 +626,15 @@ def exponential_spectrum(dimension: int, alpha: float) -> np.ndarray:
 def effective_dimension_grid(*, seed: int = 0, alphas: Sequence[float] = (0.03, 0.1, 0.3, 1.0),
                              n_values: Sequence[int] = (100, 1000, 10_000, 100_000),
                              dimensions: Sequence[int] = EFFECTIVE_DIMENSIONS) -> dict:
-    """The effective dimension ``d_eff(1/n)`` of ``lambda_j = e^(-alpha j)``, j = 1..d, against d.
+    """The effective dimension ``d_eff(1/n)`` of ``nu_j = e^(-omega j)``, j = 1..d, against d.
 
-    Fields over ``[alpha, n, d]``: ``deff`` (:func:`srlm_kit.bounds.effective_dimension` at the
-    ridge ``lambda = 1/n``, the natural choice; the paper's was not recovered [reconstructed,
-    :ref:`recovered-cor-6-4`]); ``termwise`` (``sum_j min(1, lambda_j/lambda)``, Eq. 149);
-    ``exponential_bound`` (``(1/alpha) log(n) + 1/(1 - e^(-alpha))``, regime (A) with C = 1,
-    the same for every d). Over ``[d]``: ``ambient`` = d. Nothing is random: ``seed`` is accepted
-    for the common interface and unused.
+    Fields over ``[alpha, n, d]`` (``alpha`` is omega): ``deff``
+    (:func:`srlm_kit.bounds.effective_dimension` at the ridge ``lambda = 1/n``, the natural
+    choice; the paper's was not recovered [reconstructed, :ref:`recovered-cor-6-4`]);
+    ``termwise`` (``sum_j min(1, nu_j/lambda)``, Eq. 149); ``exponential_bound``
+    (``(1/omega) log(n) + 1/(1 - e^(-omega))``, regime (A) with S = 1, the same for every d).
+    Over ``[d]``: ``ambient`` = d. Nothing is random: ``seed`` is accepted for the common
+    interface and unused.
     """
     check.check_int("seed", seed, minimum=0)
     alphas = check.check_increasing_floats("alphas", alphas, 0.0, open_low=True)
