@@ -368,7 +368,7 @@ def test_erm_step_derivation():
 def test_norm_growth_derivation_against_numbers():
     derivation = linear.erm_norm_growth()
     growth = derivation.result.rhs
-    beta, f = theory.beta, sp.Symbol("f", nonnegative=True)
+    beta, f = theory.beta, sp.Symbol("a", nonnegative=True)
     rng = np.random.default_rng(0)
     theta = rng.normal(size=6)
     basis, _ = np.linalg.qr(rng.normal(size=(6, 2)))

@@ -737,15 +737,15 @@ def erm_norm_growth() -> theory.Derivation:
 
     For an orthogonal projection P, ``<theta, P theta> = ||P theta||^2``, so
     ``||theta + P theta/beta||^2 = ||theta||^2 + (2/beta + 1/beta^2) ||P theta||^2``. With the
-    captured fraction ``f = ||P theta|| / ||theta||`` in [0, 1], the growth factor is
-    ``sqrt(1 + ((1 + 1/beta)^2 - 1) f^2)``: ``1 + 1/beta`` exactly when f = 1 (the exact
+    captured fraction ``a = ||P theta|| / ||theta||`` in [0, 1], the growth factor is
+    ``sqrt(1 + ((1 + 1/beta)^2 - 1) a^2)``: ``1 + 1/beta`` exactly when a = 1 (the exact
     update), and less otherwise. By induction ``||theta_t^ERM|| <= (1 + 1/beta)^t ||theta_0||``,
     so the ERM iterate leaves a ball no earlier than the exact update.
     [reconstructed, by algebra: the book's; checked in SymPy; :ref:`recovered-book-own`]
     """
     beta = theory.beta
     norm_sq = sp.Symbol("||theta||^2", positive=True)
-    fraction = sp.Symbol("f", nonnegative=True)
+    fraction = sp.Symbol("a", nonnegative=True)
     captured_sq = fraction**2 * norm_sq
     # <theta, P theta> = ||P theta||^2 for an orthogonal projection (checked in step 1)
     new_norm_sq = sp.expand(norm_sq + 2 * captured_sq / beta + captured_sq / beta**2)
@@ -762,13 +762,13 @@ def erm_norm_growth() -> theory.Derivation:
     steps = [
         ("For a projection, <theta, P theta> - ||P theta||^2 (generic 2 x 3 example)",
          inner_check),
-        ("Squared norm after the step, with ||P theta|| = f ||theta||",
+        ("Squared norm after the step, with ||P theta|| = a ||theta||",
          sp.Eq(sp.Symbol("||theta_{t+1}||^2"), new_norm_sq)),
         ("Growth factor ||theta_{t+1}|| / ||theta_t|| of one ERM step", result),
-        ("At f = 1 (the round captures the whole exact step)",
+        ("At a = 1 (the round captures the whole exact step)",
          sp.Eq(growth_symbol, exact_growth)),
         ("(1 + 1/beta)^2 ||theta||^2 minus the squared norm after the step: non-negative for "
-         "f <= 1", gap),
+         "a <= 1", gap),
     ]
     return theory.Derivation(result, steps)
 
