@@ -90,7 +90,8 @@ SYMBOL_LATEX = {
 _WORDS = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "eps": "ε", "theta": "θ",
     "kappa_0": "κ₀", "kappa": "κ", "lambda": "λ", "mu": "μ", "pi": "π", "Pi": "Π", "rho": "ρ",
-    "phi": "φ", "sigma": "σ", "omega": "ω", "nu": "ν", "chi": "χ", "W_{-1}": "W₋₁",
+    "phi": "φ", "sigma": "σ", "omega": "ω", "nu": "ν", "chi": "χ", "tau": "τ",
+    "W_{-1}": "W₋₁",
 }
 _WORD_PATTERN = re.compile(r"(?<![A-Za-z\\])(" + "|".join(
     re.escape(word) for word in sorted(_WORDS, key=len, reverse=True)) + r")(?![A-Za-z])")
