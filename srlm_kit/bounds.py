@@ -495,8 +495,9 @@ def effective_dimension_polynomial_bound(ridge: ArrayLike, scale: ArrayLike, pow
 
 def effective_dimension_spiked_bound(ridge: ArrayLike, spikes: ArrayLike, tail_mass: ArrayLike
                                      ) -> RealOrArray:
-    """Regime (C): ``spikes`` = j_0 arbitrary eigenvalues plus a tail of total mass m:
-    ``d_eff(lambda) <= j_0 + m/lambda`` (<= j_0 + 1 for lambda >= m).
+    """Regime (C): ``spikes`` = j_0 arbitrary eigenvalues plus a tail of total mass
+    ``tail_mass``: ``d_eff(lambda) <= j_0 + tail_mass/lambda`` (<= j_0 + 1 for
+    lambda >= tail_mass).
 
     [reconstructed, by algebra; :ref:`recovered-effective-dimension` (C)]
     """

@@ -71,7 +71,7 @@ spectral_scale = sp.Symbol("S", positive=True)  # the S of nu_j <= S e^{-omega j
 decay_rate = sp.Symbol("omega", positive=True)  # exponential decay rate
 decay_power = sp.Symbol("p", positive=True)  # polynomial decay power, p > 1
 cutoff = sp.Symbol("j_0", positive=True)  # number of head eigenvalues kept exactly
-tail_mass = sp.Symbol("tau", nonnegative=True)  # spiked model: total mass of the tail
+tail_mass = sp.Symbol("tail_mass", nonnegative=True)  # spiked model: total mass of the tail
 
 
 class Derivation(NamedTuple):
@@ -861,11 +861,11 @@ def effective_dimension_polynomial() -> Derivation:
 
 
 def effective_dimension_spiked() -> Derivation:
-    """Spiked spectrum: j_0 arbitrary eigenvalues plus a tail of total mass tau:
-    ``d_eff(lambda) <= j_0 + tau/lambda``, so ``<= j_0 + 1`` when ``lambda >= tau``.
+    """Spiked spectrum: j_0 arbitrary eigenvalues plus a tail of total mass tail_mass:
+    ``d_eff(lambda) <= j_0 + tail_mass/lambda``, so ``<= j_0 + 1`` when ``lambda >= tail_mass``.
 
     [reconstructed, by algebra; :ref:`recovered-effective-dimension` (C)] This is
-    :func:`effective_dimension_terms` with the tail sum replaced by its total ``tau``.
+    :func:`effective_dimension_terms` with the tail sum replaced by its total ``tail_mass``.
     """
     general = effective_dimension_terms().result
     tail_sum = general.rhs.atoms(sp.Sum)
@@ -877,7 +877,7 @@ def effective_dimension_spiked() -> Derivation:
         ("General bound", general),
         ("Tail mass", sp.Le(tail, tail_mass)),
         ("Spiked spectrum (regime C)", result),
-        ("With lambda >= tau", sp.Le(sp.Symbol("d_eff(lambda)"), head + 1)),
+        ("With lambda >= tail_mass", sp.Le(sp.Symbol("d_eff(lambda)"), head + 1)),
     ]
     return Derivation(result, steps)
 
