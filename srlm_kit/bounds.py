@@ -433,35 +433,36 @@ def iteration_threshold_approximate(n: ArrayLike, mu: ArrayLike, kappa0: ArrayLi
 
 def log_covering_number(dimension: ArrayLike, radius: ArrayLike, resolution: ArrayLike
                         ) -> RealOrArray:
-    """``log N(r) <= d log(1 + 2B/r)``: volumetric covering of the ball ``||theta|| <= B`` in R^d.
+    """``log N(tau) <= d log(1 + 2R/tau)``: volumetric covering of the ball ``||theta|| <= R``
+    in R^d.
 
     [reconstructed, from the proof prose and standard arguments; :ref:`recovered-covering`;
-    checked in SymPy, :func:`srlm_kit.theory.volumetric_covering`]. An r-net in parameters is
-    a 2r-net in the sup-log-ratio metric (:func:`srlm_kit.theory.softmax_log_ratio`).
+    checked in SymPy, :func:`srlm_kit.theory.volumetric_covering`]. A tau-net in parameters is
+    a 2 tau-net in the sup-log-ratio metric (:func:`srlm_kit.theory.softmax_log_ratio`).
     """
     dimension = check.check_array_at_least("dimension", dimension, 1.0)
-    radius = check.check_positive_array("radius (B)", radius)
-    resolution = check.check_positive_array("resolution (r)", resolution)
+    radius = check.check_positive_array("radius (R)", radius)
+    resolution = check.check_positive_array("resolution (tau)", resolution)
     return _scalar_or_array(dimension * np.log1p(2.0 * radius / resolution))
 
 
 def linear_class_entropy(n: ArrayLike, *, dimension: ArrayLike, radius: ArrayLike,
                          delta: ArrayLike) -> RealOrArray:
-    """The metric-entropy term ``d log(n B/delta)`` that replaces ``log(n|Pi|/delta)`` for the
+    """The metric-entropy term ``d log(n R/delta)`` that replaces ``log(n|Pi|/delta)`` for the
     linear softmax class (Theorem 6.2).
 
     Statement [quoted, v2 text: a "geometric entropy term", the "metric entropy of a
     d-dimensional parameter ball"]; the argument of the log [reconstructed;
-    :ref:`recovered-thm-6-2`, :ref:`recovered-unstated` item 5]. Needs ``n B/delta > 1`` (a
+    :ref:`recovered-thm-6-2`, :ref:`recovered-unstated` item 5]. Needs ``n R/delta > 1`` (a
     positive term); otherwise ValueError naming radius.
     """
     n = check.check_array_at_least("n", n, 1.0)
     dimension = check.check_array_at_least("dimension", dimension, 1.0)
-    radius = check.check_positive_array("radius (B)", radius)
+    radius = check.check_positive_array("radius (R)", radius)
     delta = check.check_open_unit_array("delta", delta)
     log_argument = np.log(n) + np.log(radius) - np.log(delta)
     if np.any(log_argument <= 0):
-        raise ValueError("radius (B) must satisfy n*B/delta > 1 so that d log(nB/delta) > 0")
+        raise ValueError("radius (R) must satisfy n*R/delta > 1 so that d log(nR/delta) > 0")
     return _scalar_or_array(dimension * log_argument)
 
 
@@ -469,9 +470,9 @@ def theorem_6_2_bound(n: ArrayLike, T: ArrayLike, *, dimension: ArrayLike, radiu
                       delta: ArrayLike, gamma: ArrayLike, mu: ArrayLike, kappa0: ArrayLike,
                       constant: ArrayLike = 1.0) -> RealOrArray:
     """Theorem 6.2 (linear softmax): Theorem 5.3 with ``log(n|Pi|/delta)`` replaced by
-    ``d log(n B/delta)``::
+    ``d log(n R/delta)``::
 
-        constant * d log(nB/delta)/(gamma sqrt(n)) * (mu^(-1/2) + sqrt(kappa0) q^((T-1)/2))
+        constant * d log(nR/delta)/(gamma sqrt(n)) * (mu^(-1/2) + sqrt(kappa0) q^((T-1)/2))
 
     Statement [quoted, v2 text]; formula [reconstructed, from Theorem 5.3 and the prose;
     :ref:`recovered-thm-6-2`]. ``constant`` defaults to 1.
@@ -481,7 +482,7 @@ def theorem_6_2_bound(n: ArrayLike, T: ArrayLike, *, dimension: ArrayLike, radiu
 
 
 def effective_dimension(eigenvalues: ArrayLike, ridge: ArrayLike) -> RealOrArray:
-    """``d_eff(lambda) = sum_j lambda_j/(lambda_j + lambda)`` (Definition G.1), summed over the last
+    """``d_eff(lambda) = sum_j nu_j/(nu_j + lambda)`` (Definition G.1), summed over the last
     axis of ``eigenvalues``; ``ridge`` (lambda > 0) broadcasts against the other axes.
 
     [quoted, v2 text for the notion; formula reconstructed, standard;
@@ -495,16 +496,16 @@ def effective_dimension(eigenvalues: ArrayLike, ridge: ArrayLike) -> RealOrArray
 
 def effective_dimension_head_tail_bound(eigenvalues: ArrayLike, ridge: ArrayLike, head: int
                                         ) -> RealOrArray:
-    """``d_eff(lambda) <= k + (1/lambda) sum_{j>k} lambda_j`` with the k = ``head`` largest
-    eigenvalues counted as 1 each (eigenvalues sorted in decreasing order; any k works).
+    """``d_eff(lambda) <= j_0 + (1/lambda) sum_{j>j_0} nu_j`` with the j_0 = ``head`` largest
+    eigenvalues counted as 1 each (eigenvalues sorted in decreasing order; any j_0 works).
 
     [reconstructed, by algebra; :ref:`recovered-effective-dimension`; checked in SymPy,
-    :func:`srlm_kit.theory.effective_dimension_terms`]. The best k gives
+    :func:`srlm_kit.theory.effective_dimension_terms`]. The best j_0 gives
     :func:`effective_dimension_termwise_bound`.
     """
     eigenvalues = check.check_spectrum("eigenvalues", eigenvalues)
     ridge = check.check_positive_array("ridge (lambda)", ridge)
-    head = int(check.check_array_at_least("head (k)", head, 0.0))
+    head = int(check.check_array_at_least("head (j_0)", head, 0.0))
     ordered = -np.sort(-eigenvalues, axis=-1)
     tail = np.sum(ordered[..., head:], axis=-1)
     kept = min(head, eigenvalues.shape[-1])
@@ -512,8 +513,8 @@ def effective_dimension_head_tail_bound(eigenvalues: ArrayLike, ridge: ArrayLike
 
 
 def effective_dimension_termwise_bound(eigenvalues: ArrayLike, ridge: ArrayLike) -> RealOrArray:
-    """``d_eff(lambda) <= #{j: lambda_j >= lambda} + (1/lambda) sum_{lambda_j < lambda} lambda_j
-    = sum_j min(1, lambda_j/lambda)`` (Eq. 149), at most twice d_eff.
+    """``d_eff(lambda) <= #{j: nu_j >= lambda} + (1/lambda) sum_{nu_j < lambda} nu_j
+    = sum_j min(1, nu_j/lambda)`` (Eq. 149), at most twice d_eff.
 
     [reconstructed, standard; :ref:`recovered-effective-dimension`, Eq. 149]
     """
@@ -524,35 +525,35 @@ def effective_dimension_termwise_bound(eigenvalues: ArrayLike, ridge: ArrayLike)
 
 def effective_dimension_exponential_bound(ridge: ArrayLike, scale: ArrayLike, rate: ArrayLike
                                           ) -> RealOrArray:
-    """Regime (A), ``lambda_j <= C e^(-alpha j)`` for ``j = 1, 2, ...``::
+    """Regime (A), ``nu_j <= S e^(-omega j)`` for ``j = 1, 2, ...``::
 
-        d_eff(lambda) <= (1/alpha) max(0, log(C/lambda)) + 1/(1 - e^(-alpha))
+        d_eff(lambda) <= (1/omega) max(0, log(S/lambda)) + 1/(1 - e^(-omega))
 
-    (``scale`` = C > 0, ``rate`` = alpha > 0). [reconstructed, by algebra;
+    (``scale`` = S > 0, ``rate`` = omega > 0). [reconstructed, by algebra;
     :ref:`recovered-effective-dimension` (A); checked in SymPy,
     :func:`srlm_kit.theory.effective_dimension_exponential`]. For eigenvalues indexed from 0 as
-    ``lambda_0 e^(-alpha j)`` (as in :func:`srlm_kit.instances.decaying_spectrum_features`), pass
-    ``scale = lambda_0 e^alpha``.
+    ``nu_0 e^(-omega j)`` (as in :func:`srlm_kit.instances.decaying_spectrum_features`), pass
+    ``scale = nu_0 e^omega``.
     """
     ridge = check.check_positive_array("ridge (lambda)", ridge)
-    scale = check.check_positive_array("scale (C)", scale)
-    rate = check.check_positive_array("rate (alpha)", rate)
+    scale = check.check_positive_array("scale (S)", scale)
+    rate = check.check_positive_array("rate (omega)", rate)
     head = np.maximum(0.0, np.log(scale / ridge)) / rate
     return _scalar_or_array(head + 1.0 / (1.0 - np.exp(-rate)))
 
 
 def effective_dimension_polynomial_bound(ridge: ArrayLike, scale: ArrayLike, power: ArrayLike
                                          ) -> RealOrArray:
-    """Regime (B), ``lambda_j <= C j^(-p)`` for ``j = 1, 2, ...`` and ``p > 1``::
+    """Regime (B), ``nu_j <= S j^(-p)`` for ``j = 1, 2, ...`` and ``p > 1``::
 
-        d_eff(lambda) <= (C/lambda)^(1/p) p/(p - 1) + 1
+        d_eff(lambda) <= (S/lambda)^(1/p) p/(p - 1) + 1
 
     [reconstructed, by algebra; :ref:`recovered-effective-dimension` (B); checked in SymPy,
     :func:`srlm_kit.theory.effective_dimension_polynomial`]. The ``+ 1`` pays for the ceiling of
     the cut-off; the reconstruction states the ``≲`` form without it.
     """
     ridge = check.check_positive_array("ridge (lambda)", ridge)
-    scale = check.check_positive_array("scale (C)", scale)
+    scale = check.check_positive_array("scale (S)", scale)
     power = check.check_array("power (p)", power, lambda x: np.isfinite(x) & (x > 1),
                               "a number > 1")
     return _scalar_or_array((scale / ridge)**(1.0 / power) * power / (power - 1.0) + 1.0)
@@ -560,8 +561,9 @@ def effective_dimension_polynomial_bound(ridge: ArrayLike, scale: ArrayLike, pow
 
 def effective_dimension_spiked_bound(ridge: ArrayLike, spikes: ArrayLike, tail_mass: ArrayLike
                                      ) -> RealOrArray:
-    """Regime (C): ``spikes`` = k arbitrary eigenvalues plus a tail of total mass tau:
-    ``d_eff(lambda) <= k + tau/lambda`` (<= k + 1 for lambda >= tau).
+    """Regime (C): ``spikes`` = j_0 arbitrary eigenvalues plus a tail of total mass
+    ``tail_mass``: ``d_eff(lambda) <= j_0 + tail_mass/lambda`` (<= j_0 + 1 for
+    lambda >= tail_mass).
 
     [reconstructed, by algebra; :ref:`recovered-effective-dimension` (C)]
     """
@@ -576,12 +578,12 @@ def corollary_6_4_bound(n: ArrayLike, T: ArrayLike, *, eigenvalues: ArrayLike, r
                         ridge: ArrayLike | None = None, constant: ArrayLike = 1.0) -> RealOrArray:
     """Corollary 6.4: :func:`theorem_6_2_bound` with the dimension d replaced by ``d_eff(lambda)``::
 
-        constant * d_eff(lambda) log(nB/delta)/(gamma sqrt(n))
+        constant * d_eff(lambda) log(nR/delta)/(gamma sqrt(n))
                  * (mu^(-1/2) + sqrt(kappa0) q^((T-1)/2))
 
     ``ridge`` defaults to ``lambda = 1/n`` (the paper's choice was not recovered; 1/n is the
     natural one) [reconstructed; :ref:`recovered-cor-6-4`]. ``eigenvalues`` is the spectrum of the
-    feature covariance (1-D). Under exponential decay d_eff = O(log(C/lambda)/alpha)
+    feature covariance (1-D). Under exponential decay d_eff = O(log(S/lambda)/omega)
     (:func:`effective_dimension_exponential_bound`). Statement [quoted, v2 text]; formula
     [reconstructed, from the prose and the standard effective-dimension calculus;
     :ref:`recovered-cor-6-4`].
@@ -592,11 +594,11 @@ def corollary_6_4_bound(n: ArrayLike, T: ArrayLike, *, eigenvalues: ArrayLike, r
     n_array = check.check_array_at_least("n", n, 1.0)
     ridge = 1.0 / n_array if ridge is None else check.check_positive_array("ridge (lambda)", ridge)
     dimension = np.asarray(effective_dimension(eigenvalues, ridge))
-    radius = check.check_positive_array("radius (B)", radius)
+    radius = check.check_positive_array("radius (R)", radius)
     delta = check.check_open_unit_array("delta", delta)
     log_argument = np.log(n_array) + np.log(radius) - np.log(delta)
     if np.any(log_argument <= 0):
-        raise ValueError("radius (B) must satisfy n*B/delta > 1 so that log(nB/delta) > 0")
+        raise ValueError("radius (R) must satisfy n*R/delta > 1 so that log(nR/delta) > 0")
     return _iterative_bound(dimension * log_argument, n, T, gamma, mu, kappa0, constant)
 
 
@@ -612,7 +614,7 @@ class LevelThreeBound(NamedTuple):
     failure_bound: np.ndarray
     epsilon_stat: np.ndarray  # eta sqrt(log(|Pi|/delta)/n)
     eta: np.ndarray  # log(2 n C_loss |Pi|/delta)
-    log_class_size: np.ndarray  # log|Pi| used (d log(nB/delta) for the linear class)
+    log_class_size: np.ndarray  # log|Pi| used (d log(nR/delta) for the linear class)
     beta: np.ndarray  # the beta used (n^(-1/2) by default)
     offset: np.ndarray  # A of the recursion (1/mu by default)
     coefficient: np.ndarray  # B' = (eps_stat + beta)/(gamma mu)
@@ -656,7 +658,7 @@ def level_three_bound(n: ArrayLike, T: ArrayLike, *, gamma: ArrayLike, mu: Array
     reconstructed Lemma C.3 offset) and ``B' = B + C = (eps_stat + beta)/(gamma mu)``.
 
     The class size: pass ``log_class_size`` (log|Pi|, a finite class) or ``dimension`` and
-    ``radius`` (the linear class, ``log|Pi| -> d log(nB/delta)``). ``beta`` defaults to
+    ``radius`` (the linear class, ``log|Pi| -> d log(nR/delta)``). ``beta`` defaults to
     ``n^(-1/2)``, the paper's regime ``beta ≲ n^(-1/2)`` [quoted, ICLR review, R2]; a fixed beta
     leaves a floor ``beta log kappa*/(gamma (1 - s))`` that no n removes.
 

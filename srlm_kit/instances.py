@@ -9,7 +9,7 @@ JAX pytrees (so a list of instances of one shape can be stacked and ``vmap``-ed 
 
 Fields shared by both: ``rho`` (prompt distribution), ``target`` (a designated response per
 prompt, e.g. the bump or the hidden key of the hard instance), ``labels`` (an *external* label
-per prompt, ``-1`` where there is none) and ``radius`` (the ball radius B; ``inf`` for none).
+per prompt, ``-1`` where there is none) and ``radius`` (the ball radius R; ``inf`` for none).
 
 None of the initialisations is taken from the paper's experiments (it has none); they are the
 book's toy instances, marked [reconstructed, :ref:`recovered-book-own`] where they follow a
@@ -41,7 +41,7 @@ class TabularInstance(NamedTuple):
 
 
 class LinearInstance(NamedTuple):
-    """A linear softmax instance: ``pi_theta(y|x) ∝ exp(<theta, phi(x, y)>)``, ``||theta|| <= B``.
+    """A linear softmax instance: ``pi_theta(y|x) ∝ exp(<theta, phi(x, y)>)``, ``||theta|| <= R``.
     """
 
     features: Array  # (m, K, d), ||phi(x, y)|| <= 1
@@ -49,7 +49,7 @@ class LinearInstance(NamedTuple):
     rho: Array  # (m,)
     target: Array  # (m,) int
     labels: Array  # (m,) int, -1 = no external label
-    radius: Array  # () ball radius B, inf = no ball
+    radius: Array  # () ball radius R, inf = no ball
 
 
 Instance = TabularInstance | LinearInstance
@@ -238,8 +238,9 @@ def random_unit_features(key: Array, m: int, num_responses: int, d: int) -> Arra
 
 def decaying_spectrum_features(key: Array, m: int, num_responses: int, d: int, alpha: float
                                ) -> tuple[Array, Array]:
-    """Gaussian features with covariance eigenvalues ``lambda_j ∝ exp(-alpha j)``, rescaled so that
-    the largest ``||phi(x, y)||`` is 1 (Corollary 6.4's exponential spectral decay).
+    """Gaussian features with covariance eigenvalues ``nu_j ∝ exp(-omega j)`` (omega = ``alpha``),
+    rescaled so that the largest ``||phi(x, y)||`` is 1 (Corollary 6.4's exponential spectral
+    decay).
 
     Returns ``(features, eigenvalues)``, the eigenvalues of the population covariance
     ``E[phi phi^T]`` after the rescaling. [reconstructed, :ref:`recovered-cor-6-4`,
@@ -436,17 +437,17 @@ def autoregressive_trap(vocabulary: int, length: int, p: float, epsilon: float
                         ) -> AutoregressiveModel:
     """The greedy-decoding trap of Proposition 4.3 (paper App. E).
 
-    The optimal sequence is ``y* = (1, 1, ..., 1)`` and the trap token is ``tau = 0``. The first
-    step puts ``p`` on token 1, ``p + epsilon`` on token 0 and spreads the rest
+    The optimal sequence is ``y* = (1, 1, ..., 1)`` and the trap token is ``v_trap = 0``. The
+    first step puts ``p`` on token 1, ``p' = p + epsilon`` on token 0 and spreads the rest
     ``1 - 2p - epsilon`` evenly over tokens ``2..V-1``. After the prefix ``(1)``, every later
     step continues ``y*`` with probability 1, so ``pi(y*) = p``. After any other prefix the
-    continuation is uniform over the ``V`` tokens, so a sequence that starts with ``tau`` has
-    probability ``(p + epsilon) V^-(L-1) < p``. Greedy decoding takes ``tau`` first and returns
+    continuation is uniform over the ``V`` tokens, so a sequence that starts with ``v_trap`` has
+    probability ``(p + epsilon) V^-(L-1) < p``. Greedy decoding takes ``v_trap`` first and returns
     ``(0, 0, ..., 0)``, at Hamming distance ``L`` from ``y*``.
 
     Checked here (ValueError otherwise): ``0 < p <= 1/2``, ``epsilon > 0``,
     ``2p + epsilon <= 1`` (with ``V = 2`` exactly 1), every other first token below ``p`` (so
-    ``tau`` is the first-step argmax and 1 the runner-up), ``L >= 2`` and every sequence other
+    ``v_trap`` is the first-step argmax and 1 the runner-up), ``L >= 2`` and every sequence other
     than ``y*`` strictly less likely than ``p`` (``y*`` is the unique argmax).
     Statement [quoted, v2 text]; numbers [reconstructed, from the prose; :ref:`recovered-failure`].
     The uniform continuation is the kit's choice of "every continuation has maximal conditional

@@ -33,7 +33,7 @@ pi_t = sp.Symbol("pi_t", positive=True)  # pi_t(y|x) for one response y
 pi_t_other = sp.Symbol("pi_t'", positive=True)  # pi_t(y'|x) for a second response y'
 pi_0 = sp.Symbol("pi_0", positive=True)  # the initial policy's probability of one response
 p = sp.Symbol("p", positive=True)  # the candidate policy's probability p(y) of one response
-lagrange = sp.Symbol("lambda", real=True)  # multiplier of the simplex constraint
+lagrange = sp.Symbol("zeta", real=True)  # multiplier of the simplex constraint
 partition = sp.Symbol("Z_t", positive=True)  # normaliser Z_t(x) of the Gibbs policy
 T = sp.Symbol("T", integer=True, nonnegative=True)  # number of rounds
 t = sp.Symbol("t", integer=True, nonnegative=True)  # round index
@@ -53,24 +53,25 @@ C_coef = sp.Symbol("C", nonnegative=True)  # log(kappa) coefficient before the r
 kappa = sp.Symbol("kappa", positive=True)  # a value of the condition number
 kappa_0 = sp.Symbol("kappa_0", positive=True)  # kappa(pi_0)
 kappa_star = sp.Symbol("kappa^*", positive=True)  # fixed point of the recursion
+root_kappa_star = sp.Symbol("sqrt(kappa^*)", positive=True)  # its square root
 q = sp.Symbol("q", positive=True)  # contraction factor, q in (0, 1)
 n = sp.Symbol("n", positive=True)  # triples per round
 
 epsilon = sp.Symbol("epsilon", positive=True)  # failure level in the lower bound
-c_rhs = sp.Symbol("c", positive=True)  # right-hand side K/n of the lower-bound equation
-K_difficulty = sp.Symbol("K", positive=True)  # kappa_0 log|Pi|, the effective difficulty
+c_rhs = sp.Symbol("chi", positive=True)  # kappa_0 log|Pi|/n, right side of the lower-bound equation
+K_difficulty = sp.Symbol("kappa_0 log|Pi|", positive=True)  # the effective difficulty
 
-radius = sp.Symbol("B", positive=True)  # ball radius of the linear softmax class
-resolution = sp.Symbol("r", positive=True)  # radius of the covering balls
+radius = sp.Symbol("R", positive=True)  # ball radius of the linear softmax class
+resolution = sp.Symbol("tau", positive=True)  # radius of the covering balls
 dimension = sp.Symbol("d", positive=True, integer=True)  # feature dimension
 
 ridge = sp.Symbol("lambda", positive=True)  # ridge parameter of d_eff
-eigenvalue = sp.Symbol("lambda_j", nonnegative=True)  # one eigenvalue of the covariance
-spectral_scale = sp.Symbol("C", positive=True)  # the C of lambda_j <= C e^{-alpha j}, C j^{-p}
-decay_rate = sp.Symbol("alpha", positive=True)  # exponential decay rate
+eigenvalue = sp.Symbol("nu_j", nonnegative=True)  # one eigenvalue of the covariance
+spectral_scale = sp.Symbol("S", positive=True)  # the S of nu_j <= S e^{-omega j}, S j^{-p}
+decay_rate = sp.Symbol("omega", positive=True)  # exponential decay rate
 decay_power = sp.Symbol("p", positive=True)  # polynomial decay power, p > 1
-cutoff = sp.Symbol("k", positive=True)  # number of head eigenvalues kept exactly
-tail_mass = sp.Symbol("tau", nonnegative=True)  # spiked model: total mass of the tail
+cutoff = sp.Symbol("j_0", positive=True)  # number of head eigenvalues kept exactly
+tail_mass = sp.Symbol("tail_mass", nonnegative=True)  # spiked model: total mass of the tail
 
 
 class Derivation(NamedTuple):
@@ -132,7 +133,7 @@ def gibbs_maximiser() -> Derivation:
     second_derivative = sp.diff(coordinate, p, 2)
     result = sp.Eq(sp.Symbol("pi^*_{beta,t}(y)"), pi_t**exponent / partition)
     steps = [
-        ("Lagrangian of the objective on the simplex", lagrangian_display),
+        ("Lagrangian Λ of the objective on the simplex", lagrangian_display),
         ("Stationarity in the coordinate p(y)", stationarity),
         ("Solve for p(y)", sp.Eq(p, solution)),
         ("Divide by pi_t^(1+1/beta): what is left does not depend on y",
@@ -168,7 +169,7 @@ def gibbs_composition() -> Derivation:
     one_more_round = (pi_0**(power**T) / normaliser)**power
     one_more_round = sp.powsimp(sp.powdenest(sp.expand_power_base(one_more_round, force=True),
                                              force=True), deep=True)
-    odds = sp.Symbol("r", positive=True)  # pi_0(y)/pi_0(y_mode) < 1
+    odds = sp.Symbol("odds_0", positive=True)  # pi_0(y)/pi_0(y_mode) < 1
     result = sp.Eq(sp.Symbol("pi_T(y)"), pi_0**(sharpening**T) / normaliser)
     steps = [
         ("One exact round multiplies the logits by c = 1 + 1/beta", recursion),
@@ -176,7 +177,7 @@ def gibbs_composition() -> Derivation:
         ("Induction: one more round applied to pi_0^(c^T)/Z_T; the factor Z_T^(-c) does not "
          "depend on y and is absorbed in the next normaliser", one_more_round),
         ("T exact rounds", result),
-        ("Odds of a response against the mode after T rounds (r = initial odds < 1)",
+        ("Odds of a response against the mode after T rounds (odds_0 = initial odds < 1)",
          sp.Eq(sp.Symbol("odds_T"), odds**(sharpening**T))),
     ]
     return Derivation(result, steps)
@@ -206,8 +207,8 @@ def reward_identity() -> Derivation:
                                                  - reward_y))
     pairwise_dpo = sp.expand(_expand_logs(dpo_reward_y - dpo_reward_y_other))
     pairwise_residual = sp.simplify(pairwise_dpo - (reward_y - reward_y_other))
-    baseline = sp.Symbol("b(x)", real=True)
-    f_y, f_y_other = sp.symbols("f(y) f(y')", real=True)
+    baseline = sp.Symbol("a(x)", real=True)
+    f_y, f_y_other = sp.symbols("u(y) u(y')", real=True)
     result = sp.Eq(reward_y - reward_y_other,
                    beta * sp.log(sp.Symbol("pi^*(y)") / pi_t)
                    - beta * sp.log(sp.Symbol("pi^*(y')") / pi_t_other))
@@ -219,7 +220,7 @@ def reward_identity() -> Derivation:
          sp.Eq(sp.Symbol("Delta(DPO reward)"), pairwise_dpo)),
         ("It equals the pairwise difference of r = log pi_t: residual",
          sp.Eq(sp.Symbol("residual"), pairwise_residual)),
-        ("Any baseline b(x) cancels in a pairwise difference (Eq. 11)",
+        ("Any baseline a(x) cancels in a pairwise difference (Eq. 11)",
          sp.Eq(sp.Add(f_y, baseline, -f_y_other, -baseline, evaluate=False),
                f_y - f_y_other, evaluate=False)),
         ("Pairwise reward identity", result),
@@ -238,16 +239,16 @@ def lemma_c1() -> Derivation:
     Statement [quoted, v2 text]; formula [reconstructed, from the proof prose;
     :ref:`recovered-lem-c-1`]; the two lines are checked here in SymPy:
 
-    1. ``1{p <= s} <= (1 - p)/(1 - s)`` for p in [0, 1] (Eq. 9): write ``p = s - w`` (w >= 0)
-       on {p <= s}, where the right side minus 1 is ``w/(1 - s) >= 0``; on {p > s} the right side
+    1. ``1{p <= s} <= (1 - p)/(1 - s)`` for p in [0, 1] (Eq. 9): write ``p = s - u`` (u >= 0)
+       on {p <= s}, where the right side minus 1 is ``u/(1 - s) >= 0``; on {p > s} the right side
        is ``>= 0``.
     2. ``r(y*) - r(y) >= gamma 1{y != y*}`` (Eq. 10) gives, per prompt,
        ``gap(x) = sum_y pi(y)(r(y*) - r(y)) >= gamma (1 - pi(y*))``.
 
     Taking expectations over x: ``P[p <= s] <= E[1 - p]/(1 - s) <= gap/(gamma (1 - s))``.
     """
-    slack_below = sp.Symbol("w", nonnegative=True)  # s - p on the event {p <= s}
-    complement_s = sp.Symbol("sigma", positive=True)  # 1 - s > 0
+    slack_below = sp.Symbol("u", nonnegative=True)  # s - p on the event {p <= s}
+    complement_s = sp.Symbol("sbar", positive=True)  # 1 - s > 0
     complement_p = sp.Symbol("v", nonnegative=True)  # 1 - p >= 0
     ratio = (1 - p) / (1 - s)
     case_below = sp.simplify((ratio - 1).subs(p, s - slack_below).subs(s, 1 - complement_s))
@@ -259,8 +260,8 @@ def lemma_c1() -> Derivation:
     result = sp.Le(failure, gap / (gamma * (1 - s)))
     steps = [
         ("Indicator inequality (Eq. 9)", sp.Le(indicator, ratio)),
-        ("On {p <= s}, with p = s - w and 1 - s = sigma: right side minus 1 equals", case_below),
-        ("On {p > s}, with 1 - p = v and 1 - s = sigma: right side equals", case_above),
+        ("On {p <= s}, with p = s - u and 1 - s = s̄: right side minus 1 equals", case_below),
+        ("On {p > s}, with 1 - p = v and 1 - s = s̄: right side equals", case_above),
         ("Margin (Eq. 10): per prompt, the gap is at least gamma times the mass off y*",
          sp.Ge(sp.Symbol("gap(x)"), per_prompt_gap_lower)),
         ("Average over x: E[1 - p] <= gap/gamma, hence Lemma C.1", result),
@@ -293,7 +294,7 @@ def tail_integral() -> Derivation:
     (:ref:`recovered-tail-integral`; the linear terms cancel, ``(u* - 1) - a u* = 0``). The two
     pieces agree at ``a = 1 - mu``. Valid for a in (0, 1) and mu in (0, 1].
     """
-    one_minus_a = sp.Symbol("b", positive=True)  # 1 - a > 0, to let SymPy combine logs
+    one_minus_a = sp.Symbol("abar", positive=True)  # 1 - a > 0, to let SymPy combine logs
     transition = sp.solve(sp.Eq(a * u / (u - 1), 1), u)
     (u_star,) = transition
     antiderivative = sp.integrate(a * u / (u - 1), u)
@@ -316,7 +317,7 @@ def tail_integral() -> Derivation:
         ("Antiderivative of a u/(u - 1)", antiderivative),
         ("Integral over [u*, 1/mu]", sp.Eq(sp.Symbol("I_2"), decaying_part)),
         ("The linear terms cancel: (u* - 1) - a u* =", linear_cancellation),
-        ("Closed form (Eq. 56) minus 1 + I_1 + I_2 (with 1 - a = b)", residual),
+        ("Closed form (Eq. 56) minus 1 + I_1 + I_2 (with 1 - a = ā)", residual),
         ("When u* >= 1/mu (a >= 1 - mu) the cap covers [1, 1/mu]: bound 1 + (1/mu - 1)",
          1 + whole_range),
         ("Piecewise bound", sp.Le(sp.Symbol("kappa_{t+1}"), result)),
@@ -330,8 +331,8 @@ def tail_integral() -> Derivation:
 
 
 def _fixed_point_sqrt() -> sp.Expr:
-    """The positive root s of ``s^2 = A + B' s``, where s = sqrt(kappa*)."""
-    roots = sp.solve(sp.Eq(s**2, A + B_prime * s), s)
+    """The positive root x of ``x^2 = A + B' x``, where x = sqrt(kappa*)."""
+    roots = sp.solve(sp.Eq(root_kappa_star**2, A + B_prime * root_kappa_star), root_kappa_star)
     (positive,) = [root for root in roots if root.subs({A: 1, B_prime: 1}) > 0]
     return positive
 
@@ -341,8 +342,9 @@ def log_relaxation() -> Derivation:
     ``A + B' sqrt(kappa)`` with ``B' = B + C`` (Lemma C.3 to Lemma C.4).
 
     [reconstructed, by algebra; :ref:`recovered-lem-c-1`, :ref:`recovered-algebra` item 7; checked
-    in SymPy] ``h(kappa) = sqrt(kappa) - log(kappa)`` has its only critical point at kappa = 4, a
-    minimum (h'' > 0 there), with value ``2 - 2 log 2 > 0``; h -> +inf at both ends of (0, inf).
+    in SymPy] ``sqrt(kappa) - log(kappa)`` has its only critical point at kappa = 4, a
+    minimum (second derivative > 0 there), with value ``2 - 2 log 2 > 0``; it tends to +inf at
+    both ends of (0, inf).
     """
     difference = sp.sqrt(kappa) - sp.log(kappa)
     (critical,) = sp.solve(sp.diff(difference, kappa), kappa)
@@ -351,10 +353,10 @@ def log_relaxation() -> Derivation:
     relaxed = A + B_coef * sp.sqrt(kappa) + C_coef * sp.log(kappa)
     result = sp.Le(relaxed, A + (B_coef + C_coef) * sp.sqrt(kappa))
     steps = [
-        ("Difference h(kappa) = sqrt(kappa) - log(kappa)", difference),
+        ("Difference sqrt(kappa) - log(kappa)", difference),
         ("Its only critical point", sp.Eq(kappa, critical)),
         ("Second derivative there (positive: a minimum)", curvature),
-        ("Minimum value (positive)", sp.Eq(sp.Symbol("h_min"), minimum)),
+        ("Minimum value (positive)", sp.Eq(sp.Symbol("min(sqrt(kappa) - log(kappa))"), minimum)),
         ("Hence, with C >= 0, the relaxed recursion with B' = B + C", result),
     ]
     return Derivation(result, steps)
@@ -364,16 +366,16 @@ def kappa_fixed_point() -> Derivation:
     """Fixed point of ``f(k) = A + B' sqrt(k)``: ``sqrt(kappa*) = (B' + sqrt(B'^2 + 4A))/2``, i.e.
     ``kappa* = A + B'^2/2 + (B'/2) sqrt(B'^2 + 4A)``.
 
-    [reconstructed, by algebra; :ref:`recovered-contraction`; checked in SymPy] Writing s =
-    sqrt(kappa*), the fixed-point equation is the quadratic ``s^2 = A + B' s``; its positive root
+    [reconstructed, by algebra; :ref:`recovered-contraction`; checked in SymPy] In
+    sqrt(kappa*), the fixed-point equation is the quadratic ``x^2 = A + B' x``; its positive root
     is taken.
     """
     root = _fixed_point_sqrt()
     expanded = sp.expand(root**2)
     result = sp.Eq(kappa_star, A + B_prime**2 / 2 + B_prime / 2 * sp.sqrt(B_prime**2 + 4 * A))
     steps = [
-        ("Fixed point of f(k) = A + B' sqrt(k), with s = sqrt(kappa*)",
-         sp.Eq(s**2, A + B_prime * s)),
+        ("Fixed point of f(k) = A + B' sqrt(k), in sqrt(kappa*)",
+         sp.Eq(root_kappa_star**2, A + B_prime * root_kappa_star)),
         ("Positive root", sp.Eq(sp.sqrt(kappa_star), root)),
         ("Square it", sp.Eq(kappa_star, expanded)),
         ("Fixed point", result),
@@ -442,8 +444,8 @@ def unrolled_recursion() -> Derivation:
     So ``kappa_{t+1} <= g(kappa_t)`` with the increasing affine map
     ``g(k) = kappa* + q (k - kappa*)``, and by induction ``kappa_T <= g^T(kappa_0)``, whose closed
     form (``rsolve``) is the result. The weaker ``max(kappa_T - kappa*, 0) <= q^T max(kappa_0 -
-    kappa*, 0)`` follows. The generic recursion ``e_{t+1} = a e_t + b`` has the solution
-    ``a^T e_0 + b (1 - a^T)/(1 - a)`` (``rsolve``), of the same shape.
+    kappa*, 0)`` follows. The generic recursion ``v_{t+1} = a_1 v_t + a_0`` has the solution
+    ``a_1^T v_0 + a_0 (1 - a_1^T)/(1 - a_1)`` (``rsolve``), of the same shape.
     """
     root = _fixed_point_sqrt()
     slope_at_fixed_point = B_prime / (2 * root)
@@ -455,8 +457,8 @@ def unrolled_recursion() -> Derivation:
     iterate = sp.Function("g")
     affine = sp.rsolve(iterate(t + 1) - kappa_star - q * (iterate(t) - kappa_star), iterate(t),
                        {iterate(0): kappa_0})
-    generic = sp.Function("e")
-    coefficient, offset, start = sp.symbols("a b e_0", real=True)
+    generic = sp.Function("v")
+    coefficient, offset, start = sp.symbols("a_1 a_0 v_0", real=True)
     generic_solution = sp.rsolve(generic(t + 1) - coefficient * generic(t) - offset, generic(t),
                                  {generic(0): start})
     result = sp.Le(sp.Symbol("kappa_T"), kappa_star + q**T * (kappa_0 - kappa_star))
@@ -467,7 +469,7 @@ def unrolled_recursion() -> Derivation:
         ("Hence kappa_{t+1} <= kappa* + q (kappa_t - kappa*), an increasing affine map g",
          sp.Le(sp.Symbol("kappa_{t+1}"), kappa_star + q * (sp.Symbol("kappa_t") - kappa_star))),
         ("Iterates of g from kappa_0 (rsolve)", sp.Eq(iterate(T), affine.subs(t, T))),
-        ("Generic recursion e_{t+1} = a e_t + b (rsolve)",
+        ("Generic recursion v_{t+1} = a_1 v_t + a_0 (rsolve)",
          sp.Eq(generic(T), generic_solution.subs(t, T))),
         ("Unrolled bound (Eq. 72)", result),
     ]
@@ -517,22 +519,23 @@ def theorem_5_3_assembly() -> Derivation:
     Steps [reconstructed, by algebra; :ref:`recovered-thm-5-3`, :ref:`recovered-cor-5-7`]: the
     single-step bound (Eq. 41 to 43) applied to the last round, ``fail(T) ≲
     (1/gamma)(sqrt(kappa_{T-1}) eps_stat + beta log kappa_{T-1})``; the unrolled recursion without
-    its negative part, ``kappa_{T-1} <= kappa* + q^(T-1) kappa_0``; ``sqrt(a + b) <= sqrt(a) +
-    sqrt(b)`` (checked: the square of the right side exceeds a + b by ``2 sqrt(a b) >= 0``); then
+    its negative part, ``kappa_{T-1} <= kappa* + q^(T-1) kappa_0``; ``sqrt(a_1 + a_2) <= sqrt(a_1)
+    + sqrt(a_2)`` (checked: the square of the right side exceeds a_1 + a_2 by ``2 sqrt(a_1 a_2) >=
+    0``); then
     the order-of-magnitude substitutions ``kappa* ≍ 1/mu``, ``eps_stat ≍
     log(n|Pi|/delta)/sqrt(n)`` (which drops the factor ``sqrt(log(|Pi|/delta))`` of
     :func:`one_round_bound`; about 20 in toy A) and ``beta ≲ n^(-1/2)`` (which makes the log term
-    of the same order and is absorbed in C). The final form is the reviewer's Eq. (7) [quoted,
-    ICLR review, R2] with the v2 notation (rho -> delta, c -> mu, threshold 1/2); ``C`` is the
+    of the same order and is absorbed in C_0). The final form is the reviewer's Eq. (7) [quoted,
+    ICLR review, R2] with the v2 notation (rho -> delta, c -> mu, threshold 1/2); ``C_0`` is the
     constant hidden in ``≲``.
     """
     error = sp.Symbol("epsilon_stat", positive=True)
     kappa_last = sp.Symbol("kappa_{T-1}", positive=True)
     class_size = sp.Symbol("|Pi|", positive=True)
     delta = sp.Symbol("delta", positive=True)
-    constant = sp.Symbol("C", positive=True)
+    constant = sp.Symbol("C_0", positive=True)
     rounds = sp.Symbol("T", positive=True)
-    first, second = sp.symbols("a b", nonnegative=True)
+    first, second = sp.symbols("a_1 a_2", nonnegative=True)
     single_step = (sp.sqrt(kappa_last) * error + beta * sp.log(kappa_last)) / gamma
     unrolled = kappa_star + q**(rounds - 1) * kappa_0
     square_gap = sp.expand((sp.sqrt(first) + sp.sqrt(second))**2 - (first + second))
@@ -546,7 +549,7 @@ def theorem_5_3_assembly() -> Derivation:
         ("Single-step bound on the last round (Eq. 41 to 43)",
          sp.Le(sp.Symbol("fail(T)"), single_step)),
         ("Unrolled recursion, negative part dropped", sp.Le(kappa_last, unrolled)),
-        ("sqrt(a + b) <= sqrt(a) + sqrt(b): the square of the right side minus a + b",
+        ("sqrt(a_1 + a_2) <= sqrt(a_1) + sqrt(a_2): the square of the right side minus a_1 + a_2",
          square_gap),
         ("Hence", sp.Le(sp.sqrt(kappa_last), sqrt_bound)),
         ("kappa* ≍ 1/mu, beta ≲ n^(-1/2), and eps_stat ≍ log(n|Pi|/delta)/sqrt(n), which "
@@ -559,7 +562,7 @@ def theorem_5_3_assembly() -> Derivation:
 
 def theorem_6_2_assembly() -> Derivation:
     """Theorem 6.2 and Corollary 6.4 from Theorem 5.3: the class-size term ``log(n|Pi|/delta)`` is
-    replaced by the metric entropy ``d log(nB/delta)`` of the ball, and under spectral decay d by
+    replaced by the metric entropy ``d log(nR/delta)`` of the ball, and under spectral decay d by
     ``d_eff(lambda)``.
 
     Statement [quoted, v2 text]; formula [reconstructed, from Theorem 5.3 and the prose;
@@ -593,18 +596,18 @@ def theorem_6_2_assembly() -> Derivation:
 def lambert_w_inversion(with_one: bool = True) -> Derivation:
     """Solve the lower-bound equation for epsilon with the W_{-1} branch of Lambert W.
 
-    ``with_one=True`` solves ``eps^2 (1 + log(kappa_0/eps)) = c`` (Steps 5 to 6 of the proof,
+    ``with_one=True`` solves ``eps^2 (1 + log(kappa_0/eps)) = chi`` (Steps 5 to 6 of the proof,
     :ref:`recovered-thm-4-1`): substituting ``v = 1 + log(kappa_0/eps)`` gives
-    ``(-2v) e^(-2v) = -2c/(e^2 kappa_0^2)``, hence ``eps = e kappa_0 exp(W_{-1}(z)/2)`` with
-    ``z = -2c/(e^2 kappa_0^2)``; it needs ``c <= e kappa_0^2/2``.
+    ``(-2v) e^(-2v) = -2chi/(e^2 kappa_0^2)``, hence ``eps = e kappa_0 exp(W_{-1}(z)/2)`` with
+    ``z = -2chi/(e^2 kappa_0^2)``; it needs ``chi <= e kappa_0^2/2``.
 
-    ``with_one=False`` solves ``eps^2 log(kappa_0/eps) = c`` (the equation
+    ``with_one=False`` solves ``eps^2 log(kappa_0/eps) = chi`` (the equation
     :ref:`recovered-lambert-w` inverts, which drops the "1 +"): ``eps = kappa_0 exp(W_{-1}(z)/2)``,
-    ``z = -2c/kappa_0^2``; needs ``c <= kappa_0^2/(2e)``.
+    ``z = -2chi/kappa_0^2``; needs ``chi <= kappa_0^2/(2e)``.
 
-    The W_{-1} branch is the one with small eps (v large). Here ``c = K/n`` with
-    ``K = kappa_0 log|Pi|``. [reconstructed, by algebra; :ref:`recovered-lambert-w` (Eq. 96 to 99);
-    checked in SymPy by substitution and ``W(z) e^(W(z)) = z``]
+    The W_{-1} branch is the one with small eps (v large). Here ``chi = kappa_0 log|Pi|/n``.
+    [reconstructed, by algebra; :ref:`recovered-lambert-w` (Eq. 96 to 99); checked
+    in SymPy by substitution and ``W(z) e^(W(z)) = z``]
     """
     shift = 1 if with_one else 0
     equation = sp.Eq(epsilon**2 * (shift + sp.log(kappa_0 / epsilon)), c_rhs)
@@ -625,7 +628,7 @@ def lambert_w_inversion(with_one: bool = True) -> Derivation:
         (f"Substitute v = {shift} + log(kappa_0/eps)" if shift else
          "Substitute v = log(kappa_0/eps)", in_v),
         ("Multiply by -2/(e^(2 shift) kappa_0^2): the form w e^w = z with w = -2v", w_form),
-        ("Branch W_{-1} (small eps); real iff z >= -1/e, i.e. c <=",
+        ("Branch W_{-1} (small eps); real iff z >= -1/e, i.e. chi <=",
          sp.Le(c_rhs, largest_rhs)),
         ("Solution", result),
         ("Put back into the equation (using W e^W = z): residual", residual),
@@ -637,9 +640,10 @@ def lambert_w_asymptotic(with_one: bool = False) -> Derivation:
     """Large-n form of the Lambert-W solution, from ``W_{-1}(z) ≈ log(-z) - log(-log(-z))`` as
     z -> 0-.
 
-    ``with_one=False`` (:ref:`recovered-lambert-w`): ``eps ≈ sqrt(2K/(n log(n kappa_0^2/(2K))))``,
+    ``with_one=False`` (:ref:`recovered-lambert-w`): with ``K_0 = kappa_0 log|Pi|``,
+    ``eps ≈ sqrt(2K_0/(n log(n kappa_0^2/(2K_0))))``,
     the reviewer's ``(kappa0 log|Pi| / (n log(n kappa0/log|Pi|)))^(1/2)`` [quoted, ICLR review, R2]
-    up to the factors 2. ``with_one=True``: ``eps ≈ sqrt(2K/(n (2 + log(n kappa_0^2/(2K)))))``.
+    up to the factors 2. ``with_one=True``: ``eps ≈ sqrt(2K_0/(n (2 + log(n kappa_0^2/(2K_0)))))``.
 
     [reconstructed, by algebra; :ref:`recovered-lambert-w` (Eq. 100 to 102); checked in SymPy]
     """
@@ -662,7 +666,7 @@ def lambert_w_asymptotic(with_one: bool = False) -> Derivation:
         ("Substituted and simplified", sp.Eq(epsilon, approximate)),
         ("Written as", sp.Eq(epsilon, stated)),
         ("Check: difference of the squares of the two forms", stated_residual),
-        ("With c = K/n, K = kappa_0 log|Pi|", result),
+        ("With chi = kappa_0 log|Pi|/n", result),
     ]
     return Derivation(result, steps)
 
@@ -676,17 +680,18 @@ def softmax_log_ratio(num_responses: int = 3) -> Derivation:
     """``|log pi_theta(y|x) - log pi_theta'(y|x)| <= 2 ||theta - theta'||`` for ``||phi|| <= 1``.
 
     [reconstructed, from the proof prose and standard arguments; :ref:`recovered-covering`; checked
-    in SymPy] With scores ``z_y = <theta, phi(x,y)>`` and ``z'_y = <theta', phi(x,y)>`` and
-    ``delta_y = z_y - z'_y`` (so ``|delta_y| <= ||theta - theta'||`` by Cauchy-Schwarz):
-    ``log pi_theta(y) - log pi_theta'(y) = delta_y - log(Z_theta/Z_theta')``, and
-    ``Z_theta/Z_theta' = sum_y' pi_theta'(y') exp(delta_y')`` is a pi_theta'-weighted average of
-    numbers in ``[e^(-r), e^r]``, so ``|log(Z_theta/Z_theta')| <= r``: total ``<= 2r``.
+    in SymPy] With scores ``u_y = <theta, phi(x,y)>`` and ``u'_y = <theta', phi(x,y)>`` and
+    ``tau = ||theta - theta'||`` (so ``|u_y - u'_y| <= tau`` by Cauchy-Schwarz):
+    ``log pi_theta(y) - log pi_theta'(y) = (u_y - u'_y) - log(Z_theta/Z_theta')``, and
+    ``Z_theta/Z_theta' = sum_y' pi_theta'(y') exp(u_y' - u'_y')`` is a pi_theta'-weighted average
+    of numbers in ``[e^(-tau), e^tau]``, so ``|log(Z_theta/Z_theta')| <= tau``: total
+    ``<= 2tau``.
     The algebra is done for ``num_responses`` explicit responses.
     """
     if num_responses < 2:
         raise ValueError(f"num_responses must be at least 2, got {num_responses}")
-    scores_new = sp.symbols(f"z_1:{num_responses + 1}", real=True)
-    scores_old = sp.symbols(f"z'_1:{num_responses + 1}", real=True)
+    scores_new = sp.symbols(f"u_1:{num_responses + 1}", real=True)
+    scores_old = sp.symbols(f"u'_1:{num_responses + 1}", real=True)
     partition_new = sum(sp.exp(z) for z in scores_new)
     partition_old = sum(sp.exp(z) for z in scores_old)
     log_ratio = (scores_new[0] - sp.log(partition_new)) - (scores_old[0] - sp.log(partition_old))
@@ -697,16 +702,16 @@ def softmax_log_ratio(num_responses: int = 3) -> Derivation:
                            for z_old, delta in zip(scores_old, differences, strict=True))
     average_residual = sp.simplify(partition_new / partition_old - weighted_average)
     weights_total = sp.simplify(sum(sp.exp(z_old) / partition_old for z_old in scores_old))
-    distance = sp.Symbol("r", nonnegative=True)  # ||theta - theta'||
+    distance = sp.Symbol("tau", nonnegative=True)  # ||theta - theta'||
     result = sp.Le(sp.Abs(sp.Symbol("log pi_theta(y) - log pi_theta'(y)")), 2 * distance)
     steps = [
         ("Log-probability difference of the first response", log_ratio),
         ("Feature term minus log partition ratio: residual", decomposition_residual),
-        ("Partition ratio as a pi_theta'-weighted average of exp(delta_y): residual",
+        ("Partition ratio as a pi_theta'-weighted average of exp(u_y - u'_y): residual",
          average_residual),
         ("The weights sum to", weights_total),
-        ("Each |delta_y| <= ||phi|| ||theta - theta'|| <= r, so the average lies in "
-         "[e^-r, e^r] and |log ratio| <= r",
+        ("Each |u_y - u'_y| <= ||phi|| ||theta - theta'|| <= tau, so the average lies in "
+         "[e^-tau, e^tau] and |log ratio| <= tau",
          sp.Le(sp.Abs(sp.log(sp.Symbol("Z_theta/Z_theta'"))), distance)),
         ("Triangle inequality", result),
     ]
@@ -714,14 +719,15 @@ def softmax_log_ratio(num_responses: int = 3) -> Derivation:
 
 
 def volumetric_covering() -> Derivation:
-    """``N(r) <= (1 + 2B/r)^d`` for the ball ``||theta|| <= B`` in R^d, hence
-    ``log N(r) = d log(1 + 2B/r)``; at ``r = eps/2`` (an eps-net in the sup-log-ratio metric, by
-    :func:`softmax_log_ratio`) and ``eps = 1/n`` this is ``d log(1 + 4Bn)``, of order d log(Bn).
+    """``N(tau) <= (1 + 2R/tau)^d`` for the ball ``||theta|| <= R`` in R^d (N the covering
+    number), hence ``log N(tau) = d log(1 + 2R/tau)``; at ``tau = 1/(2n)`` (a 1/n-net in the
+    sup-log-ratio metric, by :func:`softmax_log_ratio`) this is ``d log(1 + 4Rn)``, of order
+    d log(Rn).
 
     [reconstructed, from the proof prose and standard arguments; :ref:`recovered-covering`;
-    checked in SymPy] A maximal r-separated set has disjoint balls of radius r/2, all inside
-    the ball of radius B + r/2, so its size is at most the volume ratio
-    ``((B + r/2)/(r/2))^d``; a maximal separated set is an r-net.
+    checked in SymPy] A maximal tau-separated set has disjoint balls of radius tau/2, all inside
+    the ball of radius R + tau/2, so its size is at most the volume ratio
+    ``((R + tau/2)/(tau/2))^d``; a maximal separated set is a tau-net.
     """
     volume_ratio = ((radius + resolution / 2) / (resolution / 2))**dimension
     simplified = sp.simplify(sp.powsimp(volume_ratio, force=True))
@@ -729,13 +735,13 @@ def volumetric_covering() -> Derivation:
     residual = sp.simplify(volume_ratio - stated)
     log_size = _expand_logs(sp.log(stated))
     at_resolution = log_size.subs(resolution, 1 / (2 * n))
-    result = sp.Le(sp.Symbol("N(r)"), stated)
+    result = sp.Le(sp.Symbol("N(tau)"), stated)
     steps = [
-        ("Volume ratio of the balls of radius B + r/2 and r/2", volume_ratio),
+        ("Volume ratio of the balls of radius R + tau/2 and tau/2", volume_ratio),
         ("Simplified", simplified),
-        ("Minus (1 + 2B/r)^d", residual),
-        ("Metric entropy", sp.Eq(sp.Symbol("log N(r)"), log_size)),
-        ("At r = eps/2 with eps = 1/n", sp.Eq(sp.Symbol("log N"), sp.simplify(at_resolution))),
+        ("Minus (1 + 2R/tau)^d", residual),
+        ("Metric entropy", sp.Eq(sp.Symbol("log N(tau)"), log_size)),
+        ("At tau = 1/(2n)", sp.Eq(sp.Symbol("log N"), sp.simplify(at_resolution))),
         ("Volumetric bound", result),
     ]
     return Derivation(result, steps)
@@ -747,9 +753,9 @@ def volumetric_covering() -> Derivation:
 
 
 def effective_dimension_terms() -> Derivation:
-    """``d_eff(lambda) = sum_j lambda_j/(lambda_j + lambda)``: each term is at most
-    ``min(1, lambda_j/lambda)``, hence ``d_eff <= k + (1/lambda) sum_{j>k} lambda_j`` for every k;
-    with ``Sigma = I`` (all lambda_j = 1), ``d_eff = d/(1 + lambda)``.
+    """``d_eff(lambda) = sum_j nu_j/(nu_j + lambda)``: each term is at most
+    ``min(1, nu_j/lambda)``, hence ``d_eff <= j_0 + (1/lambda) sum_{j>j_0} nu_j`` for every j_0;
+    with ``Sigma = I`` (all nu_j = 1), ``d_eff = d/(1 + lambda)``.
 
     Definition [quoted, v2 text for the notion (Definition G.1); formula reconstructed,
     standard]; bounds [reconstructed, by algebra; :ref:`recovered-effective-dimension`, Eq. 149;
@@ -760,37 +766,38 @@ def effective_dimension_terms() -> Derivation:
     below_ratio = sp.simplify(eigenvalue / ridge - term)
     isotropic = sp.Sum(term.subs(eigenvalue, 1), (sp.Symbol("j", integer=True), 1, dimension))
     isotropic_value = sp.simplify(isotropic.doit())
-    head = sp.Symbol("k", integer=True, nonnegative=True)
+    head = sp.Symbol("j_0", integer=True, nonnegative=True)
     index = sp.Symbol("j", integer=True, positive=True)
-    spectrum = sp.IndexedBase("lambda")
+    spectrum = sp.IndexedBase("nu")
     result = sp.Le(sp.Symbol("d_eff(lambda)"),
                    head + sp.Sum(spectrum[index], (index, head + 1, dimension)) / ridge)
     steps = [
         ("One term of d_eff", term),
         ("1 minus the term (non-negative)", below_one),
-        ("lambda_j/lambda minus the term (non-negative)", below_ratio),
-        ("Isotropic covariance (all lambda_j = 1)", sp.Eq(isotropic, isotropic_value)),
-        ("Use 1 for the k largest terms and lambda_j/lambda for the rest", result),
+        ("nu_j/lambda minus the term (non-negative)", below_ratio),
+        ("Isotropic covariance (all nu_j = 1)", sp.Eq(isotropic, isotropic_value)),
+        ("Use 1 for the j_0 largest terms and nu_j/lambda for the rest", result),
     ]
     return Derivation(result, steps)
 
 
 def effective_dimension_exponential() -> Derivation:
-    """Exponential spectrum ``lambda_j <= C e^(-alpha j)``, ``j = 1, 2, ...``:
-    ``d_eff(lambda) <= (1/alpha) log(C/lambda) + 1/(1 - e^(-alpha))`` when ``C >= lambda``.
+    """Exponential spectrum ``nu_j <= S e^(-omega j)``, ``j = 1, 2, ...``:
+    ``d_eff(lambda) <= (1/omega) log(S/lambda) + 1/(1 - e^(-omega))`` when ``S >= lambda``.
 
     [reconstructed, by algebra; :ref:`recovered-effective-dimension` (A); checked in
-    SymPy] Take ``k = ceil((1/alpha) log(C/lambda))``, so ``C e^(-alpha k) <= lambda``. The tail
-    ``sum_{j>k} C e^(-alpha j) = C e^(-alpha (k+1))/(1 - e^(-alpha)) <= lambda/(e^alpha - 1)``,
-    and ``k <= (1/alpha) log(C/lambda) + 1``; finally ``1 + 1/(e^alpha - 1) = 1/(1 - e^(-alpha))``.
-    (the reconstruction states the looser tail ``<= lambda/(1 - e^(-alpha))``; the tighter one above
-    is what makes the constant exactly ``1/(1 - e^(-alpha))``.) For ``C < lambda`` take k = 0:
-    ``d_eff <= (C/lambda)/(e^alpha - 1) < 1/(1 - e^(-alpha))``. Indices start at j = 1; for
-    eigenvalues indexed from 0 as ``lambda_0 e^(-alpha j)``, use ``C = lambda_0 e^alpha``.
+    SymPy] Take ``j_0 = ceil((1/omega) log(S/lambda))``, so ``S e^(-omega j_0) <= lambda``. The
+    tail ``sum_{j>j_0} S e^(-omega j) = S e^(-omega (j_0+1))/(1 - e^(-omega))`` is at most
+    ``lambda/(e^omega - 1)``, and ``j_0 <= (1/omega) log(S/lambda) + 1``; finally
+    ``1 + 1/(e^omega - 1) = 1/(1 - e^(-omega))``.
+    (the reconstruction states the looser tail ``<= lambda/(1 - e^(-omega))``; the tighter one above
+    is what makes the constant exactly ``1/(1 - e^(-omega))``.) For ``S < lambda`` take j_0 = 0:
+    ``d_eff <= (S/lambda)/(e^omega - 1) < 1/(1 - e^(-omega))``. Indices start at j = 1; for
+    eigenvalues indexed from 0 as ``nu_0 e^(-omega j)``, use ``S = nu_0 e^omega``.
     """
     index = sp.Symbol("j", integer=True, positive=True)
-    head = sp.Symbol("k", integer=True, nonnegative=True)
-    ratio = sp.Symbol("rho", positive=True)  # e^(-alpha), in (0, 1) because alpha > 0
+    head = sp.Symbol("j_0", integer=True, nonnegative=True)
+    ratio = sp.Symbol("rho", positive=True)  # e^(-omega), in (0, 1) because omega > 0
     series = sp.summation(ratio**index, (index, head + 1, sp.oo))
     # summation returns Piecewise((closed form, rho < 1), (unevaluated sum, True)).
     ((convergent, condition), _) = series.args
@@ -800,7 +807,7 @@ def effective_dimension_exponential() -> Derivation:
     tail_value = spectral_scale * convergent.subs(ratio, sp.exp(-decay_rate))
     tail_closed = spectral_scale * sp.exp(-decay_rate * (head + 1)) / (1 - sp.exp(-decay_rate))
     tail_residual = sp.simplify(tail_value - tail_closed)
-    # At the cut-off C e^(-alpha k) <= lambda; substitute the extreme case C e^(-alpha k) = lambda.
+    # At the cut-off S e^(-omega j_0) <= lambda; substitute the extreme case, equality.
     at_cutoff = sp.simplify((tail_closed / ridge).subs(spectral_scale,
                                                        ridge * sp.exp(decay_rate * head)))
     constant_identity = sp.simplify(1 + 1 / (sp.exp(decay_rate) - 1)
@@ -808,29 +815,29 @@ def effective_dimension_exponential() -> Derivation:
     stated = sp.log(spectral_scale / ridge) / decay_rate + 1 / (1 - sp.exp(-decay_rate))
     result = sp.Le(sp.Symbol("d_eff(lambda)"), stated)
     steps = [
-        ("Tail of the envelope beyond k (geometric series, ratio e^(-alpha) < 1)",
+        ("Tail of the envelope beyond j_0 (geometric series, ratio e^(-omega) < 1)",
          sp.Eq(tail, tail_value)),
-        ("Minus C e^(-alpha(k+1))/(1 - e^(-alpha))", tail_residual),
-        ("Divided by lambda, at C e^(-alpha k) = lambda", sp.Eq(sp.Symbol("tail/lambda"),
+        ("Minus S e^(-omega(j_0+1))/(1 - e^(-omega))", tail_residual),
+        ("Divided by lambda, at S e^(-omega j_0) = lambda", sp.Eq(sp.Symbol("tail/lambda"),
                                                                 at_cutoff)),
-        ("Cut-off k = ceil(log(C/lambda)/alpha) <= log(C/lambda)/alpha + 1",
+        ("Cut-off j_0 = ceil(log(S/lambda)/omega) <= log(S/lambda)/omega + 1",
          sp.Le(head, sp.log(spectral_scale / ridge) / decay_rate + 1)),
-        ("1 + 1/(e^alpha - 1) - 1/(1 - e^(-alpha))", constant_identity),
+        ("1 + 1/(e^omega - 1) - 1/(1 - e^(-omega))", constant_identity),
         ("Exponential decay (regime A)", result),
     ]
     return Derivation(result, steps)
 
 
 def effective_dimension_polynomial() -> Derivation:
-    """Polynomial spectrum ``lambda_j <= C j^(-p)``, ``p > 1``, ``j = 1, 2, ...``:
-    ``d_eff(lambda) <= (C/lambda)^(1/p) p/(p - 1) + 1``.
+    """Polynomial spectrum ``nu_j <= S j^(-p)``, ``p > 1``, ``j = 1, 2, ...``:
+    ``d_eff(lambda) <= (S/lambda)^(1/p) p/(p - 1) + 1``.
 
     [reconstructed, by algebra; :ref:`recovered-effective-dimension` (B); checked in SymPy] With
-    ``k0 = (C/lambda)^(1/p)`` and ``k = max(1, ceil(k0))``: the tail sum is at most
-    ``int_k^inf C x^(-p) dx = C k^(1-p)/(p - 1)``, and ``(C/lambda) k^(1-p) <= k0`` (since
-    ``k >= k0`` and ``1 - p < 0``, or ``k = 1 > k0`` with ``C/lambda = k0^p <= k0``), so
-    ``d_eff <= k + k0/(p - 1) <= k0 + 1 + k0/(p - 1)``. The reconstruction writes
-    ``≲ (C/lambda)^(1/p) p/(p-1)``; the ``+ 1`` is the ceiling's price.
+    ``x_0 = (S/lambda)^(1/p)`` and ``j_0 = max(1, ceil(x_0))``: the tail sum is at most
+    ``int_{j_0}^inf S x^(-p) dx = S j_0^(1-p)/(p - 1)``, and ``(S/lambda) j_0^(1-p) <= x_0`` (since
+    ``j_0 >= x_0`` and ``1 - p < 0``, or ``j_0 = 1 > x_0`` with ``S/lambda = x_0^p <= x_0``), so
+    ``d_eff <= j_0 + x_0/(p - 1) <= x_0 + 1 + x_0/(p - 1)``. The reconstruction writes
+    ``≲ (S/lambda)^(1/p) p/(p-1)``; the ``+ 1`` is the ceiling's price.
     """
     x = sp.Symbol("x", positive=True)
     power = sp.Symbol("p", positive=True)
@@ -845,32 +852,32 @@ def effective_dimension_polynomial() -> Derivation:
     steps = [
         ("Tail sum bounded by the integral (p > 1)",
          sp.Eq(sp.Integral(spectral_scale * x**(-power), (x, cutoff, sp.oo)), integral)),
-        ("Divided by lambda, at k = (C/lambda)^(1/p)", sp.Eq(sp.Symbol("tail/lambda"),
+        ("Divided by lambda, at j_0 = (S/lambda)^(1/p)", sp.Eq(sp.Symbol("tail/lambda"),
                                                              at_cutoff)),
-        ("k0 + k0/(p - 1) - k0 p/(p - 1)", total),
+        ("x_0 + x_0/(p - 1) - x_0 p/(p - 1)", total),
         ("Polynomial decay (regime B); + 1 from the ceiling", result),
     ]
     return Derivation(result, steps)
 
 
 def effective_dimension_spiked() -> Derivation:
-    """Spiked spectrum: k arbitrary eigenvalues plus a tail of total mass tau:
-    ``d_eff(lambda) <= k + tau/lambda``, so ``<= k + 1`` when ``lambda >= tau``.
+    """Spiked spectrum: j_0 arbitrary eigenvalues plus a tail of total mass tail_mass:
+    ``d_eff(lambda) <= j_0 + tail_mass/lambda``, so ``<= j_0 + 1`` when ``lambda >= tail_mass``.
 
     [reconstructed, by algebra; :ref:`recovered-effective-dimension` (C)] This is
-    :func:`effective_dimension_terms` with the tail sum replaced by its total ``tau``.
+    :func:`effective_dimension_terms` with the tail sum replaced by its total ``tail_mass``.
     """
     general = effective_dimension_terms().result
     tail_sum = general.rhs.atoms(sp.Sum)
     (tail,) = tail_sum
-    head = sp.Symbol("k", integer=True, nonnegative=True)
+    head = sp.Symbol("j_0", integer=True, nonnegative=True)
     spiked = general.rhs.subs(tail, tail_mass)
     result = sp.Le(sp.Symbol("d_eff(lambda)"), spiked)
     steps = [
         ("General bound", general),
         ("Tail mass", sp.Le(tail, tail_mass)),
         ("Spiked spectrum (regime C)", result),
-        ("With lambda >= tau", sp.Le(sp.Symbol("d_eff(lambda)"), head + 1)),
+        ("With lambda >= tail_mass", sp.Le(sp.Symbol("d_eff(lambda)"), head + 1)),
     ]
     return Derivation(result, steps)
 
@@ -881,32 +888,32 @@ def effective_dimension_spiked() -> Derivation:
 
 
 def realizable_erm_rate() -> Derivation:
-    """Realizable square-loss ERM over a finite class: ``eps_stat^2 <= c eta^2 log(|Pi|/delta)/n``.
+    """Realizable square-loss ERM, finite class: ``eps_stat^2 <= (8/3) eta^2 log(|Pi|/delta)/n``.
 
-    For one candidate ``pi`` let ``Z_i`` be its squared regression error on triple i, the square
+    For one candidate ``pi`` let ``U_i`` be its squared regression error on triple i, the square
     of the difference between its prediction ``beta (log pi/pi_t)(y) - beta (log pi/pi_t)(y')``
-    and the label ``r_t(y) - r_t(y')``, clipped at ``eta^2``; its mean ``D = E Z`` is the
-    squared error of pi on the sampling law ``pi_t (x) pi_t``. The labels of self-rewarding carry
-    no noise and the target is in the class (realizability), so the target's empirical loss is
-    0 and so is the ERM's. A candidate with ``D > 0`` has zero empirical loss only if the mean of
-    its ``Z_i`` falls ``D`` below its expectation; with ``0 <= Z <= eta^2``, ``Var Z <= eta^2 D``,
-    and Bernstein's inequality bounds that probability by ``exp(-3 n D / (8 eta^2))``. A union
-    bound over the ``|Pi|`` candidates makes the total at most delta once
-    ``D >= (8/3) eta^2 log(|Pi|/delta)/n``: with probability at least 1 - delta the ERM's squared
-    error is below that level, ``eps_stat = eta sqrt((8/3) log(|Pi|/delta)/n)``.
+    and the label ``r_t(y) - r_t(y')``, clipped at ``eta^2``; its mean ``E U`` is the squared
+    error of pi on the sampling law ``pi_t (x) pi_t``. The labels of self-rewarding carry no
+    noise and the target is in the class (realizability), so the target's empirical loss is 0
+    and so is the ERM's. A candidate with ``E U > 0`` has zero empirical loss only if the mean of
+    its ``U_i`` falls ``E U`` below its expectation; with ``0 <= U <= eta^2``, ``Var U <= eta^2
+    E U``, and Bernstein's inequality bounds that probability by ``exp(-3 n E U / (8 eta^2))``.
+    A union bound over the ``|Pi|`` candidates makes the total at most delta once
+    ``E U >= (8/3) eta^2 log(|Pi|/delta)/n``: with probability at least 1 - delta the ERM's
+    squared error is below that level, ``eps_stat = eta sqrt((8/3) log(|Pi|/delta)/n)``.
 
     Steps [quoted, v2 text: "Bernstein" and "a union bound"]; constants and form
     [reconstructed, from the Huang et al. template, by algebra; checked in SymPy;
     :ref:`recovered-one-round`]; the clipping level ``eta`` is
     :func:`srlm_kit.bounds.statistical_error`'s.
     """
-    excess = sp.Symbol("D", positive=True)  # E Z, the squared regression error of a candidate
+    excess = sp.Symbol("E[U]", positive=True)  # the squared regression error of a candidate
     clip = sp.Symbol("eta", positive=True)
     samples = sp.Symbol("n", positive=True)
-    log_ratio = sp.Symbol("L", positive=True)  # log(|Pi|/delta)
-    deviation = sp.Symbol("s", positive=True)
-    variance = sp.Symbol("v", positive=True)
-    bound = sp.Symbol("b", positive=True)
+    log_ratio = sp.Symbol("log(|Pi|/delta)", positive=True)
+    deviation = sp.Symbol("u", positive=True)
+    variance = sp.Symbol("Var U", positive=True)
+    bound = sp.Symbol("U_max", positive=True)
     bernstein = sp.exp(-samples * deviation**2 / (2 * variance + 2 * bound * deviation / 3))
     exponent = (samples * deviation**2 / (2 * variance + 2 * bound * deviation / 3)).subs(
         {deviation: excess, variance: clip**2 * excess, bound: clip**2})
@@ -915,13 +922,13 @@ def realizable_erm_rate() -> Derivation:
     error = sp.sqrt(level)
     result = sp.Eq(sp.Symbol("epsilon_stat"), error)
     steps = [
-        ("Bernstein: P[mean of Z <= E Z - s] for |Z| <= b, Var Z <= v, n samples, is at most",
+        ("Bernstein: P[mean of U <= E U - u] for |U| <= U_max, n samples, is at most",
          bernstein),
-        ("Noise-free labels, 0 <= Z <= eta^2: Var Z <= eta^2 D; zero empirical loss needs a "
-         "deviation s = D; the exponent is", exponent),
+        ("Noise-free labels, 0 <= U <= eta^2: Var U <= eta^2 E U; zero empirical loss needs a "
+         "deviation u = E U; the exponent is", exponent),
         ("Union bound over |Pi| candidates, each with probability delta/|Pi|: exponent = "
-         "L = log(|Pi|/delta) at", sp.Eq(excess, level)),
-        ("Every candidate with a larger D has positive empirical excess loss: the ERM's "
+         "log(|Pi|/delta) at", sp.Eq(excess, level)),
+        ("Every candidate with a larger E U has positive empirical excess loss: the ERM's "
          "squared error is below it, so", result),
     ]
     return Derivation(result, steps)

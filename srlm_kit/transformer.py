@@ -13,20 +13,20 @@ One round of the loop (the book's own experiment; the paper has none):
 1. draw ``n`` prompts ``x ~ rho`` and two responses ``y, y'`` for each from the current model,
    token by token with its own sampler (:func:`sample_responses`);
 2. label each pair with the model's own log-likelihood difference
-   ``l = log pi_t(y|x) - log pi_t(y'|x)`` (the self-reward ``r_t = log pi_t``);
+   ``psi = log pi_t(y|x) - log pi_t(y'|x)`` (the self-reward ``r_t = log pi_t``);
 3. fit the next model by Adam, starting from the current parameters, for a given number of
-   full-batch steps, on one of two losses of the margin ``z = beta (h(y) - h(y'))`` with
-   ``h(y) = log pi(y|x) - log pi_t(y|x)``:
+   full-batch steps, on one of two losses of the margin ``psihat = r_pi(y) - r_pi(y')`` with
+   the implicit reward ``r_pi(y) = beta (log pi(y|x) - log pi_t(y|x))``:
 
-   * ``"square"``: ``(z - l)^2``, the theory's square loss [reconstructed,
+   * ``"square"``: ``(psihat - psi)^2``, the theory's square loss [reconstructed,
      :ref:`recovered-square-loss`];
-   * ``"logistic"``: ``-sigma(l) log sigma(z) - sigma(-l) log sigma(-z)``, the logistic DPO
-     loss with the Bradley-Terry preference probability ``sigma(l)`` of the self-reward as its
-     target; it is the expected value of the usual DPO loss ``-log sigma(z)`` on a pair whose
-     order is drawn from that preference [reconstructed, the DPO optimum under a
-     Bradley-Terry preference, :ref:`recovered-dpo`].
+   * ``"logistic"``: ``-sigmoid(psi) log sigmoid(psihat) - sigmoid(-psi) log sigmoid(-psihat)``,
+     the logistic DPO loss with the Bradley-Terry preference probability ``sigmoid(psi)`` of
+     the self-reward as its target; it is the expected value of the usual DPO loss
+     ``-log sigmoid(psihat)`` on a pair whose order is drawn from that preference
+     [reconstructed, the DPO optimum under a Bradley-Terry preference, :ref:`recovered-dpo`].
 
-   Both are minimised at ``z = l`` for every pair, so with infinite data and a class that can
+   Both are minimised at ``psihat = psi`` for every pair, so with infinite data and a class that can
    represent it, both fit the Gibbs policy ``pi_t^(1+1/beta)``
    (:func:`srlm_kit.dynamics.population_update`).
 
@@ -288,9 +288,10 @@ def kl_to_gibbs(logits: Array, previous_logits: Array, beta: Array | float, rho:
 
 
 def pair_losses(margins: Array, labels: Array, logistic: Array | bool) -> Array:
-    """Per-pair loss of the margin ``z = beta (h(y) - h(y'))`` against the label ``l``.
+    """Per-pair loss of the margin ``psihat = r_pi(y) - r_pi(y')`` against the label ``psi``.
 
-    ``(z - l)^2`` (square) or ``-sigma(l) log sigma(z) - sigma(-l) log sigma(-z)`` (logistic);
+    ``(psihat - psi)^2`` (square) or ``-sigmoid(psi) log sigmoid(psihat) - sigmoid(-psi) log
+    sigmoid(-psihat)`` (logistic);
     ``logistic`` may be a traced boolean. [reconstructed, the square loss of the setup chapter and
     the DPO optimum under a Bradley-Terry preference, :ref:`recovered-dpo`]
     """
@@ -302,8 +303,8 @@ def pair_losses(margins: Array, labels: Array, logistic: Array | bool) -> Array:
 
 
 def pair_loss_floor(labels: Array, logistic: Array | bool) -> Array:
-    """The smallest value of :func:`pair_losses` over the margin, reached at ``z = l``:
-    0 (square) or the binary entropy of ``sigma(l)`` (logistic)."""
+    """The smallest value of :func:`pair_losses` over the margin, reached at ``psihat = psi``:
+    0 (square) or the binary entropy of ``sigmoid(psi)`` (logistic)."""
     return pair_losses(labels, labels, logistic)
 
 

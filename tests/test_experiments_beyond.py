@@ -72,7 +72,7 @@ def test_population_logits_are_the_reference_exact_update_and_the_bump_closed_fo
 
 def test_bump_derivation_evaluates_to_the_closed_form_and_its_ratio_is_one_plus_one_over_beta():
     derivation = beyond.bump_population_excess()
-    K, b = sp.Symbol("K", positive=True, integer=True), sp.Symbol("b", positive=True)
+    K, b = sp.Symbol("K", positive=True, integer=True), sp.Symbol("h", positive=True)
     formula = sp.lambdify((K, b, theory.beta, theory.T), derivation.result.rhs, "numpy")
     for beta, rounds in [(0.5, 3), (0.1, 1), (2.0, 5)]:
         assert formula(20, math.log(2), beta, rounds) == pytest.approx(
@@ -99,7 +99,7 @@ def test_near_tie_start_has_margin_epsilon_and_irrationally_spaced_competitors()
 def test_near_tie_rounds_value_is_the_derivation_and_suffices_for_the_exact_update():
     derivation = beyond.near_tie_rounds()
     K, epsilon, c = (sp.Symbol("K", positive=True, integer=True),
-                     sp.Symbol("epsilon", positive=True), sp.Symbol("c", positive=True))
+                     sp.Symbol("gamma_0", positive=True), sp.Symbol("c", positive=True))
     formula = sp.lambdify((K, epsilon, c), derivation.result.rhs, "numpy")
     for eps in (1e-4, 0.03, 0.5):
         expected = beyond.near_tie_rounds_value(20, eps, 0.5)
@@ -113,7 +113,7 @@ def test_near_tie_rounds_value_is_the_derivation_and_suffices_for_the_exact_upda
 
 def test_coverage_law_is_the_derivation_and_matches_the_reference_update():
     derivation = beyond.coverage_derivation()
-    p, m = sp.Symbol("p", positive=True), sp.Symbol("m", positive=True, integer=True)
+    p, m = sp.Symbol("p_0", positive=True), sp.Symbol("m", positive=True, integer=True)
     formula = sp.lambdify((p, m, theory.n, theory.T), derivation.result.rhs, "numpy")
     assert formula(2 / 21, 100, 300, 2) == pytest.approx(
         float(bounds.coverage_failure(300, 2, num_prompts=100, mode_probability=2 / 21)),

@@ -263,14 +263,14 @@ def test_exponent_recursions_solve_to_the_numeric_exponents():
     derivation = limits.exponent_recursions()
     steps = dict(derivation.steps)
     beta, t = sp.Symbol("beta", positive=True), sp.Symbol("t", integer=True, nonnegative=True)
-    exponent = sp.Function("e")
+    exponent = sp.Function("E")
     recursions = [equation for description, equation in derivation.steps
                   if description.startswith(("Self-reward r_t", "Frozen reward r ="))]
     solutions = [equation.rhs for description, equation in derivation.steps
                  if description.startswith("Solution")]
     assert len(recursions) == len(solutions) == 2 and steps
     for recursion, solution, reward in zip(recursions, solutions, limits.REWARDS, strict=True):
-        # The solution satisfies its recursion and starts at e_0 = 1 ...
+        # The solution satisfies its recursion and starts at E_0 = 1 ...
         residual = recursion.lhs.subs(exponent(t + 1), solution.subs(t, t + 1)) - \
             recursion.rhs.subs(exponent(t), solution)
         assert sp.simplify(residual) == 0 and sp.simplify(solution.subs(t, 0)) == 1
@@ -294,14 +294,14 @@ def test_pooling_identity_is_the_closed_form_and_its_rate():
     d, M, Delta = 10, 20, 0.25
     p = limits.secret_probability(M)
     for n, T in ((16, 1), (32, 4), (128, 8)):
-        value = expected_expression.subs(symbols["h"], hit).subs(
-            {symbols["Delta"]: Delta, symbols["d"]: d, symbols["p"]: p, symbols["n"]: n,
+        value = expected_expression.subs(symbols["P_hit"], hit).subs(
+            {symbols["Delta"]: Delta, symbols["k"]: d, symbols["p_secret"]: p, symbols["n"]: n,
              symbols["T"]: T})
         assert float(value) == pytest.approx(
             float(limits.pooled_expected_failure(n * T, d=d, M=M, Delta=Delta)), rel=1e-12)
     rate = derivation.steps[-1][1].rhs
     assert sp.simplify(rate + 4 * sp.Symbol("Delta", positive=True)
-                       / sp.Symbol("d", positive=True)) == 0
+                       / sp.Symbol("k", positive=True)) == 0
 
 
 # --------------------------------------------------------------------------------------------

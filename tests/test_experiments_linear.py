@@ -371,7 +371,7 @@ def test_erm_step_derivation():
 def test_norm_growth_derivation_against_numbers():
     derivation = linear.erm_norm_growth()
     growth = derivation.result.rhs
-    beta, f = theory.beta, sp.Symbol("f", nonnegative=True)
+    beta, f = theory.beta, sp.Symbol("a", nonnegative=True)
     rng = np.random.default_rng(0)
     theta = rng.normal(size=6)
     basis, _ = np.linalg.qr(rng.normal(size=(6, 2)))
@@ -387,7 +387,7 @@ def test_norm_growth_derivation_against_numbers():
 def test_realizability_derivation():
     steps = linear.realizability_derivation().steps
     values = dict(steps)
-    assert _zero(values["Check: the norm at t = L, minus B"])
+    assert _zero(values["Check: the norm at t = H, minus R"])
     n = theory.n
     assert sp.simplify(steps[-1][1] - theory.dimension * sp.log(1 + sp.sqrt(n))) == 0
     horizon = steps[1][1].rhs

@@ -15,7 +15,7 @@ from srlm_kit.experiments.iterative import one_round_grid
 
 def test_realizable_erm_rate_solves_the_bernstein_union_bound():
     result = theory.realizable_erm_rate().result.rhs
-    eta, n, log_ratio = sp.symbols("eta n L", positive=True)
+    eta, n, log_ratio = sp.symbols("eta n log(|Pi|/delta)", positive=True)
     # Independent: the level D at which exp(-n D^2 / (2 eta^2 D + 2 eta^2 D / 3)) = exp(-L).
     level = sp.Rational(8, 3) * eta**2 * log_ratio / n
     assert sp.simplify(result**2 - level) == 0
@@ -31,7 +31,7 @@ def test_realizable_erm_rate_solves_the_bernstein_union_bound():
 def test_realizable_rate_matches_the_kits_statistical_error_up_to_its_constant():
     """bounds.statistical_error sets the constant 8/3 to 1: the ratio is sqrt(8/3) everywhere."""
     result = theory.realizable_erm_rate().result.rhs
-    eta, n, log_ratio = sp.symbols("eta n L", positive=True)
+    eta, n, log_ratio = sp.symbols("eta n log(|Pi|/delta)", positive=True)
     for size in (100.0, 800.0, 3200.0):
         error, clip = bounds.statistical_error(size, log_class_size=100 * math.log(50),
                                                delta=0.05)

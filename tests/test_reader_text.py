@@ -5,6 +5,8 @@
 * Every provenance mark that says a formula was reconstructed points, inside its brackets, at an
   entry of the appendix "How the formulas were recovered" (``book/appendix/recovered.md``), and
   every such entry that a page or a docstring names exists.
+* The notation appendix lists each symbol once, says where it is first used, and letters that
+  the book reserves for one meaning appear only in the pages of that meaning.
 """
 
 from __future__ import annotations
@@ -171,3 +173,106 @@ def test_kit_docstrings_point_at_existing_entries_and_every_reconstruction_at_on
             problems.append(f"{where}: entries that do not exist: {missing}")
         problems += [f"{where}: no entry in {mark}" for mark in unpointed_marks(text)]
     assert not problems, "\n".join(problems)
+
+
+# --------------------------------------------------------------------------------------------
+# One notation: the symbol table lists each symbol once, and reserved letters stay in their pages
+# --------------------------------------------------------------------------------------------
+
+NOTATION = BOOK / "appendix" / "notation.md"
+
+#: Inline and display mathematics of a page (``$...$``, ``$$...$$``), figure captions included.
+_MATH = re.compile(r"\$\$.+?\$\$|(?<![$\\])\$(?!\$)[^$\n]+?(?<!\\)\$(?!\$)", re.S)
+#: A row of a symbol table: its first cell holds one or more symbols, each in ``$...$``.
+_TABLE_ROW = re.compile(r"^\| (\$.+?) \| (.+?) \|(.*)$", re.M)
+_FIRST_USE = re.compile(r"\{doc\}`\.\./([\w./-]+)`|\{ref\}`([\w-]+)`")
+
+#: Letters that mean one thing in the book, and the pages whose mathematics may write them: the
+#: chapters where that meaning lives, the notation table and the provenance appendix (which
+#: quotes the sources). A letter written elsewhere means something else there.
+RESERVED = {
+    "failure level epsilon": (r"\\varepsilon(?!_)", {
+        "04_one_step_lower_bound.md", "notation.md", "recovered.md"}),
+    "ridge lambda, no eigenvalue lambda_j": (r"\\lambda_", {"notation.md"}),
+    "per-token probability alpha": (r"\\alpha", {
+        "03_measuring_failure.md", "04_one_step_lower_bound.md", "10_small_transformer.md",
+        "notation.md", "recovered.md"}),
+    "judge noise sigma": (r"\\sigma(?![A-Za-z])", {
+        "01_self_rewarding_in_practice.md", "08_experiments.md", "notation.md"}),
+    "length feature ell": (r"\\ell(?![A-Za-z])", {
+        "01_self_rewarding_in_practice.md", "08_experiments.md", "09_where_the_theory_stops.md",
+        "notation.md"}),
+    "recursion coefficient B": (r"(?<![A-Za-z\\])B(?![A-Za-z'])", {
+        "05_iterative_bound.md", "notation.md", "recovered.md"}),
+    "recursion coefficient C": (r"(?<![A-Za-z\\])C(?![A-Za-z_])", {
+        "05_iterative_bound.md", "notation.md", "recovered.md"}),
+    "budget N = nT": (r"(?<![A-Za-z\\])N(?![A-Za-z])", {
+        "09_where_the_theory_stops.md", "notation.md"}),
+    "feature dimension d": (r"(?<![A-Za-z\\])d(?![A-Za-z])", {
+        "07_linear_softmax.md", "09_where_the_theory_stops.md", "10_small_transformer.md",
+        "notation.md", "recovered.md"}),
+    "sharpening power c": (r"(?<![A-Za-z\\])c(?![A-Za-z])", {
+        "02_setup.md", "07_linear_softmax.md", "08_experiments.md", "notation.md",
+        "recovered.md", "05_iterative_bound.md"}),
+}
+
+
+def math_segments(text: str) -> list[str]:
+    """The mathematics of a page, with ``\\mathrm{...}``, ``\\text{...}``, ``\\operatorname{...}``
+    and ``\\mathcal{...}`` letters removed (a calligraphic letter is another symbol)."""
+    return [re.sub(r"\\(?:mathrm|text|operatorname|mathcal)\{[^}]*\}", "", segment)
+            for segment in _MATH.findall(text)]
+
+
+def notation_rows() -> list[tuple[list[str], str]]:
+    """``(symbols, first use)`` for every row of the notation appendix's tables; a symbol is
+    written without spaces so that ``$f \\lesssim g$`` and ``$f\\lesssim g$`` are one."""
+    rows = []
+    for first, _meaning, rest in _TABLE_ROW.findall(NOTATION.read_text()):
+        symbols = [re.sub(r"\s+", "", symbol) for symbol in re.findall(r"\$([^$]+)\$", first)]
+        rows.append((symbols, rest))
+    return rows
+
+
+def test_notation_finders_on_known_text():
+    assert math_segments("a $x$, $$\\frac{a}{b}$$ and \\$5 and $\\mathrm{fail}(T)$") == [
+        "$x$", "$$\\frac{a}{b}$$", "$(T)$"]
+    row = "| $\\kappa_t$, $\\kappa_0$ | condition number | {doc}`../03_measuring_failure` | |"
+    (first, _, rest), = _TABLE_ROW.findall(row)
+    assert re.findall(r"\$([^$]+)\$", first) == ["\\kappa_t", "\\kappa_0"]
+    assert _FIRST_USE.findall(rest) == [("03_measuring_failure", "")]
+    pattern, _ = RESERVED["failure level epsilon"]
+    assert re.search(pattern, "$\\varepsilon = 1$")
+    assert not re.search(pattern, "$\\varepsilon_{\\mathrm{stat}}$")
+
+
+def test_notation_lists_every_symbol_once():
+    rows = notation_rows()
+    assert len(rows) > 80, "the notation tables were not found"
+    seen: dict[str, int] = {}
+    for number, (symbols, _) in enumerate(rows):
+        for symbol in symbols:
+            assert symbol not in seen, f"{symbol} is listed in rows {seen[symbol]} and {number}"
+            seen[symbol] = number
+
+
+def test_notation_says_where_each_symbol_is_first_used():
+    labels = {match for page in book_pages()
+              for match in re.findall(r"^\(([\w-]+)\)=\s*$", page.read_text(), re.M)}
+    for symbols, rest in notation_rows():
+        uses = _FIRST_USE.findall(rest)
+        assert uses, f"{symbols}: no first use"
+        document, label = uses[0]
+        if document:
+            assert (NOTATION.parent / f"../{document}.md").resolve().exists(), (symbols, document)
+        else:
+            assert label in labels, (symbols, label)
+
+
+@pytest.mark.parametrize("meaning", sorted(RESERVED))
+def test_reserved_letters_keep_one_meaning(meaning):
+    pattern, allowed = RESERVED[meaning]
+    used_in = {page.name for page in book_pages()
+               if any(re.search(pattern, segment) for segment in math_segments(page.read_text()))}
+    assert used_in & allowed, f"{meaning}: the finder sees no use at all"
+    assert used_in <= allowed, f"{meaning}: also written in {sorted(used_in - allowed)}"

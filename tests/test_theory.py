@@ -144,8 +144,8 @@ def test_lemma_c1_cases_are_non_negative():
     below = step(derivation, "On {p <= s}")
     above = step(derivation, "On {p > s}")
     assert below.is_nonnegative and above.is_nonnegative
-    assert sp.simplify(below - sp.Symbol("w", nonnegative=True)
-                       / sp.Symbol("sigma", positive=True)) == 0
+    assert sp.simplify(below - sp.Symbol("u", nonnegative=True)
+                       / sp.Symbol("sbar", positive=True)) == 0
     assert sp.simplify(derivation.result.rhs - theory.gap / (theory.gamma * (1 - theory.s))) == 0
 
 
@@ -248,7 +248,7 @@ def test_unrolled_recursion_tangent_and_closed_form():
                                       theory.T: rounds}))
         assert closed == pytest.approx(value, rel=1e-13)
     generic = step(derivation, "Generic recursion").rhs
-    coefficient, offset, start_symbol = sp.symbols("a b e_0", real=True)
+    coefficient, offset, start_symbol = sp.symbols("a_1 a_0 v_0", real=True)
     expected = coefficient**theory.T * start_symbol + offset * (1 - coefficient**theory.T) / (
         1 - coefficient)
     assert sp.simplify(generic - expected) == 0
@@ -273,14 +273,15 @@ def test_iteration_threshold():
 
 def test_theorem_5_3_assembly():
     derivation = theory.theorem_5_3_assembly()
-    first, second = sp.symbols("a b", nonnegative=True)
-    assert sp.simplify(step(derivation, "sqrt(a + b)") - 2 * sp.sqrt(first) * sp.sqrt(second)) == 0
+    first, second = sp.symbols("a_1 a_2", nonnegative=True)
+    assert sp.simplify(step(derivation, "sqrt(a_1 + a_2)")
+                       - 2 * sp.sqrt(first) * sp.sqrt(second)) == 0
     names = {symbol.name: symbol for symbol in derivation.result.rhs.free_symbols}
-    assert set(names) == {"C", "n", "|Pi|", "delta", "gamma", "mu", "kappa_0", "T"}
+    assert set(names) == {"C_0", "n", "|Pi|", "delta", "gamma", "mu", "kappa_0", "T"}
     # At T = 1 the transient factor is 1; as T -> oo only the stable term is left.
     at_one = derivation.result.rhs.subs(names["T"], 1)
     rate = sp.log(n * names["|Pi|"] / names["delta"])
-    expected = names["C"] * rate / (names["gamma"] * sp.sqrt(n)) * (1 / sp.sqrt(mu)
+    expected = names["C_0"] * rate / (names["gamma"] * sp.sqrt(n)) * (1 / sp.sqrt(mu)
                                                                      + sp.sqrt(kappa_0))
     assert sp.simplify(at_one - expected) == 0
 
@@ -351,9 +352,9 @@ def test_softmax_log_ratio_bound_numerically():
 
 def test_volumetric_covering():
     derivation = theory.volumetric_covering()
-    assert step(derivation, "Minus (1 + 2B/r)^d") == 0
+    assert step(derivation, "Minus (1 + 2R/tau)^d") == 0
     assert sp.simplify(derivation.result.rhs - (1 + 2 * radius / resolution)**dimension) == 0
-    at_n = step(derivation, "At r = eps/2").rhs
+    at_n = step(derivation, "At tau = 1/(2n)").rhs
     assert sp.simplify(at_n - dimension * sp.log(1 + 4 * radius * n)) == 0
 
 
@@ -363,18 +364,18 @@ def test_volumetric_covering():
 def test_effective_dimension_terms():
     derivation = theory.effective_dimension_terms()
     assert step(derivation, "1 minus the term").is_nonnegative
-    assert step(derivation, "lambda_j/lambda minus").is_nonnegative
+    assert step(derivation, "nu_j/lambda minus").is_nonnegative
     isotropic = step(derivation, "Isotropic").rhs
     assert sp.simplify(isotropic - dimension / (1 + ridge)) == 0
 
 
 def test_effective_dimension_exponential_algebra():
     derivation = theory.effective_dimension_exponential()
-    assert step(derivation, "Minus C e^") == 0
-    assert step(derivation, "1 + 1/(e^alpha - 1)") == 0
+    assert step(derivation, "Minus S e^") == 0
+    assert step(derivation, "1 + 1/(e^omega - 1)") == 0
     at_cutoff = step(derivation, "Divided by lambda").rhs
     assert sp.simplify(at_cutoff - 1 / (sp.exp(decay_rate) - 1)) == 0
-    # The geometric tail numerically, for a few (C, alpha, k).
+    # The geometric tail numerically, for a few (S, omega, j_0).
     for scale, rate, head in ((3.0, 0.4, 2), (1.0, 2.0, 0), (50.0, 0.05, 30)):
         direct = sum(scale * math.exp(-rate * j) for j in range(head + 1, head + 20000))
         closed = scale * math.exp(-rate * (head + 1)) / (1 - math.exp(-rate))
@@ -386,7 +387,7 @@ def test_effective_dimension_exponential_algebra():
 
 def test_effective_dimension_polynomial_algebra():
     derivation = theory.effective_dimension_polynomial()
-    assert step(derivation, "k0 + k0/(p - 1)") == 0
+    assert step(derivation, "x_0 + x_0/(p - 1)") == 0
     power = sp.Symbol("p", positive=True)
     tail = step(derivation, "Tail sum").rhs
     assert sp.simplify(tail - spectral_scale * theory.cutoff**(1 - power) / (power - 1)) == 0
@@ -394,7 +395,7 @@ def test_effective_dimension_polynomial_algebra():
 
 def test_effective_dimension_spiked():
     result = theory.effective_dimension_spiked().result
-    assert sp.simplify(result.rhs - (sp.Symbol("k", integer=True, nonnegative=True)
+    assert sp.simplify(result.rhs - (sp.Symbol("j_0", integer=True, nonnegative=True)
                                      + theory.tail_mass / ridge)) == 0
 
 

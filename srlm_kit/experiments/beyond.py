@@ -651,17 +651,17 @@ def beta_regimes(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
 # --------------------------------------------------------------------------------------------
 
 _responses = sp.Symbol("K", positive=True, integer=True)
-_height = sp.Symbol("b", positive=True)
-_epsilon = sp.Symbol("epsilon", positive=True)
+_height = sp.Symbol("h", positive=True)  # bump height
+_epsilon = sp.Symbol("gamma_0", positive=True)  # initial margin of a near-tie
 _prompts = sp.Symbol("m", positive=True, integer=True)
-_mode_probability = sp.Symbol("p", positive=True)
+_mode_probability = sp.Symbol("p_0", positive=True)
 _members = sp.Symbol("j", positive=True, integer=True)
 _sharpening = sp.Symbol("c", positive=True)  # c = 1 + 1/beta > 1
 
 
 def bump_population_excess() -> theory.Derivation:
-    """Under the exact update the bump start gives ``kappa_T - 1 = (K - 1) exp(-b c^T)``,
-    ``c = 1 + 1/beta``: the per-round decrement of ``log(kappa_T - 1)`` is ``b c^T/beta`` and
+    """Under the exact update the bump start gives ``kappa_T - 1 = (K - 1) exp(-h c^T)``,
+    ``c = 1 + 1/beta``: the per-round decrement of ``log(kappa_T - 1)`` is ``h c^T/beta`` and
     grows by the factor c every round (doubly exponential decay), while the transient factor
     ``(1 + sqrt(n mu))^(-(T-1)/2)`` of Theorem 5.3 loses the same ``log(1 + sqrt(n mu))/2``
     every round (single exponential).
@@ -686,16 +686,16 @@ def bump_population_excess() -> theory.Derivation:
     transient_symbol = r"\mathrm{transient}"
     result = sp.Eq(kappa_symbol - 1, excess)
     steps = [
-        ("Bump start: logit b on the mode, 0 on the K - 1 others; after T exact rounds the "
+        ("Bump start: logit h on the mode, 0 on the K - 1 others; after T exact rounds the "
          "logits are multiplied by (1 + 1/beta)^T (gibbs_composition)",
          sp.Eq(sp.Symbol(r"\pi_T(y_{\mathrm{mode}})"), top)),
         ("Condition number kappa_T = 1/pi_T(y_mode) (every prompt alike)",
          sp.Eq(kappa_symbol, kappa_T)),
         ("Excess over a deterministic policy", result),
         ("Its logarithm", sp.Eq(sp.log(kappa_symbol - 1), log_excess)),
-        ("Decrease from round T to T + 1", sp.Eq(sp.Symbol("d_T"), decrement)),
+        ("Decrease from round T to T + 1", sp.Eq(sp.Symbol(r"\mathrm{dec}_T"), decrement)),
         ("Ratio of successive decreases: constant, so the decreases grow geometrically",
-         sp.Eq(sp.Symbol(r"d_{T+1}/d_T"), ratio)),
+         sp.Eq(sp.Symbol(r"\mathrm{dec}_{T+1}/\mathrm{dec}_T"), ratio)),
         ("Theorem 5.3's transient factor [quoted, ICLR review, R2; c -> mu]",
          sp.Eq(sp.Symbol(transient_symbol + "(T)"), transient)),
         ("Its logarithm decreases by the same amount every round (single exponential)",
@@ -708,21 +708,22 @@ def bump_population_excess() -> theory.Derivation:
 def judge_composition() -> theory.Derivation:
     """The exact update with a judge, ``pi_{t+1} ∝ pi_t exp(r_t/beta)``, composes to
     ``log pi_T = log pi_0 + (1/beta) sum_{t<T} r_t`` (up to normalisation). With
-    ``r_t = s + sigma xi_t`` (s the noise-free score ``q + lambda l``), the log-odds of two
-    responses have mean ``Delta_0 + T Delta_s/beta`` and variance ``2 T sigma^2/beta^2``: the
-    judge's order wins with probability tending to 1 as ``T -> infinity`` (the signal grows like T,
-    the noise like sqrt(T)). The favourite ``argmax (q + lambda l)`` is not the correct response
-    exactly when ``lambda (l(y) - l(y_true)) > 1`` for some y.
+    ``r_t = rbar + sigma xi_t`` (rbar the noise-free score ``Q + b ell``), the log-odds of two
+    responses have mean ``G_0 + T G_1/beta`` and variance ``2 T sigma^2/beta^2`` (G_0 their
+    initial log-odds, G_1 their noise-free score difference): the judge's order wins with
+    probability tending to 1 as ``T -> infinity`` (the signal grows like T, the noise like
+    sqrt(T)). The favourite ``argmax (Q + b ell)`` is not the correct response exactly when
+    ``b (ell(y) - ell(y_true)) > 1`` for some y.
 
     [reconstructed, by algebra from the DPO optimum (:ref:`recovered-dpo`: for a fixed r, T rounds
     at beta equal one at beta/T); checked in SymPy]
     """
     theta = sp.Function("theta")
     theta_0 = sp.Symbol("theta_0", real=True)
-    score = sp.Symbol("s", real=True)
+    score = sp.Symbol("rbar", real=True)
     sigma = sp.Symbol("sigma", positive=True)
-    gap_0 = sp.Symbol("Delta_0", real=True)
-    gap_s = sp.Symbol("Delta_s", positive=True)
+    gap_0 = sp.Symbol("G_0", real=True)
+    gap_s = sp.Symbol("G_1", positive=True)
     rounds = sp.Symbol("T", positive=True, integer=True)
     beta, t = theory.beta, theory.t
     recursion = sp.Eq(theta(t + 1), theta(t) + score / beta)
@@ -736,32 +737,33 @@ def judge_composition() -> theory.Derivation:
     length_true = sp.Symbol(r"\ell(y_{\mathrm{true}})", real=True)
     bias = sp.Symbol("b", positive=True)  # the judge's bias, b in the book
     advantage = sp.expand((0 + bias * length_y) - (1 + bias * length_true))
-    result = sp.Eq(sp.Limit(sp.Symbol("P_T"), rounds, sp.oo), limit)
+    result = sp.Eq(sp.Limit(sp.Symbol(r"P^{\mathrm{order}}_T"), rounds, sp.oo), limit)
     steps = [
-        ("One exact round with the judge's reward r_t = s + sigma xi_t: the log-probability "
+        ("One exact round with the judge's reward r_t = r̄ + sigma xi_t: the log-probability "
          "of a response moves by r_t/beta (noise-free part shown)", recursion),
         ("Solution of the noise-free recursion (rsolve)", sp.Eq(theta(t), solved)),
-        ("Log-odds of two responses after T rounds: mean",
-         sp.Eq(sp.Symbol(r"\mathbb{E}[\Delta_T]"), mean_gap)),
+        ("Log-odds G_T of two responses after T rounds (G_0 at the start, noise-free score "
+         "difference G_1): mean",
+         sp.Eq(sp.Symbol(r"\mathbb{E}[G_T]"), mean_gap)),
         ("... and variance (fresh, independent noise on each response and round)",
-         sp.Eq(sp.Symbol(r"\mathrm{Var}[\Delta_T]"), variance)),
+         sp.Eq(sp.Symbol(r"\mathrm{Var}[G_T]"), variance)),
         ("Signal over noise grows like sqrt(T)",
          sp.Eq(sp.Symbol(r"\mathrm{SNR}_T"), signal_to_noise)),
-        ("Probability that the judge's order holds (Delta_0 = 0)",
-         sp.Eq(sp.Symbol("P_T"), holds)),
+        ("Probability that the judge's order holds (G_0 = 0)",
+         sp.Eq(sp.Symbol(r"P^{\mathrm{order}}_T"), holds)),
         ("As T grows", result),
         ("Judge's score of a longer wrong response y minus that of the correct one (Q = 0 vs "
-         "1): positive, i.e. reward hacking, when b (l(y) - l(y_true)) > 1",
-         sp.Eq(sp.Symbol(r"s(y) - s(y_{\mathrm{true}})"), advantage)),
+         "1): positive, i.e. reward hacking, when b (ell(y) - ell(y_true)) > 1",
+         sp.Eq(sp.Symbol(r"\bar r(y) - \bar r(y_{\mathrm{true}})"), advantage)),
     ]
     return theory.Derivation(result, steps)
 
 
 def near_tie_rounds() -> theory.Derivation:
-    """From a start whose mode leads every other response by at least epsilon, the exact update
-    has top probability above 1/2 after ``T > log(log(K - 1)/epsilon)/log(1 + 1/beta)`` rounds:
-    a number of rounds that grows like ``log(1/epsilon)``, while Theorem 5.3's bound grows like
-    ``1/gamma = 1/epsilon``.
+    """From a start whose mode leads every other response by at least gamma_0, the exact update
+    has top probability above 1/2 after ``T > log(log(K - 1)/gamma_0)/log(1 + 1/beta)`` rounds:
+    a number of rounds that grows like ``log(1/gamma_0)``, while Theorem 5.3's bound grows like
+    ``1/gamma = 1/gamma_0``.
 
     [reconstructed, by algebra from :func:`srlm_kit.theory.gibbs_composition`; a sufficient
     condition, checked in SymPy; :ref:`recovered-gibbs`]
@@ -773,7 +775,7 @@ def near_tie_rounds() -> theory.Derivation:
     solution = sp.simplify(solution)
     stated = sp.log(sp.log(_responses - 1) / _epsilon) / sp.log(_sharpening)
     residual = sp.simplify(sp.expand_log(solution - stated, force=True))
-    log_inverse = sp.Symbol("u", positive=True)  # u = log(1/epsilon)
+    log_inverse = sp.Symbol("u", positive=True)  # u = log(1/gamma_0)
     slope = sp.simplify(sp.diff(stated.subs(_epsilon, sp.exp(-log_inverse)), log_inverse))
     result = sp.Eq(sp.Symbol(r"T_{\mathrm{sufficient}}"), stated)
     steps = [
@@ -784,10 +786,10 @@ def near_tie_rounds() -> theory.Derivation:
          "probabilities to the mode's is below 1; that sum is at most",
          sp.Le(sp.Symbol(r"\sum_{y \neq y_{\mathrm{mode}}} \pi_T(y)/\pi_T(y_{\mathrm{mode}})"),
                ratio_sum)),
-        ("Solve (K - 1) exp(-c^T epsilon) = 1 for T", sp.Eq(rounds, solution)),
+        ("Solve (K - 1) exp(-c^T gamma_0) = 1 for T", sp.Eq(rounds, solution)),
         ("Minus the stated form", sp.Eq(sp.Symbol(r"\mathrm{residual}"), residual)),
-        ("Rounds per unit of log(1/epsilon): constant, so the rounds grow like log(1/gamma)",
-         sp.Eq(sp.Symbol(r"dT/d\log(1/\epsilon)"), slope)),
+        ("Rounds per unit of log(1/gamma_0): constant, so the rounds grow like log(1/gamma)",
+         sp.Eq(sp.Symbol(r"dT/d\log(1/\gamma_0)"), slope)),
         ("Sufficient number of rounds", result),
     ]
     return theory.Derivation(result, steps)
@@ -808,13 +810,13 @@ def coverage_derivation() -> theory.Derivation:
 
     In a round where prompt x's mode is paired with another response, the minimum-norm ERM moves
     each member y of the pair's component by ``(theta(y) - mean_C theta)/beta``; for a component
-    of the mode and j others (logits b and 0) the mode then leads the members by ``b(1 + 1/beta)``
-    and the non-members by ``b(1 + j/((j + 1) beta)) >= b(1 + 1/(2 beta))``, so it is dominant
-    when ``e^(-b(1+1/beta)) + (K - 2) e^(-b(1 + 1/(2 beta))) < 1`` (true as beta -> 0). Rounds
+    of the mode and j others (logits h and 0) the mode then leads the members by ``h(1 + 1/beta)``
+    and the non-members by ``h(1 + j/((j + 1) beta)) >= h(1 + 1/(2 beta))``, so it is dominant
+    when ``e^(-h(1+1/beta)) + (K - 2) e^(-h(1 + 1/(2 beta))) < 1`` (true as beta -> 0). Rounds
     without such a pair change nothing (the other logits are equal). A triple covers the mode
-    of prompt x with probability ``2 p (1 - p)/m`` (uniform prompts, p = pi_0's top
+    of prompt x with probability ``2 p_0 (1 - p_0)/m`` (uniform prompts, p_0 = pi_0's top
     probability), so the expected failure after T rounds of n triples is
-    ``(1 - 2p(1 - p)/m)^(nT) ≈ exp(-2 n T p (1 - p)/m)``.
+    ``(1 - 2p_0(1 - p_0)/m)^(nT) ≈ exp(-2 n T p_0 (1 - p_0)/m)``.
 
     [reconstructed, by algebra from :ref:`recovered-erm-tie-break` (minimum-norm ERM) and
     :ref:`recovered-book-own` ("a pure coverage process"); checked in SymPy]
@@ -838,7 +840,7 @@ def coverage_derivation() -> theory.Derivation:
     failure_symbol = sp.Symbol(r"\mathbb{E}[F_T]")
     result = sp.Eq(failure_symbol, uncovered)
     steps = [
-        ("Mode's move in a component of the mode and j others (logits b, 0, ..., 0)",
+        ("Mode's move in a component of the mode and j others (logits h, 0, ..., 0)",
          sp.Eq(sp.Symbol(r"v(y_{\mathrm{mode}})"), sp.simplify(move_mode))),
         ("Each member's move", sp.Eq(sp.Symbol("v(y)"), sp.simplify(move_member))),
         ("New lead of the mode over a member",
@@ -848,12 +850,13 @@ def coverage_derivation() -> theory.Derivation:
         ("Smallest lead over the others (j = 1)",
          sp.Eq(sp.Symbol(r"\mathrm{lead}_{\mathrm{other}}(j=1)"), worst)),
         ("Sum of the ratios to the mode at worst: dominant (probability > 1/2) if below 1",
-         sp.Eq(sp.Symbol(r"S(\beta)"), dominance)),
-        ("As beta -> 0", sp.Eq(sp.Limit(sp.Symbol(r"S(\beta)"), beta, 0, "+"), small_beta)),
+         sp.Eq(sp.Symbol(r"\mathrm{ratios}(\beta)"), dominance)),
+        ("As beta -> 0",
+         sp.Eq(sp.Limit(sp.Symbol(r"\mathrm{ratios}(\beta)"), beta, 0, "+"), small_beta)),
         ("Probability that one triple pairs prompt x's mode with another response: "
          "x (probability 1/m), then (y, y') = (mode, other) or (other, mode)",
          sp.Eq(sp.Symbol(r"P[\mathrm{cover}]"), cover_sum)),
-        ("That is 2p(1 - p)/m: the difference",
+        ("That is 2p_0(1 - p_0)/m: the difference",
          sp.Eq(sp.Symbol(r"\mathrm{residual}"), cover_residual)),
         ("Expected failure after T rounds of n triples (no cover, no change)", result),
         ("First order in 1/m", sp.Eq(failure_symbol, approximation, evaluate=False)),

@@ -668,8 +668,9 @@ def _one_round_statistics(old, new, rho, beta):
     """The quantities of the one-round lemma for one ERM round from ``pi_t`` to ``pi_{t+1}``,
     given as normalised log-probability tables ``old`` and ``new`` (one seed).
 
-    ``h = beta log(pi_{t+1}/pi_t) - log pi_t`` is the residual of the fitted implicit reward
-    against the self-reward, so that the pairwise residual is ``g(y, y') = h(y) - h(y')``.
+    ``r_pi - r_t = beta log(pi_{t+1}/pi_t) - log pi_t`` is the residual of the fitted implicit
+    reward against the self-reward, so that the pairwise residual is
+    ``g(y, y') = (r_pi - r_t)(y) - (r_pi - r_t)(y')``.
     Returns ``(error_train, error_target, term_target, term_new, kl_target, kl_new, gap,
     failure)``: the root-mean-square of g under ``pi_t (x) pi_t``; the mean of ``|g(y*, y')|``
     under ``pi* (x) pi_t``; the two regression terms of the gap decomposition,

@@ -93,10 +93,10 @@ def pooled_expected_failure(total, *, d: int, M: int, Delta: float, gamma_bar: f
 
 
 def population_exponent(t, beta, reward: str):
-    """The power ``e_t`` in ``pi_t ∝ pi_0^(e_t)`` after ``t`` exact (infinite-data) rounds::
+    """The power ``E_t`` in ``pi_t ∝ pi_0^(E_t)`` after ``t`` exact (infinite-data) rounds::
 
-        self-reward   r_t = log pi_t:  e_t = (1 + 1/beta)^t     (doubly exponential sharpening)
-        frozen reward r   = log pi_0:  e_t = 1 + t/beta         (singly exponential)
+        self-reward   r_t = log pi_t:  E_t = (1 + 1/beta)^t     (doubly exponential sharpening)
+        frozen reward r   = log pi_0:  E_t = 1 + t/beta         (singly exponential)
 
     From the Gibbs update ``pi_{t+1} ∝ pi_t exp(r/beta)`` [reconstructed, from the Gibbs form;
     the self-reward case is Huang et al.'s ``pi*_beta ∝ pi_base^(1+1/beta)`` composed t times;
@@ -120,17 +120,18 @@ def pooling_identity() -> Derivation:
     """On the hard instance, ``T`` rounds of ``n`` triples leave a prompt unsolved with the
     probability of one round of ``nT`` (when :func:`solved_by_one_pair` holds)::
 
-        P(unsolved after T rounds of n) = prod_t (1 - h)^n = (1 - h)^(n T),
-        h = 2 (Delta/d) p (1 - p)
+        P(unsolved after T rounds of n) = prod_t (1 - P_hit)^n = (1 - P_hit)^(n T),
+        P_hit = 2 (Delta/k) p_secret (1 - p_secret)
 
-    and for ``gamma_bar = 1/2`` (``p = 2/M``) and large ``M``, ``E[fail] ≈ Delta exp(-4 Delta n T
-    /(d M))`` (the form given in :ref:`recovered-thm-4-1`). [reconstructed, by algebra from the
+    with k informative prompts and p_secret the secret response's probability; for
+    ``gamma_bar = 1/2`` (``p_secret = 2/M``) and large ``M``, ``E[fail] ≈ Delta exp(-4 Delta n T
+    /(k M))`` (the form given in :ref:`recovered-thm-4-1`). [reconstructed, by algebra from the
     kit's ERM rule; :ref:`recovered-erm-tie-break`]
     """
-    Delta, d_prompts, p_secret = sp.symbols("Delta d p", positive=True)
+    Delta, d_prompts, p_secret = sp.symbols("Delta k p_secret", positive=True)
     n_triples, rounds, M_responses = sp.symbols("n T M", positive=True)
     hit = 2 * (Delta / d_prompts) * p_secret * (1 - p_secret)
-    h = sp.Symbol("h", positive=True)
+    h = sp.Symbol("P_hit", positive=True)
     round_index = sp.Symbol("t", integer=True, positive=True)
     unsolved_one = (1 - h)**n_triples
     product = sp.Product(unsolved_one, (round_index, 1, rounds))
@@ -150,42 +151,42 @@ def pooling_identity() -> Derivation:
             sp.Symbol("P_T"), product)),
         ("Product of the rounds", sp.Eq(sp.Symbol("P_T"), unsolved_all)),
         ("Expected failure (mass Delta on the informative prompts)", result),
-        ("gamma_bar = 1/2, p = 2/M: limit of M log(E[fail]/Delta)/(n T) as M grows",
+        ("gamma_bar = 1/2, p_secret = 2/M: limit of M log(E[fail]/Delta)/(n T) as M grows",
          sp.Eq(sp.Symbol("rate"), approximate)),
     ]
     return Derivation(result, steps)
 
 
 def exponent_recursions() -> Derivation:
-    """The exponent ``e_t`` in ``pi_t ∝ pi_0^(e_t)`` of the exact update, for the self-reward and
+    """The exponent ``E_t`` in ``pi_t ∝ pi_0^(E_t)`` of the exact update, for the self-reward and
     for the frozen reward (:func:`population_exponent`)::
 
-        self:    log pi_{t+1} = (1 + 1/beta) log pi_t + const   =>  e_t = (1 + 1/beta)^t
-        frozen:  log pi_{t+1} = log pi_t + log pi_0 / beta + const  =>  e_t = 1 + t/beta
+        self:    log pi_{t+1} = (1 + 1/beta) log pi_t + const   =>  E_t = (1 + 1/beta)^t
+        frozen:  log pi_{t+1} = log pi_t + log pi_0 / beta + const  =>  E_t = 1 + t/beta
 
-    Both solved with ``rsolve`` from ``e_0 = 1``. [reconstructed, from the Gibbs form
+    Both solved with ``rsolve`` from ``E_0 = 1``. [reconstructed, from the Gibbs form
     ``pi_{t+1} ∝ pi_t exp(r/beta)``; :ref:`recovered-gibbs`]
     """
     beta = sp.Symbol("beta", positive=True)
     step = sp.Symbol("t", integer=True, nonnegative=True)
-    exponent = sp.Function("e")
+    exponent = sp.Function("E")
     self_recursion = sp.Eq(exponent(step + 1), (1 + 1 / beta) * exponent(step))
     frozen_recursion = sp.Eq(exponent(step + 1), exponent(step) + 1 / beta)
     self_solution = sp.simplify(sp.rsolve(self_recursion.lhs - self_recursion.rhs,
                                           exponent(step), {exponent(0): 1}))
     frozen_solution = sp.simplify(sp.rsolve(frozen_recursion.lhs - frozen_recursion.rhs,
                                             exponent(step), {exponent(0): 1}))
-    odds = sp.Symbol("r", positive=True)
-    result = sp.Eq(sp.Symbol("e_self(t) / e_frozen(t)"),
+    odds = sp.Symbol("odds_0", positive=True)
+    result = sp.Eq(sp.Symbol("E_self(t) / E_frozen(t)"),
                    sp.simplify(self_solution / frozen_solution))
     steps = [
         ("Self-reward r_t = log pi_t: the Gibbs update raises pi_t to the power 1 + 1/beta",
          self_recursion),
-        ("Solution from e_0 = 1 (rsolve)", sp.Eq(exponent(step), self_solution)),
+        ("Solution from E_0 = 1 (rsolve)", sp.Eq(exponent(step), self_solution)),
         ("Frozen reward r = log pi_0: the Gibbs update multiplies pi_t by pi_0^(1/beta)",
          frozen_recursion),
-        ("Solution from e_0 = 1 (rsolve)", sp.Eq(exponent(step), frozen_solution)),
-        ("Odds of a response against the mode, initial odds r < 1: self-reward",
+        ("Solution from E_0 = 1 (rsolve)", sp.Eq(exponent(step), frozen_solution)),
+        ("Odds of a response against the mode, initial odds odds_0 < 1: self-reward",
          sp.Eq(sp.Symbol("odds_self"), odds**self_solution)),
         ("Frozen reward", sp.Eq(sp.Symbol("odds_frozen"), odds**frozen_solution)),
     ]
@@ -305,7 +306,7 @@ def self_versus_frozen_reward(*, seed: int = 0, num_prompts: int = 40, num_respo
     ``beta``: ``seeds`` runs of ``T`` rounds of the same square-loss ERM on fresh on-policy
     triples (:func:`srlm_kit.dynamics.run`; both rewards see the same random numbers, from
     ``jax.random.key(seed)``), and the exact infinite-data update in closed form,
-    ``pi_t ∝ pi_0^(e_t)`` with ``e_t`` from :func:`population_exponent` (the tests check it
+    ``pi_t ∝ pi_0^(E_t)`` with ``E_t`` from :func:`population_exponent` (the tests check it
     against :func:`srlm_kit.dynamics.population_update`).
 
     Fields: ``excess_mean/lower/upper`` over ``[reward, n, beta, t]``, the excess condition

@@ -17,13 +17,13 @@ Three experiments, each one function returning a labelled grid (see
   all feature differences seen so far (coverage), the fraction of the exact update a round
   captures, the failure probability, the condition number, the agreement of the mode with the
   initial mode, and the parameter norm; beside them the exact update, and the round at which
-  the parameter leaves a ball of radius B (Assumption 5.1) against
-  ``log(B/||theta_0||)/log(1 + 1/beta)``;
+  the parameter leaves a ball of radius R (Assumption 5.1) against
+  ``log(R/||theta_0||)/log(1 + 1/beta)``;
 * :func:`linear_dimension_sweep`: the failure probability after T rounds against d at a fixed n,
   for isotropic features and for features whose covariance spectrum decays exponentially
   (Corollary 6.4);
 * :func:`effective_dimension_grid`: the effective dimension ``d_eff(lambda)`` of the spectrum
-  ``lambda_j = e^(-alpha j)`` against d, and its bounds.
+  ``nu_j = e^(-omega j)`` against d, and its bounds.
 
 The runs are the kit's own (:func:`srlm_kit.dynamics.run`); :func:`simulate_linear` asks it to
 record every round's parameter and sampled triples, from which the coverage is computed.
@@ -181,7 +181,7 @@ def step_capture(thetas, beta: float) -> np.ndarray:
 
 
 def exit_rounds(norms, radius) -> np.ndarray:
-    """First round ``t`` with ``||theta_t|| > B``, for each radius B (last axis of the result).
+    """First round ``t`` with ``||theta_t|| > R``, for each radius R (last axis of the result).
 
     ``norms`` has the round axis last; ``radius`` is a 1-D array. Returns a float array of shape
     ``norms.shape[:-1] + radius.shape``, with NaN where the norm never exceeds the radius within
@@ -195,12 +195,12 @@ def exit_rounds(norms, radius) -> np.ndarray:
 
 
 def realizability_horizon(radius_ratio, beta) -> np.ndarray:
-    """``L = log(B/||theta_0||) / log(1 + 1/beta)``: the exact update has ``||theta_t|| > B``
+    """``H = log(R/||theta_0||) / log(1 + 1/beta)``: the exact update has ``||theta_t|| > R``
     first at round ``floor(L) + 1``, and Assumption 5.1 (the round's target
     ``(1 + 1/beta) theta_t`` inside the ball) holds for rounds ``0..floor(L) - 1``.
 
     [reconstructed, from the Gibbs closed form; :ref:`recovered-gibbs`, :ref:`recovered-book-own`;
-    :func:`realizability_derivation`]. ``radius_ratio`` = ``B/||theta_0|| >= 1``, ``beta > 0``;
+    :func:`realizability_derivation`]. ``radius_ratio`` = ``R/||theta_0|| >= 1``, ``beta > 0``;
     they broadcast. ValueError naming the argument otherwise.
     """
     ratio = check.check_array_at_least("radius_ratio (B/||theta_0||)", radius_ratio, 1.0)
@@ -210,7 +210,7 @@ def realizability_horizon(radius_ratio, beta) -> np.ndarray:
 
 def population_exit_round(radius_ratio, beta) -> np.ndarray:
     """The smallest integer above :func:`realizability_horizon`, the round at which the exact
-    update leaves the ball (``floor(L) + 1``; an integer L, where the norm touches B, also gives
+    update leaves the ball (``floor(H) + 1``; an integer H, where the norm touches R, also gives
     ``L + 1``, the first round strictly outside). [reconstructed, by algebra;
     :ref:`recovered-asm-5-1`]"""
     return np.floor(realizability_horizon(radius_ratio, beta)) + 1.0
@@ -377,9 +377,9 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     ``0..t``. Over ``[n, t]``: ``coverage_ceiling`` = ``min(1, t n/d)``. Over ``[beta, t]``:
     ``population_failure``, ``population_kappa``, ``population_norm_ratio``.
 
-    Realizability, over ``[beta, ratio]`` with ratio = ``B/||theta_0||`` in ``radius_ratios``:
+    Realizability, over ``[beta, ratio]`` with ratio = ``R/||theta_0||`` in ``radius_ratios``:
     ``horizon`` = :func:`realizability_horizon`, ``population_exit`` (measured first round with
-    ``||theta_t|| > B``, exact update); over ``[n, beta, ratio]``: ``erm_exit_*``, the same for
+    ``||theta_t|| > R``, exact update); over ``[n, beta, ratio]``: ``erm_exit_*``, the same for
     the ERM runs (mean, min and max over seeds; None where some seed stayed inside for all T
     rounds).
     """
@@ -393,10 +393,10 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                         dimension=dimension, kappa0=kappa0)
     _, key_runs = jax.random.split(jax.random.key(seed))
     theta0_norm = float(jnp.linalg.norm(start.theta))
-    # An exit is seen at a norm of at most (1 + 1/beta) B, which must stay below the level at
+    # An exit is seen at a norm of at most (1 + 1/beta) R, which must stay below the level at
     # which the simulation rescales the parameter.
     if max(ratios) * theta0_norm * (1.0 + 1.0 / min(betas)) >= dynamics.THETA_SATURATION:
-        raise ValueError("radius_ratios must keep (1 + 1/beta) B below the kit's rescaling "
+        raise ValueError("radius_ratios must keep (1 + 1/beta) R below the kit's rescaling "
                          f"level dynamics.THETA_SATURATION = {dynamics.THETA_SATURATION:g} "
                          f"(||theta_0|| = {theta0_norm:.4g})")
     shape = (len(n_values), len(betas))
@@ -588,7 +588,8 @@ EFFECTIVE_DIMENSIONS = tuple(sorted({int(round(10 ** (k / 5))) for k in range(21
 
 
 def exponential_spectrum(dimension: int, alpha: float) -> np.ndarray:
-    """The eigenvalues ``lambda_j = e^(-alpha j)``, ``j = 1..d`` (Corollary 6.4 with C = 1)."""
+    """The eigenvalues ``nu_j = e^(-omega j)``, omega = ``alpha``, ``j = 1..d`` (Corollary 6.4,
+    S = 1)."""
     check.check_int("dimension (d)", dimension, minimum=1)
     alpha = check.check_positive("alpha (spectral decay rate)", alpha)
     return np.exp(-alpha * np.arange(1, dimension + 1, dtype=float))
@@ -597,14 +598,15 @@ def exponential_spectrum(dimension: int, alpha: float) -> np.ndarray:
 def effective_dimension_grid(*, seed: int = 0, alphas: Sequence[float] = (0.03, 0.1, 0.3, 1.0),
                              n_values: Sequence[int] = (100, 1000, 10_000, 100_000),
                              dimensions: Sequence[int] = EFFECTIVE_DIMENSIONS) -> dict:
-    """The effective dimension ``d_eff(1/n)`` of ``lambda_j = e^(-alpha j)``, j = 1..d, against d.
+    """The effective dimension ``d_eff(1/n)`` of ``nu_j = e^(-omega j)``, j = 1..d, against d.
 
-    Fields over ``[alpha, n, d]``: ``deff`` (:func:`srlm_kit.bounds.effective_dimension` at the
-    ridge ``lambda = 1/n``, the natural choice; the paper's was not recovered [reconstructed,
-    :ref:`recovered-cor-6-4`]); ``termwise`` (``sum_j min(1, lambda_j/lambda)``, Eq. 149);
-    ``exponential_bound`` (``(1/alpha) log(n) + 1/(1 - e^(-alpha))``, regime (A) with C = 1,
-    the same for every d). Over ``[d]``: ``ambient`` = d. Nothing is random: ``seed`` is accepted
-    for the common interface and unused.
+    Fields over ``[alpha, n, d]`` (``alpha`` is omega): ``deff``
+    (:func:`srlm_kit.bounds.effective_dimension` at the ridge ``lambda = 1/n``, the natural
+    choice; the paper's was not recovered [reconstructed, :ref:`recovered-cor-6-4`]);
+    ``termwise`` (``sum_j min(1, nu_j/lambda)``, Eq. 149); ``exponential_bound``
+    (``(1/omega) log(n) + 1/(1 - e^(-omega))``, regime (A) with S = 1, the same for every d).
+    Over ``[d]``: ``ambient`` = d. Nothing is random: ``seed`` is accepted for the common
+    interface and unused.
     """
     check.check_int("seed", seed, minimum=0)
     alphas = check.check_increasing_floats("alphas", alphas, 0.0, open_low=True)
@@ -707,15 +709,15 @@ def erm_norm_growth() -> theory.Derivation:
 
     For an orthogonal projection P, ``<theta, P theta> = ||P theta||^2``, so
     ``||theta + P theta/beta||^2 = ||theta||^2 + (2/beta + 1/beta^2) ||P theta||^2``. With the
-    captured fraction ``f = ||P theta|| / ||theta||`` in [0, 1], the growth factor is
-    ``sqrt(1 + ((1 + 1/beta)^2 - 1) f^2)``: ``1 + 1/beta`` exactly when f = 1 (the exact
+    captured fraction ``a = ||P theta|| / ||theta||`` in [0, 1], the growth factor is
+    ``sqrt(1 + ((1 + 1/beta)^2 - 1) a^2)``: ``1 + 1/beta`` exactly when a = 1 (the exact
     update), and less otherwise. By induction ``||theta_t^ERM|| <= (1 + 1/beta)^t ||theta_0||``,
     so the ERM iterate leaves a ball no earlier than the exact update.
     [reconstructed, by algebra: the book's; checked in SymPy; :ref:`recovered-book-own`]
     """
     beta = theory.beta
     norm_sq = sp.Symbol("||theta||^2", positive=True)
-    fraction = sp.Symbol("f", nonnegative=True)
+    fraction = sp.Symbol("a", nonnegative=True)
     captured_sq = fraction**2 * norm_sq
     # <theta, P theta> = ||P theta||^2 for an orthogonal projection (checked in step 1)
     new_norm_sq = sp.expand(norm_sq + 2 * captured_sq / beta + captured_sq / beta**2)
@@ -732,25 +734,25 @@ def erm_norm_growth() -> theory.Derivation:
     steps = [
         ("For a projection, <theta, P theta> - ||P theta||^2 (generic 2 x 3 example)",
          inner_check),
-        ("Squared norm after the step, with ||P theta|| = f ||theta||",
+        ("Squared norm after the step, with ||P theta|| = a ||theta||",
          sp.Eq(sp.Symbol("||theta_{t+1}||^2"), new_norm_sq)),
         ("Growth factor ||theta_{t+1}|| / ||theta_t|| of one ERM step", result),
-        ("At f = 1 (the round captures the whole exact step)",
+        ("At a = 1 (the round captures the whole exact step)",
          sp.Eq(growth_symbol, exact_growth)),
         ("(1 + 1/beta)^2 ||theta||^2 minus the squared norm after the step: non-negative for "
-         "f <= 1", gap),
+         "a <= 1", gap),
     ]
     return theory.Derivation(result, steps)
 
 
 def realizability_derivation() -> theory.Derivation:
-    """How long the exact update stays in the ball ``||theta|| <= B``, and what a ball large
+    """How long the exact update stays in the ball ``||theta|| <= R``, and what a ball large
     enough for T rounds costs in Theorem 6.2's entropy term.
 
     ``||theta_t|| = (1 + 1/beta)^t ||theta_0||`` (:func:`srlm_kit.theory.gibbs_composition`)
-    equals B at ``t = L = log(B/||theta_0||)/log(1 + 1/beta)`` and exceeds it from the first
-    integer above L on; the round-t target ``(1 + 1/beta) theta_t`` reaches B at ``t = L - 1``.
-    Covering T rounds needs ``B >= (1 + 1/beta)^T ||theta_0||``, and then ``d log(nB/delta)``
+    equals R at ``t = H = log(R/||theta_0||)/log(1 + 1/beta)`` and exceeds it from the first
+    integer above H on; the round-t target ``(1 + 1/beta) theta_t`` reaches R at ``t = H - 1``.
+    Covering T rounds needs ``R >= (1 + 1/beta)^T ||theta_0||``, and then ``d log(nR/delta)``
     grows by ``d log(1 + 1/beta)`` per round; at ``beta = n^(-1/2)`` by ``d log(1 + sqrt(n))``.
     [reconstructed, from the Gibbs closed form; :ref:`recovered-gibbs`, :ref:`recovered-book-own`;
     the entropy cost is the book's observation, by algebra]
@@ -771,13 +773,13 @@ def realizability_derivation() -> theory.Derivation:
     expanded = sp.expand(sp.expand_log(entropy.subs(radius, needed), force=True))
     per_round = sp.diff(expanded, T)
     paper_regime = sp.expand_log(per_round.subs(beta, 1 / sp.sqrt(n)), force=True)
-    result = sp.Eq(sp.Symbol("L"), horizon)
+    result = sp.Eq(sp.Symbol("H"), horizon)
     steps = [
         ("Norm of the exact iterate", sp.Eq(sp.Symbol("||theta_t||"), norm)),
-        ("It equals B at t = L", result),
-        ("Check: the norm at t = L, minus B", at_horizon),
-        ("The target (1 + 1/beta) theta_t of round t reaches B at t = L - 1: the target's norm "
-         "there, minus B", target_at),
+        ("It equals R at t = H", result),
+        ("Check: the norm at t = H, minus R", at_horizon),
+        ("The target (1 + 1/beta) theta_t of round t reaches R at t = H - 1: the target's norm "
+         "there, minus R", target_at),
         ("A ball that holds the targets of T rounds", sp.Ge(radius, needed)),
         ("Theorem 6.2's entropy term at that radius", sp.Eq(entropy, expanded)),
         ("Its growth per round", per_round),

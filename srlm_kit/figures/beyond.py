@@ -202,7 +202,7 @@ def failure_over_margin(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-
         "rounds it takes to vanish.")
     return _powers_of_ten(grid_figure(
         result, experiment="margin_collapse", kwargs=kwargs, x="epsilon",
-        sliders=[_rounds_slider(result), Slider("tied", "nearly tied responses k = ")],
+        sliders=[_rounds_slider(result), Slider("tied", "nearly tied responses K_tie = ")],
         curves=[
             Curve.mean_and_band("failure: max_y π_T(y|x) ≤ 1/2 (mean over seeds)", "failure",
                                 band_name="failure: ± 1 sd over seeds"),
@@ -212,7 +212,7 @@ def failure_over_margin(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-
                   color="#D55E00"),
         ],
         static_traces=[_horizontal(epsilons, 1.0, "probability 1")],
-        x_title="initial margin γ₀ = ε", y_title="probability (bound: its value)",
+        x_title="initial margin γ₀", y_title="probability (bound: its value)",
         log_x=True, log_y=True, y_range=[-3.2, 6.5], description=description,
         caption=caption, div_id=div_id))
 

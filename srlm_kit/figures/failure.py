@@ -23,7 +23,7 @@ def _horizontal(x_values, level: float, name: str) -> go.Scatter:
 def greedy_trap(result: Mapping, kwargs: Mapping, *,
                 div_id: str = "fig-03-greedy-trap-plot", caption: str | None = None
                 ) -> SliderFigure:
-    """The trap of Proposition 4.3: every sequence's probability, sliders p and epsilon.
+    """The trap of Proposition 4.3: every sequence's probability, sliders p and the lead p' - p.
 
     Exact probabilities (dots), frequencies among sequences sampled token by token (open
     circles), the optimal sequence y* (star) and greedy decoding's output (cross); a dotted line
@@ -37,10 +37,10 @@ def greedy_trap(result: Mapping, kwargs: Mapping, *,
         "circles its frequency among sequences sampled token by token; a star marks the most "
         "likely sequence, 1 1 1, whose probability equals p, and a cross marks the output of "
         "greedy decoding, 0 0 0, whose probability is much smaller. A dotted line marks "
-        "probability one half. Two sliders choose p and the trap token's lead epsilon.")
+        "probability one half. Two sliders choose p and the trap token's lead p′ − p.")
     figure = grid_figure(
         result, experiment="greedy_trap_sequences", kwargs=kwargs, x="sequence",
-        sliders=[Slider("p", "π(y*) = p = ", active=1), Slider("epsilon", "trap lead ε = ",
+        sliders=[Slider("p", "π(y*) = p = ", active=1), Slider("epsilon", "trap lead p′ − p = ",
                                                                 active=1)],
         curves=[
             Curve("exact probability π(y)", "probability", mode="markers", color=PALETTE[0]),
@@ -83,7 +83,7 @@ def condition_number_family(result: Mapping, kwargs: Mapping, *,
             Curve("κ − 1", "kappa_minus_one", color=PALETTE[0]),
             Curve("failure probability P[max_y π(y|x) ≤ 1/2]", "failure", color=PALETTE[1]),
         ],
-        x_title="temperature τ of the logits z/τ", y_title="value (logarithmic scale)",
+        x_title="temperature (the logits ξ divided by it)", y_title="value (logarithmic scale)",
         log_x=True, log_y=True, y_range=[-3.3, 2.0], description=description,
         caption=caption, div_id=div_id)
 

@@ -95,14 +95,14 @@ def failure_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-
 def realizability_rounds(result: Mapping, kwargs: Mapping, *,
                          div_id: str = "fig-07-realizability", beta: float = 0.5,
                          n: int = 160) -> SliderFigure:
-    """The first round at which ``||theta_t|| > B`` against ``B/||theta_0||`` (log x): the
+    """The first round at which ``||theta_t|| > R`` against ``R/||theta_0||`` (log x): the
     formula, the exact update and the ERM runs; sliders beta and n."""
     params, coords = result["params"], result["coords"]
     ratios = coords["ratio"]
     description = (
-        "Line chart with a logarithmic horizontal axis: the radius B of the parameter ball, as "
+        "Line chart with a logarithmic horizontal axis: the radius R of the parameter ball, as "
         f"a multiple of the initial norm, from {ratios[0]:g} to {ratios[-1]:g}. The vertical "
-        "axis is a number of rounds. A dashed curve is the formula log(B over the initial norm) "
+        "axis is a number of rounds. A dashed curve is the formula log(R over the initial norm) "
         "divided by log(1 + 1/beta); markers show the first round at which the exact update "
         "leaves the ball, always the first integer above the formula; a third curve with a band "
         f"shows the same round for the finite-sample runs (mean, minimum and maximum over "
@@ -113,15 +113,15 @@ def realizability_rounds(result: Mapping, kwargs: Mapping, *,
         result, experiment=ROUNDS_EXPERIMENT, kwargs=kwargs, x="ratio",
         sliders=_rounds_sliders(result, beta, n),
         curves=[
-            Curve("formula log(B/‖θ₀‖) / log(1 + 1/β)", "horizon", dash="dash",
+            Curve("formula log(R/‖θ₀‖) / log(1 + 1/β)", "horizon", dash="dash",
                   color="#999999", mode="lines"),
-            Curve("first round with ‖θₜ‖ > B, infinite data", "population_exit",
+            Curve("first round with ‖θₜ‖ > R, infinite data", "population_exit",
                   color=PALETTE[0], mode="markers"),
-            Curve.mean_and_band("first round with ‖θₜ‖ > B, n triples per round (mean)", "erm_exit",
+            Curve.mean_and_band("first round with ‖θₜ‖ > R, n triples per round (mean)", "erm_exit",
                                 band_name="finite samples: min to max over seeds",
                                 color=PALETTE[1]),
         ],
-        x_title="ball radius B / ‖θ₀‖", y_title="rounds", log_x=True,
+        x_title="ball radius R / ‖θ₀‖", y_title="rounds", log_x=True,
         description=description, div_id=div_id)
 
 
@@ -159,7 +159,7 @@ def failure_against_dimension(result: Mapping, kwargs: Mapping, *,
             Curve("∝ d from the smallest d (Theorem 6.2)", "shape_dimension",
                   fixed={"spectrum": "isotropic"}, dash="dot", color=PALETTE[0],
                   mode="lines"),
-            Curve.mean_and_band(f"decaying spectrum, α = {params['alpha']:g} (mean)", "failure",
+            Curve.mean_and_band(f"decaying spectrum, ω = {params['alpha']:g} (mean)", "failure",
                                 "decaying: ± 1 sd over runs", fixed={"spectrum": "exponential"},
                                 color=PALETTE[1]),
             Curve("∝ d_eff(1/n) from the smallest d (Corollary 6.4)", "shape_deff",
@@ -178,26 +178,26 @@ def failure_against_dimension(result: Mapping, kwargs: Mapping, *,
 def effective_dimension_against_d(result: Mapping, kwargs: Mapping, *,
                                   div_id: str = "fig-07-effective-dimension",
                                   alpha: float = 0.1, n: int = 10_000) -> SliderFigure:
-    """``d_eff(1/n)`` of ``lambda_j = e^(-alpha j)`` against d (log-log), with its termwise and
-    exponential bounds and the line d_eff = d; sliders alpha and n."""
+    """``d_eff(1/n)`` of ``nu_j = e^(-omega j)`` against d (log-log), with its termwise and
+    exponential bounds and the line d_eff = d; sliders omega (the argument alpha) and n."""
     coords = result["coords"]
     description = (
         "Line chart with logarithmic axes: the effective dimension of a covariance whose "
-        "eigenvalues decay like exp(-alpha j), at the ridge 1/n, against the ambient dimension "
+        "eigenvalues decay like exp(-omega j), at the ridge 1/n, against the ambient dimension "
         f"d from {coords['d'][0]} to {coords['d'][-1]}. Beside it, dashed, the termwise bound "
         "(the sum of min(1, eigenvalue times n)), dash-dotted the closed-form bound "
-        "log(n)/alpha + 1/(1 - exp(-alpha)), and dotted the line d_eff = d. Two sliders choose "
-        "alpha and n. The effective dimension follows d at first, then levels off below the "
-        "closed-form bound, which does not depend on d.")
+        "log(n)/omega + 1/(1 - exp(-omega)), and dotted the line d_eff = d. Two sliders choose "
+        "the decay rate omega and n. The effective dimension follows d at first, then levels "
+        "off below the closed-form bound, which does not depend on d.")
     return grid_figure(
         result, experiment=EFFECTIVE_DIMENSION_EXPERIMENT, kwargs=kwargs, x="d",
-        sliders=[_slider(result, "alpha", "decay rate α = ", alpha),
+        sliders=[_slider(result, "alpha", "decay rate ω = ", alpha),
                  _slider(result, "n", "n = ", n)],
         curves=[
             Curve("d_eff(1/n)", "deff", color=PALETTE[0]),
-            Curve("termwise bound Σ min(1, n λⱼ)", "termwise", dash="dash", color=PALETTE[1],
+            Curve("termwise bound Σ min(1, n νⱼ)", "termwise", dash="dash", color=PALETTE[1],
                   mode="lines"),
-            Curve("log(n)/α + 1/(1 − e^(−α))", "exponential_bound", dash="dashdot",
+            Curve("log(n)/ω + 1/(1 − e^(−ω))", "exponential_bound", dash="dashdot",
                   color=PALETTE[2], mode="lines"),
             Curve("d (no decay: every direction counts)", "ambient", dash="dot",
                   color="#999999", mode="lines"),
