@@ -544,9 +544,9 @@ def effective_dimension_exponential_bound(ridge: ArrayLike, scale: ArrayLike, ra
 
 def effective_dimension_polynomial_bound(ridge: ArrayLike, scale: ArrayLike, power: ArrayLike
                                          ) -> RealOrArray:
-    """Regime (B), ``nu_j <= S j^(-p)`` for ``j = 1, 2, ...`` and ``p > 1``::
+    """Regime (B), ``nu_j <= S j^(-a)`` for ``j = 1, 2, ...`` and ``a > 1``::
 
-        d_eff(lambda) <= (S/lambda)^(1/p) p/(p - 1) + 1
+        d_eff(lambda) <= (S/lambda)^(1/a) a/(a - 1) + 1
 
     [reconstructed, by algebra; :ref:`recovered-effective-dimension` (B); checked in SymPy,
     :func:`srlm_kit.theory.effective_dimension_polynomial`]. The ``+ 1`` pays for the ceiling of
@@ -554,7 +554,7 @@ def effective_dimension_polynomial_bound(ridge: ArrayLike, scale: ArrayLike, pow
     """
     ridge = check.check_positive_array("ridge (lambda)", ridge)
     scale = check.check_positive_array("scale (S)", scale)
-    power = check.check_array("power (p)", power, lambda x: np.isfinite(x) & (x > 1),
+    power = check.check_array("power (a)", power, lambda x: np.isfinite(x) & (x > 1),
                               "a number > 1")
     return _scalar_or_array((scale / ridge)**(1.0 / power) * power / (power - 1.0) + 1.0)
 

@@ -67,9 +67,8 @@ dimension = sp.Symbol("d", positive=True, integer=True)  # feature dimension
 
 ridge = sp.Symbol("lambda", positive=True)  # ridge parameter of d_eff
 eigenvalue = sp.Symbol("nu_j", nonnegative=True)  # one eigenvalue of the covariance
-spectral_scale = sp.Symbol("S", positive=True)  # the S of nu_j <= S e^{-omega j}, S j^{-p}
+spectral_scale = sp.Symbol("S", positive=True)  # the S of nu_j <= S e^{-omega j}, S j^{-a}
 decay_rate = sp.Symbol("omega", positive=True)  # exponential decay rate
-decay_power = sp.Symbol("p", positive=True)  # polynomial decay power, p > 1
 cutoff = sp.Symbol("j_0", positive=True)  # number of head eigenvalues kept exactly
 tail_mass = sp.Symbol("tail_mass", nonnegative=True)  # spiked model: total mass of the tail
 
@@ -829,19 +828,19 @@ def effective_dimension_exponential() -> Derivation:
 
 
 def effective_dimension_polynomial() -> Derivation:
-    """Polynomial spectrum ``nu_j <= S j^(-p)``, ``p > 1``, ``j = 1, 2, ...``:
-    ``d_eff(lambda) <= (S/lambda)^(1/p) p/(p - 1) + 1``.
+    """Polynomial spectrum ``nu_j <= S j^(-a)``, ``a > 1``, ``j = 1, 2, ...``:
+    ``d_eff(lambda) <= (S/lambda)^(1/a) a/(a - 1) + 1``.
 
     [reconstructed, by algebra; :ref:`recovered-effective-dimension` (B); checked in SymPy] With
-    ``x_0 = (S/lambda)^(1/p)`` and ``j_0 = max(1, ceil(x_0))``: the tail sum is at most
-    ``int_{j_0}^inf S x^(-p) dx = S j_0^(1-p)/(p - 1)``, and ``(S/lambda) j_0^(1-p) <= x_0`` (since
-    ``j_0 >= x_0`` and ``1 - p < 0``, or ``j_0 = 1 > x_0`` with ``S/lambda = x_0^p <= x_0``), so
-    ``d_eff <= j_0 + x_0/(p - 1) <= x_0 + 1 + x_0/(p - 1)``. The reconstruction writes
-    ``≲ (S/lambda)^(1/p) p/(p-1)``; the ``+ 1`` is the ceiling's price.
+    ``x_0 = (S/lambda)^(1/a)`` and ``j_0 = max(1, ceil(x_0))``: the tail sum is at most
+    ``int_{j_0}^inf S x^(-a) dx = S j_0^(1-a)/(a - 1)``, and ``(S/lambda) j_0^(1-a) <= x_0`` (since
+    ``j_0 >= x_0`` and ``1 - a < 0``, or ``j_0 = 1 > x_0`` with ``S/lambda = x_0^a <= x_0``), so
+    ``d_eff <= j_0 + x_0/(a - 1) <= x_0 + 1 + x_0/(a - 1)``. The reconstruction writes
+    ``≲ (S/lambda)^(1/a) a/(a-1)``; the ``+ 1`` is the ceiling's price.
     """
     x = sp.Symbol("x", positive=True)
-    power = sp.Symbol("p", positive=True)
-    excess = sp.Symbol("e", positive=True)  # p = 1 + e, e > 0
+    power = sp.Symbol("a", positive=True)
+    excess = sp.Symbol("e", positive=True)  # a = 1 + e, e > 0
     integral = sp.integrate(spectral_scale * x**(-(1 + excess)), (x, cutoff, sp.oo))
     integral = sp.simplify(integral).subs(excess, power - 1)
     head_scale = (spectral_scale / ridge)**(1 / power)
@@ -850,11 +849,11 @@ def effective_dimension_polynomial() -> Derivation:
     stated = head_scale * power / (power - 1) + 1
     result = sp.Le(sp.Symbol("d_eff(lambda)"), stated)
     steps = [
-        ("Tail sum bounded by the integral (p > 1)",
+        ("Tail sum bounded by the integral (a > 1)",
          sp.Eq(sp.Integral(spectral_scale * x**(-power), (x, cutoff, sp.oo)), integral)),
-        ("Divided by lambda, at j_0 = (S/lambda)^(1/p)", sp.Eq(sp.Symbol("tail/lambda"),
+        ("Divided by lambda, at j_0 = (S/lambda)^(1/a)", sp.Eq(sp.Symbol("tail/lambda"),
                                                              at_cutoff)),
-        ("x_0 + x_0/(p - 1) - x_0 p/(p - 1)", total),
+        ("x_0 + x_0/(a - 1) - x_0 a/(a - 1)", total),
         ("Polynomial decay (regime B); + 1 from the ceiling", result),
     ]
     return Derivation(result, steps)

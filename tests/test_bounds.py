@@ -456,7 +456,7 @@ def test_polynomial_and_spiked_bounds_hold():
         assert bounds.effective_dimension(spectrum, ridge_value) <= (
             bounds.effective_dimension_spiked_bound(ridge_value, spikes, tail) * (1 + 1e-12))
     symbolic = lambdified(theory.effective_dimension_polynomial().result.rhs,
-                          (ridge, spectral_scale, sp.Symbol("p", positive=True)))
+                          (ridge, spectral_scale, sp.Symbol("a", positive=True)))
     values = rng.uniform([1e-4, 0.1, 1.1], [1.0, 100.0, 5.0], (100, 3))
     np.testing.assert_allclose(bounds.effective_dimension_polynomial_bound(*values.T),
                                symbolic(*values.T), rtol=RTOL)

@@ -387,8 +387,8 @@ def test_effective_dimension_exponential_algebra():
 
 def test_effective_dimension_polynomial_algebra():
     derivation = theory.effective_dimension_polynomial()
-    assert step(derivation, "x_0 + x_0/(p - 1)") == 0
-    power = sp.Symbol("p", positive=True)
+    assert step(derivation, "x_0 + x_0/(a - 1)") == 0
+    power = sp.Symbol("a", positive=True)
     tail = step(derivation, "Tail sum").rhs
     assert sp.simplify(tail - spectral_scale * theory.cutoff**(1 - power) / (power - 1)) == 0
 
