@@ -27,8 +27,17 @@ $(INSTALLED): requirements.txt requirements-dev.txt pyproject.toml
 assets: $(INSTALLED)
 	$(BIN)/python tools/vendor_assets.py
 
+# JAX's persistent compilation cache for the chapters' kernels: chapters run many of the same
+# simulations (same functions, same shapes), and with the cache each is compiled once per build,
+# not once per chapter (and not at all if nothing changed since the last build). A cached
+# executable is the program that would have been compiled, so no number changes; its key holds
+# the program and JAX's version, so a change in the kit compiles afresh. `make clean` empties it.
+JAX_CACHE := $(CURDIR)/_build/.jax-cache
+JAX_CACHE_ENV := JAX_COMPILATION_CACHE_DIR=$(JAX_CACHE) JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 \
+	JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
+
 book: $(INSTALLED) assets
-	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
+	$(JAX_CACHE_ENV) $(BIN)/jupyter-book build . $(BOOK_FLAGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check srlm_kit tests benchmarks tools
