@@ -47,8 +47,10 @@ unit: $(INSTALLED)
 
 # Everyday check: lint and the unit tests without the slow ones (chapter-sized grids, classroom
 # grading, wheel build, several processes or devices), the site build and the browser.
+# Two pytest-xdist workers (the 2 cores), whole files per worker (--dist loadfile) so that a
+# module's fixtures are computed once, not once per worker.
 check: lint
-	$(BIN)/python -m pytest -m "not slow and not browser and not binder" -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow and not browser and not binder" -q
 
 browser: $(INSTALLED)
 	$(BIN)/python tools/run_browser_tests.py
