@@ -96,7 +96,7 @@ MEASURED_SLOW = {
     "tests/test_transformer.py::test_one_round_with_plenty_of_data_reaches_the_gibbs_target",
     "tests/test_transformer.py::test_table_is_a_distribution_and_matches_teacher_forcing",
 }
-#: Module fixtures that took 15 s or more to set up (4 s or more for the last three, in the
+#: Module fixtures that took 15 s or more to set up (3 s or more for the last three, in the
 #: 162 s run above): every test using them is slow too.
 SLOW_FIXTURES = {
     "tests/test_experiments_beyond.py": {"small"},
