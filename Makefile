@@ -27,8 +27,17 @@ $(INSTALLED): requirements.txt requirements-dev.txt pyproject.toml
 assets: $(INSTALLED)
 	$(BIN)/python tools/vendor_assets.py
 
+# JAX's persistent compilation cache for the chapters' kernels: chapters run many of the same
+# simulations (same functions, same shapes), and with the cache each is compiled once per build,
+# not once per chapter (and not at all if nothing changed since the last build). A cached
+# executable is the program that would have been compiled, so no number changes; its key holds
+# the program and JAX's version, so a change in the kit compiles afresh. `make clean` empties it.
+JAX_CACHE := $(CURDIR)/_build/.jax-cache
+JAX_CACHE_ENV := JAX_COMPILATION_CACHE_DIR=$(JAX_CACHE) JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 \
+	JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
+
 book: $(INSTALLED) assets
-	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
+	$(JAX_CACHE_ENV) $(BIN)/jupyter-book build . $(BOOK_FLAGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check srlm_kit tests benchmarks tools
@@ -38,8 +47,10 @@ unit: $(INSTALLED)
 
 # Everyday check: lint and the unit tests without the slow ones (chapter-sized grids, classroom
 # grading, wheel build, several processes or devices), the site build and the browser.
+# Two pytest-xdist workers (the 2 cores), whole files per worker (--dist loadfile) so that a
+# module's fixtures are computed once, not once per worker.
 check: lint
-	$(BIN)/python -m pytest -m "not slow and not browser and not binder" -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow and not browser and not binder" -q
 
 browser: $(INSTALLED)
 	$(BIN)/python tools/run_browser_tests.py

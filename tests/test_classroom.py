@@ -12,6 +12,7 @@ namespace with only a loopback interface, so it provably needs no network.
 from __future__ import annotations
 
 import ast
+import concurrent.futures
 import csv
 import json
 import os
@@ -165,21 +166,34 @@ def isolation() -> list[str] | None:
     return network_isolation()
 
 
-class GradedOnDemand(dict):
-    """Assignment -> its grading, computed the first time it is asked for (so that a test run
-    restricted with ``-k`` grades only the assignments it needs)."""
+#: Assignments graded at the same time, each by one grading process (``--jobs 1``): one
+#: process per assignment compiles that assignment's simulations once and loads them from JAX's
+#: cache for its other submissions, where two processes on one assignment would both compile
+#: them at the start; and two assignments side by side keep both cores busy to the end.
+PARALLEL_ASSIGNMENTS = 2
 
-    def __init__(self, grade):
-        super().__init__()
-        self._grade = grade
 
-    def __missing__(self, assignment):
-        self[assignment] = self._grade(assignment)
-        return self[assignment]
+def submissions_of(assignment: str) -> int:
+    return 2 + len(wrong_answers(assignment)) + len(alternative_answers(assignment))
+
+
+def assignments_needed(session) -> list[str]:
+    """The assignments whose grading the selected tests read (so that a run restricted with
+    ``-k`` grades only those), the one with most submissions first."""
+    needed = set()
+    for item in session.items:
+        if "graded" not in getattr(item, "fixturenames", ()):
+            continue
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "assignment" in callspec.params:
+            needed.add(callspec.params["assignment"])
+        else:  # a test over every assignment
+            needed.update(ASSIGNMENTS)
+    return sorted(needed, key=lambda name: (-submissions_of(name), name))
 
 
 @pytest.fixture(scope="session")
-def graded(generated, isolation, tmp_path_factory) -> dict:
+def graded(request, generated, isolation, tmp_path_factory) -> dict:
     """Grade every submission; per assignment: CSV rows and per-submission details."""
     work = tmp_path_factory.mktemp("grading")
     jax_cache = work / "jax-cache"
@@ -203,7 +217,7 @@ def graded(generated, isolation, tmp_path_factory) -> dict:
         command = [sys.executable, str(ROOT / "tools" / "grade_submissions.py"),
                    str(result / "autograder" / f"{assignment}-autograder.zip"), str(submissions),
                    "--output", str(csv_path), "--details", str(details), "--timeout", "300",
-                   "--jax-cache", str(jax_cache), "--jobs", "2"]
+                   "--jax-cache", str(jax_cache), "--jobs", "1"]
         completed = subprocess.run((isolation or []) + command, capture_output=True, text=True,
                                    cwd=work, env=None if isolation else NO_DOWNLOADS)
         assert completed.returncode == 0, completed.stdout + completed.stderr
@@ -212,7 +226,9 @@ def graded(generated, isolation, tmp_path_factory) -> dict:
         return {"rows": rows, "details": {path.stem: json.loads(path.read_text())
                                           for path in details.glob("*.json")}}
 
-    return GradedOnDemand(grade)
+    needed = assignments_needed(request.session)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=PARALLEL_ASSIGNMENTS) as pool:
+        return dict(zip(needed, pool.map(grade, needed), strict=True))
 
 
 def case_outcomes(detail: dict) -> dict[str, dict]:
@@ -469,13 +485,23 @@ def test_grading_reports_a_timeout(generated, tmp_path):
 
 
 def test_grading_refuses_another_assignment(generated, tmp_path):
-    """A notebook of assignment 1 handed to assignment 2's autograder scores 0 with a reason."""
+    """A notebook of assignment 1 handed to assignment 2's autograder scores 0 with a reason;
+    so does a file that is not a notebook, and a batch split over two processes keeps its
+    order."""
     first, second = ASSIGNMENTS[:2]
-    result = grade_submissions.grade_one(
-        generated / first / "student" / f"{first}.ipynb",
-        generated / second / "autograder" / f"{second}-autograder.zip", timeout=120)
-    assert result["total"] == 0 and result["possible"] is None
-    assert result["status"].startswith("error") and f"'{first}'" in result["status"]
+    student = generated / first / "student" / f"{first}.ipynb"
+    (tmp_path / "renamed.ipynb").write_bytes(student.read_bytes())
+    (tmp_path / "garbage.ipynb").write_text("not a notebook")
+    results = grade_submissions.grade_all(
+        generated / second / "autograder" / f"{second}-autograder.zip",
+        [student, tmp_path / "garbage.ipynb", tmp_path / "renamed.ipynb"], jobs=2, timeout=120)
+    assert [result["file"] for result in results] == [
+        f"{first}.ipynb", "garbage.ipynb", "renamed.ipynb"]
+    for result in results[::2]:
+        assert result["total"] == 0 and result["possible"] is None
+        assert result["status"].startswith("error") and f"'{first}'" in result["status"]
+    assert results[1]["status"].startswith("error: unreadable notebook")
+    assert results[1]["total"] == 0
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,8 +2,11 @@
 
 Otter Grader's own batch command (``otter grade``) needs a Docker engine. This script runs Otter's
 non-containerised path (``otter.api.grade_submission``, the function behind ``otter run``) on each
-submission instead, in a separate process with a time limit, using the current Python environment:
-nothing is installed and nothing is downloaded while grading.
+submission instead, each notebook in a fresh kernel with a time limit, using the current Python
+environment: nothing is installed and nothing is downloaded while grading. One child process per
+``--jobs`` grades its share of the submissions one after another (Otter is imported once per
+child, not once per notebook); a submission that times out or crashes it gets 0 and its status,
+and a new child carries on with the rest.
 
     python tools/grade_submissions.py \\
         _build/classroom/01-gibbs-form/autograder/01-gibbs-form-autograder.zip \\
@@ -33,6 +36,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
+import traceback
 import zipfile
 
 import nbformat
@@ -134,38 +139,111 @@ def _kill_tree(process: subprocess.Popen) -> None:
     process.communicate()
 
 
+def _failed(submission: pathlib.Path, status: str, names: dict, **extra) -> dict:
+    """A grade of 0 with the reason in ``status`` (an error or a timeout, not a crash)."""
+    empty = {question: {"score": 0.0, "possible": None, "cases": []} for question in names}
+    return {"file": submission.name, "status": status, "questions": empty, "total": 0.0,
+            "possible": None, **extra}
+
+
+def _last_line(path: pathlib.Path) -> str:
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return (text.strip().splitlines() or ["no output"])[-1]
+
+
+def grade_batch(submissions: list[pathlib.Path], autograder: pathlib.Path, timeout: float,
+                jax_cache: pathlib.Path | None = None) -> list[dict]:
+    """Grade submissions one after another in one child process; results in their order.
+
+    The child imports Otter once and grades every submission of the batch, each in a fresh
+    kernel of its own (Otter starts one per notebook), so a batch is graded exactly as the
+    same submissions one by one, without a new Python and a new Otter import per notebook.
+    Each submission has ``timeout`` seconds: on a timeout or a crash the child is killed with
+    its kernel, that submission gets 0 and its status, and a new child grades the rest.
+    """
+    names = question_test_names(autograder)
+    results: list[dict | None] = [None] * len(submissions)
+    with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
+        scratch_path = pathlib.Path(scratch)
+        queue = []  # (position, prepared copy, report) of every readable submission
+        for position, submission in enumerate(submissions):
+            folder = scratch_path / f"{position:04d}"
+            folder.mkdir()
+            try:
+                copy = _prepared_copy(submission, folder)
+            except Exception as error:  # an unreadable file is a grade of 0, not a crash
+                results[position] = _failed(submission,
+                                            f"error: unreadable notebook ({error})", names)
+                continue
+            queue.append((position, copy, folder / "report.json"))
+        environment = {**os.environ, **jax_cache_environment(jax_cache)}
+        while queue:
+            jobs = scratch_path / "jobs.json"
+            jobs.write_text(json.dumps([[str(copy), str(report)] for _, copy, report in queue]))
+            log = scratch_path / f"worker-{queue[0][0]:04d}.log"
+            with log.open("w") as output:
+                process = subprocess.Popen(
+                    [sys.executable, str(pathlib.Path(__file__).resolve()), "--worker",
+                     str(autograder.resolve()), str(jobs)],
+                    stdout=output, stderr=output, start_new_session=True, cwd=scratch,
+                    env=environment)
+            began = time.monotonic()
+            while queue:
+                position, _, report = queue[0]
+                submission = submissions[position]
+                if report.exists():
+                    summary = json.loads(report.read_text())
+                    if "error" in summary:
+                        results[position] = _failed(submission, f"error: {summary['error']}",
+                                                    names, stderr=summary["traceback"])
+                    else:
+                        results[position] = {**summary, "file": submission.name,
+                                             "status": STATUS_GRADED}
+                    queue.pop(0)
+                    began = time.monotonic()
+                elif process.poll() is not None:  # ended without a report: it crashed
+                    if report.exists():
+                        continue
+                    results[position] = _failed(submission, f"error: {_last_line(log)}", names,
+                                                stderr=log.read_text(errors="replace"))
+                    queue.pop(0)
+                    break
+                elif time.monotonic() - began > timeout:
+                    _kill_tree(process)
+                    results[position] = _failed(submission, f"timeout after {timeout:g} s",
+                                                names)
+                    queue.pop(0)
+                    break
+                else:
+                    time.sleep(0.1)
+            if process.poll() is None and not queue:
+                process.wait()
+            elif process.poll() is None:
+                _kill_tree(process)
+    return results
+
+
 def grade_one(submission: pathlib.Path, autograder: pathlib.Path, timeout: float,
               jax_cache: pathlib.Path | None = None) -> dict:
     """Grade one submission in a child process (killed with its kernel after ``timeout`` s)."""
-    names = question_test_names(autograder)
-    empty = {question: {"score": 0.0, "possible": None, "cases": []} for question in names}
-    with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
-        scratch_path = pathlib.Path(scratch)
+    return grade_batch([submission], autograder, timeout, jax_cache)[0]
+
+
+def work_through(autograder: pathlib.Path, jobs: pathlib.Path) -> None:
+    """The child of ``grade_batch``: grade each (notebook, report) of ``jobs`` in turn.
+
+    A report is written under a temporary name and renamed, so that the parent never reads a
+    half-written one. A submission Otter cannot grade gets a report with the error.
+    """
+    for submission, report in json.loads(jobs.read_text()):
         try:
-            copy = _prepared_copy(submission, scratch_path)
-        except Exception as error:  # an unreadable file is a grade of 0, not a crash
-            return {"file": submission.name, "status": f"error: unreadable notebook ({error})",
-                    "questions": empty, "total": 0.0, "possible": None}
-        report = scratch_path / "report.json"
-        command = [sys.executable, str(pathlib.Path(__file__).resolve()), "--worker",
-                   str(autograder.resolve()), str(copy), str(report)]
-        environment = {**os.environ, **jax_cache_environment(jax_cache)}
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, start_new_session=True, cwd=scratch,
-                                   env=environment)
-        try:
-            _, stderr = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_tree(process)
-            return {"file": submission.name, "status": f"timeout after {timeout:g} s",
-                    "questions": empty, "total": 0.0, "possible": None}
-        if process.returncode != 0 or not report.exists():
-            last = (stderr.strip().splitlines() or ["no output"])[-1]
-            return {"file": submission.name, "status": f"error: {last}", "questions": empty,
-                    "total": 0.0, "possible": None, "stderr": stderr}
-        summary = json.loads(report.read_text())
-    summary.update(file=submission.name, status=STATUS_GRADED)
-    return summary
+            summary = grade_in_this_process(pathlib.Path(submission), autograder)
+        except Exception as error:
+            lines = traceback.format_exception_only(error)
+            summary = {"error": lines[-1].strip(), "traceback": traceback.format_exc()}
+        partial = pathlib.Path(report + ".partial")
+        partial.write_text(json.dumps(summary, indent=1))
+        partial.rename(report)
 
 
 def collect(paths: list[pathlib.Path]) -> list[pathlib.Path]:
@@ -185,10 +263,15 @@ def collect(paths: list[pathlib.Path]) -> list[pathlib.Path]:
 def grade_all(autograder: pathlib.Path, submissions: list[pathlib.Path], *, jobs: int = 1,
               timeout: float = 600.0, jax_cache: pathlib.Path | None = None) -> list[dict]:
     """Grade every submission (``jobs`` at a time); results in the order of ``submissions``."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(grade_one, path, autograder, timeout, jax_cache)
-                   for path in submissions]
-        return [future.result() for future in futures]
+    jobs = max(1, min(jobs, len(submissions)))
+    batches = [submissions[start::jobs] for start in range(jobs)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        graded = list(pool.map(grade_batch, batches, [autograder] * jobs, [timeout] * jobs,
+                               [jax_cache] * jobs))
+    results: list[dict] = [{}] * len(submissions)
+    for start, batch in enumerate(graded):
+        results[start::jobs] = batch
+    return results
 
 
 def write_csv(results: list[dict], questions: list[str], target: pathlib.Path) -> None:
@@ -208,9 +291,7 @@ def write_csv(results: list[dict], questions: list[str], target: pathlib.Path) -
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--worker"]:
-        autograder, submission, report = (pathlib.Path(arg) for arg in argv[1:4])
-        summary = grade_in_this_process(submission, autograder)
-        report.write_text(json.dumps(summary, indent=1))
+        work_through(pathlib.Path(argv[1]), pathlib.Path(argv[2]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("autograder", type=pathlib.Path, help="the NN-name-autograder.zip")

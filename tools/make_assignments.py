@@ -22,11 +22,12 @@ Usage: ``python tools/make_assignments.py [--output DIR] [--only NN-name] [--no-
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import io
 import pathlib
 import re
 import shutil
-import subprocess
 import sys
 import zipfile
 
@@ -164,14 +165,22 @@ def launch_links(name: str) -> dict[str, str]:
 
 
 def run_otter_assign(master: pathlib.Path, result: pathlib.Path, run_tests: bool) -> None:
-    command = [sys.executable, "-m", "otter", "assign", "--no-pdfs", str(master), str(result)]
-    if not run_tests:
-        command.insert(4, "--no-run-tests")
-    completed = subprocess.run(command, capture_output=True, text=True)
-    if completed.returncode != 0:
-        sys.stderr.write(completed.stdout + completed.stderr)
-        raise SystemExit(f"otter assign failed for {master.name} "
-                         f"(exit status {completed.returncode})")
+    """``otter assign --no-pdfs master result``, in this process.
+
+    The function behind the command, not a new ``python -m otter`` per assignment: importing
+    Otter and its Jupyter stack takes seconds, and the sources are many (the book build, the
+    tests and Binder's ``postBuild`` generate every assignment). Otter's output is shown only
+    if it fails.
+    """
+    from otter.assign import main as otter_assign
+
+    output = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            otter_assign(str(master), str(result), no_pdfs=True, no_run_tests=not run_tests)
+    except Exception as error:
+        sys.stderr.write(output.getvalue())
+        raise SystemExit(f"otter assign failed for {master.name}: {error}") from error
 
 
 def generate(source: pathlib.Path, output: pathlib.Path, run_tests: bool = True,
