@@ -221,14 +221,14 @@ def sharpening(small):
 
 def test_population_versus_samples_values(sharpening):
     result = strict_json(sharpening)
-    params = result["params"]
+    params = result.attrs
     population = np.asarray(result["population_excess"], dtype=float)
     closed = beyond.bump_excess_closed_form(params["num_responses"], params["height"],
                                             np.asarray([0.2, 1.0])[:, None],
                                             np.arange(SMALL["T"] + 1)[None, :])
     representable = closed > 1e-300
     np.testing.assert_allclose(population[representable], closed[representable], rtol=1e-9)
-    excess = np.asarray(result["excess_mean"], dtype=float)
+    excess = np.asarray(result["excess"].sel(band="mean"), dtype=float)
     assert np.all(excess >= population[None] * (1 - 1e-9))
     assert np.allclose(excess[..., 0], params["kappa0"] - 1, rtol=1e-12)
     # The reference line loses the transient factor every round.
@@ -251,12 +251,12 @@ def test_experiments_are_deterministic(sharpening):
     assert json.dumps(again) == json.dumps(sharpening)
     other = beyond.population_versus_samples(n_values=(8, 40, 96), betas=(0.2, 1.0),
                                              rate_rounds=2, seed=1, **SMALL)
-    assert json.dumps(other["excess_mean"]) != json.dumps(sharpening["excess_mean"])
+    assert json.dumps(other["excess"].sel(band="mean")) != json.dumps(sharpening["excess"].sel(band="mean"))
 
 
 def test_consistency_not_correctness_values(small):
     result = strict_json(small["consistency_not_correctness"])
-    agreement = np.asarray(result["agreement_mean"], dtype=float)
+    agreement = np.asarray(result["agreement"].sel(band="mean"), dtype=float)
     # external_labels: exactly round(p m) agreeing prompts, so agreement at t = 0 is 3/12, 6/12.
     shares = np.asarray([3, 6]) / 12
     np.testing.assert_allclose(agreement[..., 0],
@@ -265,7 +265,7 @@ def test_consistency_not_correctness_values(small):
     population = np.asarray(result["population_agreement"], dtype=float)
     np.testing.assert_allclose(population, np.broadcast_to(shares[:, None, None],
                                                            population.shape), atol=1e-12)
-    retention = np.asarray(result["retention_mean"], dtype=float)
+    retention = np.asarray(result["retention"].sel(band="mean"), dtype=float)
     np.testing.assert_allclose(retention[..., 0], 1.0, atol=1e-12)
 
 
@@ -276,7 +276,7 @@ def test_judge_experiment_values_and_its_run_helper(small):
     for j, bias in enumerate((0.0, 3.0)):
         share = float(np.mean(beyond.favourite_is_correct(quality, length, bias)))
         assert result["limit"][j] == pytest.approx(share, abs=1e-12)
-    agreement = np.asarray(result["agreement_mean"], dtype=float)
+    agreement = np.asarray(result["agreement"].sel(band="mean"), dtype=float)
     np.testing.assert_allclose(agreement[..., 0], 0.5, atol=1e-12)
     # The grid holds exactly what judge_run returns for one setting.
     run = beyond.judge_run(start, quality, length, key, bias=3.0, noise=1.0, n=96, beta=0.5,
@@ -292,7 +292,7 @@ def test_judge_experiment_values_and_its_run_helper(small):
     by_hand = (np.exp(logits) * score).sum(-1).mean(-1) / score.max(axis=1).mean()
     np.testing.assert_allclose(run["judge_score"], by_hand, rtol=1e-9)
     # Self-reward rows are the same along the bias axis.
-    self_agreement = np.asarray(result["self_agreement_mean"], dtype=float)
+    self_agreement = np.asarray(result["self_agreement"].sel(band="mean"), dtype=float)
     np.testing.assert_array_equal(self_agreement[0], self_agreement[1])
 
 
@@ -317,7 +317,7 @@ def test_beta_regimes_values(small):
     n = np.asarray([16, 96])
     np.testing.assert_allclose(result["scaled_beta"], np.asarray([0.5, 1.0])[:, None]
                                / np.sqrt(n)[None, :], rtol=1e-12)
-    p = result["params"]["mode_probability"]
+    p = result.attrs["mode_probability"]
     assert p == pytest.approx(2 / (2 + 5), rel=1e-12)
     coverage = (1 - 2 * p * (1 - p) / 12) ** (n[:, None] * np.arange(4)[None, :])
     np.testing.assert_allclose(result["coverage"], coverage, rtol=1e-12)
@@ -337,7 +337,7 @@ def test_command_line_prints_the_same_numbers():
     with redirect_stdout(out):
         assert cli.main(arguments) == 0
     assert json.loads(out.getvalue()) == strict_json(beyond.beta_regimes(**settings))
-    assert EXPERIMENTS["beta_regimes"] is beyond.beta_regimes
+    assert EXPERIMENTS["beta_regimes"].__wrapped__ is beyond.beta_regimes
 
 
 @pytest.mark.parametrize(("build", "message"), [

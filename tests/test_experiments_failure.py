@@ -160,7 +160,7 @@ def test_experiments_are_registered():
 
 def test_greedy_trap_sequences_against_enumeration():
     result = failure.greedy_trap_sequences(p_values=(0.4,), epsilons=(0.05, 0.1), samples=5000)
-    labels = result["coords"]["sequence"]
+    labels = result["sequence"].values.tolist()
     for j, epsilon in enumerate((0.05, 0.1)):
         expected = _probabilities_by_enumeration(instances.autoregressive_trap(3, 3, 0.4, epsilon))
         shown = result["probability"][0][j]
@@ -245,8 +245,8 @@ def test_lemma_c1_thresholds_against_the_numpy_reference():
         for k, s in enumerate((0.2, 0.5, 0.8)):
             lhs[seed_index, k] = rho[after_probs <= s].sum()
             rhs[seed_index, k] = gap / (ref.margin(before, rho) * (1 - s))
-    assert np.allclose(result["lhs_mean"][1][0], lhs.mean(axis=0), atol=1e-12)
-    assert np.allclose(result["rhs_mean"][1][0], rhs.mean(axis=0), rtol=1e-10)
+    assert np.allclose(result["lhs"].sel(band="mean")[1][0], lhs.mean(axis=0), atol=1e-12)
+    assert np.allclose(result["rhs"].sel(band="mean")[1][0], rhs.mean(axis=0), rtol=1e-10)
     summary = result["summary"]
     assert summary["step_violations"] == 0 and summary["threshold_violations"] == 0
     assert summary["steps_checked"] == 2 * 1 * 3 * 2

@@ -198,7 +198,7 @@ def test_recursion_fit_on_all_steps_equals_recursion_one(grid):
 
 
 def test_grid_shape_and_calibration(grid):
-    params = grid["params"]
+    params = grid.attrs
     mu = _array(grid, "mu_min")
     gamma = _array(grid, "gamma_min")
     shape = _array(grid, "bound_shape")
@@ -265,7 +265,7 @@ def test_grid_bad_input_raises(override, message):
 
 
 def test_level_three_equals_the_kit_bound(level_three):
-    wide = level_three["coords"]["n"]
+    wide = level_three["n"].values.tolist()
     mu, gamma = _array(level_three, "mu"), _array(level_three, "gamma")
     bound = _array(level_three, "bound")
     i, j = 1, 2
@@ -391,7 +391,7 @@ def test_stacked_panels_keep_trace_order(grid):
     assert fields[:2] == ["c1_lhs", "c1_rhs"]
     axes = {trace.meta["field"]: trace.yaxis for trace in figure.figure.data
             if trace.meta and "field" in trace.meta}
-    assert axes["c1_lhs"] == "y" and axes["kappa_mean"] == "y2"
+    assert axes["c1_lhs"] == "y" and axes["kappa"].sel(band="mean") == "y2"
     assert figure.figure.layout.yaxis.type == "log" and figure.figure.layout.yaxis2.type == "log"
 
 

@@ -267,24 +267,24 @@ def test_registered_and_json():
 
 def test_rounds_fields_against_direct_computations(rounds):
     json.dumps(rounds)
-    coords, params = rounds["coords"], rounds["params"]
+    coords, params = rounds["coords"], rounds.attrs
     field = {name: np.array(rounds[name], dtype=float) for name in rounds["dims"]}
     # The start and its runs, recomputed with the kit on the same keys.
     start = linear.toy_b_start(num_prompts=12, num_responses=5, dimension=16)
     _, key_runs = jax.random.split(jax.random.key(0))
     run = linear.simulate_linear(key_runs, start, n=8, T=3, beta=1.0, **SAME_SHAPES)
-    np.testing.assert_allclose(field["failure_mean"][1, 1], run.failure.mean(axis=0))
+    np.testing.assert_allclose(field["failure"].sel(band="mean")[1, 1], run.failure.mean(axis=0))
     np.testing.assert_allclose(field["norm_ratio_max"][1, 1],
                                run.theta_norm.max(axis=0) / params["theta0_norm"])
     cumulative, _ = linear.coverage_dimensions(start.features, run)
-    np.testing.assert_allclose(field["coverage_mean"][1, 1], cumulative.mean(axis=0) / 16)
-    assert np.all(field["coverage_upper"] <= field["coverage_ceiling"][:, None, :] + 1e-12)
+    np.testing.assert_allclose(field["coverage"].sel(band="mean")[1, 1], cumulative.mean(axis=0) / 16)
+    assert np.all(field["coverage"].sel(band="upper") <= field["coverage_ceiling"][:, None, :] + 1e-12)
     # Exact update: exits at floor(L) + 1, exactly; finite samples never earlier.
     ratios, betas = np.array(coords["ratio"]), np.array(coords["beta"])
     np.testing.assert_array_equal(field["population_exit"],
                                   np.floor(np.log(ratios)[None] / np.log1p(1 / betas)[:, None])
                                   + 1)
-    earliest = field["erm_exit_lower"]
+    earliest = field["erm_exit"].sel(band="lower")
     shown = ~np.isnan(earliest)
     assert np.all(earliest[shown] >= np.broadcast_to(field["population_exit"],
                                                      earliest.shape)[shown])
@@ -309,12 +309,12 @@ def test_sweep_fields(sweep):
     # d = 3 < informative pairs: every first round is the exact update
     assert np.all(np.abs(field["capture_first_min"][:, 0] - 1) < 1e-9)
     # the shapes start at the measured failure and scale with d and d_eff
-    dims = np.array(sweep["coords"]["d"], dtype=float)
+    dims = np.array(sweep["d"].values.tolist(), dtype=float)
     np.testing.assert_allclose(field["shape_dimension"][:, :, 1],
-                               field["failure_mean"][:, :1, 1] * dims / dims[0])
+                               field["failure"].sel(band="mean")[:, :1, 1] * dims / dims[0])
     deff = field["deff"]
     np.testing.assert_allclose(field["shape_deff"][:, :, 1],
-                               field["failure_mean"][:, :1, 1] * deff / deff[:, :1])
+                               field["failure"].sel(band="mean")[:, :1, 1] * deff / deff[:, :1])
     # isotropic unit features: Sigma = I/d, so d_eff(1/n) = d n/(d + n)
     np.testing.assert_allclose(deff[0], dims * 8 / (dims + 8))
     assert np.all(np.isnan(field["theorem_6_2"][:, :, 0]))
@@ -440,7 +440,7 @@ def test_live_explorer_shows_the_simulation():
     start = linear.toy_b_start(num_prompts=12, num_responses=5, dimension=16)
     _, key_runs = jax.random.split(jax.random.key(0))
     run = linear.simulate_linear(key_runs, start, n=8, T=3, beta=1.0, **SAME_SHAPES)
-    np.testing.assert_allclose(explorer.data["failure_mean"], run.failure.mean(axis=0))
+    np.testing.assert_allclose(explorer.data["failure"].sel(band="mean"), run.failure.mean(axis=0))
     cumulative, _ = linear.coverage_dimensions(start.features, run)
     np.testing.assert_allclose(explorer.data["coverage"], cumulative.mean(axis=0) / 16)
     explorer.d.value = 4  # recomputes on the padded instance of dimension 4

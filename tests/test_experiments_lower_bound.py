@@ -123,13 +123,13 @@ def test_single_step_failure_small_grid():
             bound = bounds.theorem_4_1_lower_bound(n, kappa0, 6 * math.log(M[i, j]))
             assert math.isclose(result["bound"][i][j], float(bound), rel_tol=1e-12)
     # The fixed instance is the family's first member: equal at the smallest n.
-    assert [row[0] for row in result["fixed_mean"]] == [row[0] for row in result["family_mean"]]
+    assert [row[0] for row in result["fixed"].sel(band="mean")] == [row[0] for row in result["family"].sel(band="mean")]
     assert result["checks"]["failure_equals_target_failure"]
     calibration = result["calibration"]
     assert math.isclose(result["bound_calibrated"][0][1],
-                        result["family_mean"][0][1], rel_tol=1e-12)
+                        result["family"].sel(band="mean")[0][1], rel_tol=1e-12)
     assert math.isclose(calibration["constant"],
-                        result["family_mean"][0][1] / result["bound"][0][1], rel_tol=1e-12)
+                        result["family"].sel(band="mean")[0][1] / result["bound"][0][1], rel_tol=1e-12)
     assert result["prototype"] is None
     with pytest.raises(ValueError, match="n_values"):
         lower_bound.single_step_failure(**{**kwargs, "n_values": (120, 60)})
@@ -152,7 +152,7 @@ def test_lower_bound_forms_solve_their_equations():
 
 def test_lower_bound_sample_sizes_grow_almost_linearly():
     result = lower_bound.lower_bound_sample_sizes(levels=(0.1,), log_class_sizes=(1.0,))
-    kappa0 = np.asarray(result["coords"]["kappa0"])
+    kappa0 = np.asarray(result["kappa0"].values.tolist())
     needed = np.asarray(result["n_needed"][0][0])
     assert np.all(np.diff(needed) > 0)
     per_kappa = needed / kappa0

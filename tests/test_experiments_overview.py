@@ -31,7 +31,7 @@ def _array(result, name):
 
 
 def test_registered_and_json_serialisable(small):
-    assert EXPERIMENTS["paper_in_one_picture"] is paper_in_one_picture
+    assert EXPERIMENTS["paper_in_one_picture"].__wrapped__ is paper_in_one_picture
     assert json.loads(json.dumps(small, allow_nan=False)) == small
 
 
@@ -78,7 +78,7 @@ def test_bound_is_theorem_5_3_at_the_measured_mu_and_gamma(small):
     bound = _array(small, "failure_bound")
     assert np.all(np.isnan(bound[..., 0]))
     np.testing.assert_allclose(bound[..., 1:], closed[..., 1:], rtol=1e-12)
-    assert small["params"]["log_class_size"] == pytest.approx(log_pi)
+    assert small.attrs["log_class_size"] == pytest.approx(log_pi)
 
 
 @pytest.mark.parametrize(("overrides", "message"), [

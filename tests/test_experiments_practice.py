@@ -82,16 +82,16 @@ def test_judge_runs_match_the_numpy_reference(small):
         for j, bias in enumerate(SMALL["biases"]):
             judge_model = dynamics.judge(quality, bias * lure_table, noise)
             agreement, kappa = _reference_run(start, key=key, judge_model=judge_model, **common)
-            np.testing.assert_allclose(small["judge_agreement_mean"][i][j],
+            np.testing.assert_allclose(small["judge_agreement"].sel(band="mean")[i][j],
                                        agreement.mean(axis=0), atol=1e-12)
-            np.testing.assert_allclose(small["judge_kappa_mean"][i][j], kappa.mean(axis=0),
+            np.testing.assert_allclose(small["judge_kappa"].sel(band="mean")[i][j], kappa.mean(axis=0),
                                        rtol=1e-9)
             lower, upper = seed_band(kappa, 0)[1:]
-            np.testing.assert_allclose(small["judge_kappa_lower"][i][j], lower, rtol=1e-9)
-            np.testing.assert_allclose(small["judge_kappa_upper"][i][j], upper, rtol=1e-9)
+            np.testing.assert_allclose(small["judge_kappa"].sel(band="lower")[i][j], lower, rtol=1e-9)
+            np.testing.assert_allclose(small["judge_kappa"].sel(band="upper")[i][j], upper, rtol=1e-9)
     agreement, kappa = _reference_run(start, key=key, **common)
-    np.testing.assert_allclose(small["self_agreement_mean"], agreement.mean(axis=0), atol=1e-12)
-    np.testing.assert_allclose(small["self_kappa_mean"], kappa.mean(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(small["self_agreement"].sel(band="mean"), agreement.mean(axis=0), atol=1e-12)
+    np.testing.assert_allclose(small["self_kappa"].sel(band="mean"), kappa.mean(axis=0), rtol=1e-9)
 
 
 def test_self_reward_from_a_bump_never_changes_the_favourite(small):
@@ -129,11 +129,11 @@ def test_same_seed_same_numbers_and_another_seed_differs(small):
     again = judge_versus_self_reward(**SMALL)
     assert json.dumps(again, sort_keys=True) == json.dumps(small, sort_keys=True)
     other = judge_versus_self_reward(**{**SMALL, "seed": 4})
-    assert other["judge_kappa_mean"] != small["judge_kappa_mean"]
+    assert other["judge_kappa"].sel(band="mean") != small["judge_kappa"].sel(band="mean")
 
 
 def test_registered_and_json_serialisable(small):
-    assert EXPERIMENTS["judge_versus_self_reward"] is judge_versus_self_reward
+    assert EXPERIMENTS["judge_versus_self_reward"].__wrapped__ is judge_versus_self_reward
     json.dumps(small, allow_nan=False)
     assert small["dims"]["judge_agreement_mean"] == ["noise", "bias", "t"]
     assert small["dims"]["self_kappa_mean"] == ["t"]
@@ -170,8 +170,8 @@ def test_figures_show_the_experiments_values(small):
             "noise", "bias"]
         trace_metas = [trace.meta for trace in figure.figure.data]
         for active in ([0, 0], [1, 1], [1, 0]):
-            setting = {"noise": small["coords"]["noise"][active[0]],
-                       "bias": small["coords"]["bias"][active[1]]}
+            setting = {"noise": small["noise"].values.tolist()[active[0]],
+                       "bias": small["bias"].values.tolist()[active[1]]}
             expected = expected_traces(small, meta, trace_metas, setting)
             for index, values in figure.traces_at(active).items():
                 np.testing.assert_allclose(values, expected[index], rtol=5e-4)
@@ -187,11 +187,11 @@ def test_live_explorer_reproduces_the_experiment():
     result = judge_versus_self_reward(**{**SMALL, "noises": (0.5,), "biases": (0.0,)})
     shown = {name: list(trace.y) for (name, _), trace in zip(explorer.TRACES,
                                                               explorer.figure.data, strict=True)}
-    np.testing.assert_allclose(shown["judge_agreement"], result["judge_agreement_mean"][0][0],
+    np.testing.assert_allclose(shown["judge_agreement"], result["judge_agreement"].sel(band="mean")[0][0],
                                atol=1e-12)
-    np.testing.assert_allclose(shown["self_kappa"], result["self_kappa_mean"], rtol=1e-12)
+    np.testing.assert_allclose(shown["self_kappa"], result["self_kappa"].sel(band="mean"), rtol=1e-12)
     explorer.bias.value = 1.5  # moving a slider recomputes
     moved = judge_versus_self_reward(**{**SMALL, "noises": (0.5,), "biases": (1.5,)})
-    np.testing.assert_allclose(explorer.figure.data[2].y, moved["judge_kappa_mean"][0][0],
+    np.testing.assert_allclose(explorer.figure.data[2].y, moved["judge_kappa"].sel(band="mean")[0][0],
                                rtol=1e-12)
     assert explorer.status.value.startswith("computed")

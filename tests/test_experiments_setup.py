@@ -102,7 +102,7 @@ def test_rounds_to_exceed_half_edge_cases():
 
 
 def test_deterministic_registered_and_json(small):
-    assert EXPERIMENTS["population_sharpening"] is population_sharpening
+    assert EXPERIMENTS["population_sharpening"].__wrapped__ is population_sharpening
     assert json.dumps(population_sharpening(**SMALL), sort_keys=True) == json.dumps(
         small, sort_keys=True)
     json.dumps(small, allow_nan=False)
@@ -136,7 +136,7 @@ def test_figures_show_the_experiments_values(small):
         trace_metas = [trace.meta for trace in figure.figure.data]
         for position in range(3):
             active = [position] * len(sliders)
-            setting = {dim: small["coords"][dim][position] for dim in sliders}
+            setting = {dim: small[dim].values.tolist()[position] for dim in sliders}
             expected = expected_traces(small, meta, trace_metas, setting)
             for index, values in figure.traces_at(active).items():
                 np.testing.assert_allclose(values, expected[index], rtol=5e-4)

@@ -30,7 +30,7 @@ def field(result, name):
 
 
 def test_registered_and_strict_json(result):
-    assert EXPERIMENTS["small_transformer_loop"] is experiment.small_transformer_loop
+    assert EXPERIMENTS["small_transformer_loop"].__wrapped__ is experiment.small_transformer_loop
     assert json.loads(json.dumps(result, allow_nan=False)) == result
 
 
@@ -47,17 +47,17 @@ def test_every_field_has_the_shape_of_its_dims(result):
 
 
 def start_table(result):
-    key = jax.random.split(jax.random.key(result["params"]["seed"]), 3)[0]
-    architecture = model.Architecture(**result["params"]["architecture"])
-    params0 = model.init_params(key, architecture, result["params"]["output_scale"])
+    key = jax.random.split(jax.random.key(result.attrs["seed"]), 3)[0]
+    architecture = model.Architecture(**result.attrs["architecture"])
+    params0 = model.init_params(key, architecture, result.attrs["output_scale"])
     return model.sequence_table(params0, architecture)
 
 
 def test_population_curves_are_the_closed_form_power(result):
     """pi_t ∝ pi_0^((1+1/beta)^t), computed in NumPy from the start table."""
     table = np.asarray(start_table(result))
-    for b, beta in enumerate(result["coords"]["beta"]):
-        for t in result["coords"]["t"]:
+    for b, beta in enumerate(result["beta"].values.tolist()):
+        for t in result["t"].values.tolist():
             power = (1 + 1 / beta) ** t * table
             probs = np.exp(power - power.max(axis=1, keepdims=True))
             probs /= probs.sum(axis=1, keepdims=True)
@@ -66,13 +66,13 @@ def test_population_curves_are_the_closed_form_power(result):
                                        rtol=1e-9)
             assert field(result, "population_failure")[b, t] == np.mean(probs.max(axis=1)
                                                                           <= 0.5)
-    assert field(result, "kappa_mean")[0, 0, 0, 0] == pytest.approx(result["params"]["kappa0"])
+    assert field(result, "kappa_mean")[0, 0, 0, 0] == pytest.approx(result.attrs["kappa0"])
 
 
 def test_tabular_fields_are_the_kits_erm_runs(result):
     table = start_table(result)
     rho = jnp.full(4, 0.25)
-    key = jax.random.split(jax.random.key(result["params"]["seed"]), 3)[2]
+    key = jax.random.split(jax.random.key(result.attrs["seed"]), 3)[2]
     runs = dynamics.run_grid(key, instances.stack([instances.tabular(table, rho)]),
                              SMALL["n_values"], SMALL["betas"], T=SMALL["T"],
                              seeds=SMALL["seeds"])
@@ -82,12 +82,12 @@ def test_tabular_fields_are_the_kits_erm_runs(result):
 
 def test_grid_matches_a_direct_run_of_the_loop(result):
     """One setting of the grid, rerun alone with the same key: same numbers."""
-    key = jax.random.split(jax.random.key(result["params"]["seed"]), 3)
-    architecture = model.Architecture(**result["params"]["architecture"])
-    params0 = model.init_params(key[0], architecture, result["params"]["output_scale"])
+    key = jax.random.split(jax.random.key(result.attrs["seed"]), 3)
+    architecture = model.Architecture(**result.attrs["architecture"])
+    params0 = model.init_params(key[0], architecture, result.attrs["output_scale"])
     direct = model.run_grid(key[1], params0, architecture, np.full(4, 0.25), n_values=[8],
                             betas=[2.0], losses=["logistic"], rounds=2, steps=3, seeds=2,
-                            learning_rate=result["params"]["learning_rate"], n_max=8,
+                            learning_rate=result.attrs["learning_rate"], n_max=8,
                             T_max=2, steps_max=5)
     np.testing.assert_allclose(field(result, "kappa_mean")[1, 1, 1],
                                np.asarray(direct.kappa)[0, 0, 0].mean(axis=0), rtol=1e-4)
