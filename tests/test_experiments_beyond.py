@@ -21,6 +21,7 @@ import sympy as sp
 
 import reference_numpy as ref
 from srlm_kit import bounds, cli, dynamics, instances, metrics, theory
+from srlm_kit.cli import dataset_json
 from srlm_kit.experiments import EXPERIMENTS, beyond
 from srlm_kit.figures import beyond as figures
 from srlm_kit.figures.core import expected_traces
@@ -31,7 +32,7 @@ SMALL = {"num_prompts": 12, "num_responses": 6, "T": 3, "seeds": 3, "n_max": 96}
 
 def strict_json(result: dict) -> dict:
     """The result survives strict JSON (no NaN, no infinity) unchanged."""
-    return json.loads(json.dumps(result, allow_nan=False))
+    return json.loads(json.dumps(dataset_json(result), allow_nan=False))
 
 
 # --------------------------------------------------------------------------------------------
@@ -222,7 +223,7 @@ def sharpening(small):
 def test_population_versus_samples_values(sharpening):
     result = strict_json(sharpening)
     params = result.attrs
-    population = np.asarray(result["population_excess"], dtype=float)
+    population = result["population_excess"].values
     closed = beyond.bump_excess_closed_form(params["num_responses"], params["height"],
                                             np.asarray([0.2, 1.0])[:, None],
                                             np.arange(SMALL["T"] + 1)[None, :])
@@ -232,12 +233,12 @@ def test_population_versus_samples_values(sharpening):
     assert np.all(excess >= population[None] * (1 - 1e-9))
     assert np.allclose(excess[..., 0], params["kappa0"] - 1, rtol=1e-12)
     # The reference line loses the transient factor every round.
-    mu = np.asarray(result["mu_min"], dtype=float)
-    reference = np.asarray(result["transient_reference"], dtype=float)
+    mu = result["mu_min"].values
+    reference = result["transient_reference"].values
     q = bounds.reviewer_contraction_factor(np.asarray([8, 40, 96])[:, None], mu[..., -1])
     np.testing.assert_allclose(reference[..., 2] / reference[..., 1], np.sqrt(q), rtol=1e-9)
     # The bound field is the kit's Theorem 5.3 at the recorded mu and gamma.
-    gamma = np.asarray(result["gamma_min"], dtype=float)
+    gamma = result["gamma_min"].values
     expected = bounds.theorem_5_3_bound(96, 2, log_class_size=0.0, delta=beyond.DELTA,
                                         gamma=gamma[2, 1, 2], mu=mu[2, 1, 2],
                                         kappa0=params["kappa0"])
@@ -248,10 +249,10 @@ def test_population_versus_samples_values(sharpening):
 def test_experiments_are_deterministic(sharpening):
     again = beyond.population_versus_samples(n_values=(8, 40, 96), betas=(0.2, 1.0),
                                              rate_rounds=2, **SMALL)
-    assert json.dumps(again) == json.dumps(sharpening)
+    assert again.equals(sharpening)
     other = beyond.population_versus_samples(n_values=(8, 40, 96), betas=(0.2, 1.0),
                                              rate_rounds=2, seed=1, **SMALL)
-    assert json.dumps(other["excess"].sel(band="mean")) != json.dumps(sharpening["excess"].sel(band="mean"))
+    assert not other["excess"].equals(sharpening["excess"])
 
 
 def test_consistency_not_correctness_values(small):
@@ -262,7 +263,7 @@ def test_consistency_not_correctness_values(small):
     np.testing.assert_allclose(agreement[..., 0],
                                np.broadcast_to(shares[:, None, None], agreement.shape[:-1]),
                                atol=1e-12)
-    population = np.asarray(result["population_agreement"], dtype=float)
+    population = result["population_agreement"].values
     np.testing.assert_allclose(population, np.broadcast_to(shares[:, None, None],
                                                            population.shape), atol=1e-12)
     retention = np.asarray(result["retention"].sel(band="mean"), dtype=float)
@@ -282,7 +283,7 @@ def test_judge_experiment_values_and_its_run_helper(small):
     run = beyond.judge_run(start, quality, length, key, bias=3.0, noise=1.0, n=96, beta=0.5,
                            T=3, seeds=3, n_max=96)
     np.testing.assert_allclose(agreement[1, 1, 0], run["agreement"].mean(axis=0), atol=1e-12)
-    np.testing.assert_allclose(np.asarray(result["judge_score_mean"], dtype=float)[1, 1, 0],
+    np.testing.assert_allclose(result["judge_score_mean"].values[1, 1, 0],
                                run["judge_score"].mean(axis=0), atol=1e-12)
     # The judge's score share is the expected score over its maximum, computed by hand.
     logits = np.asarray(beyond.simulate(key, start, n=96, beta=0.5, T=3, seeds=3, n_max=96,
@@ -298,12 +299,12 @@ def test_judge_experiment_values_and_its_run_helper(small):
 
 def test_margin_collapse_values(small):
     result = strict_json(small["margin_collapse"])
-    gamma = np.asarray(result["gamma_min"], dtype=float)
+    gamma = result["gamma_min"].values
     np.testing.assert_allclose(gamma[..., 0], np.broadcast_to([0.01, 0.3], gamma.shape[:-1]),
                                rtol=1e-9)
     assert np.all(np.diff(gamma, axis=-1) <= 0), "a running minimum never rises"
-    kappa0 = np.asarray(result["kappa0"], dtype=float)
-    mu = np.asarray(result["mu_min"], dtype=float)
+    kappa0 = result["kappa0"].values
+    mu = result["mu_min"].values
     expected = bounds.theorem_5_3_bound(40, 3, log_class_size=0.0, delta=beyond.DELTA,
                                         gamma=gamma[1, 0, 3], mu=mu[1, 0, 3], kappa0=kappa0[1, 0])
     assert result["bound"][1][0][3] == pytest.approx(float(expected), rel=1e-12)
@@ -323,7 +324,7 @@ def test_beta_regimes_values(small):
     np.testing.assert_allclose(result["coverage"], coverage, rtol=1e-12)
     # The exact update at beta = 0.5 from the bump: the closed form, the same for every n.
     closed = beyond.bump_excess_closed_form(6, math.log(2), 0.5, np.arange(4))
-    population = np.asarray(result["population_excess"], dtype=float)
+    population = result["population_excess"].values
     np.testing.assert_allclose(population[0], closed, rtol=1e-9)
     np.testing.assert_array_equal(population[0], population[1])
 

@@ -146,7 +146,7 @@ POOLING = {"totals": (8, 32, 128, 512), "rounds": (1, 2, 4), "seeds": 24}
 
 @pytest.fixture(scope="module")
 def pooling():
-    return limits.rounds_versus_pooling(**POOLING)
+    return EXPERIMENTS["rounds_versus_pooling"](**POOLING)
 
 
 def test_rounds_versus_pooling_agrees_with_the_closed_form_at_small_beta(pooling):
@@ -179,7 +179,7 @@ def test_rounds_versus_pooling_fields(pooling):
 
 
 def test_rounds_versus_pooling_is_deterministic(pooling):
-    assert limits.rounds_versus_pooling(**POOLING) == pooling
+    assert limits.rounds_versus_pooling(**POOLING).equals(pooling)
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -201,7 +201,7 @@ FROZEN = {"num_prompts": 12, "num_responses": 6, "kappa0": 3.0, "n_values": (20,
 
 @pytest.fixture(scope="module")
 def frozen():
-    return limits.self_versus_frozen_reward(**FROZEN)
+    return EXPERIMENTS["self_versus_frozen_reward"](**FROZEN)
 
 
 def test_self_and_frozen_coincide_on_the_first_round(frozen):
@@ -214,7 +214,7 @@ def test_self_and_frozen_coincide_on_the_first_round(frozen):
 def test_population_excess_matches_the_closed_form(frozen):
     """Bump of height b: kappa_t - 1 = (K - 1) exp(-b e_t), e_t from population_exponent."""
     b, K = frozen.attrs["bump_height"], FROZEN["num_responses"]
-    population = np.asarray(frozen["population_excess"], dtype=float)
+    population = frozen["population_excess"].values
     for r, reward in enumerate(limits.REWARDS):
         for j, beta in enumerate(FROZEN["betas"]):
             for t in range(FROZEN["T"] + 1):
@@ -226,7 +226,7 @@ def test_population_excess_matches_the_closed_form(frozen):
 
 
 def test_self_versus_frozen_is_deterministic_and_registered(frozen):
-    assert limits.self_versus_frozen_reward(**FROZEN) == frozen
+    assert limits.self_versus_frozen_reward(**FROZEN).equals(frozen)
     assert EXPERIMENTS["self_versus_frozen_reward"].__wrapped__ is limits.self_versus_frozen_reward
     assert EXPERIMENTS["rounds_versus_pooling"].__wrapped__ is limits.rounds_versus_pooling
 
@@ -333,12 +333,12 @@ def _check_figure(figure, result, experiment, kwargs):
 def test_pooling_figure_shows_the_experiment(pooling):
     from srlm_kit.figures import limits as figures
 
-    _check_figure(figures.rounds_versus_pooling(pooling, POOLING), pooling,
+    _check_figure(figures.rounds_versus_pooling(pooling), pooling,
                   "rounds_versus_pooling", POOLING)
 
 
 def test_frozen_figure_shows_the_experiment(frozen):
     from srlm_kit.figures import limits as figures
 
-    _check_figure(figures.self_versus_frozen_reward(frozen, FROZEN), frozen,
+    _check_figure(figures.self_versus_frozen_reward(frozen), frozen,
                   "self_versus_frozen_reward", FROZEN)

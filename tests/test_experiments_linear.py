@@ -21,6 +21,7 @@ import sympy as sp
 
 import reference_numpy as ref
 from srlm_kit import bounds, dynamics, instances, policies, theory
+from srlm_kit.cli import dataset_json
 from srlm_kit.experiments import EXPERIMENTS, linear
 from srlm_kit.figures import expected_traces
 from srlm_kit.figures import linear as figures
@@ -45,12 +46,12 @@ def small_start():
 
 @pytest.fixture(scope="module")
 def rounds():
-    return linear.linear_rounds(**SMALL_ROUNDS)
+    return EXPERIMENTS["linear_rounds"](**SMALL_ROUNDS)
 
 
 @pytest.fixture(scope="module")
 def sweep():
-    return linear.linear_dimension_sweep(**SMALL_SWEEP)
+    return EXPERIMENTS["linear_dimension_sweep"](**SMALL_SWEEP)
 
 
 def _interleaved_design(rng, n_max, d, informative):
@@ -266,7 +267,7 @@ def test_registered_and_json():
 
 
 def test_rounds_fields_against_direct_computations(rounds):
-    json.dumps(rounds)
+    json.dumps(dataset_json(rounds), allow_nan=False)
     coords, params = rounds["coords"], rounds.attrs
     field = {name: np.array(rounds[name], dtype=float) for name in rounds["dims"]}
     # The start and its runs, recomputed with the kit on the same keys.
@@ -294,7 +295,7 @@ def test_rounds_fields_against_direct_computations(rounds):
 
 
 def test_rounds_is_deterministic_and_checks_its_arguments(rounds):
-    assert linear.linear_rounds(**SMALL_ROUNDS) == rounds
+    assert linear.linear_rounds(**SMALL_ROUNDS).equals(rounds)
     with pytest.raises(ValueError, match="n_values"):
         linear.linear_rounds(**{**SMALL_ROUNDS, "n_values": (8, 4)})
     with pytest.raises(ValueError, match="radius_ratios"):
@@ -304,7 +305,7 @@ def test_rounds_is_deterministic_and_checks_its_arguments(rounds):
 
 
 def test_sweep_fields(sweep):
-    json.dumps(sweep)
+    json.dumps(dataset_json(sweep), allow_nan=False)
     field = {name: np.array(sweep[name], dtype=float) for name in sweep["dims"]}
     # d = 3 < informative pairs: every first round is the exact update
     assert np.all(np.abs(field["capture_first_min"][:, 0] - 1) < 1e-9)
@@ -326,7 +327,7 @@ def test_sweep_fields(sweep):
 def test_effective_dimension_grid_against_the_direct_sum():
     result = linear.effective_dimension_grid(alphas=(0.2, 1.0), n_values=(10, 1000),
                                              dimensions=(1, 5, 50))
-    json.dumps(result)
+    json.dumps(dataset_json(result), allow_nan=False)
     deff = np.array(result["deff"])
     for i, alpha in enumerate((0.2, 1.0)):
         for j, n in enumerate((10, 1000)):

@@ -88,7 +88,7 @@ def grid():
 
 
 def test_one_round_grid_inequalities_hold_on_every_seed(grid):
-    one = grid["level_one"]
+    one = grid.attrs["level_one"]
     assert one["seeds_checked"] == 2 * 2 * 3
     assert one["decomposition_violations"] == 0 and one["change_of_measure_violations"] == 0
     gap, decomposition = np.array(grid["gap"]), np.array(grid["decomposition"])
