@@ -18,6 +18,7 @@ import jax
 import numpy as np
 import pytest
 import sympy as sp
+import xarray as xr
 
 import reference_numpy as ref
 from srlm_kit import bounds, cli, dynamics, instances, metrics, theory
@@ -30,9 +31,11 @@ from srlm_kit.figures.core import expected_traces
 SMALL = {"num_prompts": 12, "num_responses": 6, "T": 3, "seeds": 3, "n_max": 96}
 
 
-def strict_json(result: dict) -> dict:
-    """The result survives strict JSON (no NaN, no infinity) unchanged."""
-    return json.loads(json.dumps(dataset_json(result), allow_nan=False))
+def strict_json(result: xr.Dataset) -> xr.Dataset:
+    """The result, after checking that its command-line form is strict JSON (no NaN, no
+    infinity)."""
+    json.dumps(dataset_json(result), allow_nan=False)
+    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -242,8 +245,8 @@ def test_population_versus_samples_values(sharpening):
     expected = bounds.theorem_5_3_bound(96, 2, log_class_size=0.0, delta=beyond.DELTA,
                                         gamma=gamma[2, 1, 2], mu=mu[2, 1, 2],
                                         kappa0=params["kappa0"])
-    assert result["bound"][2][1][2] == pytest.approx(float(expected), rel=1e-12)
-    assert result["bound"][2][1][0] is None
+    assert float(result["bound"][2, 1, 2]) == pytest.approx(float(expected), rel=1e-12)
+    assert np.isnan(result["bound"][2, 1, 0])
 
 
 def test_experiments_are_deterministic(sharpening):
@@ -276,7 +279,7 @@ def test_judge_experiment_values_and_its_run_helper(small):
         seed=0, num_prompts=12, num_responses=6, temperature=0.5, initial_agreement=0.5)
     for j, bias in enumerate((0.0, 3.0)):
         share = float(np.mean(beyond.favourite_is_correct(quality, length, bias)))
-        assert result["limit"][j] == pytest.approx(share, abs=1e-12)
+        assert float(result["limit"][j]) == pytest.approx(share, abs=1e-12)
     agreement = np.asarray(result["agreement"].sel(band="mean"), dtype=float)
     np.testing.assert_allclose(agreement[..., 0], 0.5, atol=1e-12)
     # The grid holds exactly what judge_run returns for one setting.
@@ -307,7 +310,7 @@ def test_margin_collapse_values(small):
     mu = result["mu_min"].values
     expected = bounds.theorem_5_3_bound(40, 3, log_class_size=0.0, delta=beyond.DELTA,
                                         gamma=gamma[1, 0, 3], mu=mu[1, 0, 3], kappa0=kappa0[1, 0])
-    assert result["bound"][1][0][3] == pytest.approx(float(expected), rel=1e-12)
+    assert float(result["bound"][1, 0, 3]) == pytest.approx(float(expected), rel=1e-12)
     start = beyond.near_tie(12, 6, 3, 0.01)
     assert kappa0[1, 0] == pytest.approx(ref.condition_number(np.asarray(start.logits),
                                                               np.full(12, 1 / 12)), rel=1e-12)
@@ -337,7 +340,7 @@ def test_command_line_prints_the_same_numbers():
     out = io.StringIO()
     with redirect_stdout(out):
         assert cli.main(arguments) == 0
-    assert json.loads(out.getvalue()) == strict_json(beyond.beta_regimes(**settings))
+    assert json.loads(out.getvalue()) == dataset_json(EXPERIMENTS["beta_regimes"](**settings))
     assert EXPERIMENTS["beta_regimes"].__wrapped__ is beyond.beta_regimes
 
 
@@ -379,9 +382,9 @@ BUILDERS = {
 def test_figures_show_the_experiment_values_at_every_slider_position(small, name):
     result = small[name]
     for builder in BUILDERS[name]:
-        figure = builder(result, {})
+        figure = builder(result)
         meta = figure.figure.layout.meta["srlm"]
-        assert meta["experiment"] == name and meta["kwargs"] == {}
+        assert meta["experiment"] == name and meta["kwargs"] == result.attrs["arguments"]
         sliders = figure.figure.layout.sliders
         trace_metas = [trace.meta for trace in figure.figure.data]
         for slider_index, slider in enumerate(sliders):

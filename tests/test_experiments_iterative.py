@@ -356,7 +356,7 @@ FIGURES = [
 @pytest.mark.parametrize("builder, fixture, sliders", FIGURES)
 def test_figures_show_the_experiments_values(builder, fixture, sliders, request):
     result = request.getfixturevalue(fixture)
-    figure = builder(result, {})
+    figure = builder(result)
     meta = figure.figure.layout.meta["srlm"]
     assert meta["sliders"] == sliders and meta["experiment"] in EXPERIMENTS
     assert len(figure.description) > 100
@@ -377,18 +377,18 @@ def test_figures_show_the_experiments_values(builder, fixture, sliders, request)
 
 
 def test_stacked_panels_keep_trace_order(grid):
-    figure = figures.level_one_figure(grid, {})
+    figure = figures.level_one_figure(grid)
     fields = [trace.meta["field"] for trace in figure.figure.data if trace.meta
               and "field" in trace.meta]
     assert fields[:2] == ["c1_lhs", "c1_rhs"]
     axes = {trace.meta["field"]: trace.yaxis for trace in figure.figure.data
             if trace.meta and "field" in trace.meta}
-    assert axes["c1_lhs"] == "y" and axes["kappa"].sel(band="mean") == "y2"
+    assert axes["c1_lhs"] == "y" and axes["kappa"] == "y2"
     assert figure.figure.layout.yaxis.type == "log" and figure.figure.layout.yaxis2.type == "log"
 
 
 def test_main_figure_has_one_panel_and_at_most_five_named_curves(grid):
-    figure = figures.main_figure(grid, {})
+    figure = figures.main_figure(grid)
     named = [trace for trace in figure.figure.data if trace.showlegend is not False]
     assert len(named) <= 5 and len(figure.figure.data) <= 6
     assert "yaxis2" not in figure.figure.layout.to_plotly_json()

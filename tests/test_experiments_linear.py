@@ -420,7 +420,7 @@ def test_figures_show_the_experiments_values(rounds, sweep):
             (figures.realizability_rounds, rounds, "linear_rounds"),
             (figures.failure_against_dimension, sweep, "linear_dimension_sweep"),
             (figures.effective_dimension_against_d, effective, "effective_dimension_grid")):
-        figure = builder(result, {}, div_id="fig-07-test")
+        figure = builder(result, div_id="fig-07-test")
         assert figure.figure.layout.meta["srlm"]["experiment"] == experiment
         _check_figure(figure, result, {})
 
