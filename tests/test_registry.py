@@ -80,6 +80,7 @@ def test_every_registered_experiment_has_small_arguments():
     assert [spec.name for spec in SPECS] == list(EXPERIMENTS)
 
 
+@pytest.mark.slow  # every experiment, compiled and run twice: about three minutes
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
 def test_result_has_exactly_the_declared_dimensions_and_variables(spec):
     arguments = _small(spec.name)
