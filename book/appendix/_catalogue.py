@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import importlib
 import pkgutil
+import re
 from pathlib import Path
 
 import jupytext
@@ -28,11 +29,6 @@ from srlm_kit.experiments import EXPERIMENTS
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: The kit reference's pages of experiment modules: (file stem, parts of the book it covers,
-#: by index in the table of contents, -1 for the introduction). Modules that no page uses go to
-#: the last one.
-GROUPS = (("experiments_parts_1_2", (-1, 0, 1)), ("experiments_part_3", (2,)),
-          ("experiments_part_4", None))
 
 
 def toc_parts() -> list[list[Path]]:
@@ -52,6 +48,25 @@ def toc_parts() -> list[list[Path]]:
     parts = [[ROOT / f"{toc['root']}.md"]] + [list(map(lambda f: ROOT / f"{f}.md", files(part)))
                                              for part in toc.get("parts", [])]
     return [[page for page in part if page.is_file()] for part in parts]
+
+
+def experiment_pages() -> tuple[tuple[str, tuple[int, ...] | None], ...]:
+    """The kit reference's pages of experiment modules, read from the table of contents:
+    ``(file stem, parts of the book it covers)``. A page ``kit/experiments_part_3`` or
+    ``kit/experiments_parts_1_2`` covers the parts its name numbers (as indices in the table of
+    contents after the root page); the first page also covers the introduction (-1), the last
+    (``None``) every later part and the modules that no page uses."""
+    stems = re.findall(r"file: book/appendix/kit/(experiments_parts?(?:_\d+)+)\s*$",
+                       (ROOT / "_toc.yml").read_text(), re.M)
+    pages = [[stem, tuple(int(number) - 1 for number in re.findall(r"\d+", stem))]
+             for stem in stems]
+    pages[0][1] = (-1, *pages[0][1])
+    pages[-1][1] = None
+    return tuple((stem, covered) for stem, covered in pages)
+
+
+#: The pages of :func:`experiment_pages`.
+GROUPS = experiment_pages()
 
 
 def _called(tree: ast.AST, variables: dict[str, str]) -> list[str]:
