@@ -2,8 +2,9 @@
 
 ``python -m srlm_kit simulate ...`` runs the self-rewarding iteration and prints kappa_t and the
 failure probability per round (mean and standard deviation over seeds), as a table or as JSON.
-``python -m srlm_kit experiment NAME ...`` prints the numbers behind a figure of the book.
-Bad arguments print one line naming the parameter and exit with status 2.
+``python -m srlm_kit experiment NAME ...`` prints the numbers behind a figure of the book: the
+experiment's :class:`xarray.Dataset` as strict JSON (:func:`dataset_json`). Bad arguments print
+one line naming the parameter and exit with status 2.
 """
 
 from __future__ import annotations
@@ -73,7 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     experiment = commands.add_parser(
         "experiment", help="print the numbers behind one of the book's figures",
         description="Print the numbers behind a figure of the book (the same numbers the "
-                    "chapter draws), as JSON. Use --list to see the names.")
+                    "chapter draws), as one JSON object in xarray's dictionary form: "
+                    "'coords' and 'data_vars' (each with 'dims' and 'data', nested lists; "
+                    "missing values are null), 'dims' (the size of each dimension) and "
+                    "'attrs' (the settings, the experiment's name and arguments). "
+                    "Use --list to see the names.")
     experiment.add_argument("name", nargs="?", help="experiment name (see --list)")
     experiment.add_argument("--list", action="store_true", help="list the experiments and exit")
     experiment.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -174,15 +179,29 @@ def _experiment(arguments) -> str:
         if "unexpected keyword" in str(error):
             raise ValueError(f"--set: {error}") from None
         raise
-    return json.dumps(data, default=_to_builtin)
+    return json.dumps(dataset_json(data), allow_nan=False)
 
 
-def _to_builtin(value):
-    if isinstance(value, np.generic):
-        return value.item()
+def dataset_json(result) -> dict:
+    """An experiment's :class:`xarray.Dataset` as strict JSON: xarray's own dictionary form
+    (``Dataset.to_dict(data="list")``: ``coords``, ``attrs``, ``dims``, ``data_vars``), with NaN
+    and infinities as ``None`` (JSON null) and NumPy values as Python numbers.
+    ``xarray.Dataset.from_dict`` reads it back."""
+    return _strict(result.to_dict(data="list"))
+
+
+def _strict(value):
+    if isinstance(value, dict):
+        return {str(key): _strict(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(item) for item in value]
     if isinstance(value, np.ndarray | jax.Array):
-        return np.asarray(value).tolist()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
+        return _strict(np.asarray(value).tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

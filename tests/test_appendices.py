@@ -8,8 +8,8 @@ Three groups of checks:
 * every figure of the book comes from an experiment called with its default arguments: in the
   chapter sources, and in the built pages (each figure records its experiment and keyword
   arguments in ``layout.meta``);
-* the command line prints the function's numbers, and every experiment gives the same numbers
-  twice.
+* the command line prints the function's numbers (that every experiment gives the same numbers
+  twice is checked with the registry, in ``test_registry.py``).
 
 The checks on the built site read ``_build/html`` (or ``SRLM_SITE_DIR``) and carry the
 ``browser`` mark, so that ``make test`` runs them after the book is built, with the browser tests
@@ -35,6 +35,7 @@ import yaml
 from bs4 import BeautifulSoup
 
 import srlm_kit
+from srlm_kit.cli import dataset_json
 from srlm_kit.experiments import EXPERIMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -393,14 +394,14 @@ def test_enough_cheap_experiments_are_registered():
 
 @pytest.mark.parametrize("name", _cheap())
 def test_command_line_prints_the_functions_numbers(name):
-    assert _command_line(name, "--json") == _as_json(EXPERIMENTS[name]())
+    assert _command_line(name, "--json") == dataset_json(EXPERIMENTS[name]())
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["rounds_versus_pooling", "self_versus_frozen_reward"])
 def test_command_line_prints_chapter_nines_numbers(name):
     """Chapter 9's experiments (10 to 30 s each in a fresh process, compilation included)."""
-    assert _command_line(name, "--json") == _as_json(EXPERIMENTS[name]())
+    assert _command_line(name, "--json") == dataset_json(EXPERIMENTS[name]())
 
 
 @pytest.mark.parametrize("name", _cheap()[:2])
@@ -408,21 +409,11 @@ def test_command_with_every_default_spelled_out_prints_the_same(name):
     """As the reproducing page prints it: ``--set key=value`` for every default."""
     options = [f"--set={key}={json.dumps(_as_json(value))}"
                for key, value in _defaults(name).items()]
-    assert _command_line(name, *options) == _command_line(name)
-
-
-def test_every_experiment_module_tests_its_determinism():
-    """Running every experiment twice here would cost minutes; instead every experiment module
-    has a test file that checks its determinism (and the command-line tests above compare a
-    fresh process with this one)."""
-    for module in sorted({function.__module__ for function in EXPERIMENTS.values()}):
-        topic = module.rsplit(".", 1)[1]
-        # The gallery's experiment (module "explorer") is tested with the figure machinery.
-        path = ROOT / "tests" / ("test_figures.py" if topic == "explorer"
-                                 else f"test_experiments_{topic}.py")
-        texts = [path.read_text()] if path.exists() else []
-        assert any(re.search(r"determinis|same[ _]numbers|twice|same[ _]seed", text, re.I)
-                   for text in texts), f"{module}: no test file with a determinism test"
+    spelled_out, plain = _command_line(name, *options), _command_line(name)
+    assert spelled_out["attrs"].pop("arguments") == {key: _as_json(value) for key, value
+                                                     in _defaults(name).items()}
+    assert plain["attrs"].pop("arguments") == {}
+    assert spelled_out == plain
 
 
 # --------------------------------------------------------------------------------------------

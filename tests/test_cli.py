@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
 import jax
 import numpy as np
 import pytest
+import xarray as xr
 
 from srlm_kit import cli, dynamics, instances
 
@@ -73,3 +75,41 @@ def test_help_explains_every_option():
 def test_unknown_experiment_is_a_named_error(capsys):
     assert cli.main(["experiment", "no-such-figure"]) == 2
     assert "experiment name must be one of" in capsys.readouterr().err
+
+
+def test_experiment_prints_the_dataset_as_strict_json(capsys):
+    """xarray's dictionary form: coords, data_vars (dims and nested data), dims and attrs, with
+    NaN as null; ``xarray.Dataset.from_dict`` reads it back."""
+    from srlm_kit.experiments import EXPERIMENTS
+
+    arguments = {"kappa0s": [2.0, 4.0], "log_class_sizes": [1.0], "n_values": [10, 1000]}
+    overrides = [part for name, value in arguments.items()
+                 for part in ("--set", f"{name}={json.dumps(value)}")]
+    assert cli.main(["experiment", "lower_bound_forms", "--json", *overrides]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert set(printed) == {"coords", "attrs", "dims", "data_vars"}
+    assert printed["dims"] == {"kappa0": 2, "log_class_size": 1, "n": 2}
+    assert printed["attrs"]["experiment"] == "lower_bound_forms"
+    assert printed["attrs"]["arguments"] == arguments
+    result = EXPERIMENTS["lower_bound_forms"](**arguments)
+    for name, variable in result.data_vars.items():
+        shown = printed["data_vars"][name]
+        assert shown["dims"] == list(variable.dims)
+        expected = variable.values
+        values = np.asarray(shown["data"], dtype=float)  # null -> NaN
+        np.testing.assert_array_equal(values, expected)
+        # a NaN in the Dataset (an equation without solution) is a null in the JSON
+        assert (np.isnan(expected).any()
+                == any(value is None for row in shown["data"] for column in row
+                       for value in column))
+    back = xr.Dataset.from_dict(printed)
+    assert back["n"].values.tolist() == [10, 1000]
+
+
+def test_strict_json_turns_every_non_finite_number_into_null():
+    result = xr.Dataset({"x": (["t"], [1.0, math.nan, math.inf])}, coords={"t": [0, 1, 2]},
+                        attrs={"bound": -math.inf, "settings": {"beta": np.float64(0.5)}})
+    converted = cli.dataset_json(result)
+    assert converted["data_vars"]["x"]["data"] == [1.0, None, None]
+    assert converted["attrs"] == {"bound": None, "settings": {"beta": 0.5}}
+    json.dumps(converted, allow_nan=False)

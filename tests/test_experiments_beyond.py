@@ -18,9 +18,11 @@ import jax
 import numpy as np
 import pytest
 import sympy as sp
+import xarray as xr
 
 import reference_numpy as ref
 from srlm_kit import bounds, cli, dynamics, instances, metrics, theory
+from srlm_kit.cli import dataset_json
 from srlm_kit.experiments import EXPERIMENTS, beyond
 from srlm_kit.figures import beyond as figures
 from srlm_kit.figures.core import expected_traces
@@ -29,9 +31,11 @@ from srlm_kit.figures.core import expected_traces
 SMALL = {"num_prompts": 12, "num_responses": 6, "T": 3, "seeds": 3}
 
 
-def strict_json(result: dict) -> dict:
-    """The result survives strict JSON (no NaN, no infinity) unchanged."""
-    return json.loads(json.dumps(result, allow_nan=False))
+def strict_json(result: xr.Dataset) -> xr.Dataset:
+    """The result, after checking that its command-line form is strict JSON (no NaN, no
+    infinity)."""
+    json.dumps(dataset_json(result), allow_nan=False)
+    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -222,51 +226,51 @@ def sharpening(small):
 
 def test_population_versus_samples_values(sharpening):
     result = strict_json(sharpening)
-    params = result["params"]
-    population = np.asarray(result["population_excess"], dtype=float)
+    params = result.attrs
+    population = result["population_excess"].values
     closed = bounds.bump_population_margin_and_excess(params["height"], params["num_responses"],
                                                       np.asarray([0.2, 1.0])[:, None],
                                                       np.arange(SMALL["T"] + 1)[None, :])[1]
     representable = closed > 1e-300
     np.testing.assert_allclose(population[representable], closed[representable], rtol=1e-9)
-    excess = np.asarray(result["excess_mean"], dtype=float)
+    excess = np.asarray(result["excess"].sel(band="mean"), dtype=float)
     assert np.all(excess >= population[None] * (1 - 1e-9))
     assert np.allclose(excess[..., 0], params["kappa0"] - 1, rtol=1e-12)
     # The reference line loses the transient factor every round.
-    mu = np.asarray(result["mu_min"], dtype=float)
-    reference = np.asarray(result["transient_reference"], dtype=float)
+    mu = result["mu_min"].values
+    reference = result["transient_reference"].values
     q = bounds.reviewer_contraction_factor(np.asarray([8, 40, 96])[:, None], mu[..., -1])
     np.testing.assert_allclose(reference[..., 2] / reference[..., 1], np.sqrt(q), rtol=1e-9)
     # The bound field is the kit's Theorem 5.3 at the recorded mu and gamma.
-    gamma = np.asarray(result["gamma_min"], dtype=float)
+    gamma = result["gamma_min"].values
     expected = bounds.theorem_5_3_bound(96, 2, log_class_size=0.0, delta=beyond.DELTA,
                                         gamma=gamma[2, 1, 2], mu=mu[2, 1, 2],
                                         kappa0=params["kappa0"])
-    assert result["bound"][2][1][2] == pytest.approx(float(expected), rel=1e-12)
-    assert result["bound"][2][1][0] is None
+    assert float(result["bound"][2, 1, 2]) == pytest.approx(float(expected), rel=1e-12)
+    assert np.isnan(result["bound"][2, 1, 0])
 
 
 def test_experiments_are_deterministic(sharpening):
     again = beyond.population_versus_samples(n_values=(8, 40, 96), betas=(0.2, 1.0),
                                              rate_rounds=2, **SMALL)
-    assert json.dumps(again) == json.dumps(sharpening)
+    assert again.equals(sharpening)
     other = beyond.population_versus_samples(n_values=(8, 40, 96), betas=(0.2, 1.0),
                                              rate_rounds=2, seed=1, **SMALL)
-    assert json.dumps(other["excess_mean"]) != json.dumps(sharpening["excess_mean"])
+    assert not other["excess"].equals(sharpening["excess"])
 
 
 def test_consistency_not_correctness_values(small):
     result = strict_json(small["consistency_not_correctness"])
-    agreement = np.asarray(result["agreement_mean"], dtype=float)
+    agreement = np.asarray(result["agreement"].sel(band="mean"), dtype=float)
     # external_labels: exactly round(p m) agreeing prompts, so agreement at t = 0 is 3/12, 6/12.
     shares = np.asarray([3, 6]) / 12
     np.testing.assert_allclose(agreement[..., 0],
                                np.broadcast_to(shares[:, None, None], agreement.shape[:-1]),
                                atol=1e-12)
-    population = np.asarray(result["population_agreement"], dtype=float)
+    population = result["population_agreement"].values
     np.testing.assert_allclose(population, np.broadcast_to(shares[:, None, None],
                                                            population.shape), atol=1e-12)
-    retention = np.asarray(result["retention_mean"], dtype=float)
+    retention = np.asarray(result["retention"].sel(band="mean"), dtype=float)
     np.testing.assert_allclose(retention[..., 0], 1.0, atol=1e-12)
 
 
@@ -276,14 +280,14 @@ def test_judge_experiment_values_and_its_run_helper(small):
         seed=0, num_prompts=12, num_responses=6, temperature=0.5, initial_agreement=0.5)
     for j, bias in enumerate((0.0, 3.0)):
         share = float(np.mean(beyond.favourite_is_correct(quality, length, bias)))
-        assert result["limit"][j] == pytest.approx(share, abs=1e-12)
-    agreement = np.asarray(result["agreement_mean"], dtype=float)
+        assert float(result["limit"][j]) == pytest.approx(share, abs=1e-12)
+    agreement = np.asarray(result["agreement"].sel(band="mean"), dtype=float)
     np.testing.assert_allclose(agreement[..., 0], 0.5, atol=1e-12)
     # The grid holds exactly what judge_run returns for one setting.
     run = beyond.judge_run(start, quality, length, key, bias=3.0, noise=1.0, n=96, beta=0.5,
                            T=3, seeds=3)
     np.testing.assert_allclose(agreement[1, 1, 0], run["agreement"].mean(axis=0), atol=1e-12)
-    np.testing.assert_allclose(np.asarray(result["judge_score_mean"], dtype=float)[1, 1, 0],
+    np.testing.assert_allclose(result["judge_score_mean"].values[1, 1, 0],
                                run["judge_score"].mean(axis=0), atol=1e-12)
     # The judge's score share is the expected score over its maximum, computed by hand.
     logits = np.asarray(beyond.simulate(key, start, n=96, beta=0.5, T=3, seeds=3,
@@ -293,21 +297,21 @@ def test_judge_experiment_values_and_its_run_helper(small):
     by_hand = (np.exp(logits) * score).sum(-1).mean(-1) / score.max(axis=1).mean()
     np.testing.assert_allclose(run["judge_score"], by_hand, rtol=1e-9)
     # Self-reward rows are the same along the bias axis.
-    self_agreement = np.asarray(result["self_agreement_mean"], dtype=float)
+    self_agreement = np.asarray(result["self_agreement"].sel(band="mean"), dtype=float)
     np.testing.assert_array_equal(self_agreement[0], self_agreement[1])
 
 
 def test_margin_collapse_values(small):
     result = strict_json(small["margin_collapse"])
-    gamma = np.asarray(result["gamma_min"], dtype=float)
+    gamma = result["gamma_min"].values
     np.testing.assert_allclose(gamma[..., 0], np.broadcast_to([0.01, 0.3], gamma.shape[:-1]),
                                rtol=1e-9)
     assert np.all(np.diff(gamma, axis=-1) <= 0), "a running minimum never rises"
-    kappa0 = np.asarray(result["kappa0"], dtype=float)
-    mu = np.asarray(result["mu_min"], dtype=float)
+    kappa0 = result["kappa0"].values
+    mu = result["mu_min"].values
     expected = bounds.theorem_5_3_bound(40, 3, log_class_size=0.0, delta=beyond.DELTA,
                                         gamma=gamma[1, 0, 3], mu=mu[1, 0, 3], kappa0=kappa0[1, 0])
-    assert result["bound"][1][0][3] == pytest.approx(float(expected), rel=1e-12)
+    assert float(result["bound"][1, 0, 3]) == pytest.approx(float(expected), rel=1e-12)
     start = beyond.near_tie(12, 6, 3, 0.01)
     assert kappa0[1, 0] == pytest.approx(ref.condition_number(np.asarray(start.logits),
                                                               np.full(12, 1 / 12)), rel=1e-12)
@@ -318,13 +322,13 @@ def test_beta_regimes_values(small):
     n = np.asarray([16, 96])
     np.testing.assert_allclose(result["scaled_beta"], np.asarray([0.5, 1.0])[:, None]
                                / np.sqrt(n)[None, :], rtol=1e-12)
-    p = result["params"]["mode_probability"]
+    p = result.attrs["mode_probability"]
     assert p == pytest.approx(2 / (2 + 5), rel=1e-12)
     coverage = (1 - 2 * p * (1 - p) / 12) ** (n[:, None] * np.arange(4)[None, :])
     np.testing.assert_allclose(result["coverage"], coverage, rtol=1e-12)
     # The exact update at beta = 0.5 from the bump: the closed form, the same for every n.
     closed = bounds.bump_population_margin_and_excess(math.log(2), 6, 0.5, np.arange(4))[1]
-    population = np.asarray(result["population_excess"], dtype=float)
+    population = result["population_excess"].values
     np.testing.assert_allclose(population[0], closed, rtol=1e-9)
     np.testing.assert_array_equal(population[0], population[1])
 
@@ -337,8 +341,8 @@ def test_command_line_prints_the_same_numbers():
     out = io.StringIO()
     with redirect_stdout(out):
         assert cli.main(arguments) == 0
-    assert json.loads(out.getvalue()) == strict_json(beyond.beta_regimes(**settings))
-    assert EXPERIMENTS["beta_regimes"] is beyond.beta_regimes
+    assert json.loads(out.getvalue()) == dataset_json(EXPERIMENTS["beta_regimes"](**settings))
+    assert EXPERIMENTS["beta_regimes"].__wrapped__ is beyond.beta_regimes
 
 
 @pytest.mark.parametrize(("build", "message"), [
@@ -378,9 +382,9 @@ BUILDERS = {
 def test_figures_show_the_experiment_values_at_every_slider_position(small, name):
     result = small[name]
     for builder in BUILDERS[name]:
-        figure = builder(result, {})
+        figure = builder(result)
         meta = figure.figure.layout.meta["srlm"]
-        assert meta["experiment"] == name and meta["kwargs"] == {}
+        assert meta["experiment"] == name and meta["kwargs"] == result.attrs["arguments"]
         sliders = figure.figure.layout.sliders
         trace_metas = [trace.meta for trace in figure.figure.data]
         for slider_index, slider in enumerate(sliders):

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import reference_numpy as ref
 from srlm_kit import instances, metrics
-from srlm_kit.experiments import EXPERIMENTS, failure
+from srlm_kit.experiments import failure
 
 # --------------------------------------------------------------------------------------------
 # Autoregressive models, against plain Python products over all sequences
@@ -153,32 +153,28 @@ def test_token_by_token_sampling_matches_the_sequence_probabilities():
 # --------------------------------------------------------------------------------------------
 
 
-def test_experiments_are_registered():
-    for name, function in failure.EXPERIMENTS.items():
-        assert EXPERIMENTS[name] is function
-
-
 def test_greedy_trap_sequences_against_enumeration():
     result = failure.greedy_trap_sequences(p_values=(0.4,), epsilons=(0.05, 0.1), samples=5000)
-    labels = result["coords"]["sequence"]
+    labels = result["sequence"].values.tolist()
     for j, epsilon in enumerate((0.05, 0.1)):
         expected = _probabilities_by_enumeration(instances.autoregressive_trap(3, 3, 0.4, epsilon))
-        shown = result["probability"][0][j]
+        shown = result["probability"].values[0, j]
         for label, value in zip(labels, shown, strict=True):
             assert math.isclose(value, expected[tuple(int(c) for c in label)], abs_tol=1e-15)
-        assert math.isclose(sum(result["frequency"][0][j]), 1.0, rel_tol=1e-12)
-        optimal = [value for value in result["optimal"][0][j] if value is not None]
-        greedy = [value for value in result["greedy"][0][j] if value is not None]
+        assert math.isclose(result["frequency"].values[0, j].sum(), 1.0, rel_tol=1e-12)
+        optimal = [value for value in result["optimal"].values[0, j] if not math.isnan(value)]
+        greedy = [value for value in result["greedy"].values[0, j] if not math.isnan(value)]
         assert optimal == [pytest.approx(0.4)] and greedy[0] < 0.4
     assert all(row["hamming_distance"] == 3 and row["greedy"] == "000" and row["optimal"] == "111"
-               for row in result["summary"])
-    assert failure.greedy_trap_sequences(p_values=(0.4,), epsilons=(0.05,), samples=100) == \
-        failure.greedy_trap_sequences(p_values=(0.4,), epsilons=(0.05,), samples=100)
+               for row in result.attrs["summary"])
+    assert failure.greedy_trap_sequences(p_values=(0.4,), epsilons=(0.05,), samples=100).equals(
+        failure.greedy_trap_sequences(p_values=(0.4,), epsilons=(0.05,), samples=100))
 
 
 def test_greedy_versus_mode_agrees_with_a_loop_over_the_same_models():
     result = failure.greedy_versus_mode(temperatures=(0.3,), models=40, length=3)
-    row = result["rows"][0]
+    row = {name: int(result[name][0]) for name in ("above_half", "missed_above_half",
+                                                   "at_most_half", "missed_at_most_half")}
     keys = jax.random.split(jax.random.key(0), 40)
     above = missed_above = missed_below = 0
     for key in keys:
@@ -227,7 +223,7 @@ def test_lemma_c1_thresholds_against_the_numpy_reference():
     kwargs = dict(num_prompts=12, num_responses=5, n_values=(20, 60), betas=(0.1,),
                   thresholds=(0.2, 0.5, 0.8), T=2, seeds=3)
     result = failure.lemma_c1_thresholds(**kwargs)
-    assert result == failure.lemma_c1_thresholds(**kwargs)  # deterministic
+    assert result.equals(failure.lemma_c1_thresholds(**kwargs))  # deterministic
     # Recompute the first step of seed 0 at n = 60 from the same run, independently.
     from srlm_kit import dynamics
 
@@ -245,9 +241,9 @@ def test_lemma_c1_thresholds_against_the_numpy_reference():
         for k, s in enumerate((0.2, 0.5, 0.8)):
             lhs[seed_index, k] = rho[after_probs <= s].sum()
             rhs[seed_index, k] = gap / (ref.margin(before, rho) * (1 - s))
-    assert np.allclose(result["lhs_mean"][1][0], lhs.mean(axis=0), atol=1e-12)
-    assert np.allclose(result["rhs_mean"][1][0], rhs.mean(axis=0), rtol=1e-10)
-    summary = result["summary"]
+    assert np.allclose(result["lhs"].sel(band="mean")[1][0], lhs.mean(axis=0), atol=1e-12)
+    assert np.allclose(result["rhs"].sel(band="mean")[1][0], rhs.mean(axis=0), rtol=1e-10)
+    summary = result.attrs["summary"]
     assert summary["step_violations"] == 0 and summary["threshold_violations"] == 0
     assert summary["steps_checked"] == 2 * 1 * 3 * 2
     assert summary["threshold_pairs_checked"] == 2 * 1 * 3 * 3

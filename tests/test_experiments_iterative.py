@@ -19,6 +19,7 @@ from scipy import stats
 
 import reference_numpy as ref
 from srlm_kit import bounds, checks, dynamics, instances
+from srlm_kit.cli import dataset_json
 from srlm_kit.experiments import EXPERIMENTS
 from srlm_kit.experiments import iterative as it
 from srlm_kit.experiments.explorer import bump_height_for_kappa0
@@ -32,17 +33,17 @@ SMALL = dict(num_prompts=10, num_responses=8, kappa0s=(2.5, 5.0), n_values=(20, 
 
 @pytest.fixture(scope="module")
 def grid():
-    return it.iterative_bound_grid(**SMALL, calibration=(5.0, 20, 1))
+    return EXPERIMENTS["iterative_bound_grid"](**SMALL, calibration=(5.0, 20, 1))
 
 
 @pytest.fixture(scope="module")
 def level_three():
-    return it.iterative_level_three(**SMALL, doublings=12)
+    return EXPERIMENTS["iterative_level_three"](**SMALL, doublings=12)
 
 
 @pytest.fixture(scope="module")
 def rounds():
-    return it.rounds_needed_grid(**SMALL)
+    return EXPERIMENTS["rounds_needed_grid"](**SMALL)
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +58,6 @@ def direct():
             runs[n, rule] = jax.tree_util.tree_map(
                 lambda leaf, rule=rule: leaf[:, :, rule:rule + 1], both)
     return runs
-
-
-def _array(result, field):
-    return np.asarray(result[field], dtype=float)
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,8 +153,8 @@ def test_wide_grid_contains_the_simulated_sizes():
 
 
 def test_grid_trajectories_equal_direct_runs(grid, direct):
-    failure = _array(grid, "failure_mean")
-    kappa = _array(grid, "kappa_mean")
+    failure = grid["failure"].sel(band="mean").values
+    kappa = grid["kappa"].sel(band="mean").values
     for j, n in enumerate(SMALL["n_values"]):
         for rule in (0, 1):
             run = direct[n, rule]
@@ -173,35 +170,35 @@ def test_grid_level_one_equals_the_checks_on_direct_runs(grid, direct):
         lemma.append(c1.rhs[:, 0, 0].mean(1))
         tail.append(checks.tail_integral_check(run).inequality.rhs[:, 0, 0].mean(1))
         violations += checks.count_violations(c1)
-    assert np.allclose(_array(grid, "c1_rhs")[:, :, 0, 1:], np.stack(lemma, axis=1))
-    assert np.allclose(_array(grid, "tail_rhs")[:, :, 0, 1:], np.stack(tail, axis=1))
-    assert np.all(np.isnan(_array(grid, "c1_rhs")[..., 0]))
-    assert violations == 0 and grid["level_one"]["lemma_c1_violations"] == 0
-    assert grid["level_one"]["steps_checked"] == 2 * 2 * 2 * 3 * 3
+    assert np.allclose(grid["c1_rhs"].values[:, :, 0, 1:], np.stack(lemma, axis=1))
+    assert np.allclose(grid["tail_rhs"].values[:, :, 0, 1:], np.stack(tail, axis=1))
+    assert np.all(np.isnan(grid["c1_rhs"].values[..., 0]))
+    assert violations == 0 and grid.attrs["level_one"]["lemma_c1_violations"] == 0
+    assert grid.attrs["level_one"]["steps_checked"] == 2 * 2 * 2 * 3 * 3
 
 
 def test_recursion_with_inverse_mu_needs_no_coefficient(grid):
     """With mu over all rounds, kappa_t <= 1/mu: B' = 0 and the bound is flat (§7.1, §7.2)."""
-    one = grid["level_one"]
+    one = grid.attrs["level_one"]
     assert one["recursion_inverse_mu_coefficient_max"] == 0.0
     assert one["recursion_inverse_mu_offset_suffices"]
-    flat = _array(grid, "recursion_inverse_mu")
+    flat = grid["recursion_inverse_mu"].values
     assert np.allclose(flat[..., 1:], flat[..., 1:2])
 
 
 def test_recursion_fit_on_all_steps_equals_recursion_one(grid):
-    fit = _array(grid, "recursion_fit")  # [kappa0, n, fit, t]
-    one = _array(grid, "recursion_one")[:, :, 0]
+    fit = grid["recursion_fit"].values  # [kappa0, n, fit, t]
+    one = grid["recursion_one"].values[:, :, 0]
     assert np.allclose(fit[:, :, -1], one)
-    kappa_upper = _array(grid, "kappa_upper")[:, :, 0]
+    kappa_upper = grid["kappa"].sel(band="upper").values[:, :, 0]
     assert np.all(fit[:, :, -1] >= kappa_upper - 1e-9)
 
 
 def test_grid_shape_and_calibration(grid):
-    params = grid["params"]
-    mu = _array(grid, "mu_min")
-    gamma = _array(grid, "gamma_min")
-    shape = _array(grid, "bound_shape")
+    params = grid.attrs
+    mu = grid["mu_min"].values
+    gamma = grid["gamma_min"].values
+    shape = grid["bound_shape"].values
     assert np.all(np.isnan(shape[..., 0]))
     i, j, t = 1, 0, 2
     expected = bounds.theorem_5_3_bound(SMALL["n_values"][j], t,
@@ -209,16 +206,16 @@ def test_grid_shape_and_calibration(grid):
                                         gamma=gamma[i, j, t], mu=mu[i, j, t],
                                         kappa0=SMALL["kappa0s"][i])
     assert math.isclose(shape[i, j, t], expected, rel_tol=1e-12)
-    calibrated = _array(grid, "bound_calibrated")
-    constant = grid["level_two"]["constant"]
+    calibrated = grid["bound_calibrated"].values
+    constant = grid.attrs["level_two"]["constant"]
     assert np.allclose(calibrated[..., 1:], constant * shape[..., 1:])
-    failure = _array(grid, "failure_mean")[:, :, 0]
+    failure = grid["failure"].sel(band="mean").values[:, :, 0]
     assert math.isclose(calibrated[1, 0, 1], failure[1, 0, 1], rel_tol=1e-12)
 
 
 def test_grid_slopes_are_least_squares_fits(grid):
-    failure = _array(grid, "failure_mean")[:, :, 0]
-    slopes = _array(grid, "failure_slope_t")
+    failure = grid["failure"].sel(band="mean").values[:, :, 0]
+    slopes = grid["failure_slope_t"].values
     rounds = np.arange(1, SMALL["T"] + 1)
     for i in range(2):
         for j in range(2):
@@ -229,13 +226,13 @@ def test_grid_slopes_are_least_squares_fits(grid):
                                                               1)[0], rel_tol=1e-9)
             else:
                 assert np.isnan(slopes[i, j])
-    mu = _array(grid, "mu_min")[..., -1]
-    assert np.allclose(_array(grid, "transient_slope_t"),
+    mu = grid["mu_min"].values[..., -1]
+    assert np.allclose(grid["transient_slope_t"].values,
                        -0.5 * np.log1p(np.sqrt(np.asarray(SMALL["n_values"]) * mu)))
 
 
 def test_grid_is_json_and_deterministic(grid):
-    json.dumps(grid)
+    json.dumps(dataset_json(grid), allow_nan=False)
     settings = it._check_settings(10, 8, (2.5, 5.0), (20, 40), 3, 3, 0.5, 0.5)
     first = it._simulation.__wrapped__(0, *settings)
     second = it._simulation.__wrapped__(0, *settings)
@@ -265,9 +262,9 @@ def test_grid_bad_input_raises(override, message):
 
 
 def test_level_three_equals_the_kit_bound(level_three):
-    wide = level_three["coords"]["n"]
-    mu, gamma = _array(level_three, "mu"), _array(level_three, "gamma")
-    bound = _array(level_three, "bound")
+    wide = level_three["n"].values.tolist()
+    mu, gamma = level_three["mu"].values, level_three["gamma"].values
+    bound = level_three["bound"].values
     i, j = 1, 2
     expected = bounds.level_three_bound(np.asarray(wide), j + 1, gamma=gamma[i, j], mu=mu[i, j],
                                         kappa0=5.0, delta=0.05,
@@ -275,13 +272,13 @@ def test_level_three_equals_the_kit_bound(level_three):
     assert np.allclose(bound[i, j], expected, rtol=1e-12)
     crossing = bounds.level_three_crossing(j + 1, gamma=gamma[i, j], mu=mu[i, j], kappa0=5.0,
                                            delta=0.05, log_class_size=0.0)
-    assert math.isclose(_array(level_three, "crossing_no_class")[i, j], crossing, rel_tol=1e-9)
-    observed = _array(level_three, "failure_observed")
+    assert math.isclose(level_three["crossing_no_class"].values[i, j], crossing, rel_tol=1e-9)
+    observed = level_three["failure_observed"].values
     simulated = [wide.index(float(n)) for n in SMALL["n_values"]]
     others = [k for k in range(len(wide)) if k not in simulated]
     assert np.all(np.isnan(observed[..., others]))
     assert np.all(np.isfinite(observed[..., simulated]))
-    assert level_three["mu_relative_change"] < 1e-12  # untouched prompts keep 1/kappa0
+    assert level_three.attrs["mu_relative_change"] < 1e-12  # untouched prompts keep 1/kappa0
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,22 +289,22 @@ def test_level_three_equals_the_kit_bound(level_three):
 def test_rounds_thresholds_and_the_caveat(rounds):
     kappa0s = np.asarray(SMALL["kappa0s"])
     n = np.asarray(SMALL["n_values"], dtype=float)
-    mu = _array(rounds, "mu_reading")
+    mu = rounds["mu_reading"].values
     # The caveat: with the start included, mu kappa0 <= 1, so the threshold is at most 1.
     assert np.all(mu[..., 0] * kappa0s[:, None] <= 1 + 1e-12)
-    threshold = _array(rounds, "threshold")
+    threshold = rounds["threshold"].values
     assert np.all(threshold[..., 0] <= 1 + 1e-12)
     expected = 1 + np.log(mu * kappa0s[:, None, None]) / np.log1p(np.sqrt(n[None, :, None] * mu))
     assert np.allclose(threshold, expected)
-    stable, transient = _array(rounds, "stable"), _array(rounds, "transient")
+    stable, transient = rounds["stable"].values, rounds["transient"].values
     q = 1 / (1 + np.sqrt(n[None, :, None] * mu))
     assert np.allclose(stable[..., 0], 1 / np.sqrt(mu))
     assert np.allclose(transient[..., 1], np.sqrt(kappa0s)[:, None, None] * q ** 0.5)
-    assert np.allclose(_array(rounds, "term_sum"), stable + transient)
+    assert np.allclose(rounds["term_sum"].values, stable + transient)
 
 
 def test_rounds_needed_from_direct_runs(rounds, direct):
-    needed = _array(rounds, "rounds_mean")
+    needed = rounds["rounds"].sel(band="mean").values
     for j, n in enumerate(SMALL["n_values"]):
         for rule in (0, 1):
             per_seed = it.rounds_to_suppress(np.asarray(direct[n, rule].kappa)[:, 0, 0])
@@ -317,14 +314,9 @@ def test_rounds_needed_from_direct_runs(rounds, direct):
                     assert math.isclose(needed[i, j, rule], per_seed[i].mean())
                 else:
                     assert np.isnan(needed[i, j, rule])
-    assert np.allclose(_array(rounds, "coverage_rounds"),
+    assert np.allclose(rounds["coverage_rounds"].values,
                        it.coverage_rounds(np.asarray(SMALL["n_values"])[None, :], num_prompts=10,
                                           kappa0=np.asarray(SMALL["kappa0s"])[:, None]))
-
-
-def test_experiments_are_registered():
-    for name in ("iterative_bound_grid", "iterative_level_three", "rounds_needed_grid"):
-        assert EXPERIMENTS[name] is it.EXPERIMENTS[name]
 
 
 # --------------------------------------------------------------------------------------------
@@ -364,7 +356,7 @@ FIGURES = [
 @pytest.mark.parametrize("builder, fixture, sliders", FIGURES)
 def test_figures_show_the_experiments_values(builder, fixture, sliders, request):
     result = request.getfixturevalue(fixture)
-    figure = builder(result, {})
+    figure = builder(result)
     meta = figure.figure.layout.meta["srlm"]
     assert meta["sliders"] == sliders and meta["experiment"] in EXPERIMENTS
     assert len(figure.description) > 100
@@ -385,25 +377,25 @@ def test_figures_show_the_experiments_values(builder, fixture, sliders, request)
 
 
 def test_stacked_panels_keep_trace_order(grid):
-    figure = figures.level_one_figure(grid, {})
+    figure = figures.level_one_figure(grid)
     fields = [trace.meta["field"] for trace in figure.figure.data if trace.meta
               and "field" in trace.meta]
     assert fields[:2] == ["c1_lhs", "c1_rhs"]
     axes = {trace.meta["field"]: trace.yaxis for trace in figure.figure.data
             if trace.meta and "field" in trace.meta}
-    assert axes["c1_lhs"] == "y" and axes["kappa_mean"] == "y2"
+    assert axes["c1_lhs"] == "y" and axes["kappa"] == "y2"
     assert figure.figure.layout.yaxis.type == "log" and figure.figure.layout.yaxis2.type == "log"
 
 
 def test_main_figure_has_one_panel_and_at_most_five_named_curves(grid):
-    figure = figures.main_figure(grid, {})
+    figure = figures.main_figure(grid)
     named = [trace for trace in figure.figure.data if trace.showlegend is not False]
     assert len(named) <= 5 and len(figure.figure.data) <= 6
     assert "yaxis2" not in figure.figure.layout.to_plotly_json()
     # Lemma C.1's curve is the grid's c1_rhs at the sliders' initial setting.
     c1 = next(trace for trace in figure.figure.data if trace.meta["field"] == "c1_rhs")
     i_n, i_k = (slider.active for slider in figure.figure.layout.sliders)
-    expected = np.asarray(grid["c1_rhs"], dtype=float)[i_k, i_n, 0]
+    expected = grid["c1_rhs"].values[i_k, i_n, 0]
     shown = np.asarray([np.nan if value is None else value for value in c1.y], dtype=float)
     assert np.allclose(shown, expected, rtol=5.0001e-4, equal_nan=True)
 

@@ -146,7 +146,7 @@ POOLING = {"totals": (8, 32, 128, 512), "rounds": (1, 2, 4), "seeds": 24}
 
 @pytest.fixture(scope="module")
 def pooling():
-    return limits.rounds_versus_pooling(**POOLING)
+    return EXPERIMENTS["rounds_versus_pooling"](**POOLING)
 
 
 def test_rounds_versus_pooling_agrees_with_the_closed_form_at_small_beta(pooling):
@@ -154,32 +154,32 @@ def test_rounds_versus_pooling_agrees_with_the_closed_form_at_small_beta(pooling
 
     A run's failure is (Delta/d) U with U the number of unsolved informative prompts; the
     indicators are negatively correlated, so Var U <= d P (1 - P) with P = E[fail]/Delta."""
-    params = pooling["params"]
+    params = pooling.attrs
     assert params["solved_by_one_pair"] == [True, False]
     expected = np.asarray(pooling["pooled_expected"])
     P = expected / params["Delta"]
     error = (params["Delta"] / params["d"]) * np.sqrt(params["d"] * P * (1 - P) / params["seeds"])
-    small_beta = np.asarray(pooling["split_mean"], dtype=float)[:, 0, :]  # (T, N)
+    small_beta = np.asarray(pooling["split"].sel(band="mean"), dtype=float)[:, 0, :]  # (T, N)
     assert np.all(np.abs(small_beta - expected) <= 4 * error + 1e-12), (small_beta, expected)
 
 
 def test_rounds_versus_pooling_fields(pooling):
-    split = np.asarray(pooling["split_mean"], dtype=float)
-    assert np.array_equal(split[0], np.asarray(pooling["pooled_mean"], dtype=float))
-    lower = np.asarray(pooling["split_lower"], dtype=float)
-    upper = np.asarray(pooling["split_upper"], dtype=float)
+    split = np.asarray(pooling["split"].sel(band="mean"), dtype=float)
+    assert np.array_equal(split[0], np.asarray(pooling["pooled"].sel(band="mean"), dtype=float))
+    lower = np.asarray(pooling["split"].sel(band="lower"), dtype=float)
+    upper = np.asarray(pooling["split"].sel(band="upper"), dtype=float)
     assert np.all(lower <= split + 1e-15) and np.all(split <= upper + 1e-15)
-    assert np.all((split >= 0) & (split <= pooling["params"]["Delta"] + 1e-12))
+    assert np.all((split >= 0) & (split <= pooling.attrs["Delta"] + 1e-12))
     # beta = 0.5: one round never solves a prompt (the update is too small).
-    assert np.all(split[0, 1] == pytest.approx(pooling["params"]["Delta"]))
+    assert np.all(split[0, 1] == pytest.approx(pooling.attrs["Delta"]))
     # No run's failure rose between rounds at beta = 0.05 (no solved prompt relapsed).
-    assert pooling["params"]["runs_with_rising_failure"][0] == 0
-    assert pooling["params"]["kappa0"] == pytest.approx(
+    assert pooling.attrs["runs_with_rising_failure"][0] == 0
+    assert pooling.attrs["kappa0"] == pytest.approx(
         instances.hard_instance_kappa0(20, 0.25))
 
 
 def test_rounds_versus_pooling_is_deterministic(pooling):
-    assert limits.rounds_versus_pooling(**POOLING) == pooling
+    assert limits.rounds_versus_pooling(**POOLING).equals(pooling)
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -201,20 +201,20 @@ FROZEN = {"num_prompts": 12, "num_responses": 6, "kappa0": 3.0, "n_values": (20,
 
 @pytest.fixture(scope="module")
 def frozen():
-    return limits.self_versus_frozen_reward(**FROZEN)
+    return EXPERIMENTS["self_versus_frozen_reward"](**FROZEN)
 
 
 def test_self_and_frozen_coincide_on_the_first_round(frozen):
     """At t = 0 both rewards are log pi_0 and the data are the same: identical first step."""
-    excess = np.asarray(frozen["excess_mean"], dtype=float)  # (reward, n, beta, t)
+    excess = np.asarray(frozen["excess"].sel(band="mean"), dtype=float)  # (reward, n, beta, t)
     assert np.allclose(excess[0, :, :, :2], excess[1, :, :, :2], rtol=1e-12, atol=0)
     assert np.all(excess[:, :, :, 0] == pytest.approx(FROZEN["kappa0"] - 1.0))
 
 
 def test_population_excess_matches_the_closed_form(frozen):
     """Bump of height b: kappa_t - 1 = (K - 1) exp(-b e_t), e_t from population_exponent."""
-    b, K = frozen["params"]["bump_height"], FROZEN["num_responses"]
-    population = np.asarray(frozen["population_excess"], dtype=float)
+    b, K = frozen.attrs["bump_height"], FROZEN["num_responses"]
+    population = frozen["population_excess"].values
     for r, reward in enumerate(limits.REWARDS):
         for j, beta in enumerate(FROZEN["betas"]):
             for t in range(FROZEN["T"] + 1):
@@ -226,9 +226,9 @@ def test_population_excess_matches_the_closed_form(frozen):
 
 
 def test_self_versus_frozen_is_deterministic_and_registered(frozen):
-    assert limits.self_versus_frozen_reward(**FROZEN) == frozen
-    assert EXPERIMENTS["self_versus_frozen_reward"] is limits.self_versus_frozen_reward
-    assert EXPERIMENTS["rounds_versus_pooling"] is limits.rounds_versus_pooling
+    assert limits.self_versus_frozen_reward(**FROZEN).equals(frozen)
+    assert EXPERIMENTS["self_versus_frozen_reward"].__wrapped__ is limits.self_versus_frozen_reward
+    assert EXPERIMENTS["rounds_versus_pooling"].__wrapped__ is limits.rounds_versus_pooling
 
 
 @pytest.mark.parametrize("arguments, error", [
@@ -333,12 +333,12 @@ def _check_figure(figure, result, experiment, kwargs):
 def test_pooling_figure_shows_the_experiment(pooling):
     from srlm_kit.figures import limits as figures
 
-    _check_figure(figures.rounds_versus_pooling(pooling, POOLING), pooling,
+    _check_figure(figures.rounds_versus_pooling(pooling), pooling,
                   "rounds_versus_pooling", POOLING)
 
 
 def test_frozen_figure_shows_the_experiment(frozen):
     from srlm_kit.figures import limits as figures
 
-    _check_figure(figures.self_versus_frozen_reward(frozen, FROZEN), frozen,
+    _check_figure(figures.self_versus_frozen_reward(frozen), frozen,
                   "self_versus_frozen_reward", FROZEN)

@@ -21,6 +21,7 @@ import sympy as sp
 
 import reference_numpy as ref
 from srlm_kit import bounds, dynamics, instances, policies, theory
+from srlm_kit.cli import dataset_json
 from srlm_kit.experiments import EXPERIMENTS, linear
 from srlm_kit.figures import expected_traces
 from srlm_kit.figures import linear as figures
@@ -45,12 +46,12 @@ def small_start():
 
 @pytest.fixture(scope="module")
 def rounds():
-    return linear.linear_rounds(**SMALL_ROUNDS)
+    return EXPERIMENTS["linear_rounds"](**SMALL_ROUNDS)
 
 
 @pytest.fixture(scope="module")
 def sweep():
-    return linear.linear_dimension_sweep(**SMALL_SWEEP)
+    return EXPERIMENTS["linear_dimension_sweep"](**SMALL_SWEEP)
 
 
 def _interleaved_design(rng, n_max, d, informative):
@@ -269,25 +270,28 @@ def test_registered_and_json():
 
 
 def test_rounds_fields_against_direct_computations(rounds):
-    json.dumps(rounds)
-    coords, params = rounds["coords"], rounds["params"]
-    field = {name: np.array(rounds[name], dtype=float) for name in rounds["dims"]}
+    json.dumps(dataset_json(rounds), allow_nan=False)
+    coords, params = {dim: rounds[dim].values.tolist() for dim in rounds.dims}, rounds.attrs
+    # Arrays; a variable with a band axis has it last: mean, lower, upper.
+    field = {name: rounds[name].values for name in rounds.data_vars}
     # The start and its runs, recomputed with the kit on the same keys.
     start = linear.toy_b_start(num_prompts=12, num_responses=5, dimension=16)
     _, key_runs = jax.random.split(jax.random.key(0))
     run = linear.simulate_linear(key_runs, start, n=8, T=3, beta=1.0, **SAME_SHAPES)
-    np.testing.assert_allclose(field["failure_mean"][1, 1], run.failure.mean(axis=0))
+    np.testing.assert_allclose(field["failure"][..., 0][1, 1], run.failure.mean(axis=0))
     np.testing.assert_allclose(field["norm_ratio_max"][1, 1],
                                run.theta_norm.max(axis=0) / params["theta0_norm"])
     cumulative, _ = linear.coverage_dimensions(start.features, run)
-    np.testing.assert_allclose(field["coverage_mean"][1, 1], cumulative.mean(axis=0) / 16)
-    assert np.all(field["coverage_upper"] <= field["coverage_ceiling"][:, None, :] + 1e-12)
+    np.testing.assert_allclose(field["coverage"][..., 0][1, 1],
+                               cumulative.mean(axis=0) / 16)
+    ceiling = np.asarray(field["coverage_ceiling"])[:, None, :]
+    assert np.all(np.asarray(field["coverage"][..., 2]) <= ceiling + 1e-12)
     # Exact update: exits at floor(L) + 1, exactly; finite samples never earlier.
     ratios, betas = np.array(coords["ratio"]), np.array(coords["beta"])
     np.testing.assert_array_equal(field["population_exit"],
                                   np.floor(np.log(ratios)[None] / np.log1p(1 / betas)[:, None])
                                   + 1)
-    earliest = field["erm_exit_lower"]
+    earliest = field["erm_exit"][..., 1]
     shown = ~np.isnan(earliest)
     assert np.all(earliest[shown] >= np.broadcast_to(field["population_exit"],
                                                      earliest.shape)[shown])
@@ -297,7 +301,7 @@ def test_rounds_fields_against_direct_computations(rounds):
 
 
 def test_rounds_is_deterministic_and_checks_its_arguments(rounds):
-    assert linear.linear_rounds(**SMALL_ROUNDS) == rounds
+    assert linear.linear_rounds(**SMALL_ROUNDS).equals(rounds)
     with pytest.raises(ValueError, match="n_values"):
         linear.linear_rounds(**{**SMALL_ROUNDS, "n_values": (8, 4)})
     with pytest.raises(ValueError, match="radius_ratios"):
@@ -307,17 +311,17 @@ def test_rounds_is_deterministic_and_checks_its_arguments(rounds):
 
 
 def test_sweep_fields(sweep):
-    json.dumps(sweep)
-    field = {name: np.array(sweep[name], dtype=float) for name in sweep["dims"]}
+    json.dumps(dataset_json(sweep), allow_nan=False)
+    field = {name: sweep[name].values for name in sweep.data_vars}  # band axis last
     # d = 3 < informative pairs: every first round is the exact update
     assert np.all(np.abs(field["capture_first_min"][:, 0] - 1) < 1e-9)
     # the shapes start at the measured failure and scale with d and d_eff
-    dims = np.array(sweep["coords"]["d"], dtype=float)
+    dims = np.array(sweep["d"].values.tolist(), dtype=float)
     np.testing.assert_allclose(field["shape_dimension"][:, :, 1],
-                               field["failure_mean"][:, :1, 1] * dims / dims[0])
+                               field["failure"][..., 0][:, :1, 1] * dims / dims[0])
     deff = field["deff"]
     np.testing.assert_allclose(field["shape_deff"][:, :, 1],
-                               field["failure_mean"][:, :1, 1] * deff / deff[:, :1])
+                               field["failure"][..., 0][:, :1, 1] * deff / deff[:, :1])
     # isotropic unit features: Sigma = I/d, so d_eff(1/n) = d n/(d + n)
     np.testing.assert_allclose(deff[0], dims * 8 / (dims + 8))
     assert np.all(np.isnan(field["theorem_6_2"][:, :, 0]))
@@ -329,7 +333,7 @@ def test_sweep_fields(sweep):
 def test_effective_dimension_grid_against_the_direct_sum():
     result = linear.effective_dimension_grid(alphas=(0.2, 1.0), n_values=(10, 1000),
                                              dimensions=(1, 5, 50))
-    json.dumps(result)
+    json.dumps(dataset_json(result), allow_nan=False)
     deff = np.array(result["deff"])
     for i, alpha in enumerate((0.2, 1.0)):
         for j, n in enumerate((10, 1000)):
@@ -340,7 +344,7 @@ def test_effective_dimension_grid_against_the_direct_sum():
                 closed = math.log(n) / alpha + 1 / (1 - math.exp(-alpha))
                 assert result["exponential_bound"][i][j][k] == pytest.approx(closed)
                 assert deff[i, j, k] <= closed
-    assert result["ambient"] == [1.0, 5.0, 50.0]
+    assert result["ambient"].values.tolist() == [1.0, 5.0, 50.0]
     with pytest.raises(ValueError, match="alphas"):
         linear.effective_dimension_grid(alphas=(0.0, 1.0))
 
@@ -414,17 +418,17 @@ def _check_figure(figure, result, kwargs):
 
 
 def test_figures_show_the_experiments_values(rounds, sweep):
-    effective = linear.effective_dimension_grid(alphas=(0.1, 0.3), n_values=(100, 10_000),
-                                                dimensions=(1, 10, 100))
+    effective = EXPERIMENTS["effective_dimension_grid"](
+        alphas=(0.1, 0.3), n_values=(100, 10_000), dimensions=(1, 10, 100))
     for builder, result, experiment in (
             (figures.coverage_over_rounds, rounds, "linear_rounds"),
             (figures.failure_over_rounds, rounds, "linear_rounds"),
             (figures.realizability_rounds, rounds, "linear_rounds"),
             (figures.failure_against_dimension, sweep, "linear_dimension_sweep"),
             (figures.effective_dimension_against_d, effective, "effective_dimension_grid")):
-        figure = builder(result, {}, div_id="fig-07-test")
+        figure = builder(result, div_id="fig-07-test")
         assert figure.figure.layout.meta["srlm"]["experiment"] == experiment
-        _check_figure(figure, result, {})
+        _check_figure(figure, result, result.attrs["arguments"])
 
 
 def test_bounds_used_in_the_chapter_are_vacuous_at_toy_sizes():

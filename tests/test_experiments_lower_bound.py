@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 
 from srlm_kit import bounds, dynamics, instances, metrics, policies
-from srlm_kit.experiments import EXPERIMENTS, lower_bound
+from srlm_kit.experiments import lower_bound
 
 
 def _unsolved_prompts(key, instance, n: int, seeds: int) -> np.ndarray:
@@ -113,7 +113,7 @@ def test_single_step_failure_small_grid():
     kwargs = dict(d=6, kappa0s=(2.0, 3.0), n_values=(60, 120, 240), seeds=4,
                   calibration=(2.0, 120), prototype=False)
     result = lower_bound.single_step_failure(**kwargs)
-    assert result == lower_bound.single_step_failure(**kwargs)  # deterministic
+    assert result.equals(lower_bound.single_step_failure(**kwargs))  # deterministic
     M = np.asarray(result["family_M"])
     Delta = np.asarray(result["family_Delta"])
     for i, kappa0 in enumerate((2.0, 3.0)):
@@ -124,14 +124,16 @@ def test_single_step_failure_small_grid():
             bound = bounds.theorem_4_1_lower_bound(n, kappa0, 6 * math.log(M[i, j]))
             assert math.isclose(result["bound"][i][j], float(bound), rel_tol=1e-12)
     # The fixed instance is the family's first member: equal at the smallest n.
-    assert [row[0] for row in result["fixed_mean"]] == [row[0] for row in result["family_mean"]]
-    assert result["checks"]["failure_equals_target_failure"]
-    calibration = result["calibration"]
+    np.testing.assert_array_equal(result["fixed"].sel(band="mean")[:, 0],
+                                  result["family"].sel(band="mean")[:, 0])
+    assert result.attrs["checks"]["failure_equals_target_failure"]
+    calibration = result.attrs["calibration"]
     assert math.isclose(result["bound_calibrated"][0][1],
-                        result["family_mean"][0][1], rel_tol=1e-12)
-    assert math.isclose(calibration["constant"],
-                        result["family_mean"][0][1] / result["bound"][0][1], rel_tol=1e-12)
-    assert result["prototype"] is None
+                        result["family"].sel(band="mean")[0][1], rel_tol=1e-12)
+    family_mean = result["family"].sel(band="mean")
+    assert math.isclose(calibration["constant"], family_mean[0, 1] / result["bound"][0, 1],
+                        rel_tol=1e-12)
+    assert result.attrs["prototype"] is None
     with pytest.raises(ValueError, match="n_values"):
         lower_bound.single_step_failure(**{**kwargs, "n_values": (120, 60)})
     with pytest.raises(ValueError, match="beta"):
@@ -153,17 +155,12 @@ def test_lower_bound_forms_solve_their_equations():
 
 def test_lower_bound_sample_sizes_grow_almost_linearly():
     result = lower_bound.lower_bound_sample_sizes(levels=(0.1,), log_class_sizes=(1.0,))
-    kappa0 = np.asarray(result["coords"]["kappa0"])
+    kappa0 = np.asarray(result["kappa0"].values.tolist())
     needed = np.asarray(result["n_needed"][0][0])
     assert np.all(np.diff(needed) > 0)
     per_kappa = needed / kappa0
     assert np.all(np.diff(per_kappa) < 0)  # sublinear only through the logarithm
     assert np.allclose(per_kappa * 0.1**2 * (1 + np.log(kappa0 / 0.1)), 1.0, rtol=1e-12)
-
-
-def test_experiments_are_registered():
-    for name, function in lower_bound.EXPERIMENTS.items():
-        assert EXPERIMENTS[name] is function
 
 
 def test_hard_instance_explorer_shows_the_kits_runs():

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from srlm_kit import dynamics, instances
+from srlm_kit.cli import dataset_json
 from srlm_kit.experiments import EXPERIMENTS
 from srlm_kit.experiments.explorer import bump_height_for_kappa0
 from srlm_kit.experiments.overview import paper_in_one_picture
@@ -23,20 +24,16 @@ SMALL = {"seed": 3, "num_prompts": 10, "num_responses": 6, "kappa0s": [3.0, 4.0]
 
 @pytest.fixture(scope="module")
 def small():
-    return paper_in_one_picture(**SMALL)
-
-
-def _array(result, name):
-    return np.asarray(result[name], dtype=float)
+    return EXPERIMENTS["paper_in_one_picture"](**SMALL)
 
 
 def test_registered_and_json_serialisable(small):
-    assert EXPERIMENTS["paper_in_one_picture"] is paper_in_one_picture
-    assert json.loads(json.dumps(small, allow_nan=False)) == small
+    assert EXPERIMENTS["paper_in_one_picture"].__wrapped__ is paper_in_one_picture
+    assert json.dumps(dataset_json(small), allow_nan=False)
 
 
 def test_same_seed_gives_the_same_numbers_twice(small):
-    assert paper_in_one_picture(**SMALL) == small
+    assert paper_in_one_picture(**SMALL).equals(small)
 
 
 def test_round_zero_is_the_bump_start(small):
@@ -45,11 +42,11 @@ def test_round_zero_is_the_bump_start(small):
     kappa0s = np.asarray(SMALL["kappa0s"])[:, None] * columns
     heights = np.asarray([bump_height_for_kappa0(k, SMALL["num_responses"])
                           for k in SMALL["kappa0s"]])[:, None] * columns
-    np.testing.assert_allclose(_array(small, "kappa_mean")[..., 0], kappa0s, rtol=1e-12)
+    np.testing.assert_allclose(small["kappa_mean"].values[..., 0], kappa0s, rtol=1e-12)
     # kappa0 > 2: the mode holds 1/kappa0 < 1/2 on every prompt, so every prompt fails.
-    np.testing.assert_allclose(_array(small, "failure_mean")[..., 0], 1.0, atol=1e-12)
-    np.testing.assert_allclose(_array(small, "mu_min")[..., 0], 1 / kappa0s, rtol=1e-12)
-    np.testing.assert_allclose(_array(small, "gamma_min")[..., 0], heights, rtol=1e-9)
+    np.testing.assert_allclose(small["failure_mean"].values[..., 0], 1.0, atol=1e-12)
+    np.testing.assert_allclose(small["mu_min"].values[..., 0], 1 / kappa0s, rtol=1e-12)
+    np.testing.assert_allclose(small["gamma_min"].values[..., 0], heights, rtol=1e-9)
 
 
 def test_grid_points_are_direct_runs(small):
@@ -59,15 +56,15 @@ def test_grid_points_are_direct_runs(small):
                            bump_height_for_kappa0(kappa0, SMALL["num_responses"]))
     run = dynamics.run(jax.random.key(SMALL["seed"]), start, n=n, T=SMALL["T"],
                        beta=1 / math.sqrt(n), seeds=SMALL["seeds"])
-    np.testing.assert_allclose(_array(small, "failure_mean")[1, 0],
+    np.testing.assert_allclose(small["failure_mean"].values[1, 0],
                                np.asarray(run.failure).mean(axis=0), atol=1e-12)
-    np.testing.assert_allclose(_array(small, "kappa_mean")[1, 0],
+    np.testing.assert_allclose(small["kappa_mean"].values[1, 0],
                                np.asarray(run.kappa).mean(axis=0), rtol=1e-12)
 
 
 def test_bound_is_theorem_5_3_at_the_measured_mu_and_gamma(small):
     """The bound against its closed form, written out here in NumPy."""
-    mu, gamma = _array(small, "mu_min"), _array(small, "gamma_min")
+    mu, gamma = small["mu_min"].values, small["gamma_min"].values
     n = np.asarray(SMALL["n_values"], dtype=float)[None, :, None]
     t = np.arange(SMALL["T"] + 1, dtype=float)[None, None, :]
     kappa0 = np.asarray(SMALL["kappa0s"])[:, None, None]
@@ -75,10 +72,10 @@ def test_bound_is_theorem_5_3_at_the_measured_mu_and_gamma(small):
     q = 1 / (1 + np.sqrt(n * mu))
     closed = (np.log(n) + log_pi - math.log(0.05)) / (gamma * np.sqrt(n)) * (
         mu ** -0.5 + np.sqrt(kappa0) * q ** ((t - 1) / 2))
-    bound = _array(small, "failure_bound")
+    bound = small["failure_bound"].values
     assert np.all(np.isnan(bound[..., 0]))
     np.testing.assert_allclose(bound[..., 1:], closed[..., 1:], rtol=1e-12)
-    assert small["params"]["log_class_size"] == pytest.approx(log_pi)
+    assert small.attrs["log_class_size"] == pytest.approx(log_pi)
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
@@ -101,7 +98,7 @@ def _settings(figure):
 
 
 def test_figure_shows_the_experiment_at_every_setting(small):
-    figure = figures.paper_in_one_picture(small, SMALL)
+    figure = figures.paper_in_one_picture(small)
     meta, steps = _settings(figure)
     assert meta["experiment"] == "paper_in_one_picture" and meta["kwargs"] == SMALL
     assert len(figure.figure.data) == 5
@@ -116,7 +113,7 @@ def test_figure_shows_the_experiment_at_every_setting(small):
 
 
 def test_every_slider_changes_what_is_drawn(small):
-    figure = figures.paper_in_one_picture(small, SMALL)
+    figure = figures.paper_in_one_picture(small)
     _, steps = _settings(figure)
     for moved, values in enumerate(steps):
         others = [range(len(v)) for k, v in enumerate(steps) if k != moved]
@@ -132,7 +129,7 @@ def test_every_slider_changes_what_is_drawn(small):
 
 
 def test_kappa_is_drawn_on_the_lower_panel(small):
-    figure = figures.paper_in_one_picture(small, SMALL).figure
+    figure = figures.paper_in_one_picture(small).figure
     axes = {(trace.meta or {}).get("field", trace.name): trace.yaxis for trace in figure.data}
     assert axes["kappa_mean"] == "y2" and axes["failure_mean"] in (None, "y")
     assert axes["failure_bound"] in (None, "y")

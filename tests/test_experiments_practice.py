@@ -14,6 +14,7 @@ import pytest
 
 import reference_numpy as ref
 from srlm_kit import dynamics, policies
+from srlm_kit.cli import dataset_json
 from srlm_kit.experiments import EXPERIMENTS
 from srlm_kit.experiments.common import seed_band
 from srlm_kit.experiments.practice import (
@@ -37,7 +38,7 @@ SMALL = {"seed": 3, "num_prompts": 6, "num_responses": 4, "kappa0": 2.5,
 
 @pytest.fixture(scope="module")
 def small():
-    return judge_versus_self_reward(**SMALL)
+    return EXPERIMENTS["judge_versus_self_reward"](**SMALL)
 
 
 # The kit's sampler and judge, compiled once (the NumPy reference does the update).
@@ -82,23 +83,26 @@ def test_judge_runs_match_the_numpy_reference(small):
         for j, bias in enumerate(SMALL["biases"]):
             judge_model = dynamics.judge(quality, bias * lure_table, noise)
             agreement, kappa = _reference_run(start, key=key, judge_model=judge_model, **common)
-            np.testing.assert_allclose(small["judge_agreement_mean"][i][j],
+            np.testing.assert_allclose(small["judge_agreement"].sel(band="mean")[i][j],
                                        agreement.mean(axis=0), atol=1e-12)
-            np.testing.assert_allclose(small["judge_kappa_mean"][i][j], kappa.mean(axis=0),
+            judge_kappa = small["judge_kappa"][i, j]
+            np.testing.assert_allclose(judge_kappa.sel(band="mean"), kappa.mean(axis=0),
                                        rtol=1e-9)
             lower, upper = seed_band(kappa, 0)[1:]
-            np.testing.assert_allclose(small["judge_kappa_lower"][i][j], lower, rtol=1e-9)
-            np.testing.assert_allclose(small["judge_kappa_upper"][i][j], upper, rtol=1e-9)
+            np.testing.assert_allclose(judge_kappa.sel(band="lower"), lower, rtol=1e-9)
+            np.testing.assert_allclose(judge_kappa.sel(band="upper"), upper, rtol=1e-9)
     agreement, kappa = _reference_run(start, key=key, **common)
-    np.testing.assert_allclose(small["self_agreement_mean"], agreement.mean(axis=0), atol=1e-12)
-    np.testing.assert_allclose(small["self_kappa_mean"], kappa.mean(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(small["self_agreement"].sel(band="mean"), agreement.mean(axis=0),
+                               atol=1e-12)
+    np.testing.assert_allclose(small["self_kappa"].sel(band="mean"), kappa.mean(axis=0), rtol=1e-9)
 
 
 def test_self_reward_from_a_bump_never_changes_the_favourite(small):
     # Chapter 1's claim: the self-rewarding run keeps pi_0's mode, so its agreement with the
     # external label is the initial fraction in every round and every seed.
-    for field in ("self_agreement_mean", "self_agreement_lower", "self_agreement_upper"):
-        np.testing.assert_allclose(small[field], SMALL["initial_agreement"], atol=1e-12)
+    for edge in ("mean", "lower", "upper"):
+        np.testing.assert_allclose(small["self_agreement"].sel(band=edge),
+                                   SMALL["initial_agreement"], atol=1e-12)
 
 
 def test_the_instance_is_as_described():
@@ -127,16 +131,16 @@ def test_lures_avoid_label_and_mode_and_cover_the_rest():
 
 def test_same_seed_same_numbers_and_another_seed_differs(small):
     again = judge_versus_self_reward(**SMALL)
-    assert json.dumps(again, sort_keys=True) == json.dumps(small, sort_keys=True)
+    assert again.equals(small)
     other = judge_versus_self_reward(**{**SMALL, "seed": 4})
-    assert other["judge_kappa_mean"] != small["judge_kappa_mean"]
+    assert not other["judge_kappa"].equals(small["judge_kappa"])
 
 
 def test_registered_and_json_serialisable(small):
-    assert EXPERIMENTS["judge_versus_self_reward"] is judge_versus_self_reward
-    json.dumps(small, allow_nan=False)
-    assert small["dims"]["judge_agreement_mean"] == ["noise", "bias", "t"]
-    assert small["dims"]["self_kappa_mean"] == ["t"]
+    assert EXPERIMENTS["judge_versus_self_reward"].__wrapped__ is judge_versus_self_reward
+    json.dumps(dataset_json(small), allow_nan=False)
+    assert small["judge_agreement"].dims == ("noise", "bias", "t", "band")
+    assert small["self_kappa"].dims == ("t", "band")
 
 
 @pytest.mark.parametrize(("override", "message"), [
@@ -163,14 +167,14 @@ def test_reported_numbers_are_consistent():
 
 def test_figures_show_the_experiments_values(small):
     for build in (agreement_over_rounds, confidence_over_rounds):
-        figure = build(small, SMALL)
+        figure = build(small)
         meta = figure.figure.layout.meta["srlm"]
         assert meta["experiment"] == "judge_versus_self_reward" and meta["sliders"] == [
             "noise", "bias"]
         trace_metas = [trace.meta for trace in figure.figure.data]
         for active in ([0, 0], [1, 1], [1, 0]):
-            setting = {"noise": small["coords"]["noise"][active[0]],
-                       "bias": small["coords"]["bias"][active[1]]}
+            setting = {"noise": small["noise"].values.tolist()[active[0]],
+                       "bias": small["bias"].values.tolist()[active[1]]}
             expected = expected_traces(small, meta, trace_metas, setting)
             for index, values in figure.traces_at(active).items():
                 np.testing.assert_allclose(values, expected[index], rtol=5e-4)
@@ -186,11 +190,12 @@ def test_live_explorer_reproduces_the_experiment():
     result = judge_versus_self_reward(**{**SMALL, "noises": (0.5,), "biases": (0.0,)})
     shown = {name: list(trace.y) for (name, _), trace in zip(explorer.TRACES,
                                                               explorer.figure.data, strict=True)}
-    np.testing.assert_allclose(shown["judge_agreement"], result["judge_agreement_mean"][0][0],
-                               atol=1e-12)
-    np.testing.assert_allclose(shown["self_kappa"], result["self_kappa_mean"], rtol=1e-12)
+    np.testing.assert_allclose(shown["judge_agreement"],
+                               result["judge_agreement"].sel(band="mean")[0, 0], atol=1e-12)
+    np.testing.assert_allclose(shown["self_kappa"], result["self_kappa"].sel(band="mean"),
+                               rtol=1e-12)
     explorer.bias.value = 1.5  # moving a slider recomputes
     moved = judge_versus_self_reward(**{**SMALL, "noises": (0.5,), "biases": (1.5,)})
-    np.testing.assert_allclose(explorer.figure.data[2].y, moved["judge_kappa_mean"][0][0],
-                               rtol=1e-12)
+    np.testing.assert_allclose(explorer.figure.data[2].y,
+                               moved["judge_kappa"].sel(band="mean")[0, 0], rtol=1e-12)
     assert explorer.status.value.startswith("computed")

@@ -12,6 +12,7 @@ import sympy as sp
 
 import reference_numpy as ref
 from srlm_kit import theory
+from srlm_kit.cli import dataset_json
 from srlm_kit.experiments import EXPERIMENTS
 from srlm_kit.experiments.explorer import bump_height_for_kappa0
 from srlm_kit.experiments.setup import (
@@ -27,7 +28,7 @@ SMALL = {"num_responses": 6, "kappa0s": (1.5, 3.0, 5.0), "betas": (0.1, 1.0, 4.0
 
 @pytest.fixture(scope="module")
 def small():
-    return population_sharpening(**SMALL)
+    return EXPERIMENTS["population_sharpening"](**SMALL)
 
 
 def test_the_kits_iteration_matches_the_numpy_reference(small):
@@ -69,8 +70,8 @@ def test_closed_forms_follow_from_the_sympy_composition(small):
 
 
 def test_the_kit_agrees_with_the_closed_form_until_its_floor(small):
-    margin = np.asarray(small["margin"], dtype=float)
-    closed = np.asarray(small["closed_margin"], dtype=float)
+    margin = small["margin"].values
+    closed = small["closed_margin"].values
     floor = np.asarray(small["floor_reached"], dtype=bool)
     assert floor.any() and not floor.all()
     np.testing.assert_allclose(margin[~floor], closed[~floor], rtol=1e-10)
@@ -102,10 +103,9 @@ def test_rounds_to_exceed_half_edge_cases():
 
 
 def test_deterministic_registered_and_json(small):
-    assert EXPERIMENTS["population_sharpening"] is population_sharpening
-    assert json.dumps(population_sharpening(**SMALL), sort_keys=True) == json.dumps(
-        small, sort_keys=True)
-    json.dumps(small, allow_nan=False)
+    assert EXPERIMENTS["population_sharpening"].__wrapped__ is population_sharpening
+    assert population_sharpening(**SMALL).equals(small)
+    json.dumps(dataset_json(small), allow_nan=False)
 
 
 @pytest.mark.parametrize(("override", "message"), [
@@ -130,13 +130,13 @@ def test_bump_closed_form_rejects_bad_input():
 def test_figures_show_the_experiments_values(small):
     for build, sliders in ((top_probability_over_rounds, ["kappa0"]),
                            (margin_over_rounds, ["beta", "kappa0"])):
-        figure = build(small, SMALL)
+        figure = build(small)
         meta = figure.figure.layout.meta["srlm"]
         assert meta["experiment"] == "population_sharpening" and meta["sliders"] == sliders
         trace_metas = [trace.meta for trace in figure.figure.data]
         for position in range(3):
             active = [position] * len(sliders)
-            setting = {dim: small["coords"][dim][position] for dim in sliders}
+            setting = {dim: small[dim].values.tolist()[position] for dim in sliders}
             expected = expected_traces(small, meta, trace_metas, setting)
             for index, values in figure.traces_at(active).items():
                 np.testing.assert_allclose(values, expected[index], rtol=5e-4)

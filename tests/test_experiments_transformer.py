@@ -11,6 +11,7 @@ import pytest
 
 from srlm_kit import dynamics, instances
 from srlm_kit import transformer as model
+from srlm_kit.cli import dataset_json
 from srlm_kit.experiments import EXPERIMENTS
 from srlm_kit.experiments import transformer as experiment
 from srlm_kit.figures import expected_traces
@@ -22,88 +23,82 @@ SMALL = {"n_values": [4, 8], "betas": [0.5, 2.0], "T": 2, "seeds": 2, "steps": 3
 
 @pytest.fixture(scope="module")
 def result():
-    return experiment.small_transformer_loop(**SMALL)
-
-
-def field(result, name):
-    return np.asarray(result[name], dtype=float)
+    return EXPERIMENTS["small_transformer_loop"](**SMALL)
 
 
 def test_registered_and_strict_json(result):
-    assert EXPERIMENTS["small_transformer_loop"] is experiment.small_transformer_loop
-    assert json.loads(json.dumps(result, allow_nan=False)) == result
+    assert EXPERIMENTS["small_transformer_loop"].__wrapped__ is experiment.small_transformer_loop
+    assert json.dumps(dataset_json(result), allow_nan=False)
 
 
 def test_experiment_is_deterministic(result):
     """The same seed gives the same numbers twice."""
-    assert experiment.small_transformer_loop(**SMALL) == result
+    assert experiment.small_transformer_loop(**SMALL).equals(result)
 
 
-def test_every_field_has_the_shape_of_its_dims(result):
-    coords = result["coords"]
-    for name, dims in result["dims"].items():
-        assert field(result, name).shape == tuple(len(coords[dim]) for dim in dims), name
-    assert coords["steps"] == [1, 3, 5] and coords["T"] == [1, 2]
+def test_the_budget_and_pooling_axes_are_the_settings(result):
+    assert result["steps"].values.tolist() == [1, 3, 5] and result["T"].values.tolist() == [1, 2]
 
 
 def start_table(result):
-    key = jax.random.split(jax.random.key(result["params"]["seed"]), 3)[0]
-    architecture = model.Architecture(**result["params"]["architecture"])
-    params0 = model.init_params(key, architecture, result["params"]["output_scale"])
+    key = jax.random.split(jax.random.key(result.attrs["seed"]), 3)[0]
+    architecture = model.Architecture(**result.attrs["architecture"])
+    params0 = model.init_params(key, architecture, result.attrs["output_scale"])
     return model.sequence_table(params0, architecture)
 
 
 def test_population_curves_are_the_closed_form_power(result):
     """pi_t ∝ pi_0^((1+1/beta)^t), computed in NumPy from the start table."""
     table = np.asarray(start_table(result))
-    for b, beta in enumerate(result["coords"]["beta"]):
-        for t in result["coords"]["t"]:
+    for b, beta in enumerate(result["beta"].values.tolist()):
+        for t in result["t"].values.tolist():
             power = (1 + 1 / beta) ** t * table
             probs = np.exp(power - power.max(axis=1, keepdims=True))
             probs /= probs.sum(axis=1, keepdims=True)
             kappa = np.mean(1 / probs.max(axis=1))
-            np.testing.assert_allclose(field(result, "population_kappa")[b, t], kappa,
+            np.testing.assert_allclose(result["population_kappa"].values[b, t], kappa,
                                        rtol=1e-9)
-            assert field(result, "population_failure")[b, t] == np.mean(probs.max(axis=1)
+            assert result["population_failure"].values[b, t] == np.mean(probs.max(axis=1)
                                                                           <= 0.5)
-    assert field(result, "kappa_mean")[0, 0, 0, 0] == pytest.approx(result["params"]["kappa0"])
+    kappa_start = result["kappa"].sel(band="mean").values[0, 0, 0, 0]
+    assert kappa_start == pytest.approx(result.attrs["kappa0"])
 
 
 def test_tabular_fields_are_the_kits_erm_runs(result):
     table = start_table(result)
     rho = jnp.full(4, 0.25)
-    key = jax.random.split(jax.random.key(result["params"]["seed"]), 3)[2]
+    key = jax.random.split(jax.random.key(result.attrs["seed"]), 3)[2]
     runs = dynamics.run_grid(key, instances.stack([instances.tabular(table, rho)]),
                              SMALL["n_values"], SMALL["betas"], T=SMALL["T"],
                              seeds=SMALL["seeds"])
-    np.testing.assert_allclose(field(result, "tabular_kappa_mean"),
+    np.testing.assert_allclose(result["tabular_kappa"].sel(band="mean").values,
                                np.asarray(runs.kappa)[0].mean(axis=2), rtol=1e-12)
 
 
 def test_grid_matches_a_direct_run_of_the_loop(result):
     """One setting of the grid, rerun alone with the same key: same numbers."""
-    key = jax.random.split(jax.random.key(result["params"]["seed"]), 3)
-    architecture = model.Architecture(**result["params"]["architecture"])
-    params0 = model.init_params(key[0], architecture, result["params"]["output_scale"])
+    key = jax.random.split(jax.random.key(result.attrs["seed"]), 3)
+    architecture = model.Architecture(**result.attrs["architecture"])
+    params0 = model.init_params(key[0], architecture, result.attrs["output_scale"])
     direct = model.run_grid(key[1], params0, architecture, np.full(4, 0.25), n_values=[8],
                             betas=[2.0], losses=["logistic"], rounds=2, steps=3, seeds=2,
-                            learning_rate=result["params"]["learning_rate"], n_max=8,
+                            learning_rate=result.attrs["learning_rate"], n_max=8,
                             T_max=2, steps_max=5)
-    np.testing.assert_allclose(field(result, "kappa_mean")[1, 1, 1],
+    np.testing.assert_allclose(result["kappa"].sel(band="mean").values[1, 1, 1],
                                np.asarray(direct.kappa)[0, 0, 0].mean(axis=0), rtol=1e-4)
     # The budget grid's middle entry is the main grid.
-    np.testing.assert_array_equal(field(result, "budget_kappa_mean")[1],
-                                  field(result, "kappa_mean"))
+    np.testing.assert_array_equal(result["budget_kappa_mean"].values[1],
+                                  result["kappa"].sel(band="mean").values)
     # The pooling comparison at T' = 1 is the first round of the main grid at n = pooled_n.
-    np.testing.assert_allclose(field(result, "pooled_kappa_mean")[..., 0],
-                               field(result, "rounds_kappa_mean")[..., 0], rtol=1e-12)
+    np.testing.assert_allclose(result["pooled_kappa_mean"].values[..., 0],
+                               result["rounds_kappa_mean"].values[..., 0], rtol=1e-12)
 
 
 def test_kappa_is_at_least_remark_4_2s_bound(result):
-    assert np.all(field(result, "kappa_min_over_seeds_minus_alpha_bound") >= -1e-9)
-    assert np.all(field(result, "alpha_mean") <= 1.0)
-    assert np.all(np.isnan(field(result, "kl_mean")[..., 0]))
-    assert np.all(field(result, "kl_mean")[..., 1:] >= 0)
+    assert np.all(result["kappa_min_over_seeds_minus_alpha_bound"].values >= -1e-9)
+    assert np.all(result["alpha_mean"].values <= 1.0)
+    assert np.all(np.isnan(result["kl"].sel(band="mean").values[..., 0]))
+    assert np.all(result["kl"].sel(band="mean").values[..., 1:] >= 0)
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -127,7 +122,7 @@ BUILDERS = [figures.transformer_kappa, figures.transformer_failure, figures.tran
 
 @pytest.mark.parametrize("builder", BUILDERS)
 def test_figures_show_the_experiment_for_every_slider_setting(result, builder):
-    figure = builder(result, SMALL)
+    figure = builder(result)
     meta = figure.figure.layout.meta["srlm"]
     assert meta["experiment"] == "small_transformer_loop"
     sliders = list(figure.figure.layout.sliders)

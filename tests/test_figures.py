@@ -15,10 +15,12 @@ import jax
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+import xarray as xr
 from hypothesis import given
 from hypothesis import strategies as st
 
 from srlm_kit import bounds, dynamics, instances
+from srlm_kit.cli import dataset_json
 from srlm_kit.experiments import EXPERIMENTS
 from srlm_kit.experiments.explorer import bump_height_for_kappa0, kappa_and_failure_grid
 from srlm_kit.figures import (
@@ -42,18 +44,19 @@ def f(a, b, x):
     return 100 * a + 10 * b + x
 
 
-def synthetic() -> dict:
-    return {
-        "coords": {"a": A, "b": B, "x": X},
-        "dims": {"f": ["a", "b", "x"], "f_low": ["a", "b", "x"], "f_high": ["a", "b", "x"],
-                 "g": ["b", "x"], "h": ["x", "a", "b"]},
-        "f": [[[f(a, b, x) for x in X] for b in B] for a in A],
-        "f_low": [[[f(a, b, x) - 0.5 for x in X] for b in B] for a in A],
-        "f_high": [[[f(a, b, x) + 0.5 for x in X] for b in B] for a in A],
-        "g": [[b * x for x in X] for b in B],
+def synthetic() -> xr.Dataset:
+    return xr.Dataset({
+        "f": (["a", "b", "x"], [[[f(a, b, x) for x in X] for b in B] for a in A]),
+        "f_low": (["a", "b", "x"], [[[f(a, b, x) - 0.5 for x in X] for b in B] for a in A]),
+        "f_high": (["a", "b", "x"], [[[f(a, b, x) + 0.5 for x in X] for b in B] for a in A]),
+        "g": (["b", "x"], [[b * x for x in X] for b in B]),
         # x first: the builder must move axes, not assume x is last
-        "h": [[[-f(a, b, x) for b in B] for a in A] for x in X],
-    }
+        "h": (["x", "a", "b"], [[[-f(a, b, x) for b in B] for a in A] for x in X]),
+        # a seed band: mean f, edges f -/+ 1
+        "s": (["a", "b", "x", "band"], [[[[f(a, b, x), f(a, b, x) - 1, f(a, b, x) + 1]
+                                         for x in X] for b in B] for a in A]),
+    }, coords={"a": A, "b": B, "x": X, "band": ["mean", "lower", "upper"]},
+        attrs={"experiment": "synthetic", "arguments": {"seed": 0}})
 
 
 def build(**overrides):
@@ -63,8 +66,7 @@ def build(**overrides):
                 Curve("h at b = 5", "h", fixed={"b": 5})],
         static_traces=[go.Scatter(x=[0, 4], y=[0, 0], name="zero")],
         description="A synthetic figure whose values have a closed form, for the tests.",
-        x_title="x", y_title="value", div_id="fig-test", experiment="synthetic",
-        kwargs={"seed": 0}, log_x=True)
+        x_title="x", y_title="value", div_id="fig-test", log_x=True)
     options.update(overrides)
     return grid_figure(synthetic(), **options)
 
@@ -158,7 +160,7 @@ def test_grid_embedded_in_the_page_round_trips():
     ({"sliders": [Slider("a", "a")]}, "neither"),
     ({"curves": [Curve("missing", "nope")]}, "not in the result"),
     ({"curves": [Curve("h", "h", fixed={"b": 6})]}, "not a coordinate"),
-    ({"kwargs": None}, "both experiment and kwargs"),
+    ({"experiment": "synthetic"}, "both experiment and kwargs"),
 ])
 def test_bad_specifications_are_refused_with_a_clear_message(overrides, message):
     with pytest.raises(ValueError, match=message):
@@ -187,18 +189,19 @@ SMALL = {"seed": 3, "kappa0s": [2.5, 6.0], "n_values": [10, 40, 160], "betas": [
 
 @pytest.fixture(scope="module")
 def small():
-    return kappa_and_failure_grid(**SMALL)
+    return EXPERIMENTS["kappa_and_failure_grid"](**SMALL)
 
 
 def test_experiment_is_registered_and_json_serialisable(small):
-    assert EXPERIMENTS["kappa_and_failure_grid"] is kappa_and_failure_grid
-    assert json.loads(json.dumps(small, allow_nan=False)) == small
+    assert EXPERIMENTS["kappa_and_failure_grid"].__wrapped__ is kappa_and_failure_grid
+    assert xr.Dataset.from_dict(json.loads(json.dumps(dataset_json(small)))).equals(small)
 
 
 def test_experiment_is_deterministic(small):
     """The same seed gives the same numbers; another seed gives other numbers."""
-    assert kappa_and_failure_grid(**SMALL) == small
-    assert kappa_and_failure_grid(**(SMALL | {"seed": SMALL.get("seed", 0) + 1})) != small
+    assert kappa_and_failure_grid(**SMALL).equals(small)
+    other_seed = SMALL | {"seed": SMALL.get("seed", 0) + 1}
+    assert not kappa_and_failure_grid(**other_seed).equals(small)
 
 
 def test_bump_height_gives_the_requested_kappa0():
@@ -213,62 +216,64 @@ def test_bump_height_gives_the_requested_kappa0():
 
 def test_population_curves_match_the_closed_form(small):
     # pi_t ∝ pi_0^((1 + 1/beta)^t): the bump's top probability is 1 / (1 + (K-1) e^(-b e_t))
-    coords, K = small["coords"], 10
+    coords, K = {dim: small[dim].values.tolist() for dim in small.dims}, 10
     for (i, kappa0), (j, beta), t in itertools.product(
             enumerate(coords["kappa0"]), enumerate(coords["beta"]), coords["t"]):
         height = bump_height_for_kappa0(kappa0, K)
         exponent = (1 + 1 / beta) ** t
         kappa = 1 + (K - 1) * math.exp(-height * exponent)
-        assert small["population_kappa"][i][j][t] == pytest.approx(kappa, rel=1e-9)
-        assert small["population_failure"][i][j][t] == pytest.approx(
+        assert float(small["population_kappa"][i, j, t]) == pytest.approx(kappa, rel=1e-9)
+        assert float(small["population_failure"][i, j, t]) == pytest.approx(
             1.0 if 1 / kappa <= 0.5 else 0.0, abs=1e-12)
 
 
 def test_grid_points_match_direct_runs(small):
     """Each grid point equals a direct dynamics.run with the same key."""
-    coords = small["coords"]
+    coords = {dim: small[dim].values.tolist() for dim in small.dims}
     for i, n_index, j in [(0, 0, 0), (1, 2, 1), (0, 1, 1)]:
         start = instances.bump(20, 10, bump_height_for_kappa0(coords["kappa0"][i], 10))
         run = dynamics.run(jax.random.key(SMALL["seed"]), start, n=coords["n"][n_index],
                            T=SMALL["T"], beta=coords["beta"][j], seeds=SMALL["seeds"])
         kappa, failure = np.asarray(run.kappa), np.asarray(run.failure)
-        np.testing.assert_allclose(small["kappa_mean"][i][n_index][j], kappa.mean(axis=0),
-                                   rtol=1e-12)
-        np.testing.assert_allclose(small["failure_mean"][i][n_index][j], failure.mean(axis=0),
+        point = {"kappa0": coords["kappa0"][i], "n": coords["n"][n_index],
+                 "beta": coords["beta"][j]}
+        kappa_band, failure_band = small["kappa"].sel(point), small["failure"].sel(point)
+        np.testing.assert_allclose(kappa_band.sel(band="mean"), kappa.mean(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(failure_band.sel(band="mean"), failure.mean(axis=0),
                                    rtol=1e-12)
         lower = np.maximum(kappa.mean(0) - kappa.std(0), kappa.min(0))
         upper = np.minimum(kappa.mean(0) + kappa.std(0), kappa.max(0))
-        np.testing.assert_allclose(small["kappa_lower"][i][n_index][j], lower, rtol=1e-12)
-        np.testing.assert_allclose(small["kappa_upper"][i][n_index][j], upper, rtol=1e-12)
+        np.testing.assert_allclose(kappa_band.sel(band="lower"), lower, rtol=1e-12)
+        np.testing.assert_allclose(kappa_band.sel(band="upper"), upper, rtol=1e-12)
 
 
 def test_bound_uses_the_runs_mu_and_gamma(small):
     """mu and gamma are minima over seeds and rounds 0..t of a direct run; the bound is
-    Theorem 5.3 at them, undefined (None) at t = 0."""
-    coords = small["coords"]
+    Theorem 5.3 at them, undefined (NaN) at t = 0."""
+    coords = {dim: small[dim].values.tolist() for dim in small.dims}
     i, n_index, j = 1, 2, 0
     start = instances.bump(20, 10, bump_height_for_kappa0(coords["kappa0"][i], 10))
     run = dynamics.run(jax.random.key(SMALL["seed"]), start, n=coords["n"][n_index],
                        T=SMALL["T"], beta=coords["beta"][j], seeds=SMALL["seeds"])
     mu, gamma = np.asarray(run.mu), np.asarray(run.gamma)
-    assert small["failure_bound"][i][n_index][j][0] is None
+    assert np.isnan(small["failure_bound"][i, n_index, j, 0])
     for t in coords["t"][1:]:
         mu_min, gamma_min = mu[:, :t + 1].min(), gamma[:, :t + 1].min()
-        assert small["mu_min"][i][n_index][j][t] == mu_min
-        assert small["gamma_min"][i][n_index][j][t] == gamma_min
+        assert small["mu_min"][i, n_index, j][t] == mu_min
+        assert small["gamma_min"][i, n_index, j][t] == gamma_min
         expected = bounds.theorem_5_3_bound(
             coords["n"][n_index], t, log_class_size=0.0, delta=0.05, gamma=gamma_min,
             mu=mu_min, kappa0=coords["kappa0"][i])
-        assert small["failure_bound"][i][n_index][j][t] == pytest.approx(expected, rel=1e-12)
+        assert small["failure_bound"][i, n_index, j, t] == pytest.approx(expected, rel=1e-12)
     # On the bump, the first round's minima are the initial policy's: mu = 1/kappa0, gamma = b.
-    assert small["mu_min"][i][n_index][j][0] == pytest.approx(1 / coords["kappa0"][i])
-    assert small["gamma_min"][i][n_index][j][0] == pytest.approx(
+    assert small["mu_min"][i, n_index, j][0] == pytest.approx(1 / coords["kappa0"][i])
+    assert small["gamma_min"][i, n_index, j][0] == pytest.approx(
         bump_height_for_kappa0(coords["kappa0"][i], 10))
 
 
 @pytest.mark.parametrize("builder", [explorer.failure_over_n, explorer.kappa_over_rounds])
 def test_gallery_figures_show_the_experiment_for_every_setting(small, builder):
-    figure = builder(small, SMALL)
+    figure = builder(small)
     layout = figure.figure.layout
     meta = layout.meta["srlm"]
     assert meta["experiment"] == "kappa_and_failure_grid" and meta["kwargs"] == SMALL
@@ -286,7 +291,7 @@ def test_gallery_figures_show_the_experiment_for_every_setting(small, builder):
 def test_gallery_figure_pages_stay_small(small):
     full = kappa_and_failure_grid.__kwdefaults__
     assert full["T"] == 8  # the page's grid is 9 x 4 x 2 settings of 9 points
-    size = len(explorer.failure_over_n(small, SMALL).to_html())
+    size = len(explorer.failure_over_n(small).to_html())
     assert size < 60_000
 
 
@@ -323,25 +328,39 @@ def test_live_notebook_displays_composing_widget_sliders(monkeypatch):
         assert data[2]["y"] == [f(A[i], B[j], x) for x in X]
 
 
-def test_mean_and_band_names_the_three_fields_of_a_seed_band():
+def test_mean_and_band_draws_the_band_axis_of_one_variable():
     curve = Curve.mean_and_band("κ", "kappa", "± 1 sd", fixed={"beta": 0.5}, dash="dot")
-    assert (curve.field, curve.band, curve.band_name) == (
-        "kappa_mean", ("kappa_lower", "kappa_upper"), "± 1 sd")
+    assert (curve.field, curve.seed_band, curve.band_name) == ("kappa", True, "± 1 sd")
     assert curve.fixed == {"beta": 0.5} and curve.dash == "dot"
+    figure = build(curves=[Curve.mean_and_band("s", "s", fixed={"b": 7})],
+                   sliders=[Slider("a", "a = ")])
+    roles = [(trace.meta["role"], trace.meta["fixed"]) for trace in figure.figure.data[:3]]
+    assert roles == [("band-lower", {"b": 7, "band": "lower"}),
+                     ("band-upper", {"b": 7, "band": "upper"}),
+                     ("curve", {"b": 7, "band": "mean"})]
+    for i, a in enumerate(A):
+        shown = figure.traces_at([i])
+        assert shown[0] == [f(a, 7, x) - 1 for x in X] and shown[1] == [f(a, 7, x) + 1 for x in X]
+        assert shown[2] == [f(a, 7, x) for x in X]
 
 
-def _with_dead_axis() -> dict:
+def test_a_result_that_is_not_a_dataset_is_refused():
+    with pytest.raises(TypeError, match="xarray.Dataset"):
+        grid_figure({"coords": {"x": X}, "dims": {}}, x="x", sliders=[], curves=[],
+                    description="A figure of a plain dictionary, which is refused.",
+                    x_title="x", y_title="y", div_id="fig-dict")
+
+
+def _with_dead_axis() -> xr.Dataset:
     """The synthetic grid plus a dimension c: one field over (a, c, x) that does not change with
     c, one that changes with c only at a = 3."""
     result = synthetic()
     C = [0, 1, 2]
-    result["coords"]["c"] = C
-    result["dims"]["flat_in_c"] = ["a", "c", "x"]
-    result["flat_in_c"] = [[[f(a, 5, x) for x in X] for _ in C] for a in A]
-    result["dims"]["moves_in_c_at_a_3"] = ["a", "c", "x"]
+    result = result.assign_coords(c=C)
+    result["flat_in_c"] = (["a", "c", "x"], [[[f(a, 5, x) for x in X] for _ in C] for a in A])
     # Changes with c only when a = 3: alive, because some setting of a shows it.
-    result["moves_in_c_at_a_3"] = [[[x + (c if a == 3 else 0) for x in X] for c in C]
-                                   for a in A]
+    result["moves_in_c_at_a_3"] = (["a", "c", "x"], [[[x + (c if a == 3 else 0) for x in X]
+                                                      for c in C] for a in A])
     return result
 
 

@@ -88,7 +88,7 @@ def grid():
 
 
 def test_one_round_grid_inequalities_hold_on_every_seed(grid):
-    one = grid["level_one"]
+    one = grid.attrs["level_one"]
     assert one["seeds_checked"] == 2 * 2 * 3
     assert one["decomposition_violations"] == 0 and one["change_of_measure_violations"] == 0
     gap, decomposition = np.array(grid["gap"]), np.array(grid["decomposition"])
@@ -101,9 +101,9 @@ def test_one_round_grid_against_a_direct_computation(grid):
     """The failure after one round of the grid equals the failure recomputed by hand from the
     gap-free quantity: the bump start's bound field is 2 (sqrt(kappa0) eps + log(kappa0)/sqrt(n))
     / b with eps from the kit's statistical error."""
-    heights = grid["params"]["bump_heights"]
-    for i, kappa0 in enumerate(grid["coords"]["kappa0"]):
-        for j, size in enumerate(grid["coords"]["n"]):
+    heights = grid.attrs["bump_heights"]
+    for i, kappa0 in enumerate(grid["kappa0"].values.tolist()):
+        for j, size in enumerate(grid["n"].values.tolist()):
             error, _ = bounds.statistical_error(size, log_class_size=100 * math.log(50),
                                                 delta=0.05)
             expected = 2 * (math.sqrt(kappa0) * error + math.log(kappa0) / math.sqrt(size)) \

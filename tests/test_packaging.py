@@ -40,8 +40,9 @@ def test_core_dependencies_exclude_the_books_libraries():
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     core = {requirement.split(">")[0].split("=")[0] for requirement in project["dependencies"]}
-    # optax is numeric too: the Adam optimiser of the small transformer (srlm_kit.transformer).
-    assert core == {"jax", "numpy", "scipy", "sympy", "optax"}
+    # optax is numeric too: the Adam optimiser of the small transformer (srlm_kit.transformer);
+    # xarray holds every experiment's result, which the command line prints.
+    assert core == {"jax", "numpy", "scipy", "sympy", "optax", "xarray"}
     book = {requirement.split(">")[0] for requirement in project["optional-dependencies"]["book"]}
     assert {"plotly", "ipywidgets"} <= book
 
@@ -90,7 +91,6 @@ def test_wheel_installs_every_subpackage_and_runs_away_from_the_source_tree(tmp_
     settings = {"num_responses": 4, "kappa0s": [1.5, 3.0], "betas": [0.5, 2.0], "T": 3}
     data = json.loads(installed("experiment", "population_sharpening", *(
         part for name, value in settings.items() for part in ("--set", f"{name}={value}"))))
-    from srlm_kit.experiments import setup
+    from srlm_kit.cli import dataset_json
 
-    expected = setup.population_sharpening(**settings)
-    assert json.loads(json.dumps(expected)) == data
+    assert data == dataset_json(EXPERIMENTS["population_sharpening"](**settings))

@@ -283,7 +283,7 @@ def test_figures_render_with_text_alternative_and_caption(loaded):
 
 
 @functools.cache
-def _experiment(name: str, kwargs_json: str) -> dict:
+def _experiment(name: str, kwargs_json: str):
     from srlm_kit.experiments import EXPERIMENTS
 
     return EXPERIMENTS[name](**json.loads(kwargs_json))
@@ -320,7 +320,7 @@ def _move_slider(page, div_id: str, slider: int, step: int) -> None:
     page.evaluate("() => new Promise(resolve => requestAnimationFrame(() => resolve()))")
 
 
-def _check_setting(page, figure: dict, result: dict, grid: dict) -> None:
+def _check_setting(page, figure: dict, result, grid: dict) -> None:
     state = _figure_state(page, figure["id"])
     meta = figure["meta"]
     setting = {dim: json.loads(figure["steps"][k][state["active"][k]])
@@ -342,7 +342,7 @@ def _check_setting(page, figure: dict, result: dict, grid: dict) -> None:
         bad = [(position, shown_value, value) for position, (shown_value, value)
                in enumerate(zip(shown, values, strict=True)) if not _close(shown_value, value)]
         assert not bad, f"{figure['id']} at {setting}, trace {index}: (i, shown, kit) {bad[:4]}"
-        assert state["x"][index] == list(result["coords"][meta["x"]])
+        assert state["x"][index] == result[meta["x"]].values.tolist()
 
 
 @pytest.mark.parametrize("page", FIGURE_PAGES)

@@ -6,10 +6,11 @@ experiment with the figures that use it) and the kit reference's experiment page
 them, each documented by :func:`module_reference`). Nothing here runs a chapter: the sources are
 parsed.
 
-A page uses an experiment when one of its code cells calls it (``EXPERIMENTS["name"](...)`` or
-``module.function(...)`` for a registered function), names it (``experiment="name"``) or reads
-a variable assigned from such a call in an earlier cell; a figure is a code cell with a
-``mystnb: figure: name:`` label.
+A page uses an experiment when one of its code cells names it (a string equal to a name
+registered in :mod:`srlm_kit.experiments.registry`, as in ``EXPERIMENTS["name"](...)``), calls a
+registered function by its own name (``module.function(...)``), or reads a variable assigned
+from such a cell in an earlier one; a figure is a code cell with a ``mystnb: figure: name:``
+label. Nothing here keeps a list of which page uses which experiment.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import ast
 import importlib
 import pkgutil
+import re
 from pathlib import Path
 
 import jupytext
@@ -27,11 +29,6 @@ from srlm_kit.experiments import EXPERIMENTS
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: The kit reference's pages of experiment modules: (file stem, parts of the book it covers,
-#: by index in the table of contents, -1 for the introduction). Modules that no page uses go to
-#: the last one.
-GROUPS = (("experiments_parts_1_2", (-1, 0, 1)), ("experiments_part_3", (2,)),
-          ("experiments_part_4", None))
 
 
 def toc_parts() -> list[list[Path]]:
@@ -53,21 +50,37 @@ def toc_parts() -> list[list[Path]]:
     return [[page for page in part if page.is_file()] for part in parts]
 
 
+def experiment_pages() -> tuple[tuple[str, tuple[int, ...] | None], ...]:
+    """The kit reference's pages of experiment modules, read from the table of contents:
+    ``(file stem, parts of the book it covers)``. A page ``kit/experiments_part_3`` or
+    ``kit/experiments_parts_1_2`` covers the parts its name numbers (as indices in the table of
+    contents after the root page); the first page also covers the introduction (-1), the last
+    (``None``) every later part and the modules that no page uses."""
+    stems = re.findall(r"file: book/appendix/kit/(experiments_parts?(?:_\d+)+)\s*$",
+                       (ROOT / "_toc.yml").read_text(), re.M)
+    pages = [[stem, tuple(int(number) - 1 for number in re.findall(r"\d+", stem))]
+             for stem in stems]
+    pages[0][1] = (-1, *pages[0][1])
+    pages[-1][1] = None
+    return tuple((stem, covered) for stem, covered in pages)
+
+
+#: The pages of :func:`experiment_pages`.
+GROUPS = experiment_pages()
+
+
 def _called(tree: ast.AST, variables: dict[str, str]) -> list[str]:
     by_function = {function.__name__: name for name, function in EXPERIMENTS.items()}
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Subscript) and getattr(node.value, "id", None) == "EXPERIMENTS":
-            if isinstance(node.slice, ast.Constant) and node.slice.value in EXPERIMENTS:
-                found.append(node.slice.value)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if node.value in EXPERIMENTS:
+                found.append(node.value)
         elif isinstance(node, ast.Call):
             function = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(
                 node.func, "id", None)
             if function in by_function:
                 found.append(by_function[function])
-            found += [keyword.value.value for keyword in node.keywords
-                      if keyword.arg == "experiment" and isinstance(keyword.value, ast.Constant)
-                      and keyword.value.value in EXPERIMENTS]
         elif isinstance(node, ast.Name) and node.id in variables:
             found.append(variables[node.id])
     return list(dict.fromkeys(found))
@@ -120,8 +133,9 @@ def module_groups() -> dict[str, list[str]]:
     seen = catalogue()["first_seen"]
     groups = {stem: [] for stem, _ in GROUPS}
     package = srlm_kit.experiments
+    # The registry holds every experiment's spec; the experiments page documents it.
     modules = [f"{package.__name__}.{info.name}" for info in pkgutil.iter_modules(package.__path__)
-               if not info.name.startswith("_")]
+               if not info.name.startswith("_") and info.name != "registry"]
     for module in modules:
         parts = [seen[name][0] - 1 for name, function in EXPERIMENTS.items()
                  if function.__module__ == module and name in seen]
@@ -133,8 +147,7 @@ def module_groups() -> dict[str, list[str]]:
 
 
 #: Module-level tables documented by :func:`module_reference`, with their description.
-TABLES = {"EXPERIMENTS": "This module's experiments, ``{name: function}``",
-          "DERIVATIONS": "This module's SymPy derivations (each returns a "
+TABLES = {"DERIVATIONS": "This module's SymPy derivations (each returns a "
                          ":class:`~srlm_kit.theory.Derivation`)"}
 
 

@@ -1,38 +1,22 @@
-"""The book's experiments: each one a function that returns plain numbers.
+"""The book's experiments: each one a function that returns a labelled grid.
 
-Every figure of the book is drawn from the numbers one of these functions returns, and the
-command line prints the same numbers (``python -m srlm_kit experiment NAME --json``), so every
-figure can be reproduced without a notebook. Functions take keyword arguments only (with
-``seed`` among them whenever the experiment draws random numbers; an exact computation has
-none) and return a JSON-serialisable ``dict`` (lists of floats, ints, strings).
+Every figure of the book is drawn from the :class:`xarray.Dataset` one of these functions
+returns, and the command line prints the same numbers as JSON
+(``python -m srlm_kit experiment NAME --json``), so every figure can be reproduced without a
+notebook. Functions take keyword arguments only (with ``seed`` among them whenever the
+experiment draws random numbers; an exact computation has none). A result's dimensions are what
+the experiment varies, its data variables what it measures (a variable with a last axis
+``band`` holds the mean over seeds and the band around it, :func:`common.band`), its ``attrs``
+the settings and scalar findings.
 
 The paper has no experiments; everything here is new material of the book.
 
-Each topic module defines ``EXPERIMENTS = {"name": function, ...}``; they are merged below into
-one table, :data:`EXPERIMENTS`, which the command line reads.
+Every experiment is registered once, as a short spec, in :mod:`srlm_kit.experiments.registry`;
+:data:`EXPERIMENTS` maps each name to its function and is what the command line reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from srlm_kit.experiments.registry import EXPERIMENTS, SPECS
 
-from srlm_kit.experiments import (
-    beyond,
-    explorer,
-    failure,
-    iterative,
-    limits,
-    linear,
-    lower_bound,
-    overview,
-    practice,
-    setup,
-    transformer,
-)
-
-EXPERIMENTS: dict[str, Callable[..., dict]] = {**explorer.EXPERIMENTS, **practice.EXPERIMENTS,
-                                               **setup.EXPERIMENTS, **iterative.EXPERIMENTS,
-                                               **limits.EXPERIMENTS, **beyond.EXPERIMENTS,
-                                               **failure.EXPERIMENTS, **lower_bound.EXPERIMENTS,
-                                               **linear.EXPERIMENTS, **overview.EXPERIMENTS,
-                                               **transformer.EXPERIMENTS}
+__all__ = ["EXPERIMENTS", "SPECS"]

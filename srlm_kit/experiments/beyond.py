@@ -37,13 +37,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import sympy as sp
+import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, checks, dynamics, instances, metrics, theory
 from srlm_kit.experiments.common import (
-    json_lists,
+    band,
+    labelled_grid,
     running_min_over_seeds,
-    seed_band,
 )
 from srlm_kit.policies import log_policy
 
@@ -107,16 +108,9 @@ def population_logits(logits, beta: float, T: int, reward=None) -> np.ndarray:
     return np.asarray(jnp.stack(out))
 
 
-def _seed_band(values: np.ndarray, seed_axis: int) -> dict[str, np.ndarray]:
-    mean, lower, upper = seed_band(np.asarray(values, dtype=float), seed_axis)
-    return {"mean": mean, "lower": lower, "upper": upper}
-
-
-def _grid(coords: dict, fields: dict[str, tuple[list[str], np.ndarray]], params: dict) -> dict:
-    return {"coords": coords,
-            "dims": {name: dims for name, (dims, _) in fields.items()},
-            **{name: json_lists(values) for name, (_, values) in fields.items()},
-            "params": params}
+def _grid(coords: dict, fields: dict[str, tuple[list[str], np.ndarray]], params: dict
+          ) -> xr.Dataset:
+    return labelled_grid(coords, fields, attrs=params)
 
 
 # --------------------------------------------------------------------------------------------
@@ -128,14 +122,14 @@ def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                               num_responses: int = NUM_RESPONSES, height: float = BUMP_HEIGHT,
                               n_values=(100, 200, 400, 800, 1600, 3200),
                               betas=(0.1, 0.5, 1.0), T: int = 8, seeds: int = 8,
-                              rate_rounds: int = 3) -> dict:
+                              rate_rounds: int = 3) -> xr.Dataset:
     """Experiment (a): ``kappa_t - 1`` under the exact update, under ERM at each n, and the
     single exponential of Theorem 5.3's transient factor.
 
     Start: the bump (toy A, :func:`srlm_kit.instances.bump`), kappa_0 = 1 + (K - 1) e^(-b).
     Fields (labelled grid):
 
-    * ``excess_mean/lower/upper`` ``[n, beta, t]``: ``kappa_t - 1`` of the ERM runs
+    * ``excess`` ``[n, beta, t, band]``: ``kappa_t - 1`` of the ERM runs
       (:func:`~srlm_kit.metrics.condition_excess`, mean and band over seeds);
       ``failure_mean`` likewise;
     * ``population_excess`` ``[beta, t]``: the exact update (n = infinity);
@@ -171,7 +165,7 @@ def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
         start.logits, beta, T), start.rho) for beta in betas])
 
     seed_axis = 2
-    band = _seed_band(excess, seed_axis)
+    excess_band = band(excess, seed_axis)
     kappa0 = float(metrics.condition_number(start.logits, start.rho))
     rounds = np.arange(T + 1, dtype=float)
     mu_min = running_min_over_seeds(mu, seed_axis)
@@ -182,7 +176,7 @@ def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     bound = bounds.theorem_5_3_on_runs(n_grid, rounds, gamma_min=gamma_min, mu_min=mu_min,
                                        kappa0=kappa0, delta=DELTA)
     erm_rate = np.array([[-checks.semilog_slope(rounds[:rate_rounds + 1],
-                                                band["mean"][i, j, :rate_rounds + 1]).slope
+                                                excess_band[i, j, :rate_rounds + 1, 0]).slope
                           for j in range(len(betas))] for i in range(len(n_values))])
     transient_rate = 0.5 * np.log1p(np.sqrt(n_grid[..., 0] * mu_min[..., -1]))
     with np.errstate(divide="ignore"):
@@ -191,9 +185,7 @@ def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     decrement = log_population[:, :-1] - log_population[:, 1:]
 
     fields = {
-        "excess_mean": (["n", "beta", "t"], band["mean"]),
-        "excess_lower": (["n", "beta", "t"], band["lower"]),
-        "excess_upper": (["n", "beta", "t"], band["upper"]),
+        "excess": (["n", "beta", "t", "band"], excess_band),
         "failure_mean": (["n", "beta", "t"], failure.mean(axis=seed_axis)),
         "population_excess": (["beta", "t"], population),
         "transient_reference": (["n", "beta", "t"], reference),
@@ -220,7 +212,7 @@ def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
 def consistency_not_correctness(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                                 num_responses: int = NUM_RESPONSES, temperature: float = 1.0,
                                 agreements=(0.25, 0.5, 0.75), n_values=(50, 200, 800, 3200),
-                                betas=(0.1, 0.5), T: int = 8, seeds: int = 8) -> dict:
+                                betas=(0.1, 0.5), T: int = 8, seeds: int = 8) -> xr.Dataset:
     """Experiment (b): agreement with external labels that agree with pi_0's mode on a fraction p.
 
     Start: random logits with ``temperature`` (:func:`srlm_kit.instances.random_logits`). For
@@ -228,8 +220,8 @@ def consistency_not_correctness(*, seed: int = 0, num_prompts: int = NUM_PROMPTS
     key (so the agreeing prompts are nested as p grows). The labels never enter the update;
     they only score its result. Keys: ``split(key(seed), 3)`` = (logits, labels, runs).
 
-    Fields: ``agreement_mean/lower/upper`` ``[p, n, beta, t]``: share of prompts whose mode is
-    the label; ``retention_mean/lower/upper`` ``[n, beta, t]``: share whose mode is still
+    Fields: ``agreement`` ``[p, n, beta, t, band]``: share of prompts whose mode is
+    the label; ``retention`` ``[n, beta, t, band]``: share whose mode is still
     pi_0's mode; ``confident_mean`` ``[n, beta, t]``: ``1 - failure``; ``population_agreement``
     ``[p, beta, t]`` and ``population_confident`` ``[beta, t]``: the exact update; ``p_level``
     ``[p, t]``: the constant p (a reference line).
@@ -264,11 +256,9 @@ def consistency_not_correctness(*, seed: int = 0, num_prompts: int = NUM_PROMPTS
         metrics.failure_probability, values, start.rho, THRESHOLD) for values in population])
 
     seed_axis = 3
-    agreement_band = _seed_band(agreement, seed_axis)
-    retention_band = _seed_band(retention, seed_axis - 1)
     fields = {
-        **{f"agreement_{k}": (["p", "n", "beta", "t"], v) for k, v in agreement_band.items()},
-        **{f"retention_{k}": (["n", "beta", "t"], v) for k, v in retention_band.items()},
+        "agreement": (["p", "n", "beta", "t", "band"], band(agreement, seed_axis)),
+        "retention": (["n", "beta", "t", "band"], band(retention, seed_axis - 1)),
         "confident_mean": (["n", "beta", "t"], 1.0 - failure.mean(axis=seed_axis - 1)),
         "population_agreement": (["p", "beta", "t"], population_agreement),
         "population_confident": (["beta", "t"], population_confident),
@@ -377,7 +367,7 @@ def judge_bias_and_noise(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                          initial_agreement: float = 0.7,
                          biases=(0.0, 0.5, 1.0, 1.5, 2.0, 3.0), noises=(0.0, 0.5, 1.0, 2.0),
                          n_values=(400, 3200), beta: float = 0.5, T: int = 8,
-                         seeds: int = 8) -> dict:
+                         seeds: int = 8) -> xr.Dataset:
     """Experiment (c): the square-loss loop with a judge ``r_t = q + lambda l + sigma xi_t``.
 
     Setting: :func:`judge_setting`. For every bias strength ``c`` in ``biases``, noise level
@@ -385,14 +375,14 @@ def judge_bias_and_noise(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     (:func:`srlm_kit.dynamics.judge`, fresh noise each round), and, for comparison, T rounds of
     self-rewarding (the paper's ``r_t = log pi_t``) from the same start with the same data keys.
 
-    Fields: ``agreement_mean/lower/upper`` ``[noise, bias, n, t]``: share of prompts whose mode
+    Fields: ``agreement`` ``[noise, bias, n, t, band]``: share of prompts whose mode
     is the correct response; ``quality_mean`` (``E_x pi_t(y_true|x)``), ``judge_score_mean``
     (the judge's expected noise-free score ``E_x sum_y pi_t(y|x)(q + lambda l)``, divided by its
     largest possible value ``E_x max_y (q + lambda l)``) and ``favourite_mean`` (share of prompts
     whose mode is the judge's favourite) on the same axes; ``limit`` ``[bias]``: share of
     prompts whose favourite is correct (:func:`favourite_is_correct`);
     ``population_agreement`` ``[bias, t]``: the exact noise-free update
-    ``pi_{t+1} ∝ pi_t exp((q + lambda l)/beta)``; ``self_agreement_mean/lower/upper`` and
+    ``pi_{t+1} ∝ pi_t exp((q + lambda l)/beta)``; ``self_agreement`` (with a ``band`` axis) and
     ``self_quality_mean`` ``[bias, n, t]``: the self-reward run (the same for every bias,
     repeated along that axis so a figure can draw it against the bias).
     """
@@ -429,7 +419,7 @@ def judge_bias_and_noise(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
 
     seed_axis = 3
     dims = ["noise", "bias", "n", "t"]
-    fields = {f"agreement_{k}": (dims, v) for k, v in _seed_band(agreement, seed_axis).items()}
+    fields = {"agreement": ([*dims, "band"], band(agreement, seed_axis))}
     fields.update({
         "quality_mean": (dims, true_quality.mean(axis=seed_axis)),
         "judge_score_mean": (dims, judge_score.mean(axis=seed_axis)),
@@ -438,8 +428,8 @@ def judge_bias_and_noise(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
         "population_agreement": (["bias", "t"], population_agreement),
     })
     repeat = len(biases)
-    for k, v in _seed_band(self_agreement, 1).items():
-        fields[f"self_agreement_{k}"] = (["bias", "n", "t"], np.repeat(v[None], repeat, axis=0))
+    fields["self_agreement"] = (["bias", "n", "t", "band"],
+                                np.repeat(band(self_agreement, 1)[None], repeat, axis=0))
     fields["self_quality_mean"] = (["bias", "n", "t"], np.repeat(
         self_quality.mean(axis=1)[None], repeat, axis=0))
     coords = {"noise": noises, "bias": biases, "n": n_values, "t": list(range(T + 1))}
@@ -496,10 +486,10 @@ def margin_collapse(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                     num_responses: int = NUM_RESPONSES,
                     epsilons=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0),
                     tied=(2, 3, 5), height: float = 3.0, n: int = 400, beta: float = 0.5,
-                    T: int = 8, seeds: int = 8) -> dict:
+                    T: int = 8, seeds: int = 8) -> xr.Dataset:
     """Experiment (d): near-tie starts (:func:`near_tie`) and the Theorem 5.3 bound.
 
-    Fields ``[tied, epsilon, t]``: ``failure_mean/lower/upper`` (the paper's failure, own
+    Fields ``[tied, epsilon, t]``: ``failure`` (with a ``band`` axis; the paper's failure, own
     mode); ``lost_mode_mean`` (share of prompts where ``pi_t(y_0|x) <= 1/2`` for pi_0's mode
     ``y_0``: the mode was not kept with confidence, ``trajectory.target_failure``);
     ``gamma_min``/``mu_min`` (minimum over seeds and rounds 0..t, the paper's gamma and mu);
@@ -538,7 +528,7 @@ def margin_collapse(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     population_rounds[~np.any(population == 0.0, axis=-1)] = np.nan
     sufficient = near_tie_rounds_value(num_responses, np.asarray(epsilons), beta)
     dims = ["tied", "epsilon", "t"]
-    fields = {f"failure_{k}": (dims, v) for k, v in _seed_band(failure, seed_axis).items()}
+    fields = {"failure": ([*dims, "band"], band(failure, seed_axis))}
     fields.update({
         "lost_mode_mean": (dims, lost.mean(axis=seed_axis)),
         "gamma_min": (dims, gamma_min), "mu_min": (dims, mu_min), "bound": (dims, bound),
@@ -575,12 +565,12 @@ def beta_regimes(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                  num_responses: int = NUM_RESPONSES, height: float = BUMP_HEIGHT,
                  n_values=(50, 100, 200, 400, 800, 1600, 3200),
                  constant_beta: float = 0.5, scales=(0.5, 1.0, 2.0), T: int = 8,
-                 seeds: int = 8) -> dict:
+                 seeds: int = 8) -> xr.Dataset:
     """Experiment (e): ``beta = a/sqrt(n)`` (the paper's regime) against a constant beta.
 
-    Start: the bump of experiment (a). Fields: ``constant_failure_mean/lower/upper`` and
+    Start: the bump of experiment (a). Fields: ``constant_failure`` (with a ``band`` axis) and
     ``constant_excess_mean`` (``kappa_t - 1``) ``[n, t]`` for ``beta = constant_beta``;
-    ``scaled_failure_mean/lower/upper`` and ``scaled_excess_mean`` ``[scale, n, t]`` for
+    ``scaled_failure`` (with a ``band`` axis) and ``scaled_excess_mean`` ``[scale, n, t]`` for
     ``beta = a/sqrt(n)``; ``scaled_mode_kept_mean`` ``[scale, n, t]`` (share of prompts whose
     mode is pi_0's); ``coverage`` ``[n, t]``: :func:`srlm_kit.bounds.coverage_failure`;
     ``population_failure``/``population_excess`` ``[n, t]``: the exact update at the constant
@@ -620,12 +610,9 @@ def beta_regimes(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                                        num_prompts=num_prompts, mode_probability=mode_probability)
     scaled_beta = np.asarray(scales)[:, None] / np.sqrt(n_grid)[None, :]
 
-    fields = {}
-    for k, v in _seed_band(constant["failure"], 1).items():
-        fields[f"constant_failure_{k}"] = (["n", "t"], v)
+    fields = {"constant_failure": (["n", "t", "band"], band(constant["failure"], 1))}
     fields["constant_excess_mean"] = (["n", "t"], constant["excess"].mean(axis=1))
-    for k, v in _seed_band(scaled["failure"], 2).items():
-        fields[f"scaled_failure_{k}"] = (["scale", "n", "t"], v)
+    fields["scaled_failure"] = (["scale", "n", "t", "band"], band(scaled["failure"], 2))
     fields["scaled_excess_mean"] = (["scale", "n", "t"], scaled["excess"].mean(axis=2))
     fields["scaled_mode_kept_mean"] = (["scale", "n", "t"], scaled["kept"].mean(axis=2))
     repeat = len(n_values)
@@ -865,11 +852,3 @@ def coverage_derivation() -> theory.Derivation:
 
 
 DERIVATIONS = (bump_population_excess, judge_composition, near_tie_rounds, coverage_derivation)
-
-EXPERIMENTS = {
-    "population_versus_samples": population_versus_samples,
-    "consistency_not_correctness": consistency_not_correctness,
-    "judge_bias_and_noise": judge_bias_and_noise,
-    "margin_collapse": margin_collapse,
-    "beta_regimes": beta_regimes,
-}

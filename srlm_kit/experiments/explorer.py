@@ -6,25 +6,24 @@ condition numbers ``kappa_0``, per-round sample sizes ``n`` on a log grid, two v
 :func:`srlm_kit.dynamics.run_grid`; beside it, the exact infinite-data (population) update from
 the same initialisations, and the Theorem 5.3 bound at the simulated runs' mu and gamma.
 
-The result is a *labelled grid* (the form every figure builder of :mod:`srlm_kit.figures` reads):
+The result is a *labelled grid*, an :class:`xarray.Dataset` (the form every figure builder of
+:mod:`srlm_kit.figures` reads): each dimension has coordinate values (``result["n"]``), each
+variable named axes (``result["kappa"].dims == ("kappa0", "n", "beta", "t", "band")``).
 
-* ``coords``: for every dimension, its coordinate values, e.g. ``coords["n"] = [10, 20, ...]``;
-* ``dims``: for every field, the names of its axes, e.g. ``dims["kappa_mean"] =
-  ["kappa0", "n", "beta", "t"]``;
-* one nested list per field, indexed in the order of its ``dims``.
-
-Bands are "mean ± one standard deviation over seeds, clipped to the range the seeds reached"
-(so a band never leaves the values a seed can take, e.g. never below kappa = 1 or failure = 0).
+Bands (the ``band`` axis: mean, lower, upper) are "mean ± one standard deviation over seeds,
+clipped to the range the seeds reached" (so a band never leaves the values a seed can take, e.g.
+never below kappa = 1 or failure = 0).
 """
 
 from __future__ import annotations
 
 import jax
 import numpy as np
+import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, dynamics, instances
-from srlm_kit.experiments.common import json_lists, running_min_over_seeds, seed_band
+from srlm_kit.experiments.common import band, labelled_grid, running_min_over_seeds
 
 # Where chapters and notebooks have imported it from; it lives with the instance builders.
 from srlm_kit.instances import bump_height_for_kappa0  # noqa: F401
@@ -35,7 +34,7 @@ def kappa_and_failure_grid(*, seed: int = 0, num_prompts: int = 20, num_response
                            n_values=(10, 20, 42, 85, 173, 353, 721, 1471, 3000),
                            betas=(0.1, 1.0), T: int = 8, seeds: int = 16,
                            threshold: float = 0.5, log_class_size: float = 0.0,
-                           delta: float = 0.05) -> dict:
+                           delta: float = 0.05) -> xr.Dataset:
     """Condition number ``kappa_t`` and failure probability after each round, on a grid.
 
     Axes: ``kappa0`` (bump initialisations,
@@ -43,12 +42,12 @@ def kappa_and_failure_grid(*, seed: int = 0, num_prompts: int = 20, num_response
     ``t`` (rounds ``0..T``). Seeds are shared across grid points (common random
     numbers; :func:`srlm_kit.dynamics.run_grid`), all from ``jax.random.key(seed)``.
 
-    Fields (labelled grid, see the module docstring): ``kappa_mean/lower/upper`` and
-    ``failure_mean/lower/upper`` over ``[kappa0, n, beta, t]``; ``mu_min`` and ``gamma_min``,
-    the minimum confidence and margin over seeds and rounds ``0..t``; ``failure_bound``, the
-    Theorem 5.3 bound at those mu and gamma with every hidden constant 1
-    (:func:`srlm_kit.bounds.theorem_5_3_on_runs`; ``log_class_size`` 0 is the most favourable
-    class size, ``delta`` the confidence), ``None``
+    Returns an :class:`xarray.Dataset` with variables ``kappa`` and ``failure`` over
+    ``[kappa0, n, beta, t, band]`` (mean and band over seeds); ``mu_min`` and ``gamma_min``,
+    the minimum confidence and margin over seeds and rounds ``0..t``, over
+    ``[kappa0, n, beta, t]``; ``failure_bound``, the Theorem 5.3 bound at those mu and gamma
+    with every hidden constant 1 (:func:`srlm_kit.bounds.theorem_5_3_on_runs`;
+    ``log_class_size`` 0 is the most favourable class size, ``delta`` the confidence), NaN
     at ``t = 0``; ``population_kappa`` and ``population_failure``, the exact (n = infinity)
     update, over ``[kappa0, beta, t]``.
     """
@@ -65,8 +64,6 @@ def kappa_and_failure_grid(*, seed: int = 0, num_prompts: int = 20, num_response
                               update="population", threshold=threshold)
 
     seed_axis = 3  # (kappa0, n, beta, seed, t)
-    kappa_mean, kappa_lower, kappa_upper = seed_band(np.asarray(sampled.kappa), seed_axis)
-    failure_mean, failure_lower, failure_upper = seed_band(np.asarray(sampled.failure), seed_axis)
     # The paper's mu and gamma are minima over rounds: running minimum over t, then over seeds.
     mu_min = running_min_over_seeds(sampled.mu, seed_axis)
     gamma_min = running_min_over_seeds(sampled.gamma, seed_axis)
@@ -77,24 +74,16 @@ def kappa_and_failure_grid(*, seed: int = 0, num_prompts: int = 20, num_response
 
     grid_dims = ["kappa0", "n", "beta", "t"]
     population_dims = ["kappa0", "beta", "t"]
-    fields = {
-        "kappa_mean": kappa_mean, "kappa_lower": kappa_lower, "kappa_upper": kappa_upper,
-        "failure_mean": failure_mean, "failure_lower": failure_lower,
-        "failure_upper": failure_upper, "mu_min": mu_min, "gamma_min": gamma_min,
-        "failure_bound": bound,
-        "population_kappa": np.asarray(exact.kappa)[:, 0, :, 0, :],
-        "population_failure": np.asarray(exact.failure)[:, 0, :, 0, :],
-    }
-    return {
-        "coords": {"kappa0": kappa0s, "n": [int(n) for n in n_array],
-                   "beta": [float(beta) for beta in betas], "t": list(range(T + 1))},
-        "dims": {name: (population_dims if name.startswith("population") else grid_dims)
-                 for name in fields},
-        **{name: json_lists(values) for name, values in fields.items()},
-        "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
-                   "bump_heights": heights, "seeds": seeds, "T": T, "threshold": threshold,
-                   "log_class_size": log_class_size, "delta": delta},
-    }
+    return labelled_grid(
+        {"kappa0": kappa0s, "n": [int(n) for n in n_array],
+         "beta": [float(beta) for beta in betas], "t": list(range(T + 1))},
+        {"kappa": ([*grid_dims, "band"], band(np.asarray(sampled.kappa), seed_axis)),
+         "failure": ([*grid_dims, "band"], band(np.asarray(sampled.failure), seed_axis)),
+         "mu_min": (grid_dims, mu_min), "gamma_min": (grid_dims, gamma_min),
+         "failure_bound": (grid_dims, bound),
+         "population_kappa": (population_dims, np.asarray(exact.kappa)[:, 0, :, 0, :]),
+         "population_failure": (population_dims, np.asarray(exact.failure)[:, 0, :, 0, :])},
+        attrs={"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
+               "bump_heights": heights, "seeds": seeds, "T": T, "threshold": threshold,
+               "log_class_size": log_class_size, "delta": delta})
 
-
-EXPERIMENTS = {"kappa_and_failure_grid": kappa_and_failure_grid}

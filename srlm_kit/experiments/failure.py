@@ -1,8 +1,7 @@
 """Numbers behind the chapter "Measuring failure": greedy decoding, kappa, Lemma C.1.
 
 Four experiments, each a function of keyword arguments (``seed`` among them) returning a
-JSON-serialisable ``dict``; the first three are labelled grids (see
-:mod:`srlm_kit.experiments.explorer` for the format), the last a table of counts.
+labelled grid (an :class:`xarray.Dataset`, see :mod:`srlm_kit.figures.core`).
 
 * ``greedy_trap_sequences``: the trap of Proposition 4.3, every sequence's probability, the
   optimal sequence, greedy decoding's output and frequencies from token-by-token sampling;
@@ -25,10 +24,11 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import checks, dynamics, instances, metrics
-from srlm_kit.experiments.common import json_lists, seed_band
+from srlm_kit.experiments.common import band, labelled_grid
 from srlm_kit.policies import LOG_FLOOR
 
 #: Thresholds s of the Lemma C.1 figure (the lemma needs s in (0, 1)).
@@ -57,7 +57,7 @@ def _trap_numbers(model, key, *, samples: int):
 
 def greedy_trap_sequences(*, seed: int = 0, vocabulary: int = 3, length: int = 3,
                           p_values=(0.35, 0.4, 0.45), epsilons=(0.02, 0.05, 0.1),
-                          samples: int = 20000) -> dict:
+                          samples: int = 20000) -> xr.Dataset:
     """The trap of Proposition 4.3 (:func:`srlm_kit.instances.autoregressive_trap`) on a grid.
 
     Axes: ``p`` (probability of the optimal sequence ``y* = (1, ..., 1)``), ``epsilon`` (the trap
@@ -65,8 +65,9 @@ def greedy_trap_sequences(*, seed: int = 0, vocabulary: int = 3, length: int = 3
     tokens, e.g. ``"011"``). Fields over ``[p, epsilon, sequence]``: ``probability`` (exact),
     ``frequency`` (share among ``samples`` sequences drawn token by token with
     ``jax.random.key(seed)``), ``optimal`` and ``greedy`` (the probability of ``y*`` and of
-    greedy decoding's output at their own sequence, ``None`` elsewhere). ``summary`` lists, per
-    grid point, ``pi(y*)``, greedy's output and its probability, and the Hamming distance.
+    greedy decoding's output at their own sequence, NaN elsewhere). ``attrs["summary"]``
+    lists, per grid point, ``pi(y*)``, greedy's output and its probability, and the Hamming
+    distance.
     """
     labels = _sequence_labels(vocabulary, length)
     check.check_int("samples", samples, minimum=1)
@@ -97,15 +98,12 @@ def greedy_trap_sequences(*, seed: int = 0, vocabulary: int = 3, length: int = 3
     dims = ["p", "epsilon", "sequence"]
     fields = {"probability": probability, "frequency": frequency, "optimal": optimal,
               "greedy": greedy}
-    return {
-        "coords": {"p": [float(p) for p in p_values], "epsilon": [float(e) for e in epsilons],
-                   "sequence": labels},
-        "dims": {name: dims for name in fields},
-        **{name: json_lists(values) for name, values in fields.items()},
-        "summary": summary,
-        "params": {"seed": seed, "vocabulary": vocabulary, "length": length,
-                   "samples": samples},
-    }
+    return labelled_grid(
+        {"p": [float(p) for p in p_values], "epsilon": [float(e) for e in epsilons],
+         "sequence": labels},
+        {name: (dims, values) for name, values in fields.items()},
+        attrs={"seed": seed, "vocabulary": vocabulary, "length": length, "samples": samples,
+               "summary": summary})
 
 
 @partial(jax.jit, static_argnames=("vocabulary", "length"))
@@ -120,7 +118,7 @@ def _top_and_greedy(keys, temperature, *, vocabulary: int, length: int):
 
 
 def greedy_versus_mode(*, seed: int = 0, vocabulary: int = 3, length: int = 4,
-                       temperatures=(0.2, 0.5, 1.0), models: int = 2000) -> dict:
+                       temperatures=(0.2, 0.5, 1.0), models: int = 2000) -> xr.Dataset:
     """Greedy decoding against the most likely sequence on random autoregressive models.
 
     For each temperature, ``models`` models :func:`srlm_kit.instances.random_autoregressive`
@@ -128,29 +126,30 @@ def greedy_versus_mode(*, seed: int = 0, vocabulary: int = 3, length: int = 4,
     temperature: how many models have a most likely sequence of probability above 1/2 and at
     most 1/2, how often greedy decoding misses it in each group, and the largest top probability
     among the misses (Huang et al., Proposition 3.1: a miss needs a top probability of at most
-    1/2).
+    1/2; NaN if there is no miss): one variable each over ``[temperature]``.
     """
     check.check_int("models", models, minimum=1)
     check.check_int("V (vocabulary size)", vocabulary, minimum=2)
     check.check_int("L (sequence length)", length, minimum=1)
     keys = jax.random.split(jax.random.key(seed), models)
     rows = []
+    temperatures = [check.check_positive("temperatures", value) for value in temperatures]
     for temperature in temperatures:
-        temperature = check.check_positive("temperatures", temperature)
         top, mode, greedy_index = (np.asarray(values) for values in _top_and_greedy(
             keys, temperature, vocabulary=vocabulary, length=length))
         missed = greedy_index != mode
         above = top > 0.5
         rows.append({
-            "temperature": temperature,
             "above_half": int(above.sum()),
             "missed_above_half": int((missed & above).sum()),
             "at_most_half": int((~above).sum()),
             "missed_at_most_half": int((missed & ~above).sum()),
-            "largest_missed_top": float(top[missed].max()) if missed.any() else None,
+            "largest_missed_top": float(top[missed].max()) if missed.any() else np.nan,
         })
-    return {"rows": rows, "params": {"seed": seed, "vocabulary": vocabulary, "length": length,
-                                     "models": models}}
+    return labelled_grid(
+        {"temperature": temperatures},
+        {name: (["temperature"], [row[name] for row in rows]) for name in rows[0]},
+        attrs={"seed": seed, "vocabulary": vocabulary, "length": length, "models": models})
 
 
 @jax.jit
@@ -168,7 +167,7 @@ def _family_metrics(tables, rho, temperatures):
 
 
 def condition_number_family(*, seed: int = 0, num_prompts: int = 200,
-                            num_responses=(2, 5, 10, 50), temperatures=TEMPERATURES) -> dict:
+                            num_responses=(2, 5, 10, 50), temperatures=TEMPERATURES) -> xr.Dataset:
     """kappa, 1/mu and the failure probability of random policies over a range of temperatures.
 
     One table ``z`` of standard normal logits of shape ``(num_prompts, max K)``
@@ -196,18 +195,16 @@ def condition_number_family(*, seed: int = 0, num_prompts: int = 200,
     fields = {"kappa": kappa, "inverse_mu": 1.0 / top, "failure": failure,
               "kappa_minus_one": kappa - 1.0, "inverse_mu_minus_one": 1.0 / top - 1.0,
               "ceiling": ceiling}
-    return {
-        "coords": {"K": sizes, "temperature": [float(value) for value in temperatures]},
-        "dims": {name: ["K", "temperature"] for name in fields},
-        **{name: json_lists(values) for name, values in fields.items()},
-        "params": {"seed": seed, "num_prompts": num_prompts},
-    }
+    return labelled_grid(
+        {"K": sizes, "temperature": [float(value) for value in temperatures]},
+        {name: (["K", "temperature"], values) for name, values in fields.items()},
+        attrs={"seed": seed, "num_prompts": num_prompts})
 
 
 def lemma_c1_thresholds(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 20,
                         bump_height: float = math.log(2.0),
                         n_values=(10, 30, 100, 300, 1000, 3000), betas=(0.05, 0.5, 2.0),
-                        thresholds=THRESHOLDS, T: int = 4, seeds: int = 8) -> dict:
+                        thresholds=THRESHOLDS, T: int = 4, seeds: int = 8) -> xr.Dataset:
     """Both sides of Lemma C.1 after one step, over thresholds s, and the lemma on every step.
 
     Start: the bump policy (:func:`srlm_kit.instances.bump`; ``kappa_0 = (e^b + K - 1)/e^b``,
@@ -215,12 +212,12 @@ def lemma_c1_thresholds(*, seed: int = 0, num_prompts: int = 100, num_responses:
     (:func:`srlm_kit.dynamics.run` with ``keep_logits=True``; one key, ``jax.random.key(seed)``,
     for every grid point, so neighbouring points share their random numbers).
 
-    Fields over ``[n, beta, s]`` (first step, ``pi_0 -> pi_1``, from
+    Fields over ``[n, beta, s, band]`` (first step, ``pi_0 -> pi_1``, from
     :func:`srlm_kit.checks.lemma_c1_over_thresholds`; mean and band over seeds):
-    ``lhs_mean/lower/upper`` ``= P_x[pi_1(y*_0(x)|x) <= s]`` and ``rhs_mean/lower/upper``
+    ``lhs`` ``= P_x[pi_1(y*_0(x)|x) <= s]`` and ``rhs``
     ``= (J(pi*) - J(pi_1)) / (gamma_0 (1 - s))``.
 
-    ``summary``: the lemma at s = 1/2 on every step of every run
+    ``attrs["summary"]``: the lemma at s = 1/2 on every step of every run
     (:func:`srlm_kit.checks.lemma_c1_check`): steps checked, violations, smallest slack, largest
     ratio lhs/rhs; and over thresholds on the first step: pairs checked, violations, the largest
     ratio and where it occurs.
@@ -245,8 +242,6 @@ def lemma_c1_thresholds(*, seed: int = 0, num_prompts: int = 100, num_responses:
                 lhs[i, j, seed_index], rhs[i, j, seed_index] = result.lhs, result.rhs
                 threshold_violations += checks.count_violations(result)
     seed_axis = 2
-    lhs_mean, lhs_lower, lhs_upper = seed_band(lhs, seed_axis)
-    rhs_mean, rhs_lower, rhs_upper = seed_band(rhs, seed_axis)
 
     active = np.concatenate([np.asarray(c.active).ravel() for c in step_checks])
     step_lhs = np.concatenate([np.asarray(c.lhs).ravel() for c in step_checks])[active]
@@ -269,23 +264,9 @@ def lemma_c1_thresholds(*, seed: int = 0, num_prompts: int = 100, num_responses:
         "gamma0": float(metrics.margin(start.logits, start.rho)),
         "top_probability0": float(jnp.max(metrics.top_probability(start.logits))),
     }
-    dims = ["n", "beta", "s"]
-    fields = {"lhs_mean": lhs_mean, "lhs_lower": lhs_lower, "lhs_upper": lhs_upper,
-              "rhs_mean": rhs_mean, "rhs_lower": rhs_lower, "rhs_upper": rhs_upper}
-    return {
-        "coords": {"n": [int(n) for n in n_values], "beta": [float(b) for b in betas],
-                   "s": thresholds},
-        "dims": {name: dims for name in fields},
-        **{name: json_lists(values) for name, values in fields.items()},
-        "summary": summary,
-        "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
-                   "bump_height": bump_height, "T": T, "seeds": seeds},
-    }
-
-
-EXPERIMENTS = {
-    "greedy_trap_sequences": greedy_trap_sequences,
-    "greedy_versus_mode": greedy_versus_mode,
-    "condition_number_family": condition_number_family,
-    "lemma_c1_thresholds": lemma_c1_thresholds,
-}
+    dims = ["n", "beta", "s", "band"]
+    return labelled_grid(
+        {"n": [int(n) for n in n_values], "beta": [float(b) for b in betas], "s": thresholds},
+        {"lhs": (dims, band(lhs, seed_axis)), "rhs": (dims, band(rhs, seed_axis))},
+        attrs={"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
+               "bump_height": bump_height, "T": T, "seeds": seeds, "summary": summary})

@@ -17,7 +17,7 @@ Every ``n`` uses the same key, ``jax.random.key(seed)``, so runs at different ``
 different starts share their random numbers (common random numbers). The simulation is cached
 per process, so the experiments of one chapter simulate once.
 
-Experiments (the table :data:`EXPERIMENTS`):
+Experiments (registered in :mod:`srlm_kit.experiments.registry`):
 
 * ``iterative_bound_grid``: the trajectories (condition number and failure probability, mean and
   band over seeds), the exact infinite-data update, and the three levels of comparison with the
@@ -41,10 +41,11 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, checks, dynamics, instances, metrics
-from srlm_kit.experiments.common import json_lists, running_min_over_seeds, seed_band
+from srlm_kit.experiments.common import band, labelled_grid, running_min_over_seeds
 from srlm_kit.instances import bump_height_for_kappa0
 
 #: Initial condition numbers of the bump starts: a ladder up to toy A's 25.5 (b = log 2, K = 50).
@@ -249,7 +250,7 @@ def _recursion_fits(trajectory: dynamics.Trajectory, T: int) -> tuple[np.ndarray
 def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 50,
                          kappa0s=KAPPA0S, n_values=N_VALUES, T: int = 12, seeds: int = 8,
                          constant_beta: float = 0.5, threshold: float = 0.5,
-                         delta: float = 0.05, calibration=(25.5, 100, 1)) -> dict:
+                         delta: float = 0.05, calibration=(25.5, 100, 1)) -> xr.Dataset:
     """Trajectories of toy A beside Theorem 5.3 and its lemmas, at levels 1 and 2
     (:ref:`recovered-book-own`).
 
@@ -259,14 +260,14 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
 
     Over ``[kappa0, n, beta, t]``:
 
-    * ``kappa_mean/lower/upper``, ``failure_mean/lower/upper``: the condition number and the
-      failure probability ``P_x[max_y pi_t(y|x) <= threshold]`` after t rounds;
+    * ``kappa``, ``failure`` (with a last axis ``band``: mean, lower, upper): the condition
+      number and the failure probability ``P_x[max_y pi_t(y|x) <= threshold]`` after t rounds;
     * ``population_kappa``: the exact infinite-data update from the same start and beta;
-    * level 1, means over seeds of both sides (None at t = 0; entry t is the step from round
+    * level 1, means over seeds of both sides (NaN at t = 0; entry t is the step from round
       t - 1 to round t): ``c1_lhs = P_x[pi_t(y*_{t-1}(x)|x) <= s]`` and ``c1_rhs =
       gap/(gamma_{t-1}(1 - s))`` (Lemma C.1, :func:`srlm_kit.checks.lemma_c1_check`);
       ``tail_rhs``, the tail-integral bound on kappa_t (Lemma C.3, Eq. 56,
-      :func:`srlm_kit.checks.tail_integral_check`; its left side is ``kappa_mean``);
+      :func:`srlm_kit.checks.tail_integral_check`; its left side is the mean of ``kappa``);
       ``recursion_one`` and ``recursion_inverse_mu``: the unrolled recursion
       ``kappa* + q^t (kappa_0 - kappa*)`` with ``A = 1`` or ``A = 1/mu`` and the smallest B'
       that every step of the seed needs (:func:`srlm_kit.checks.recursion_check`), largest
@@ -285,13 +286,13 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
     toy A (:func:`srlm_kit.bounds.coverage_failure`; ``level_two["coverage_model_valid"]``
     says whether its condition :func:`coverage_reaches_half` holds at every grid point). Slopes:
     ``failure_slope_n`` and ``shape_slope_n`` over ``[kappa0, t]`` (least squares of log failure
-    on log n, over the n with failure > 0; None with fewer than two), ``failure_slope_t``,
+    on log n, over the n with failure > 0; NaN with fewer than two), ``failure_slope_t``,
     ``shape_slope_t`` and
     ``transient_slope_t = -(1/2) log(1 + sqrt(n mu))`` over ``[kappa0, n]`` (log failure against
     t = 1..T; the transient factor's slope per round).
 
-    ``level_one`` and ``level_two`` summarise the checks (counts over every seed, start, n and
-    both beta rules); ``params`` records the settings.
+    ``attrs``: ``level_one`` and ``level_two`` summarise the checks (counts over every seed,
+    start, n and both beta rules), and the settings.
 
     ``log|Pi| = m log K`` is the size of the class "one unknown mode per prompt", the toy-A
     version of the hard instance's class of chapter 4 (``log|Pi| = d log M``); the one-hot
@@ -314,8 +315,8 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
 
     kappa = np.asarray(trajectory.kappa)
     failure = np.asarray(trajectory.failure)
-    kappa_band = seed_band(kappa, seed_axis)
-    failure_band = seed_band(failure, seed_axis)
+    kappa_band = band(kappa, seed_axis)
+    failure_band = band(failure, seed_axis)
     population = population_kappa(num_prompts=num_prompts, num_responses=num_responses,
                                   kappa0s=kappa0s, betas=beta_values(n_values, constant_beta),
                                   T=T)
@@ -342,7 +343,7 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
         np.asarray(n_values, dtype=float)[None, :, None], np.arange(T + 1)[None, None, :],
         gamma_min=gamma_min, mu_min=mu_min, kappa0=np.asarray(kappa0s)[:, None, None],
         log_class_size=log_class_size, delta=delta)
-    empirical = failure_band[0][:, :, 0]
+    empirical = failure_band[:, :, 0, :, 0]  # the mean, at beta = 1/sqrt(n)
     point = (kappa0s.index(calibration_kappa0), n_values.index(calibration_n), calibration_T)
     calibrated = checks.calibrate(np.nan_to_num(empirical[..., 1:]), shape[..., 1:],
                                   (point[0], point[1], point[2] - 1))
@@ -396,9 +397,7 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
         "ratio_max": float(ratio.max()),
     }
     fields = {
-        "kappa_mean": kappa_band[0], "kappa_lower": kappa_band[1], "kappa_upper": kappa_band[2],
-        "failure_mean": failure_band[0], "failure_lower": failure_band[1],
-        "failure_upper": failure_band[2], "population_kappa": population,
+        "kappa": kappa_band, "failure": failure_band, "population_kappa": population,
         "c1_lhs": steps_mean(lemma_c1.lhs), "c1_rhs": steps_mean(lemma_c1.rhs),
         "tail_rhs": steps_mean(tail.inequality.rhs),
         "recursion_one": one.unrolled.rhs.max(axis=seed_axis),
@@ -411,11 +410,10 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
         "transient_slope_t": transient_slope_t,
     }
     full = ["kappa0", "n", "beta", "t"]
-    dims = {name: full for name in ("kappa_mean", "kappa_lower", "kappa_upper", "failure_mean",
-                                     "failure_lower", "failure_upper", "population_kappa",
-                                     "c1_lhs", "c1_rhs", "tail_rhs", "recursion_one",
-                                     "recursion_inverse_mu")}
-    dims.update({"recursion_fit": ["kappa0", "n", "fit", "t"],
+    dims = {name: full for name in ("population_kappa", "c1_lhs", "c1_rhs", "tail_rhs",
+                                     "recursion_one", "recursion_inverse_mu")}
+    dims.update({"kappa": [*full, "band"], "failure": [*full, "band"],
+                 "recursion_fit": ["kappa0", "n", "fit", "t"],
                  "mu_min": ["kappa0", "n", "t"], "gamma_min": ["kappa0", "n", "t"],
                  "bound_shape": ["kappa0", "n", "t"], "bound_calibrated": ["kappa0", "n", "t"],
                  "coverage_failure": ["kappa0", "n", "t"],
@@ -426,19 +424,16 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
     for name in ("failure_slope_n", "shape_slope_n"):
         fields[name] = np.concatenate([np.full(fields[name].shape[:-1] + (1,), np.nan),
                                        fields[name]], axis=-1)
-    return {
-        "coords": {"kappa0": kappa0s, "n": n_values, "beta": beta_rules(constant_beta),
-                   "t": list(range(T + 1)), "fit": list(range(1, T + 1))},
-        "dims": dims,
-        **{name: json_lists(values) for name, values in fields.items()},
-        "level_one": level_one,
-        "level_two": level_two,
-        "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
-                   "seeds": seeds, "T": T, "constant_beta": constant_beta,
-                   "threshold": threshold, "delta": delta,
-                   "bump_heights": [bump_height_for_kappa0(value, num_responses)
-                                    for value in kappa0s]},
-    }
+    return labelled_grid(
+        {"kappa0": kappa0s, "n": n_values, "beta": beta_rules(constant_beta),
+         "t": list(range(T + 1)), "fit": list(range(1, T + 1))},
+        {name: (dims[name], values) for name, values in fields.items()},
+        attrs={"level_one": level_one, "level_two": level_two,
+               "seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
+               "seeds": seeds, "T": T, "constant_beta": constant_beta,
+               "threshold": threshold, "delta": delta,
+               "bump_heights": [bump_height_for_kappa0(value, num_responses)
+                                for value in kappa0s]})
 
 
 # --------------------------------------------------------------------------------------------
@@ -457,7 +452,7 @@ def wide_n_grid(n_values, doublings: int) -> list[float]:
 def iterative_level_three(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 50,
                           kappa0s=KAPPA0S, n_values=N_VALUES, T: int = 12, seeds: int = 8,
                           constant_beta: float = 0.5, threshold: float = 0.5,
-                          delta: float = 0.05, doublings: int = 30) -> dict:
+                          delta: float = 0.05, doublings: int = 30) -> xr.Dataset:
     """The failure bound with every hidden constant set to 1 (level 3, :ref:`recovered-book-own`)
     beside the simulated failure, for n far beyond the simulated range.
 
@@ -469,13 +464,14 @@ def iterative_level_three(*, seed: int = 0, num_prompts: int = 100, num_response
       :func:`iterative_bound_grid`), ``beta = n^(-1/2)``, ``A = 1/mu``, confidence ``delta``;
     * ``bound_no_class``: the same with ``log|Pi| = 0``, the most favourable class size;
     * ``failure_observed``: the simulated failure after T rounds (mean over seeds,
-      ``beta = n^(-1/2)``) at the simulated n, None elsewhere.
+      ``beta = n^(-1/2)``) at the simulated n, NaN elsewhere.
 
     mu and gamma are the minima over seeds, simulated n and rounds 0..T (``mu``, ``gamma`` over
     ``[kappa0, T]``); using them beyond the simulated n assumes they stay the same there. For the
     bump starts they stay at (or within a hair of) their round-0 values, ``1/kappa0`` and the
     bump height: ``mu_relative_change`` and ``gamma_relative_change`` give the largest relative
-    distance from those values. ``crossing`` and
+    distance from those values (``attrs``, with ``simulated_n``, ``log_class_size`` and the
+    settings). ``crossing`` and
     ``crossing_no_class`` over ``[kappa0, T]``: the smallest n at which the bound drops below 1
     (:func:`srlm_kit.bounds.level_three_crossing`). [reconstructed, :ref:`recovered-book-own`]
     """
@@ -526,17 +522,13 @@ def iterative_level_three(*, seed: int = 0, num_prompts: int = 100, num_response
                                                      "failure_observed")}
     dims.update({name: ["kappa0", "T"] for name in ("mu", "gamma", "crossing",
                                                      "crossing_no_class")})
-    return {
-        "coords": {"kappa0": kappa0s, "T": rounds, "n": wide},
-        "dims": dims,
-        **{name: json_lists(values) for name, values in fields.items()},
-        "simulated_n": n_values,
-        "mu_relative_change": mu_change,
-        "gamma_relative_change": gamma_change,
-        "log_class_size": log_class_size,
-        "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
-                   "seeds": seeds, "T": T, "delta": delta, "doublings": doublings},
-    }
+    return labelled_grid(
+        {"kappa0": kappa0s, "T": rounds, "n": wide},
+        {name: (dims[name], values) for name, values in fields.items()},
+        attrs={"simulated_n": n_values, "mu_relative_change": mu_change,
+               "gamma_relative_change": gamma_change, "log_class_size": log_class_size,
+               "seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
+               "seeds": seeds, "T": T, "delta": delta, "doublings": doublings})
 
 
 # --------------------------------------------------------------------------------------------
@@ -571,15 +563,15 @@ def rounds_to_suppress(kappa: np.ndarray, limit: float = 1.0,
 
 def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 50,
                        kappa0s=KAPPA0S, n_values=N_VALUES, T: int = 12, seeds: int = 8,
-                       constant_beta: float = 0.5, threshold: float = 0.5) -> dict:
+                       constant_beta: float = 0.5, threshold: float = 0.5) -> xr.Dataset:
     """Rounds needed to suppress the start, measured and as Corollary 5.7 predicts.
 
     Labelled grid with coordinates ``kappa0``, ``n``, ``beta`` (:func:`beta_rules`),
     ``reading`` (:data:`READINGS`) and ``T`` (1..T):
 
-    * ``rounds_mean/lower/upper`` over ``[kappa0, n, beta]``: :func:`rounds_to_suppress` per
+    * ``rounds`` over ``[kappa0, n, beta, band]``: :func:`rounds_to_suppress` per
       seed with kappa_inf = 1 (every run here tends to a deterministic policy, kappa = 1, once
-      every prompt's mode has been sampled), mean and band over seeds; None where some seed
+      every prompt's mode has been sampled), mean and band over seeds; NaN where some seed
       needed more rounds than the run had (``censored`` counts those seeds);
     * ``coverage_rounds`` over ``[kappa0, n]``: the rounds the coverage model of toy A needs
       (:func:`coverage_rounds`, beta = n^(-1/2));
@@ -595,7 +587,7 @@ def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: 
     * ``stable``, ``transient`` over ``[kappa0, n, reading, T]``: the two terms of Theorem
       5.3's last factor, ``mu^(-1/2)`` and ``sqrt(kappa0) q^((T-1)/2)``, ``q = 1/(1 +
       sqrt(n mu))``, and ``term_sum`` their sum, the theory's bound on ``sqrt(kappa_{T-1})``;
-    * ``sqrt_kappa_mean/lower/upper`` over ``[kappa0, n, T]``: the measured
+    * ``sqrt_kappa`` over ``[kappa0, n, T, band]``: the measured
       ``sqrt(kappa_{T-1})`` (``beta = n^(-1/2)``), mean and band over seeds.
 
     ``kappa_final_max`` records the largest final kappa over seeds for each [kappa0, n, beta].
@@ -613,8 +605,7 @@ def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: 
     censored = np.isnan(needed).sum(axis=seed_axis)
     complete = censored == 0
     filled = np.where(np.isnan(needed), 0.0, needed)
-    mean, lower, upper = (np.where(complete, value, np.nan)
-                          for value in seed_band(filled, seed_axis))
+    rounds_band = np.where(complete[..., None], band(filled, seed_axis), np.nan)
 
     mu_runs = np.asarray(trajectory.mu)[:, :, 0]  # (kappa0, n, seed, t), beta = 1/sqrt(n)
     mu_reading = np.stack([mu_runs.min(axis=(2, 3)), mu_runs[..., 1:].min(axis=(2, 3)),
@@ -630,33 +621,25 @@ def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: 
     predicted_rounds = coverage_rounds(n_grid[..., 0], num_prompts=num_prompts,
                                        kappa0=kappa0_grid[..., 0])
     sqrt_kappa = np.sqrt(kappa[:, :, 0, :, :T])  # sqrt(kappa_{T-1}) for T = 1..T
-    sqrt_band = seed_band(sqrt_kappa, 2)
-    fields = {"rounds_mean": mean, "rounds_lower": lower, "rounds_upper": upper,
-              "censored": censored, "coverage_rounds": predicted_rounds,
+    fields = {"rounds": rounds_band, "censored": censored, "coverage_rounds": predicted_rounds,
               "kappa_final_max": kappa[..., -1].max(axis=seed_axis),
               "mu_reading": mu_reading, "threshold": thresholds, "stable": stable,
               "transient": transient, "term_sum": stable + transient,
-              "sqrt_kappa_mean": sqrt_band[0], "sqrt_kappa_lower": sqrt_band[1],
-              "sqrt_kappa_upper": sqrt_band[2]}
-    dims = {name: ["kappa0", "n", "beta"] for name in ("rounds_mean", "rounds_lower",
-                                                        "rounds_upper", "censored",
-                                                        "kappa_final_max")}
+              "sqrt_kappa": band(sqrt_kappa, 2)}
+    dims = {name: ["kappa0", "n", "beta"] for name in ("censored", "kappa_final_max")}
+    dims["rounds"] = ["kappa0", "n", "beta", "band"]
     dims["coverage_rounds"] = ["kappa0", "n"]
     dims.update({name: ["kappa0", "n", "reading"] for name in ("mu_reading", "threshold")})
     dims.update({name: ["kappa0", "n", "reading", "T"] for name in ("stable", "transient",
                                                                     "term_sum")})
-    dims.update({name: ["kappa0", "n", "T"] for name in ("sqrt_kappa_mean", "sqrt_kappa_lower",
-                                                         "sqrt_kappa_upper")})
-    return {
-        "coords": {"kappa0": kappa0s, "n": n_values, "beta": beta_rules(constant_beta),
-                   "reading": list(READINGS), "T": list(range(1, T + 1))},
-        "dims": dims,
-        **{name: json_lists(values) for name, values in fields.items()},
-        "suppression_factor": SUPPRESSION_FACTOR,
-        "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
-                   "seeds": seeds, "T": T, "constant_beta": constant_beta,
-                   "threshold": threshold},
-    }
+    dims["sqrt_kappa"] = ["kappa0", "n", "T", "band"]
+    return labelled_grid(
+        {"kappa0": kappa0s, "n": n_values, "beta": beta_rules(constant_beta),
+         "reading": list(READINGS), "T": list(range(1, T + 1))},
+        {name: (dims[name], values) for name, values in fields.items()},
+        attrs={"suppression_factor": SUPPRESSION_FACTOR, "seed": seed,
+               "num_prompts": num_prompts, "num_responses": num_responses, "seeds": seeds,
+               "T": T, "constant_beta": constant_beta, "threshold": threshold})
 
 
 # --------------------------------------------------------------------------------------------
@@ -706,7 +689,7 @@ _one_round_seeds = jax.jit(jax.vmap(_one_round_statistics, in_axes=(0, 0, None, 
 
 def one_round_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 50,
                    kappa0s=KAPPA0S, n_values=N_VALUES, seeds: int = 8,
-                   delta: float = 0.05) -> dict:
+                   delta: float = 0.05) -> xr.Dataset:
     """One round of toy A from each bump start, beside the one-round lemma (level 1 and shape).
 
     For every start ``kappa0``, sample size ``n`` (``beta = n^(-1/2)``) and seed, one square-loss
@@ -726,8 +709,8 @@ def one_round_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: int 
       (:func:`srlm_kit.bounds.statistical_error` with ``log|Pi| = m log K``, ``gamma`` the
       bump height).
 
-    ``level_one`` counts the seeds on which an inequality fails (the decomposition, and the
-    change of measure); ``slopes`` are least-squares slopes in ``log n``. [reconstructed, the
+    ``attrs``: ``level_one`` counts the seeds on which an inequality fails (the decomposition, and
+    the change of measure); ``slopes`` are least-squares slopes in ``log n``. [reconstructed, the
     book's measurement of the one-round lemma, :ref:`recovered-book-own`; the paper has no
     experiments]
     """
@@ -763,11 +746,10 @@ def one_round_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: int 
     fields["tightness"] = fields["error_target"] / fields["change_of_measure"]
     slopes = {name: [float(checks.log_log_slope(n_array, row).slope) for row in fields[name]]
               for name in ("error_train", "error_target", "gap")}
-    return {
-        "coords": {"kappa0": list(kappa0s), "n": list(n_values)},
-        "dims": {name: ["kappa0", "n"] for name in fields},
-        **{name: json_lists(array) for name, array in fields.items()},
-        "level_one": {
+    return labelled_grid(
+        {"kappa0": list(kappa0s), "n": list(n_values)},
+        {name: (["kappa0", "n"], array) for name, array in fields.items()},
+        attrs={"level_one": {
             "seeds_checked": int(decomposition.size),
             "decomposition_violations": int(np.sum(per_seed["gap"] > decomposition + tolerance)),
             "change_of_measure_violations": int(np.sum(
@@ -775,16 +757,6 @@ def one_round_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: int 
             "term_target_over_error_target_max": float(np.max(
                 per_seed["term_target"] - per_seed["error_target"])),
         },
-        "slopes": slopes,
-        "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
-                   "seeds": seeds, "delta": delta, "log_class_size": log_class_size,
-                   "bump_heights": heights},
-    }
-
-
-EXPERIMENTS = {
-    "iterative_bound_grid": iterative_bound_grid,
-    "iterative_level_three": iterative_level_three,
-    "rounds_needed_grid": rounds_needed_grid,
-    "one_round_grid": one_round_grid,
-}
+        "slopes": slopes, "seed": seed, "num_prompts": num_prompts,
+        "num_responses": num_responses, "seeds": seeds, "delta": delta,
+        "log_class_size": log_class_size, "bump_heights": heights})

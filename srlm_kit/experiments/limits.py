@@ -30,10 +30,11 @@ import math
 import jax
 import numpy as np
 import sympy as sp
+import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import dynamics, instances, metrics, policies
-from srlm_kit.experiments.common import json_lists, seed_band
+from srlm_kit.experiments.common import band, labelled_grid
 
 # secret_probability is the hard instance's; chapters read it from here too.
 from srlm_kit.instances import bump_height_for_kappa0, secret_probability
@@ -230,7 +231,7 @@ def _runs(key, start, n_values, betas, *, T: int, seeds: int, judge=None):
 
 def rounds_versus_pooling(*, seed: int = 0, d: int = 10, M: int = 20, Delta: float = 0.25,
                           gamma_bar: float = 0.5, totals=(16, 32, 64, 128, 256, 512, 1024),
-                          rounds=(1, 2, 4, 8), betas=(0.05, 0.5), seeds: int = 32) -> dict:
+                          rounds=(1, 2, 4, 8), betas=(0.05, 0.5), seeds: int = 32) -> xr.Dataset:
     """A budget of ``N`` triples on the hard instance, spent as ``T`` rounds of ``N/T``.
 
     The instance: :func:`srlm_kit.instances.hard_instance` with ``d`` informative prompts, ``M``
@@ -240,13 +241,13 @@ def rounds_versus_pooling(*, seed: int = 0, d: int = 10, M: int = 20, Delta: flo
     ``T`` rounds with ``N/T`` fresh triples each (:func:`srlm_kit.dynamics.run`, minimum-norm
     ERM; runs from ``split(key(seed))[1]``, shared across grid points).
 
-    Fields: ``split_mean/lower/upper`` over ``[T, beta, N]``, the failure probability (threshold
-    1/2) after the last round; ``pooled_mean/lower/upper`` over ``[beta, N]``, the same for one
-    round of ``N`` (the ``T = 1`` entry, kept as its own field for the figure);
+    Fields (an :class:`xarray.Dataset`): ``split`` over ``[T, beta, N, band]``, the failure
+    probability (threshold 1/2) after the last round; ``pooled`` over ``[beta, N, band]``, the
+    same for one round of ``N`` (the ``T = 1`` entry, kept as its own field for the figure);
     ``pooled_expected`` over ``[N]``, :func:`pooled_expected_failure`, valid for the betas with
-    ``params["solved_by_one_pair"]`` True. ``params`` also records ``kappa0`` (the instance's
+    ``attrs["solved_by_one_pair"]`` True. ``attrs`` also records ``kappa0`` (the instance's
     condition number), ``log_class_size`` (``d log M``), and per beta the number of runs (of
-    ``params["runs"]``, every per-round size and seed over ``max(rounds)`` rounds) whose failure
+    ``attrs["runs"]``, every per-round size and seed over ``max(rounds)`` rounds) whose failure
     rose from one round to the next, ``runs_with_rising_failure`` (a solved prompt relapsing).
     """
     check.check_int("seeds", seeds, minimum=2)
@@ -270,33 +271,25 @@ def rounds_versus_pooling(*, seed: int = 0, d: int = 10, M: int = 20, Delta: flo
     rising = (np.diff(failure, axis=-1) > 1e-12).any(axis=-1)  # (n, beta, seed)
     split = np.stack([np.stack([failure[n_values.index(int(total) // int(T)), :, :, int(T)]
                                 for total in totals], axis=-2) for T in rounds])
-    mean, lower, upper = seed_band(split, axis=-1)  # (T, beta, N)
+    split_band = band(split, seed_axis=-1)  # (T, beta, N, band)
     expected = pooled_expected_failure(totals, d=d, M=M, Delta=Delta, gamma_bar=gamma_bar)
-    fields = {"split_mean": mean, "split_lower": lower, "split_upper": upper,
-              "pooled_mean": mean[0], "pooled_lower": lower[0], "pooled_upper": upper[0],
-              "pooled_expected": expected}
-    dims = {"split_mean": ["T", "beta", "N"], "split_lower": ["T", "beta", "N"],
-            "split_upper": ["T", "beta", "N"], "pooled_mean": ["beta", "N"],
-            "pooled_lower": ["beta", "N"], "pooled_upper": ["beta", "N"],
-            "pooled_expected": ["N"]}
-    return {
-        "coords": {"T": [int(T) for T in rounds], "beta": betas,
-                   "N": [int(total) for total in totals]},
-        "dims": dims,
-        **{name: json_lists(values) for name, values in fields.items()},
-        "params": {"seed": seed, "d": d, "M": M, "Delta": Delta, "gamma_bar": gamma_bar,
+    return labelled_grid(
+        {"T": [int(T) for T in rounds], "beta": betas, "N": [int(total) for total in totals]},
+        {"split": (["T", "beta", "N", "band"], split_band),
+         "pooled": (["beta", "N", "band"], split_band[0]),
+         "pooled_expected": (["N"], expected)},
+        attrs={"seed": seed, "d": d, "M": M, "Delta": Delta, "gamma_bar": gamma_bar,
                    "seeds": seeds, "kappa0": instances.hard_instance_kappa0(M, Delta, gamma_bar),
                    "log_class_size": d * math.log(M),
                    "solved_by_one_pair": [solved_by_one_pair(M, beta, gamma_bar)
                                           for beta in betas],
                    "runs": int(rising.shape[0] * rising.shape[2]),
-                   "runs_with_rising_failure": [int(count) for count in rising.sum(axis=(0, 2))]},
-    }
+                   "runs_with_rising_failure": [int(count) for count in rising.sum(axis=(0, 2))]})
 
 
 def self_versus_frozen_reward(*, seed: int = 0, num_prompts: int = 40, num_responses: int = 10,
                               kappa0: float = 6.0, n_values=(25, 100, 400), betas=(0.1, 0.5),
-                              T: int = 8, seeds: int = 32) -> dict:
+                              T: int = 8, seeds: int = 32) -> xr.Dataset:
     """``kappa_t`` under the self-reward ``log pi_t`` and under the frozen reward ``log pi_0``.
 
     Start: the bump instance (toy A) with ``num_prompts`` prompts, ``num_responses`` responses
@@ -309,12 +302,12 @@ def self_versus_frozen_reward(*, seed: int = 0, num_prompts: int = 40, num_respo
     ``pi_t ∝ pi_0^(E_t)`` with ``E_t`` from :func:`population_exponent` (the tests check it
     against :func:`srlm_kit.dynamics.population_update`).
 
-    Fields: ``excess_mean/lower/upper`` over ``[reward, n, beta, t]``, the excess condition
-    number ``kappa_t - 1`` (mean and band over seeds); ``population_excess`` over
+    Fields (an :class:`xarray.Dataset`): ``excess`` over ``[reward, n, beta, t, band]``, the excess
+    condition number ``kappa_t - 1`` (mean and band over seeds); ``population_excess`` over
     ``[reward, beta, t]``, the same for the exact update
-    (:func:`~srlm_kit.metrics.condition_excess`, computed without cancellation; with the
-    self-reward it underflows to 0 within a few rounds);
-    ``exponent`` over ``[reward, beta, t]``, :func:`population_exponent`.
+    (:func:`~srlm_kit.metrics.condition_excess`, computed without cancellation; with the self-reward
+    it underflows to 0 within a few rounds); ``exponent`` over ``[reward, beta, t]``,
+    :func:`population_exponent`.
     """
     check.check_int("T (number of rounds)", T, minimum=1)
     check.check_int("seeds", seeds, minimum=2)
@@ -328,7 +321,7 @@ def self_versus_frozen_reward(*, seed: int = 0, num_prompts: int = 40, num_respo
     excess_bands, population, exponents = [], [], []
     for reward, judge in zip(REWARDS, (None, frozen), strict=True):
         kappa, _ = _runs(key, start, n_array, betas, T=T, seeds=seeds, judge=judge)
-        excess_bands.append(seed_band(kappa - 1.0, axis=2))  # kappa: (n, beta, seed, t)
+        excess_bands.append(band(kappa - 1.0, seed_axis=2))  # kappa: (n, beta, seed, t)
         exponent = [[float(population_exponent(t, beta, reward)) for t in range(T + 1)]
                     for beta in betas]
         population.append([[float(metrics.condition_excess(power * log_start, start.rho))
@@ -336,27 +329,12 @@ def self_versus_frozen_reward(*, seed: int = 0, num_prompts: int = 40, num_respo
                            for row in exponent])
         exponents.append(exponent)
 
-    grid = ["reward", "n", "beta", "t"]
-    fields = {
-        "excess_mean": np.stack([band[0] for band in excess_bands]),
-        "excess_lower": np.stack([band[1] for band in excess_bands]),
-        "excess_upper": np.stack([band[2] for band in excess_bands]),
-        "population_excess": np.asarray(population),
-        "exponent": np.asarray(exponents),
-    }
-    dims = {"excess_mean": grid, "excess_lower": grid, "excess_upper": grid,
-            "population_excess": ["reward", "beta", "t"],
-            "exponent": ["reward", "beta", "t"]}
-    return {
-        "coords": {"reward": list(REWARDS), "n": [int(n) for n in n_array], "beta": betas,
-                   "t": list(range(T + 1))},
-        "dims": dims,
-        **{name: json_lists(values) for name, values in fields.items()},
-        "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
-                   "kappa0": kappa0, "seeds": seeds, "T": T,
-                   "bump_height": bump_height_for_kappa0(kappa0, num_responses)},
-    }
-
-
-EXPERIMENTS = {"rounds_versus_pooling": rounds_versus_pooling,
-               "self_versus_frozen_reward": self_versus_frozen_reward}
+    return labelled_grid(
+        {"reward": list(REWARDS), "n": [int(n) for n in n_array], "beta": betas,
+         "t": list(range(T + 1))},
+        {"excess": (["reward", "n", "beta", "t", "band"], np.stack(excess_bands)),
+         "population_excess": (["reward", "beta", "t"], population),
+         "exponent": (["reward", "beta", "t"], exponents)},
+        attrs={"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
+               "kappa0": kappa0, "seeds": seeds, "T": T,
+               "bump_height": bump_height_for_kappa0(kappa0, num_responses)})

@@ -44,10 +44,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import sympy as sp
+import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, dynamics, instances, metrics, theory
-from srlm_kit.experiments.common import json_lists, running_min_over_seeds, seed_band
+from srlm_kit.experiments.common import band, labelled_grid, running_min_over_seeds
 
 #: Toy B: prompts, responses per prompt, feature dimension.
 NUM_PROMPTS = 100
@@ -357,7 +358,7 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                   kappa0: float = KAPPA0, n_values: Sequence[int] = (20, 40, 80, 160),
                   betas: Sequence[float] = (0.1, 0.5, 2.0), T: int = 8, seeds: int = 8,
                   radius_ratios: Sequence[float] = RADIUS_RATIOS, T_population: int = 20
-                  ) -> dict:
+                  ) -> xr.Dataset:
     """Toy B: the rounds of self-rewarding in a linear class whose dimension exceeds n.
 
     Instance: :func:`toy_b_start` (random unit features, ``num_prompts`` prompts,
@@ -367,21 +368,21 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     ``seeds`` seeds; and the exact update for ``T_population`` rounds.
 
     Fields over ``[n, beta, t]`` (``t = 0..T``; "update t" leads from round t - 1 to round t):
-    ``coverage_*`` (mean/lower/upper over seeds), the dimension of the span of the differences of
-    updates ``1..t`` over d; ``capture_*``, the fraction ``||P_D theta|| / ||theta||`` of the exact
-    step that update t captures (None at t = 0); ``informative_mean``, the fraction of the n
-    pairs of update t with ``y != y'``; ``failure_*``, ``kappa_*``, ``agreement_*`` (fraction of
-    prompts whose mode is the initial mode) and ``norm_ratio_*`` (``||theta_t||/||theta_0||``;
-    also ``norm_ratio_max``, the largest over seeds);
-    ``mu_min`` and ``gamma_min``, the minimum confidence and margin over seeds and rounds
-    ``0..t``. Over ``[n, t]``: ``coverage_ceiling`` = ``min(1, t n/d)``. Over ``[beta, t]``:
-    ``population_failure``, ``population_kappa``, ``population_norm_ratio``.
+    ``coverage`` (with a ``band`` axis: mean, lower, upper over seeds), the dimension of the span of
+    the differences of updates ``1..t`` over d; ``capture`` (band), the fraction ``||P_D theta|| /
+    ||theta||`` of the exact step that update t captures (NaN at t = 0); ``informative_mean``, the
+    fraction of the n pairs of update t with ``y != y'``; ``failure``, ``kappa``, ``agreement``
+    (fraction of prompts whose mode is the initial mode) and ``norm_ratio`` (bands)
+    (``||theta_t||/||theta_0||``; also ``norm_ratio_max``, the largest over seeds); ``mu_min`` and
+    ``gamma_min``, the minimum confidence and margin over seeds and rounds ``0..t``. Over ``[n,
+    t]``: ``coverage_ceiling`` = ``min(1, t n/d)``. Over ``[beta, t]``: ``population_failure``,
+    ``population_kappa``, ``population_norm_ratio``.
 
     Realizability, over ``[beta, ratio]`` with ratio = ``R/||theta_0||`` in ``radius_ratios``:
     ``horizon`` = :func:`realizability_horizon`, ``population_exit`` (measured first round with
-    ``||theta_t|| > R``, exact update); over ``[n, beta, ratio]``: ``erm_exit_*``, the same for
-    the ERM runs (mean, min and max over seeds; None where some seed stayed inside for all T
-    rounds).
+    ``||theta_t|| > R``, exact update); over ``[n, beta, ratio, band]``: ``erm_exit``, the same
+    for the ERM runs (mean, min and max over seeds; NaN where some seed stayed inside for all T
+    rounds). ``attrs``: the settings, the start's numbers and ``population_exit_formula``.
     """
     n_values = check.check_increasing_ints("n_values", n_values)
     betas = check.check_increasing_floats("betas", betas, 0.0, open_low=True)
@@ -428,12 +429,11 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     out = {}
     for name in ("coverage", "capture", "failure", "kappa", "agreement", "norm_ratio"):
         values = per_round[name]
-        if name == "capture":
-            mean, lower, upper = (np.full(values.shape[:2] + (T + 1,), np.nan) for _ in range(3))
-            mean[..., 1:], lower[..., 1:], upper[..., 1:] = seed_band(values[..., 1:], seed_axis)
+        if name == "capture":  # no update leads to round 0
+            out[name] = np.full(values.shape[:2] + (T + 1, 3), np.nan)
+            out[name][..., 1:, :] = band(values[..., 1:], seed_axis)
         else:
-            mean, lower, upper = seed_band(values, seed_axis)
-        out.update({f"{name}_mean": mean, f"{name}_lower": lower, f"{name}_upper": upper})
+            out[name] = band(values, seed_axis)
     out["informative_mean"] = per_round["informative"].mean(axis=seed_axis)
     out["norm_ratio_max"] = per_round["norm_ratio"].max(axis=seed_axis)
     out["mu_min"] = running_min_over_seeds(per_round["mu"], seed_axis)
@@ -448,23 +448,22 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                                            np.asarray(betas)[:, None])
     out["population_exit"] = population_exit
     # NaN (some seed never left the ball within T rounds) propagates: the point is not drawn.
-    out["erm_exit_mean"] = erm_exit.mean(axis=seed_axis)
-    out["erm_exit_lower"] = erm_exit.min(axis=seed_axis)
-    out["erm_exit_upper"] = erm_exit.max(axis=seed_axis)
+    # The band of the exits is the range over seeds (mean, min, max).
+    out["erm_exit"] = np.stack([erm_exit.mean(axis=seed_axis), erm_exit.min(axis=seed_axis),
+                                erm_exit.max(axis=seed_axis)], axis=-1)
 
     dims = {"coverage_ceiling": ["n", "t"], "horizon": ["beta", "ratio"],
-            "population_exit": ["beta", "ratio"]}
+            "population_exit": ["beta", "ratio"], "erm_exit": ["n", "beta", "ratio", "band"]}
+    for name in ("coverage", "capture", "failure", "kappa", "agreement", "norm_ratio"):
+        dims[name] = ["n", "beta", "t", "band"]
     for name in out:
         if name.startswith("population_") and name != "population_exit":
             dims[name] = ["beta", "t"]
-        elif name.startswith("erm_exit"):
-            dims[name] = ["n", "beta", "ratio"]
         dims.setdefault(name, ["n", "beta", "t"])
-    return {
-        "coords": {"n": n_values, "beta": betas, "t": list(range(T + 1)), "ratio": ratios},
-        "dims": dims,
-        **{name: json_lists(values) for name, values in out.items()},
-        "params": {
+    return labelled_grid(
+        {"n": n_values, "beta": betas, "t": list(range(T + 1)), "ratio": ratios},
+        {name: (dims[name], values) for name, values in out.items()},
+        attrs={
             "seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
             "dimension": dimension, "kappa0": float(per_round["kappa"][0, 0, 0, 0]),
             "theta0_norm": theta0_norm, "failure0": float(per_round["failure"][0, 0, 0, 0]),
@@ -472,10 +471,9 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
             "mu0": float(per_round["mu"][0, 0, 0, 0]),
             "T": T, "T_population": T_population, "seeds": seeds,
             "threshold": THRESHOLD,
-            "population_exit_formula": json_lists(population_exit_round(
-                np.asarray(ratios)[None, :], np.asarray(betas)[:, None])),
-        },
-    }
+            "population_exit_formula": population_exit_round(
+                np.asarray(ratios)[None, :], np.asarray(betas)[:, None]).tolist(),
+        })
 
 
 # --------------------------------------------------------------------------------------------
@@ -490,7 +488,7 @@ def linear_dimension_sweep(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                            dimensions: Sequence[int] = (10, 20, 40, 80, 160, 320),
                            alpha: float = 0.3, n: int = 40, beta: float = 0.5, T: int = 4,
                            seeds: int = 8, draws: int = 3, kappa0: float = KAPPA0,
-                           delta: float = 0.05) -> dict:
+                           delta: float = 0.05) -> xr.Dataset:
     """Failure probability after T rounds against the feature dimension d at a fixed n.
 
     Two spectra (coordinate ``spectrum``): ``"isotropic"`` (random unit features, covariance
@@ -500,13 +498,13 @@ def linear_dimension_sweep(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     :func:`nested_features`, and padded to the largest d so that one compiled simulation serves
     all), each run for ``seeds`` seeds; key ``jax.random.key(seed)``.
 
-    Fields over ``[spectrum, d, t]``: ``failure_mean/lower/upper`` over draws and seeds;
+    Fields over ``[spectrum, d, t]``: ``failure`` (with a ``band`` axis) over draws and seeds;
     ``shape_dimension`` and
     ``shape_deff``, the simulated failure at the smallest d times ``d/d_min`` (Theorem 6.2's
-    dependence on d) and times ``d_eff/d_eff(d_min)`` (Corollary 6.4's), None at t = 0;
+    dependence on d) and times ``d_eff/d_eff(d_min)`` (Corollary 6.4's), NaN at t = 0;
     ``theorem_6_2`` the bound with every hidden constant 1 at the instances' mu, gamma and
     kappa0 (minimum over draws and seeds; radius the largest norm reached times ``1 + 1/beta``;
-    ``delta``), None at t = 0. Over ``[spectrum, d]``: ``deff``, the ridge effective dimension
+    ``delta``), NaN at t = 0. Over ``[spectrum, d]``: ``deff``, the ridge effective dimension
     ``d_eff(1/n)`` of the feature covariance (mean over draws); ``capture_first_min``, the
     smallest fraction of the exact step captured by the first round (:func:`step_capture`; 1
     when every first round equals the exact update).
@@ -541,7 +539,8 @@ def linear_dimension_sweep(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                 largest_norm[index] = run.theta_norm.max()
 
     flat = failure.reshape(len(SPECTRA), len(dimensions), draws * seeds, T + 1)
-    mean, lower, upper = seed_band(flat, 2)
+    failure_band = band(flat, 2)
+    mean = failure_band[..., 0]
     deff_mean = deff.mean(axis=-1)
     d_array = np.asarray(dimensions, dtype=float)
     rounds = np.arange(T + 1)
@@ -557,26 +556,20 @@ def linear_dimension_sweep(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
             mu=float(mu_min[spectrum, d_index].min()),
             kappa0=float(kappa_start[spectrum, d_index].max()))
     fields = {
-        "failure_mean": mean, "failure_lower": lower, "failure_upper": upper,
         "shape_dimension": np.where(defined, shape_dimension, np.nan),
         "shape_deff": np.where(defined, shape_deff, np.nan),
         "theorem_6_2": bound,
     }
-    return {
-        "coords": {"spectrum": list(SPECTRA), "d": dimensions, "t": list(range(T + 1))},
-        "dims": {**{name: ["spectrum", "d", "t"] for name in fields}, "deff": ["spectrum", "d"],
-                 "capture_first_min": ["spectrum", "d"], "gamma_min": ["spectrum", "d"],
-                 "mu_min": ["spectrum", "d"]},
-        **{name: json_lists(values) for name, values in fields.items()},
-        "deff": json_lists(deff_mean),
-        "capture_first_min": json_lists(capture_first.min(axis=(2, 3))),
-        "gamma_min": json_lists(gamma_min.min(axis=-1)),
-        "mu_min": json_lists(mu_min.min(axis=-1)),
-        "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
-                   "alpha": alpha, "n": n, "beta": beta, "T": T, "seeds": seeds,
-                   "draws": draws, "kappa0": kappa0, "delta": delta,
-                   "threshold": THRESHOLD},
-    }
+    per_instance = {"deff": deff_mean, "capture_first_min": capture_first.min(axis=(2, 3)),
+                    "gamma_min": gamma_min.min(axis=-1), "mu_min": mu_min.min(axis=-1)}
+    return labelled_grid(
+        {"spectrum": list(SPECTRA), "d": dimensions, "t": list(range(T + 1))},
+        {"failure": (["spectrum", "d", "t", "band"], failure_band),
+         **{name: (["spectrum", "d", "t"], values) for name, values in fields.items()},
+         **{name: (["spectrum", "d"], values) for name, values in per_instance.items()}},
+        attrs={"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
+               "alpha": alpha, "n": n, "beta": beta, "T": T, "seeds": seeds,
+               "draws": draws, "kappa0": kappa0, "delta": delta, "threshold": THRESHOLD})
 
 
 # --------------------------------------------------------------------------------------------
@@ -597,7 +590,7 @@ def exponential_spectrum(dimension: int, alpha: float) -> np.ndarray:
 
 def effective_dimension_grid(*, seed: int = 0, alphas: Sequence[float] = (0.03, 0.1, 0.3, 1.0),
                              n_values: Sequence[int] = (100, 1000, 10_000, 100_000),
-                             dimensions: Sequence[int] = EFFECTIVE_DIMENSIONS) -> dict:
+                             dimensions: Sequence[int] = EFFECTIVE_DIMENSIONS) -> xr.Dataset:
     """The effective dimension ``d_eff(1/n)`` of ``nu_j = e^(-omega j)``, j = 1..d, against d.
 
     Fields over ``[alpha, n, d]`` (``alpha`` is omega): ``deff``
@@ -622,14 +615,12 @@ def effective_dimension_grid(*, seed: int = 0, alphas: Sequence[float] = (0.03, 
                 termwise[i, j, k] = bounds.effective_dimension_termwise_bound(spectrum[:d],
                                                                               1.0 / n)
             bound[i, j, :] = bounds.effective_dimension_exponential_bound(1.0 / n, 1.0, alpha)
-    return {
-        "coords": {"alpha": alphas, "n": n_values, "d": dimensions},
-        "dims": {"deff": ["alpha", "n", "d"], "termwise": ["alpha", "n", "d"],
-                 "exponential_bound": ["alpha", "n", "d"], "ambient": ["d"]},
-        "deff": json_lists(deff), "termwise": json_lists(termwise),
-        "exponential_bound": json_lists(bound), "ambient": [float(d) for d in dimensions],
-        "params": {"seed": seed, "scale": 1.0},
-    }
+    grid = ["alpha", "n", "d"]
+    return labelled_grid(
+        {"alpha": alphas, "n": n_values, "d": dimensions},
+        {"deff": (grid, deff), "termwise": (grid, termwise), "exponential_bound": (grid, bound),
+         "ambient": (["d"], dimensions)},
+        attrs={"seed": seed, "scale": 1.0})
 
 
 # --------------------------------------------------------------------------------------------
@@ -790,9 +781,3 @@ def realizability_derivation() -> theory.Derivation:
 
 #: This module's SymPy derivations, in the form of :data:`srlm_kit.theory.DERIVATIONS`.
 DERIVATIONS = (linear_erm_step, erm_norm_growth, realizability_derivation)
-
-EXPERIMENTS = {
-    "linear_rounds": linear_rounds,
-    "linear_dimension_sweep": linear_dimension_sweep,
-    "effective_dimension_grid": effective_dimension_grid,
-}

@@ -40,10 +40,11 @@ import math
 
 import jax
 import numpy as np
+import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, checks, dynamics, instances, metrics
-from srlm_kit.experiments.common import json_lists, seed_band
+from srlm_kit.experiments.common import band, labelled_grid
 from srlm_kit.instances import secret_probability
 
 #: The prototype settings of the hard instance's first study (reproduced with the kit, never
@@ -178,7 +179,7 @@ def standard_errors(runs, expected, *, d: int, Delta) -> np.ndarray:
 def single_step_failure(*, seed: int = 0, d: int = 20, kappa0s=(2.0, 3.0, 5.0, 9.0),
                         n_values=(400, 800, 1600, 3200, 6400, 12800), beta: float = 0.05,
                         seeds: int = 16, calibration=(3.0, 1600), prototype: bool = True
-                        ) -> dict:
+                        ) -> xr.Dataset:
     """Failure after one self-rewarding round on the hard instance: a family re-chosen for every
     n, one of its members kept fixed, and the lower bound of Theorem 4.1.
 
@@ -194,21 +195,21 @@ def single_step_failure(*, seed: int = 0, d: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
     ``kappa0 - 1`` doubling and n doubling, members share their M along diagonals, which keeps
     the number of distinct shapes to build small.)
 
-    Fields over ``[kappa0, n]``: ``fixed_mean/lower/upper`` and ``family_mean/lower/upper``
-    (failure probability after one round, threshold 1/2; mean and band over seeds),
+    An :class:`xarray.Dataset`. Over ``[kappa0, n, band]``: ``fixed`` and ``family`` (failure
+    probability after one round, threshold 1/2; mean and band over seeds). Over ``[kappa0, n]``:
     ``fixed_expected`` and ``family_expected`` (:func:`expected_failure`),
     ``family_Delta``, ``family_M``, ``family_log_class_size`` (``d log M``), ``bound``
     (:func:`srlm_kit.bounds.theorem_4_1_lower_bound` at the family's ``log|Pi|``, constant 1)
     and ``bound_calibrated`` (the bound times the constant fitted with
     :func:`srlm_kit.checks.calibrate` at the point ``calibration = (kappa0, n)``).
 
-    Also: ``fixed`` (each fixed instance's M, Delta and measured kappa), ``slopes``
-    (least-squares slopes of log failure against log n, per kappa0,
+    In ``attrs``, beside the settings: ``fixed`` (each fixed instance's M, Delta and measured
+    kappa), ``slopes`` (least-squares slopes of log failure against log n, per kappa0,
     :func:`srlm_kit.checks.log_log_slope`), ``calibration`` (the constant and the range of the
-    ratios simulated/calibrated bound), ``checks`` (the largest deviation of a simulated mean
-    from :func:`expected_failure` in standard errors, :func:`standard_errors`; whether the
-    failure of every run equals its target failure, the theorem's event), and ``prototype`` (the
-    prototype settings of :data:`PROTOTYPE`, simulated with the same machinery; ``None`` when
+    ratios simulated/calibrated bound), ``checks`` (the largest deviation of a simulated mean from
+    :func:`expected_failure` in standard errors, :func:`standard_errors`; whether the failure of
+    every run equals its target failure, the theorem's event), and ``prototype`` (the prototype
+    settings of :data:`PROTOTYPE`, simulated with the same machinery; ``None`` when
     ``prototype=False``).
     """
     check.check_int("seeds", seeds, minimum=2)
@@ -252,8 +253,8 @@ def single_step_failure(*, seed: int = 0, d: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
             family_expected[i, j] = expected_failure(n, d=d, M=M, Delta=Delta)
             family_Delta[i, j], family_M[i, j] = Delta, M
 
-    fixed_mean, fixed_lower, fixed_upper = seed_band(fixed_runs, 2)
-    family_mean, family_lower, family_upper = seed_band(family_runs, 2)
+    fixed_band, family_band = band(fixed_runs, 2), band(family_runs, 2)
+    family_mean = family_band[..., 0]
     log_class_size = d * np.log(family_M)
     bound = bounds.theorem_4_1_lower_bound(n_array[None, :], np.asarray(kappa0s)[:, None],
                                            log_class_size)
@@ -293,19 +294,18 @@ def single_step_failure(*, seed: int = 0, d: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
         }
 
     fields = {
-        "fixed_mean": fixed_mean, "fixed_lower": fixed_lower, "fixed_upper": fixed_upper,
-        "fixed_expected": fixed_expected, "family_mean": family_mean,
-        "family_lower": family_lower, "family_upper": family_upper,
-        "family_expected": family_expected, "family_Delta": family_Delta,
-        "family_M": family_M, "family_log_class_size": log_class_size, "bound": bound,
+        "fixed_expected": fixed_expected, "family_expected": family_expected,
+        "family_Delta": family_Delta, "family_M": family_M,
+        "family_log_class_size": log_class_size, "bound": bound,
         "bound_calibrated": fitted.predicted,
     }
     observed = family_mean > 0
-    return {
-        "coords": {"kappa0": kappa0s, "n": [int(n) for n in n_array]},
-        "dims": {name: ["kappa0", "n"] for name in fields},
-        **{name: json_lists(values) for name, values in fields.items()},
-        "fixed": fixed,
+    return labelled_grid(
+        {"kappa0": kappa0s, "n": [int(n) for n in n_array]},
+        {"fixed": (["kappa0", "n", "band"], fixed_band),
+         "family": (["kappa0", "n", "band"], family_band),
+         **{name: (["kappa0", "n"], values) for name, values in fields.items()}},
+        attrs={"fixed": fixed,
         "slopes": slopes,
         "calibration": {"kappa0": float(calibration[0]), "n": int(calibration[1]),
                         "constant": fitted.constant,
@@ -318,15 +318,14 @@ def single_step_failure(*, seed: int = 0, d: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
                 family_runs, family_expected, d=d, Delta=family_Delta))),
             "failure_equals_target_failure": same_event},
         "prototype": prototype_result,
-        "params": {"seed": seed, "d": d, "beta": beta, "seeds": seeds,
-                   "padded_shape": list(shape)},
-    }
+        "seed": seed, "d": d, "beta": beta, "seeds": seeds,
+        "padded_shape": list(shape)})
 
 
 def lower_bound_forms(*, seed: int = 0, kappa0s=(2.0, 4.0, 8.0, 16.0, 32.0, 64.0),
                       log_class_sizes=(1.0, 10.0, 100.0),
                       n_values=(1000, 3162, 10000, 31623, 100000, 316228, 1000000, 3162278,
-                                10000000)) -> dict:
+                                10000000)) -> xr.Dataset:
     """The lower bound of Theorem 4.1 in its exact and asymptotic forms (constant 1).
 
     Fields over ``[kappa0, log_class_size, n]``:
@@ -341,7 +340,7 @@ def lower_bound_forms(*, seed: int = 0, kappa0s=(2.0, 4.0, 8.0, 16.0, 32.0, 64.0
     * ``rate``: ``sqrt(kappa0 log|Pi| / n)``, the rate without its logarithm.
 
     Nothing is random (``seed`` is unused and kept for the common signature). Entries where an
-    equation has no solution are ``None``; with the defaults there are none.
+    equation has no solution are NaN; with the defaults there are none.
     """
     kappa = np.asarray(kappa0s, dtype=float)[:, None, None]
     size = np.asarray(log_class_sizes, dtype=float)[None, :, None]
@@ -355,19 +354,16 @@ def lower_bound_forms(*, seed: int = 0, kappa0s=(2.0, 4.0, 8.0, 16.0, 32.0, 64.0
         "rate": np.sqrt(kappa * size / n),
     }
     dims = ["kappa0", "log_class_size", "n"]
-    return {
-        "coords": {"kappa0": [float(value) for value in kappa0s],
-                   "log_class_size": [float(value) for value in log_class_sizes],
-                   "n": [int(value) for value in n_values]},
-        "dims": {name: dims for name in fields},
-        **{name: json_lists(values) for name, values in fields.items()},
-        "params": {"seed": seed},
-    }
+    return labelled_grid(
+        {"kappa0": [float(value) for value in kappa0s],
+         "log_class_size": [float(value) for value in log_class_sizes],
+         "n": [int(value) for value in n_values]},
+        {name: (dims, values) for name, values in fields.items()}, attrs={"seed": seed})
 
 
 def lower_bound_sample_sizes(*, seed: int = 0, kappa0s=tuple(float(2**k) for k in range(15)),
                              levels=(0.3, 0.1, 0.03), log_class_sizes=(1.0, 10.0, 100.0)
-                             ) -> dict:
+                             ) -> xr.Dataset:
     """Remark 4.2: the n at which the lower bound (constant 1) falls to a level, against kappa0.
 
     Fields: ``n_needed`` over ``[log_class_size, level, kappa0]``
@@ -380,20 +376,10 @@ def lower_bound_sample_sizes(*, seed: int = 0, kappa0s=tuple(float(2**k) for k i
     level = np.asarray(levels, dtype=float)[None, :, None]
     size = np.asarray(log_class_sizes, dtype=float)[:, None, None]
     needed = lower_bound_sample_size(*np.broadcast_arrays(level, kappa, size))
-    return {
-        "coords": {"log_class_size": [float(value) for value in log_class_sizes],
-                   "level": [float(value) for value in levels],
-                   "kappa0": [float(value) for value in kappa0s]},
-        "dims": {"n_needed": ["log_class_size", "level", "kappa0"],
-                 "n_equals_kappa0": ["kappa0"]},
-        "n_needed": json_lists(needed),
-        "n_equals_kappa0": json_lists(np.asarray(kappa0s, dtype=float)),
-        "params": {"seed": seed},
-    }
-
-
-EXPERIMENTS = {
-    "single_step_failure": single_step_failure,
-    "lower_bound_forms": lower_bound_forms,
-    "lower_bound_sample_sizes": lower_bound_sample_sizes,
-}
+    return labelled_grid(
+        {"log_class_size": [float(value) for value in log_class_sizes],
+         "level": [float(value) for value in levels],
+         "kappa0": [float(value) for value in kappa0s]},
+        {"n_needed": (["log_class_size", "level", "kappa0"], needed),
+         "n_equals_kappa0": (["kappa0"], kappa0s)},
+        attrs={"seed": seed})

@@ -21,26 +21,28 @@ import math
 
 import jax
 import numpy as np
+import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, dynamics, instances
-from srlm_kit.experiments.common import json_lists
+from srlm_kit.experiments.common import labelled_grid
 from srlm_kit.experiments.explorer import bump_height_for_kappa0
 
 
 def paper_in_one_picture(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 50,
                          kappa0s=(3.0, 6.0, 12.0, 25.5),
                          n_values=(100, 200, 400, 800, 1600, 3200), T: int = 8,
-                         seeds: int = 8, delta: float = 0.05) -> dict:
+                         seeds: int = 8, delta: float = 0.05) -> xr.Dataset:
     """Failure probability, ``kappa_t`` and the Theorem 5.3 bound after each round, on toy A.
 
     Axes ``[kappa0, n, t]`` (rounds ``t = 0..T``), ``beta = n^(-1/2)`` for every ``n``. Fields:
     ``failure_mean`` and ``kappa_mean`` (means over seeds); ``mu_min`` and ``gamma_min`` (minima
     over seeds and rounds ``0..t``); ``failure_bound``, Theorem 5.3 with its hidden constant 1
     (:func:`srlm_kit.bounds.theorem_5_3_bound`) at those ``mu`` and ``gamma``, at
-    ``kappa_0`` and ``log|Pi| = m log K`` (the class "one unknown mode per prompt"), ``None``
-    at ``t = 0``. All runs draw from ``jax.random.key(seed)``; every ``n`` shares those random
-    numbers (common random numbers) and is simulated at the padded size ``max(n_values)``.
+    ``kappa_0`` and ``log|Pi| = m log K`` (the class "one unknown mode per prompt"), NaN
+    at ``t = 0``; an :class:`xarray.Dataset`, the settings in ``attrs``. All runs draw from
+    ``jax.random.key(seed)``; every ``n`` shares those random numbers (common random numbers)
+    and is simulated at the padded size ``max(n_values)``.
 
     Raises ``ValueError`` naming the parameter for sizes below their minimum, a ``kappa0``
     outside ``(1, K)``, ``n_values`` that are not increasing positive integers, or ``delta``
@@ -84,14 +86,9 @@ def paper_in_one_picture(*, seed: int = 0, num_prompts: int = 100, num_responses
 
     fields = {"failure_mean": failure_mean, "kappa_mean": kappa_mean, "mu_min": mu_min,
               "gamma_min": gamma_min, "failure_bound": bound}
-    return {
-        "coords": {"kappa0": kappa0s, "n": [int(n) for n in n_list], "t": list(range(T + 1))},
-        "dims": {name: ["kappa0", "n", "t"] for name in fields},
-        **{name: json_lists(values) for name, values in fields.items()},
-        "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
-                   "bump_heights": heights, "seeds": seeds, "T": T, "delta": delta,
-                   "beta": "n^(-1/2)", "log_class_size": log_class_size},
-    }
-
-
-EXPERIMENTS = {"paper_in_one_picture": paper_in_one_picture}
+    return labelled_grid(
+        {"kappa0": kappa0s, "n": [int(n) for n in n_list], "t": list(range(T + 1))},
+        {name: (["kappa0", "n", "t"], values) for name, values in fields.items()},
+        attrs={"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
+               "bump_heights": heights, "seeds": seeds, "T": T, "delta": delta,
+               "beta": "n^(-1/2)", "log_class_size": log_class_size})

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import jax
 import numpy as np
+import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import dynamics, instances
-from srlm_kit.experiments.common import json_lists, seed_band
+from srlm_kit.experiments.common import band, labelled_grid
 from srlm_kit.instances import bump_height_for_kappa0
 
 #: What Yuan et al. (2024) report for Llama 2 70B: M1 = SFT on seed data (IFT + EFT), M2 and M3
@@ -103,7 +104,7 @@ def judge_versus_self_reward(*, seed: int = 0, num_prompts: int = 40, num_respon
                              kappa0: float = 4.0, initial_agreement: float = 0.5,
                              noises=(0.0, 0.25, 0.5, 1.0, 2.0),
                              biases=(0.0, 0.5, 1.0, 1.5, 2.0), n: int = 200,
-                             beta: float = 0.5, T: int = 8, seeds: int = 16) -> dict:
+                             beta: float = 0.5, T: int = 8, seeds: int = 16) -> xr.Dataset:
     """Agreement with an external label and condition number: a judge against the self-reward.
 
     Start: :func:`judge_instance`. Each run does ``T`` rounds of the square-loss update with
@@ -114,11 +115,11 @@ def judge_versus_self_reward(*, seed: int = 0, num_prompts: int = 40, num_respon
     with the same key whatever the reward, so the chapter's live explorer
     (:class:`srlm_kit.figures.practice.JudgeExplorer`) shows the same runs at the same settings.
 
-    Labelled grid (see :mod:`srlm_kit.figures.core`): ``judge_agreement_mean/lower/upper``,
-    ``judge_kappa_mean/lower/upper`` and ``judge_lure_share_mean`` (fraction of prompts whose
-    mode is the lure) over ``[noise, bias, t]``; ``self_agreement_mean/lower/upper`` and
-    ``self_kappa_mean/lower/upper`` over ``[t]``. Bands: mean ± 1 sd over seeds, clipped to the
-    seeds' range. ``params`` records the instance (labels, lures, initial modes).
+    Labelled grid (:class:`xarray.Dataset`): ``judge_agreement`` and ``judge_kappa`` over
+    ``[noise, bias, t, band]``, ``judge_lure_share_mean`` (fraction of prompts whose mode is the
+    lure) over ``[noise, bias, t]``; ``self_agreement`` and ``self_kappa`` over ``[t, band]``.
+    Bands: mean ± 1 sd over seeds, clipped to the seeds' range. ``attrs`` records the settings
+    and the instance (labels, lures, initial modes).
     """
     noises = [check.check_interval("noise", value, 0.0, np.inf) for value in noises]
     biases = [check.check_interval("bias", value, 0.0, np.inf) for value in biases]
@@ -151,28 +152,17 @@ def judge_versus_self_reward(*, seed: int = 0, num_prompts: int = 40, num_respon
             lure_share[i, j] = np.asarray(simulate(lure_instance, judge_model).agreement)
 
     seed_axis = 2
-    fields = {}
-    for name, values in (("judge_agreement", agreement), ("judge_kappa", kappa)):
-        for suffix, band in zip(("mean", "lower", "upper"), seed_band(values, seed_axis),
-                                strict=True):
-            fields[f"{name}_{suffix}"] = band
-    fields["judge_lure_share_mean"] = lure_share.mean(axis=seed_axis)
-    for name, values in (("self_agreement", np.asarray(self_run.agreement)),
-                         ("self_kappa", np.asarray(self_run.kappa))):
-        for suffix, band in zip(("mean", "lower", "upper"), seed_band(values, 0), strict=True):
-            fields[f"{name}_{suffix}"] = band
-    return {
-        "coords": {"noise": noises, "bias": biases, "t": list(range(T + 1))},
-        "dims": {name: (["t"] if name.startswith("self") else ["noise", "bias", "t"])
-                 for name in fields},
-        **{name: json_lists(values) for name, values in fields.items()},
-        "params": {"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
-                   "kappa0": kappa0, "initial_agreement": initial_agreement, "n": n,
-                   "beta": beta, "T": T, "seeds": seeds,
-                   "labels": np.asarray(start.labels).tolist(),
-                   "initial_modes": np.asarray(start.target).tolist(),
-                   "lures": lures.tolist()},
-    }
-
-
-EXPERIMENTS = {"judge_versus_self_reward": judge_versus_self_reward}
+    judge_dims = ["noise", "bias", "t", "band"]
+    return labelled_grid(
+        {"noise": noises, "bias": biases, "t": list(range(T + 1))},
+        {"judge_agreement": (judge_dims, band(agreement, seed_axis)),
+         "judge_kappa": (judge_dims, band(kappa, seed_axis)),
+         "judge_lure_share_mean": (judge_dims[:-1], lure_share.mean(axis=seed_axis)),
+         "self_agreement": (["t", "band"], band(np.asarray(self_run.agreement), 0)),
+         "self_kappa": (["t", "band"], band(np.asarray(self_run.kappa), 0))},
+        attrs={"seed": seed, "num_prompts": num_prompts, "num_responses": num_responses,
+               "kappa0": kappa0, "initial_agreement": initial_agreement, "n": n,
+               "beta": beta, "T": T, "seeds": seeds,
+               "labels": np.asarray(start.labels).tolist(),
+               "initial_modes": np.asarray(start.target).tolist(),
+               "lures": lures.tolist()})

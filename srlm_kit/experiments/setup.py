@@ -25,10 +25,11 @@ import math
 
 import jax
 import numpy as np
+import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, dynamics, instances
-from srlm_kit.experiments.common import json_lists
+from srlm_kit.experiments.common import labelled_grid
 from srlm_kit.instances import bump_height_for_kappa0
 from srlm_kit.policies import LOG_FLOOR
 
@@ -51,7 +52,7 @@ def bump_closed_form(height: float, num_responses: int, beta: float, rounds) -> 
 
 def population_sharpening(*, num_responses: int = 10,
                           kappa0s=(1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 9.5),
-                          betas=(0.1, 0.25, 0.5, 1.0, 2.0, 4.0), T: int = 8) -> dict:
+                          betas=(0.1, 0.25, 0.5, 1.0, 2.0, 4.0), T: int = 8) -> xr.Dataset:
     """The exact self-rewarding iteration from bump policies, with its closed forms.
 
     One prompt (the population update acts on each prompt separately, and every prompt of a
@@ -60,12 +61,13 @@ def population_sharpening(*, num_responses: int = 10,
     (:func:`srlm_kit.instances.bump_height_for_kappa0`), and ``T`` exact rounds for
     every ``beta``. Nothing is random, so there is no seed.
 
-    Labelled grid over ``[kappa0, beta, t]``: from the kit, ``kappa``, ``top_probability``
-    (``max_y pi_t(y|x)``) and ``margin`` (``gamma_t``, the log-probability gap between the mode
-    and the runner-up); ``floor_reached`` is 1 where the runner-up's log-probability has reached
-    the kit's floor :data:`srlm_kit.policies.LOG_FLOOR` (``exp(-10^4)`` is 0 in float64), so
-    the kit's margin stops growing there; and the closed forms ``closed_kappa``,
-    ``closed_top_probability``, ``closed_margin`` (:func:`bump_closed_form`).
+    Labelled grid (:class:`xarray.Dataset`) over ``[kappa0, beta, t]``: from the kit,
+    ``kappa``, ``top_probability`` (``max_y pi_t(y|x)``) and ``margin`` (``gamma_t``, the
+    log-probability gap between the mode and the runner-up); ``floor_reached`` is 1 where the
+    runner-up's log-probability has reached the kit's floor :data:`srlm_kit.policies.LOG_FLOOR`
+    (``exp(-10^4)`` is 0 in float64), so the kit's margin stops growing there; and the closed forms
+    ``closed_kappa``, ``closed_top_probability``, ``closed_margin`` (:func:`bump_closed_form`).
+    ``attrs``: the settings, the bump heights, and ``rounds_to_exceed_half`` per ``[kappa0, beta]``.
     """
     check.check_int("K (number of responses)", num_responses, minimum=2)
     check.check_int("T (number of rounds)", T, minimum=1)
@@ -97,16 +99,13 @@ def population_sharpening(*, num_responses: int = 10,
         "closed_kappa": closed["kappa"], "closed_top_probability": closed["top_probability"],
         "closed_margin": closed["margin"],
     }
-    return {
-        "coords": {"kappa0": kappa0s, "beta": betas, "t": rounds.tolist()},
-        "dims": {name: ["kappa0", "beta", "t"] for name in fields},
-        **{name: json_lists(values) for name, values in fields.items()},
-        "params": {"num_responses": num_responses, "T": T, "bump_heights": heights,
-                   "log_floor": LOG_FLOOR, "sharpening_exponents":
-                   [1.0 + 1.0 / beta for beta in betas],
-                   "rounds_to_exceed_half": [[rounds_to_exceed_half(h, num_responses, b)
-                                              for b in betas] for h in heights]},
-    }
+    return labelled_grid(
+        {"kappa0": kappa0s, "beta": betas, "t": rounds.tolist()},
+        {name: (["kappa0", "beta", "t"], values) for name, values in fields.items()},
+        attrs={"num_responses": num_responses, "T": T, "bump_heights": heights,
+               "log_floor": LOG_FLOOR, "sharpening_exponents": [1.0 + 1.0 / beta for beta in betas],
+               "rounds_to_exceed_half": [[rounds_to_exceed_half(h, num_responses, b)
+                                          for b in betas] for h in heights]})
 
 
 def rounds_to_exceed_half(height: float, num_responses: int, beta: float) -> int:
@@ -131,5 +130,3 @@ def rounds_to_exceed_half(height: float, num_responses: int, beta: float) -> int
         rounds -= 1
     return rounds
 
-
-EXPERIMENTS = {"population_sharpening": population_sharpening}

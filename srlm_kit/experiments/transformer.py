@@ -9,11 +9,12 @@ computed on the enumerated distribution (no estimate). Beside it, from the *same
 the tabular class with the exact minimum-norm ERM (:func:`srlm_kit.dynamics.run_grid`) and the
 exact infinite-data update ``pi_t^(1+1/beta)``.
 
-The result is a labelled grid (:mod:`srlm_kit.figures.core`): ``coords`` ``loss``, ``n``,
+The result is a labelled grid (an :class:`xarray.Dataset`, :mod:`srlm_kit.figures.core`) with
+dimensions ``loss``, ``n``,
 ``beta``, ``t`` (rounds ``0..T``), ``steps`` (Adam steps per round: few, the default, many) and
 ``T`` (rounds of the pooling comparison). Bands are mean ± one standard deviation over seeds,
 clipped to the range the seeds reached. Fields indexed by a round's *fit* (``kl``, ``gap``,
-``excess``) are ``None`` at ``t = 0``.
+``excess``) are NaN at ``t = 0``.
 
 The paper has no experiments; this one is the book's own.
 """
@@ -23,11 +24,12 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import dynamics, instances, metrics
 from srlm_kit import transformer as model
-from srlm_kit.experiments.common import json_lists, seed_band
+from srlm_kit.experiments.common import band, labelled_grid
 
 
 def _with_first_round_missing(values: np.ndarray) -> np.ndarray:
@@ -57,7 +59,7 @@ def small_transformer_loop(*, seed: int = 0, n_values=(8, 32, 128), betas=(0.5, 
                            T: int = 4, seeds: int = 3, steps: int = 60, few_steps: int = 10,
                            many_steps: int = 180, learning_rate: float = 0.01,
                            output_scale: float = 2.0, pooled_n: int = 32,
-                           pooled_rounds=(1, 2, 4), threshold: float = 0.5) -> dict:
+                           pooled_rounds=(1, 2, 4), threshold: float = 0.5) -> xr.Dataset:
     """The self-rewarding loop with a small transformer, exactly measured, on a grid.
 
     Axes ``loss`` (square, logistic), ``n`` (triples per round), ``beta``, ``t`` (rounds
@@ -69,16 +71,16 @@ def small_transformer_loop(*, seed: int = 0, n_values=(8, 32, 128), betas=(0.5, 
 
     Fields (labelled grid, module docstring):
 
-    * ``kappa_*``, ``failure_*`` (mean/lower/upper) over ``[loss, n, beta, t]``: the
-      transformer's condition number and failure probability;
-    * ``kl_*`` over ``[loss, n, beta, t]``: ``E_x KL(pi_t || pi_{t-1}^(1+1/beta))``, the
+    * ``kappa``, ``failure`` over ``[loss, n, beta, t, band]`` (mean, lower, upper over seeds):
+      the transformer's condition number and failure probability;
+    * ``kl`` over ``[loss, n, beta, t, band]``: ``E_x KL(pi_t || pi_{t-1}^(1+1/beta))``, the
       distance of round ``t``'s fit from its Gibbs target
       (:func:`srlm_kit.transformer.kl_to_gibbs`);
       ``gap_mean``, the gap of the fit for the reward ``log pi_{t-1}``; ``excess_mean``, the
       final training loss above its floor (0: the data are fitted exactly);
     * ``alpha_mean`` and ``alpha_bound_mean`` over ``[loss, n, beta, t]``: the largest per-token
       top probability and Remark 4.2's bound ``E_x[alpha(x)^(-L)] <= kappa``;
-    * ``tabular_kappa_*``, ``tabular_failure_*`` over ``[n, beta, t]``: the tabular class with
+    * ``tabular_kappa``, ``tabular_failure`` over ``[n, beta, t, band]``: the tabular class with
       the minimum-norm ERM from the same start; ``population_kappa``, ``population_failure``
       over ``[beta, t]``: the exact update;
     * ``budget_kappa_mean``, ``budget_failure_mean``, ``budget_kl_mean`` over
@@ -133,11 +135,9 @@ def small_transformer_loop(*, seed: int = 0, n_values=(8, 32, 128), betas=(0.5, 
     fields = {}
     for name in ("kappa", "failure"):
         values = np.asarray(getattr(main, name))
-        fields.update(zip((f"{name}_mean", f"{name}_lower", f"{name}_upper"),
-                          seed_band(values, seed_axis), strict=True))
+        fields[name] = band(values, seed_axis)
         table_values = np.asarray(getattr(tabular, name))[0]  # (n, beta, seed, t)
-        fields.update(zip((f"tabular_{name}_mean", f"tabular_{name}_lower",
-                           f"tabular_{name}_upper"), seed_band(table_values, 2), strict=True))
+        fields[f"tabular_{name}"] = band(table_values, 2)
         fields[f"population_{name}"] = population[name]
         fields[f"budget_{name}_mean"] = np.stack(
             [np.asarray(getattr(runs[count], name)).mean(axis=seed_axis)
@@ -151,8 +151,7 @@ def small_transformer_loop(*, seed: int = 0, n_values=(8, 32, 128), betas=(0.5, 
         fields[f"tabular_pooled_{name}_mean"] = np.asarray(getattr(tabular_pooled, name))[
             0, :len(pooled_ns), :, :, 1].mean(axis=2).T
     kl = _with_first_round_missing(main.kl_to_gibbs)
-    fields.update(zip(("kl_mean", "kl_lower", "kl_upper"), seed_band(kl, seed_axis),
-                      strict=True))
+    fields["kl"] = band(kl, seed_axis)
     fields["budget_kl_mean"] = np.stack(
         [_with_first_round_missing(runs[count].kl_to_gibbs).mean(axis=seed_axis)
          for count in (few_steps, steps, many_steps)])
@@ -175,13 +174,13 @@ def small_transformer_loop(*, seed: int = 0, n_values=(8, 32, 128), betas=(0.5, 
                  if name.startswith(("rounds_", "pooled_"))})
     dims.update({name: ["beta", "T"] for name in fields
                  if name.startswith(("tabular_rounds_", "tabular_pooled_"))})
-    return {
-        "coords": {"loss": list(model.LOSSES), "n": n_list, "beta": beta_list,
-                   "t": list(range(T + 1)), "steps": [few_steps, steps, many_steps],
-                   "T": pooled_rounds},
-        "dims": dims,
-        **{name: json_lists(values) for name, values in fields.items()},
-        "params": {
+    for name in ("kappa", "failure", "tabular_kappa", "tabular_failure", "kl"):
+        dims[name] = [*dims[name], "band"]
+    return labelled_grid(
+        {"loss": list(model.LOSSES), "n": n_list, "beta": beta_list, "t": list(range(T + 1)),
+         "steps": [few_steps, steps, many_steps], "T": pooled_rounds},
+        {name: (dims[name], values) for name, values in fields.items()},
+        attrs={
             "seed": seed, "seeds": seeds, "T": T, "steps": steps, "few_steps": few_steps,
             "many_steps": many_steps, "learning_rate": learning_rate,
             "output_scale": output_scale, "pooled_n": pooled_n, "threshold": threshold,
@@ -191,8 +190,4 @@ def small_transformer_loop(*, seed: int = 0, n_values=(8, 32, 128), betas=(0.5, 
             "kappa0": float(metrics.condition_number(start_table, jnp.asarray(rho))),
             "failure0": float(metrics.failure_probability(start_table, jnp.asarray(rho),
                                                           threshold)),
-        },
-    }
-
-
-EXPERIMENTS = {"small_transformer_loop": small_transformer_loop}
+        })

@@ -1,20 +1,20 @@
 """Figures of chapter 8, "Experiments the paper does not run", and its live judge explorer.
 
-Every builder takes the result of one experiment of :mod:`srlm_kit.experiments.beyond` and the
-keyword arguments that produced it (recorded in the figure, so the browser tests can recompute
-each curve with the kit), and returns a :class:`srlm_kit.figures.core.SliderFigure`.
+Every builder takes the result of one experiment of :mod:`srlm_kit.experiments.beyond`, which
+records its experiment and keyword arguments (copied into the figure, so the browser tests can
+recompute each curve with the kit), and returns a :class:`srlm_kit.figures.core.SliderFigure`.
 :class:`JudgeExplorer` re-runs the judge experiment for any setting in a live notebook.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 
 import numpy as np
 import plotly.graph_objects as go
+import xarray as xr
 
-from srlm_kit.figures.core import Curve, Slider, SliderFigure, grid_figure
+from srlm_kit.figures.core import Curve, Slider, SliderFigure, coordinates, grid_figure
 
 GREY_DOTTED = {"color": "#999999", "dash": "dot", "width": 1.5}
 
@@ -24,8 +24,8 @@ def _horizontal(x_values, level: float, name: str) -> go.Scatter:
                       line=GREY_DOTTED, hoverinfo="skip")
 
 
-def _rounds_slider(result: Mapping, label: str = "after T rounds, T = ") -> Slider:
-    rounds = [t for t in result["coords"]["t"] if t >= 1]
+def _rounds_slider(result: xr.Dataset, label: str = "after T rounds, T = ") -> Slider:
+    rounds = [t for t in coordinates(result, "t") if t >= 1]
     return Slider("t", label, values=rounds, active=len(rounds) - 1)
 
 
@@ -45,23 +45,24 @@ def _index_of(values, wanted) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def excess_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-population-plot",
+def excess_over_rounds(result: xr.Dataset, *, div_id: str = "fig-08-population-plot",
                        caption: str | None = None) -> SliderFigure:
     """``kappa_t - 1`` against t (log y): ERM at n (band), the exact update, and a single
     exponential at the per-round factor of Theorem 5.3's transient term. Sliders n and beta."""
-    coords = result["coords"]
     description = (
         "Line chart with a logarithmic vertical axis: the excess condition number kappa minus 1 "
-        f"after each round t from 0 to {coords['t'][-1]}, for self-rewarding from a bump start. "
+        f"after each round t from 0 to {coordinates(result, 't')[-1]}, for self-rewarding from a "
+        "bump start. "
         "A solid line with a shaded band shows the finite-sample update with n triples per "
         "round (mean and one standard deviation over seeds); a dashed line shows the exact "
         "infinite-data update, which falls faster and faster and leaves the chart within a few "
         "rounds; a dotted straight line shows a single exponential that loses the per-round "
         "factor of the transient term of Theorem 5.3. Sliders choose n and beta.")
     return _powers_of_ten(grid_figure(
-        result, experiment="population_versus_samples", kwargs=kwargs, x="t",
-        sliders=[Slider("n", "triples per round n = ", active=_index_of(coords["n"], 800)),
-                 Slider("beta", "β = ", active=_index_of(coords["beta"], 0.5))],
+        result, x="t",
+        sliders=[Slider("n", "triples per round n = ",
+                        active=_index_of(coordinates(result, "n"), 800)),
+                 Slider("beta", "β = ", active=_index_of(coordinates(result, "beta"), 0.5))],
         curves=[
             Curve.mean_and_band("finite n: square-loss ERM (mean over seeds)", "excess",
                                 band_name="finite n: ± 1 sd over seeds"),
@@ -79,11 +80,10 @@ def excess_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-0
 # --------------------------------------------------------------------------------------------
 
 
-def agreement_over_rounds(result: Mapping, kwargs: Mapping, *,
+def agreement_over_rounds(result: xr.Dataset, *,
                           div_id: str = "fig-08-consistency-plot",
                           caption: str | None = None) -> SliderFigure:
     """Agreement with external labels, retention of pi_0's mode and confidence against t."""
-    coords = result["coords"]
     description = (
         "Line chart of shares of prompts, between 0 and 1, after each round t of self-rewarding "
         "from a random start: the share whose most likely response is the external label (mean "
@@ -94,15 +94,16 @@ def agreement_over_rounds(result: Mapping, kwargs: Mapping, *,
         "n and beta. Confidence rises to 1 while agreement with the labels never rises above "
         "its initial value.")
     return grid_figure(
-        result, experiment="consistency_not_correctness", kwargs=kwargs, x="t",
+        result, x="t",
         sliders=[Slider("p", "labels agree with π₀'s mode on a share agree(π₀) = ",
-                        active=_index_of(coords["p"], 0.5)),
-                 Slider("n", "triples per round n = ", active=_index_of(coords["n"], 200)),
+                        active=_index_of(coordinates(result, "p"), 0.5)),
+                 Slider("n", "triples per round n = ",
+                        active=_index_of(coordinates(result, "n"), 200)),
                  Slider("beta", "β = ")],
         curves=[
             Curve.mean_and_band("mode = external label (mean over seeds)", "agreement",
                                 band_name="mode = label: ± 1 sd over seeds"),
-            Curve("mode = π₀'s mode", "retention_mean", color="#009E73"),
+            Curve("mode = π₀'s mode", "retention", fixed={"band": "mean"}, color="#009E73"),
             Curve("confident: max_y π_t(y|x) > 1/2", "confident_mean", color="#CC79A7"),
             Curve("infinite data: mode = external label", "population_agreement", dash="dash",
                   color="#D55E00", mode="lines"),
@@ -116,13 +117,13 @@ def agreement_over_rounds(result: Mapping, kwargs: Mapping, *,
 # --------------------------------------------------------------------------------------------
 
 
-def judge_over_bias(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-judge-bias-plot",
+def judge_over_bias(result: xr.Dataset, *, div_id: str = "fig-08-judge-bias-plot",
                     caption: str | None = None) -> SliderFigure:
     """Agreement with the correct response after T rounds against the judge's length bias."""
-    coords = result["coords"]
     description = (
         "Line chart against the strength b of the judge's preference for long responses, from "
-        f"{coords['bias'][0]:g} to {coords['bias'][-1]:g}: the share of prompts whose most "
+        f"{coordinates(result, 'bias')[0]:g} to {coordinates(result, 'bias')[-1]:g}: the share of "
+        "prompts whose most "
         "likely response is the correct one after T rounds with the judge as reward (mean over "
         "seeds with a band), the same before any round, the same after T rounds of "
         "self-rewarding, and, dashed, the share of prompts on which the judge's noise-free "
@@ -130,18 +131,18 @@ def judge_over_bias(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-j
         "grow. Sliders choose T, the judge's noise and n. Small biases let the loop improve on "
         "the start; large ones pull it below the start, towards the dashed limit.")
     return grid_figure(
-        result, experiment="judge_bias_and_noise", kwargs=kwargs, x="bias",
+        result, x="bias",
         sliders=[_rounds_slider(result),
                  Slider("noise", "judge's noise σ = "),
-                 Slider("n", "triples per round n = ", active=len(coords["n"]) - 1)],
+                 Slider("n", "triples per round n = ", active=result.sizes["n"] - 1)],
         curves=[
             Curve.mean_and_band("judge as reward: mode correct after T rounds", "agreement",
                                 band_name="judge: ± 1 sd over seeds"),
             Curve("limit: judge's favourite is correct", "limit", dash="dash", color="#D55E00",
                   mode="lines"),
-            Curve("self-reward log π_t: mode correct after T rounds", "self_agreement_mean",
-                  dash="dot", color="#009E73"),
-            Curve("before any round", "agreement_mean", fixed={"t": 0}, color="#999999",
+            Curve("self-reward log π_t: mode correct after T rounds", "self_agreement",
+                  fixed={"band": "mean"}, dash="dot", color="#009E73"),
+            Curve("before any round", "agreement", fixed={"t": 0, "band": "mean"}, color="#999999",
                   mode="lines", width=1.5),
         ],
         x_title="judge's length bias b (score = quality + b · length + σ · noise)",
@@ -149,10 +150,9 @@ def judge_over_bias(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-j
         description=description, caption=caption, div_id=div_id)
 
 
-def judge_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-judge-rounds-plot",
+def judge_over_rounds(result: xr.Dataset, *, div_id: str = "fig-08-judge-rounds-plot",
                       caption: str | None = None) -> SliderFigure:
     """Round by round: correctness, the judge's own score, the judge's favourite, self-reward."""
-    coords = result["coords"]
     description = (
         "Line chart of four shares between 0 and 1 after each round t: the share of prompts "
         "whose most likely response is correct when a judge is the reward (mean over seeds "
@@ -162,18 +162,18 @@ def judge_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08
         "choose the judge's length bias, its noise and n. With a large bias the judge's score "
         "keeps rising while correctness falls: reward hacking.")
     return grid_figure(
-        result, experiment="judge_bias_and_noise", kwargs=kwargs, x="t",
+        result, x="t",
         sliders=[Slider("bias", "judge's length bias b = ",
-                        active=len(coords["bias"]) - 1),
+                        active=result.sizes["bias"] - 1),
                  Slider("noise", "judge's noise σ = "),
-                 Slider("n", "triples per round n = ", active=len(coords["n"]) - 1)],
+                 Slider("n", "triples per round n = ", active=result.sizes["n"] - 1)],
         curves=[
             Curve.mean_and_band("mode is correct (judge as reward)", "agreement",
                                 band_name="mode correct: ± 1 sd over seeds"),
             Curve("judge's score, share of its maximum", "judge_score_mean", color="#D55E00"),
             Curve("mode is the judge's favourite", "favourite_mean", color="#CC79A7"),
-            Curve("self-reward log π_t: mode is correct", "self_agreement_mean", dash="dot",
-                  color="#009E73"),
+            Curve("self-reward log π_t: mode is correct", "self_agreement",
+                  fixed={"band": "mean"}, dash="dot", color="#009E73"),
         ],
         x_title="round t", y_title="share", y_range=[-0.02, 1.04],
         description=description, caption=caption, div_id=div_id)
@@ -184,11 +184,10 @@ def judge_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08
 # --------------------------------------------------------------------------------------------
 
 
-def failure_over_margin(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-margin-plot",
+def failure_over_margin(result: xr.Dataset, *, div_id: str = "fig-08-margin-plot",
                         caption: str | None = None) -> SliderFigure:
     """Failure after T rounds and the Theorem 5.3 bound against the initial margin (log-log)."""
-    coords = result["coords"]
-    epsilons = coords["epsilon"]
+    epsilons = coordinates(result, "epsilon")
     description = (
         "Line chart with logarithmic axes against the initial margin epsilon between the most "
         f"likely response and its nearest competitor, from {epsilons[0]:g} to "
@@ -201,7 +200,7 @@ def failure_over_margin(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-
         "above 1; the measured failure depends on the margin only through the number of "
         "rounds it takes to vanish.")
     return _powers_of_ten(grid_figure(
-        result, experiment="margin_collapse", kwargs=kwargs, x="epsilon",
+        result, x="epsilon",
         sliders=[_rounds_slider(result), Slider("tied", "nearly tied responses K_tie = ")],
         curves=[
             Curve.mean_and_band("failure: max_y π_T(y|x) ≤ 1/2 (mean over seeds)", "failure",
@@ -222,28 +221,28 @@ def failure_over_margin(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-
 # --------------------------------------------------------------------------------------------
 
 
-def _regime_sliders(result: Mapping) -> list[Slider]:
+def _regime_sliders(result: xr.Dataset) -> list[Slider]:
     return [_rounds_slider(result, "rounds T = "),
-            Slider("scale", "β = a/√n with a = ", active=_index_of(result["coords"]["scale"],
+            Slider("scale", "β = a/√n with a = ", active=_index_of(coordinates(result, "scale"),
                                                                     1.0))]
 
 
-def regimes_failure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-beta-failure-plot",
+def regimes_failure(result: xr.Dataset, *, div_id: str = "fig-08-beta-failure-plot",
                     caption: str | None = None) -> SliderFigure:
     """Failure after T rounds against n: beta = 0.5 and beta = a/sqrt(n), with the coverage
     prediction and the exact update at beta = 0.5."""
-    coords = result["coords"]
-    constant = result["params"]["constant_beta"]
+    constant = result.attrs["constant_beta"]
     description = (
         "Line chart with logarithmic axes: the failure probability after T rounds against the "
-        f"number of triples per round n from {coords['n'][0]} to {coords['n'][-1]}, for a "
+        f"number of triples per round n from {coordinates(result, 'n')[0]} to "
+        f"{coordinates(result, 'n')[-1]}, for a "
         f"constant beta = {constant:g} and for beta = a divided by the square root of n (means "
         "over seeds with bands), the coverage prediction for a small beta (dashed), and the "
         f"exact infinite-data update at beta = {constant:g} (dotted, zero values not drawn). "
         "Sliders choose T and a. The small-beta runs follow the coverage prediction; after one "
         f"round the constant beta = {constant:g} fails on every prompt at every n.")
     return _powers_of_ten(grid_figure(
-        result, experiment="beta_regimes", kwargs=kwargs, x="n",
+        result, x="n",
         sliders=_regime_sliders(result),
         curves=[
             Curve.mean_and_band(f"β = {constant:g} (mean over seeds)", "constant_failure",
@@ -260,20 +259,20 @@ def regimes_failure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-b
         div_id=div_id))
 
 
-def regimes_excess(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-08-beta-kappa-plot",
+def regimes_excess(result: xr.Dataset, *, div_id: str = "fig-08-beta-kappa-plot",
                    caption: str | None = None) -> SliderFigure:
     """``kappa_T - 1`` against n for the two regimes and the exact update (log-log)."""
-    coords = result["coords"]
-    constant = result["params"]["constant_beta"]
+    constant = result.attrs["constant_beta"]
     description = (
         "Line chart with logarithmic axes: the excess condition number kappa minus 1 after T "
-        f"rounds against n from {coords['n'][0]} to {coords['n'][-1]}, for a constant beta = "
+        f"rounds against n from {coordinates(result, 'n')[0]} to {coordinates(result, 'n')[-1]}, "
+        "for a constant beta = "
         f"{constant:g} and for beta = a divided by the square root of n (means over seeds), and "
         f"the exact infinite-data update at beta = {constant:g} (dotted). Sliders choose T and "
         "a. The small beta drives kappa to 1 in one round once n is large; the constant beta "
         "needs several rounds.")
     return _powers_of_ten(grid_figure(
-        result, experiment="beta_regimes", kwargs=kwargs, x="n",
+        result, x="n",
         sliders=_regime_sliders(result),
         curves=[
             Curve(f"β = {constant:g} (mean over seeds)", "constant_excess_mean"),

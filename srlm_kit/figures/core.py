@@ -10,28 +10,33 @@ step has ``method="skip"``, and a short script reads the position of *all* slide
 (``gd.layout.sliders[k].active``) and shows the curves of exactly that combination.
 
 Labelled grid
-    A plain ``dict`` (what the functions of :mod:`srlm_kit.experiments` return):
-    ``coords`` maps each dimension name to its coordinate values, ``dims`` maps each field name
-    to the names of its axes, and each field is a nested list (or array) indexed in that order::
+    An :class:`xarray.Dataset` (what the functions of :mod:`srlm_kit.experiments` return):
+    each dimension has coordinate values, each data variable (a *field*) has named axes::
 
-        {"coords": {"n": [10, 100], "t": [0, 1, 2]},
-         "dims": {"kappa_mean": ["n", "t"]},
-         "kappa_mean": [[5.0, 3.1, 2.0], [5.0, 2.2, 1.4]]}
+        <xarray.Dataset>
+        Dimensions:  (n: 2, t: 3, band: 3)
+        Coordinates: n (n) 10 100;  t (t) 0 1 2;  band (band) 'mean' 'lower' 'upper'
+        Data variables:
+            kappa    (n, t, band) float64 ...
+        Attributes:  experiment: 'kappa_and_failure_grid', arguments: {'seed': 0}, ...
+
+    A variable summarised over seeds has a last axis ``band`` (mean, lower and upper edge of
+    the band, :func:`srlm_kit.experiments.common.band`). The registry's experiments record
+    their name and keyword arguments in ``attrs``, which :func:`grid_figure` reads.
 
 A figure is described by the dimension on its x-axis, its sliders (one dimension each), and its
-curves (one field each, optionally a band between two fields, and values for the dimensions
-that are neither on the x-axis nor on a slider). A curve's field need not depend on every
-slider: a population curve has no ``n`` axis and stays put when the ``n`` slider moves.
+curves (one field each, optionally a band, and values for the dimensions that are neither on
+the x-axis nor on a slider). A curve's field need not depend on every slider: a population
+curve has no ``n`` axis and stays put when the ``n`` slider moves.
 
 Example (the whole of a chapter cell)::
 
     from srlm_kit.experiments import EXPERIMENTS
     from srlm_kit.figures import Curve, Slider, grid_figure
 
-    kwargs = {"seed": 0}
-    result = EXPERIMENTS["kappa_and_failure_grid"](**kwargs)
+    result = EXPERIMENTS["kappa_and_failure_grid"](seed=0)
     grid_figure(
-        result, experiment="kappa_and_failure_grid", kwargs=kwargs, x="t",
+        result, x="t",
         sliders=[Slider("n", "triples per round n = "), Slider("kappa0", "initial κ₀ = ")],
         curves=[Curve.mean_and_band("simulated κ_t (mean)", "kappa", fixed={"beta": 0.1})],
         x_title="round t", y_title="condition number κ_t", log_y=True, div_id="fig-kappa",
@@ -60,6 +65,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import plotly.graph_objects as go
+import xarray as xr
 
 #: Set in the environment of the book build (by ``tools/static_widgets.py``, inherited by the
 #: kernels that execute the chapters): figures then render as static HTML for the website.
@@ -164,15 +170,18 @@ class Slider:
 class Curve:
     """One curve: a field of the labelled grid, drawn against the x dimension.
 
-    ``band=(lower_field, upper_field)`` adds a shaded band (e.g. mean ± sd over seeds) behind
-    the curve, with legend entry ``band_name``. ``fixed`` gives a value for every dimension of
-    the field that is neither the x dimension nor a slider. ``dash`` is a Plotly dash style
-    (``"dash"`` suits bounds and reference slopes).
+    ``band=(lower_field, upper_field)`` adds a shaded band between two fields behind the curve,
+    with legend entry ``band_name``; ``seed_band=True`` draws a field with a ``band`` axis
+    (mean ± sd over seeds, :func:`srlm_kit.experiments.common.band`): the curve at
+    ``band="mean"``, the shading between ``"lower"`` and ``"upper"``. ``fixed`` gives a value
+    for every dimension of the field that is neither the x dimension nor a slider. ``dash`` is
+    a Plotly dash style (``"dash"`` suits bounds and reference slopes).
     """
 
     name: str
     field: str
     band: tuple[str, str] | None = None
+    seed_band: bool = False
     band_name: str | None = None
     fixed: Mapping[str, object] = field(default_factory=dict)
     color: str | None = None
@@ -181,12 +190,11 @@ class Curve:
     mode: str = "lines+markers"
 
     @classmethod
-    def mean_and_band(cls, name: str, prefix: str, band_name: str | None = None,
+    def mean_and_band(cls, name: str, variable: str, band_name: str | None = None,
                       **options) -> Curve:
-        """The curve ``{prefix}_mean`` with the band ``{prefix}_lower``..``{prefix}_upper``:
-        the three fields :func:`srlm_kit.experiments.common.seed_band` names."""
-        return cls(name, f"{prefix}_mean", band=(f"{prefix}_lower", f"{prefix}_upper"),
-                   band_name=band_name, **options)
+        """The mean over seeds of ``variable`` with its band: the variable has a ``band`` axis
+        (:func:`srlm_kit.experiments.common.band`)."""
+        return cls(name, variable, seed_band=True, band_name=band_name, **options)
 
 
 @dataclass
@@ -344,65 +352,62 @@ def round_significant(values, digits: int = SIGNIFICANT_DIGITS):
     return np.array(flat, dtype=object).reshape(array.shape).tolist()
 
 
-def _coordinate_index(coords: Mapping, dim: str, value) -> int:
-    values = list(coords[dim])
+def coordinates(result: xr.Dataset, dim: str) -> list:
+    """The coordinate values of dimension ``dim`` as Python numbers or strings."""
+    if dim not in result.dims:
+        raise ValueError(f"{dim!r} is not a dimension of the result ({sorted(result.dims)})")
+    return result[dim].values.tolist()
+
+
+def _coordinate_index(result: xr.Dataset, dim: str, value) -> int:
+    values = coordinates(result, dim)
     if value not in values:
         raise ValueError(f"{value!r} is not a coordinate of dimension {dim!r} "
                          f"(coordinates: {values})")
     return values.index(value)
 
 
-def _check_grid(result: Mapping) -> None:
-    if not isinstance(result, Mapping) or "coords" not in result or "dims" not in result:
-        raise TypeError("result must be a labelled grid: a dict with 'coords' and 'dims' "
-                        "(see srlm_kit.figures.core)")
+def _check_grid(result) -> xr.Dataset:
+    if not isinstance(result, xr.Dataset):
+        raise TypeError("result must be a labelled grid, an xarray.Dataset "
+                        f"(see srlm_kit.figures.core), got {type(result).__name__}")
+    return result
 
 
-def _field_grid(result: Mapping, curve_field: str, x: str, sliders: Sequence[Slider],
+def _field_grid(result: xr.Dataset, curve_field: str, x: str, sliders: Sequence[Slider],
                 fixed: Mapping) -> tuple[list[int], np.ndarray]:
     """The field's values as an array (sliders the field depends on..., x), and those sliders."""
-    if curve_field not in result["dims"]:
+    if curve_field not in result.data_vars:
         raise ValueError(f"field {curve_field!r} is not in the result "
-                         f"(fields: {sorted(result['dims'])})")
-    dims = list(result["dims"][curve_field])
-    array = np.asarray(result[curve_field], dtype=float)
-    if array.ndim != len(dims):
-        raise ValueError(f"field {curve_field!r} has {array.ndim} axes but dims lists "
-                         f"{len(dims)}: {dims}")
+                         f"(fields: {sorted(result.data_vars)})")
+    variable = result[curve_field]
+    dims = list(variable.dims)
     if x not in dims:
         raise ValueError(f"field {curve_field!r} has no axis {x!r} (its axes: {dims})")
     slider_dims = [slider.dim for slider in sliders]
-    order, used = [], []
-    for axis, dim in enumerate(dims):
+    selection = {}
+    for dim in dims:
         if dim == x:
             continue
-        if dim in fixed:
-            index = _coordinate_index(result["coords"], dim, fixed[dim])
-            array = np.take(array, [index], axis=axis)
+        if dim in fixed:  # one position: the axis goes away
+            selection[dim] = _coordinate_index(result, dim, fixed[dim])
         elif dim in slider_dims:
             slider = sliders[slider_dims.index(dim)]
-            indices = [_coordinate_index(result["coords"], dim, value)
-                       for value in _slider_values(result, slider)]
-            array = np.take(array, indices, axis=axis)
+            selection[dim] = [_coordinate_index(result, dim, value)
+                              for value in _slider_values(result, slider)]
         else:
             raise ValueError(f"field {curve_field!r} has an axis {dim!r} that is neither the "
                              f"x-axis ({x!r}), a slider ({slider_dims}) nor fixed")
-    for slider_index, dim in enumerate(slider_dims):
-        if dim in dims and dim not in fixed:
-            order.append(dims.index(dim))
-            used.append(slider_index)
-    order.append(dims.index(x))
-    fixed_axes = [dims.index(dim) for dim in dims if dim in fixed]
-    array = np.transpose(array, order + fixed_axes)
-    array = array.reshape(array.shape[:len(order)])
-    return used, array
+    used = [index for index, dim in enumerate(slider_dims) if dim in dims and dim not in fixed]
+    variable = variable.isel(selection).transpose(*[slider_dims[i] for i in used], x)
+    return used, variable.values.astype(float)
 
 
-def _slider_values(result: Mapping, slider: Slider) -> list:
-    if slider.dim not in result["coords"]:
-        raise ValueError(f"slider dimension {slider.dim!r} is not in the result's coords "
-                         f"({sorted(result['coords'])})")
-    return list(result["coords"][slider.dim] if slider.values is None else slider.values)
+def _slider_values(result: xr.Dataset, slider: Slider) -> list:
+    if slider.dim not in result.dims:
+        raise ValueError(f"slider dimension {slider.dim!r} is not a dimension of the result "
+                         f"({sorted(result.dims)})")
+    return coordinates(result, slider.dim) if slider.values is None else list(slider.values)
 
 
 def _rgba(color: str, alpha: float) -> str:
@@ -410,7 +415,7 @@ def _rgba(color: str, alpha: float) -> str:
     return f"rgba({red},{green},{blue},{alpha})"
 
 
-def grid_figure(result: Mapping, *, x: str, sliders: Sequence[Slider],
+def grid_figure(result: xr.Dataset, *, x: str, sliders: Sequence[Slider],
                 curves: Sequence[Curve], description: str, x_title: str, y_title: str,
                 div_id: str, experiment: str | None = None, kwargs: Mapping | None = None,
                 static_traces: Sequence = (), log_x: bool = False, log_y: bool = False,
@@ -419,14 +424,16 @@ def grid_figure(result: Mapping, *, x: str, sliders: Sequence[Slider],
                 height: int = 420) -> SliderFigure:
     """Build a figure whose sliders (any number, composing) select curves from a labelled grid.
 
-    ``result`` is a labelled grid (module docstring); ``x`` the dimension on the x-axis;
+    ``result`` is a labelled grid, an :class:`xarray.Dataset` (module docstring); ``x`` the
+    dimension on the x-axis;
     ``sliders`` one :class:`Slider` per dimension to vary; ``curves`` the :class:`Curve` s.
     ``static_traces`` are Plotly traces drawn as given (reference lines, thresholds); they do
     not move. ``description`` is the text alternative (what the figure shows, for readers who
     cannot see it; a sentence or three); ``caption``, if given, is shown under the figure (or
     give the caption in the cell's ``mystnb: figure:`` metadata, which also numbers it).
-    ``experiment`` and ``kwargs`` name the experiment that produced ``result``, so the browser
-    tests can recompute every curve with the kit. ``div_id`` must be unique on the page.
+    ``experiment`` and ``kwargs`` name the experiment that produced ``result`` (default: what
+    ``result.attrs`` records, ``"experiment"`` and ``"arguments"``), so the browser tests can
+    recompute every curve with the kit. ``div_id`` must be unique on the page.
     ``x_range``/``y_range`` are in axis units (log10 of the value on a log axis).
 
     When the book is built (:data:`STATIC_SITE_VARIABLE` set) a slider that changes no drawn
@@ -434,14 +441,14 @@ def grid_figure(result: Mapping, *, x: str, sliders: Sequence[Slider],
     so the strict build fails on a dead control. (Outside the build, small test grids may
     legitimately show the same curves at every step.)
     """
-    _check_grid(result)
+    result = _check_grid(result)
     if not re.fullmatch(r"[a-z][a-z0-9-]*", div_id):
         raise ValueError(f"div_id must be lowercase letters, digits and '-', got {div_id!r}")
     if not description or len(description.strip()) < 20:
         raise ValueError("description (the text alternative) must describe the figure in at "
                          "least a sentence")
-    if x not in result["coords"]:
-        raise ValueError(f"x {x!r} is not a dimension of the result ({sorted(result['coords'])})")
+    if x not in result.dims:
+        raise ValueError(f"x {x!r} is not a dimension of the result ({sorted(result.dims)})")
     slider_dims = [slider.dim for slider in sliders]
     if len(set(slider_dims)) != len(slider_dims) or x in slider_dims:
         raise ValueError(f"each slider needs its own dimension, other than x; got {slider_dims}")
@@ -450,10 +457,12 @@ def grid_figure(result: Mapping, *, x: str, sliders: Sequence[Slider],
         if not 0 <= slider.active < count:
             raise ValueError(f"slider {slider.dim!r}: active must lie in [0, {count - 1}], "
                              f"got {slider.active}")
+    if experiment is None and kwargs is None:
+        experiment, kwargs = result.attrs.get("experiment"), result.attrs.get("arguments")
     if (experiment is None) != (kwargs is None):
         raise ValueError("give both experiment and kwargs (or neither)")
 
-    x_values = list(result["coords"][x])
+    x_values = coordinates(result, x)
     active = [slider.active for slider in sliders]
     figure = go.Figure()
     grid_traces = []
@@ -474,16 +483,21 @@ def grid_figure(result: Mapping, *, x: str, sliders: Sequence[Slider],
     for number, curve in enumerate(curves):
         color = curve.color or PALETTE[number % len(PALETTE)]
         group = f"curve-{number}"
-        if curve.band is not None:
-            lower, upper = curve.band
-            add(f"{curve.name} (band, lower edge)", lower, curve.fixed, "band-lower",
+        fixed = curve.fixed
+        if curve.seed_band:
+            lower, upper = ((curve.field, {**fixed, "band": edge}) for edge in ("lower", "upper"))
+            fixed = {**fixed, "band": "mean"}
+        elif curve.band is not None:
+            lower, upper = ((name, fixed) for name in curve.band)
+        if curve.seed_band or curve.band is not None:
+            add(f"{curve.name} (band, lower edge)", *lower, "band-lower",
                 mode="lines", line={"width": 0, "color": color}, showlegend=False,
                 hoverinfo="skip", legendgroup=group)
-            add(curve.band_name or f"{curve.name}: ± 1 sd over seeds", upper, curve.fixed,
+            add(curve.band_name or f"{curve.name}: ± 1 sd over seeds", *upper,
                 "band-upper", mode="lines", line={"width": 0, "color": color},
                 fill="tonexty", fillcolor=_rgba(color, 0.2), hoverinfo="skip",
                 legendgroup=group)
-        add(curve.name, curve.field, curve.fixed, "curve", mode=curve.mode,
+        add(curve.name, curve.field, fixed, "curve", mode=curve.mode,
             line={"color": color, "width": curve.width, "dash": curve.dash},
             marker={"size": 5}, legendgroup=group)
     for trace in static_traces:
@@ -533,7 +547,7 @@ def _check_every_slider_moves(grid_traces: Sequence[Mapping], slider_dims: Seque
                 "remove it, or draw a curve that depends on it")
 
 
-def _slider_layout(result: Mapping, slider: Slider, number: int) -> dict:
+def _slider_layout(result: xr.Dataset, slider: Slider, number: int) -> dict:
     values = _slider_values(result, slider)
     return {
         "active": slider.active,
@@ -551,26 +565,28 @@ def _slider_layout(result: Mapping, slider: Slider, number: int) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def lookup(result: Mapping, field_name: str, x: str, where: Mapping) -> list:
+def lookup(result: xr.Dataset, field_name: str, x: str, where: Mapping) -> list:
     """The values of ``field_name`` along ``x`` at the coordinates ``where`` (by value).
 
-    Deliberately written apart from :func:`grid_figure` (plain Python, by coordinate value,
-    no arrays or transposes), so that a test comparing the two checks one against the other.
+    Deliberately written apart from :func:`grid_figure` (plain Python on nested lists, by
+    coordinate value, no selections or transposes), so that a test comparing the two checks one
+    against the other.
     """
-    dims = result["dims"][field_name]
+    result = _check_grid(result)
+    dims = result[field_name].dims
 
     def walk(node, depth):
         if depth == len(dims):
-            return math.nan if node is None else float(node)
+            return float(node)
         dim = dims[depth]
         if dim == x:
             return [walk(child, depth + 1) for child in node]
-        return walk(node[list(result["coords"][dim]).index(where[dim])], depth + 1)
+        return walk(node[result[dim].values.tolist().index(where[dim])], depth + 1)
 
-    return walk(result[field_name], 0)
+    return walk(result[field_name].values.tolist(), 0)
 
 
-def expected_traces(result: Mapping, meta: Mapping, trace_metas: Sequence[Mapping | None],
+def expected_traces(result: xr.Dataset, meta: Mapping, trace_metas: Sequence[Mapping | None],
                     setting: Mapping) -> dict[int, list]:
     """For each moving trace of a page figure, the kit's values at a slider ``setting``.
 

@@ -1,16 +1,15 @@
 """Figures of the gallery page, drawn from the experiment ``kappa_and_failure_grid``.
 
-Both take the experiment's result and the keyword arguments that produced it (recorded in the
-figure, so the browser tests can recompute every curve with the kit).
+Both take the experiment's result, which records its experiment and keyword arguments (copied into
+the figure, so that the browser tests can recompute every curve with the kit).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import plotly.graph_objects as go
+import xarray as xr
 
-from srlm_kit.figures.core import Curve, Slider, SliderFigure, grid_figure
+from srlm_kit.figures.core import Curve, Slider, SliderFigure, coordinates, grid_figure
 
 EXPERIMENT = "kappa_and_failure_grid"
 
@@ -23,7 +22,7 @@ def _beta_slider() -> Slider:
     return Slider("beta", "β = ")
 
 
-def failure_over_n(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-failure-over-n",
+def failure_over_n(result: xr.Dataset, *, div_id: str = "fig-failure-over-n",
                    caption: str | None = None) -> SliderFigure:
     """Failure probability after T rounds against n (log-log), sliders T, kappa0 and beta.
 
@@ -32,9 +31,8 @@ def failure_over_n(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-failu
     experiment's ``failure_bound``). A dotted line marks probability 1: a bound above it says
     nothing. Zero failure probabilities have no place on a log axis and are not drawn.
     """
-    coords = result["coords"]
-    rounds = [t for t in coords["t"] if t >= 1]
-    first_n, last_n = coords["n"][0], coords["n"][-1]
+    rounds = [t for t in coordinates(result, "t") if t >= 1]
+    first_n, last_n = coordinates(result, "n")[0], coordinates(result, "n")[-1]
     description = (
         "Line chart with logarithmic axes. It shows the probability, over prompts, that the "
         "policy puts at most half of its mass on its own most likely response after T rounds "
@@ -45,7 +43,7 @@ def failure_over_n(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-failu
         "number and beta. The simulated failure falls to zero within the range of n, while the "
         "bound decreases slowly and, for the larger initial condition numbers, stays above 1.")
     return grid_figure(
-        result, experiment=EXPERIMENT, kwargs=kwargs, x="n",
+        result, x="n",
         sliders=[Slider("t", "rounds T = ", values=rounds), _kappa0_slider(), _beta_slider()],
         curves=[
             Curve.mean_and_band("simulated failure probability (mean over seeds)", "failure",
@@ -61,15 +59,14 @@ def failure_over_n(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-failu
         div_id=div_id)
 
 
-def kappa_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-kappa-over-rounds",
+def kappa_over_rounds(result: xr.Dataset, *, div_id: str = "fig-kappa-over-rounds",
                       caption: str | None = None) -> SliderFigure:
     """Condition number kappa_t against the round t (log y), sliders n, kappa0 and beta.
 
     The simulated mean with its band, and the exact infinite-data (population) update from the
     same start, which does not depend on n.
     """
-    coords = result["coords"]
-    last_t = coords["t"][-1]
+    last_t = coordinates(result, "t")[-1]
     description = (
         "Line chart with a logarithmic vertical axis. It shows the policy condition number "
         f"kappa after each round t from 0 to {last_t}: the mean over seeds of simulated "
@@ -79,8 +76,8 @@ def kappa_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-ka
         "the initial condition number and beta. With more triples per round the simulated "
         "curve approaches the infinite-data curve.")
     return grid_figure(
-        result, experiment=EXPERIMENT, kwargs=kwargs, x="t",
-        sliders=[Slider("n", "triples per round n = ", active=min(3, len(coords["n"]) - 1)),
+        result, x="t",
+        sliders=[Slider("n", "triples per round n = ", active=min(3, result.sizes["n"] - 1)),
                  _kappa0_slider(), _beta_slider()],
         curves=[
             Curve.mean_and_band("simulated κ_t (mean over seeds)", "kappa",
@@ -88,7 +85,7 @@ def kappa_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-ka
             Curve("infinite data (population update)", "population_kappa", dash="dash"),
         ],
         static_traces=[go.Scatter(
-            x=[coords["t"][0], last_t], y=[1.0, 1.0], mode="lines",
+            x=[coordinates(result, "t")[0], last_t], y=[1.0, 1.0], mode="lines",
             name="κ = 1 (deterministic policy)",
             line={"color": "#999999", "dash": "dot", "width": 1.5}, hoverinfo="skip")],
         x_title="round t", y_title="condition number κ(π_t)", log_y=True,

@@ -1,16 +1,15 @@
 """Figures of the chapter "Measuring failure", drawn from :mod:`srlm_kit.experiments.failure`.
 
-Each builder takes the experiment's result and the keyword arguments that produced it (recorded
-in the figure, so the browser tests can recompute every curve with the kit).
+Each builder takes the experiment's result, which records its experiment and keyword arguments
+(copied into the figure, so that the browser tests can recompute every curve with the kit).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import plotly.graph_objects as go
+import xarray as xr
 
-from srlm_kit.figures.core import PALETTE, Curve, Slider, SliderFigure, grid_figure
+from srlm_kit.figures.core import PALETTE, Curve, Slider, SliderFigure, coordinates, grid_figure
 
 _GREY = "#999999"
 
@@ -20,7 +19,7 @@ def _horizontal(x_values, level: float, name: str) -> go.Scatter:
                       line={"color": _GREY, "dash": "dot", "width": 1.5}, hoverinfo="skip")
 
 
-def greedy_trap(result: Mapping, kwargs: Mapping, *,
+def greedy_trap(result: xr.Dataset, *,
                 div_id: str = "fig-03-greedy-trap-plot", caption: str | None = None
                 ) -> SliderFigure:
     """The trap of Proposition 4.3: every sequence's probability, sliders p and the lead p' - p.
@@ -29,8 +28,7 @@ def greedy_trap(result: Mapping, kwargs: Mapping, *,
     circles), the optimal sequence y* (star) and greedy decoding's output (cross); a dotted line
     at probability 1/2.
     """
-    coords = result["coords"]
-    labels = coords["sequence"]
+    labels = coordinates(result, "sequence")
     description = (
         f"Dot chart over the {len(labels)} token sequences of the trap model of Proposition "
         "4.3, labelled by their tokens. Dots give each sequence's exact probability and open "
@@ -39,7 +37,7 @@ def greedy_trap(result: Mapping, kwargs: Mapping, *,
         "greedy decoding, 0 0 0, whose probability is much smaller. A dotted line marks "
         "probability one half. Two sliders choose p and the trap token's lead p′ − p.")
     figure = grid_figure(
-        result, experiment="greedy_trap_sequences", kwargs=kwargs, x="sequence",
+        result, x="sequence",
         sliders=[Slider("p", "π(y*) = p = ", active=1), Slider("epsilon", "trap lead p′ − p = ",
                                                                 active=1)],
         curves=[
@@ -60,12 +58,12 @@ def greedy_trap(result: Mapping, kwargs: Mapping, *,
     return figure
 
 
-def condition_number_family(result: Mapping, kwargs: Mapping, *,
+def condition_number_family(result: xr.Dataset, *,
                             div_id: str = "fig-03-kappa-family-plot",
                             caption: str | None = None) -> SliderFigure:
     """kappa - 1, 1/mu - 1, the failure probability and K - 1 against the temperature of random
     logits (log-log), slider K."""
-    temperatures = result["coords"]["temperature"]
+    temperatures = coordinates(result, "temperature")
     description = (
         "Line chart with logarithmic axes against the temperature of random logits, from "
         f"{temperatures[0]:g} (nearly deterministic policies) to {temperatures[-1]:g} (nearly "
@@ -75,7 +73,7 @@ def condition_number_family(result: Mapping, kwargs: Mapping, *,
         "which is at most one over mu minus one, which is at most K minus one. A slider "
         "chooses the number of responses K.")
     return grid_figure(
-        result, experiment="condition_number_family", kwargs=kwargs, x="temperature",
+        result, x="temperature",
         sliders=[Slider("K", "number of responses K = ", active=2)],
         curves=[
             Curve("K − 1", "ceiling", dash="dash", color=_GREY, mode="lines"),
@@ -88,11 +86,11 @@ def condition_number_family(result: Mapping, kwargs: Mapping, *,
         caption=caption, div_id=div_id)
 
 
-def lemma_c1_thresholds(result: Mapping, kwargs: Mapping, *,
+def lemma_c1_thresholds(result: xr.Dataset, *,
                         div_id: str = "fig-03-lemma-c1-plot", caption: str | None = None
                         ) -> SliderFigure:
     """Both sides of Lemma C.1 after one step against the threshold s, sliders n and beta."""
-    thresholds = result["coords"]["s"]
+    thresholds = coordinates(result, "s")
     description = (
         "Line chart against the threshold s from "
         f"{thresholds[0]:g} to {thresholds[-1]:g}. The solid curve is the left side of Lemma "
@@ -102,7 +100,7 @@ def lemma_c1_thresholds(result: Mapping, kwargs: Mapping, *,
         "bands of one standard deviation. The dashed curve stays above the solid one "
         "everywhere. A dotted line marks 1. Sliders choose the number of triples n and beta.")
     return grid_figure(
-        result, experiment="lemma_c1_thresholds", kwargs=kwargs, x="s",
+        result, x="s",
         sliders=[Slider("n", "triples n = ", active=2), Slider("beta", "β = ")],
         curves=[
             Curve.mean_and_band("left side: P[π₁(y*₀(x)|x) ≤ s]", "lhs",

@@ -9,14 +9,22 @@ every trace's index, and with it the composing sliders of the static page.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
+import xarray as xr
 from plotly.subplots import make_subplots
 
 from srlm_kit.experiments.iterative import THEORY_BETA
-from srlm_kit.figures.core import PALETTE, Curve, Slider, SliderFigure, grid_figure
+from srlm_kit.figures.core import (
+    PALETTE,
+    Curve,
+    Slider,
+    SliderFigure,
+    coordinates,
+    grid_figure,
+)
 
 GRID_EXPERIMENT = "iterative_bound_grid"
 LEVEL_THREE_EXPERIMENT = "iterative_level_three"
@@ -121,17 +129,17 @@ def _powers(slider_figure: SliderFigure) -> SliderFigure:
 # --------------------------------------------------------------------------------------------
 
 
-def _n_slider(coords, active: int = 3) -> Slider:
-    return Slider("n", "triples per round n = ", active=min(active, len(coords["n"]) - 1))
+def _n_slider(result: xr.Dataset, active: int = 3) -> Slider:
+    return Slider("n", "triples per round n = ", active=min(active, result.sizes["n"] - 1))
 
 
-def _kappa0_slider(coords, active: int | None = None) -> Slider:
-    last = len(coords["kappa0"]) - 1
+def _kappa0_slider(result: xr.Dataset, active: int | None = None) -> Slider:
+    last = result.sizes["kappa0"] - 1
     return Slider("kappa0", "initial condition number κ₀ = ",
                   active=last if active is None else active)
 
 
-def main_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-main-plot"
+def main_figure(result: xr.Dataset, *, div_id: str = "fig-05-main-plot"
                 ) -> SliderFigure:
     """The book's main figure: the measured failure after T rounds beside the bounds.
 
@@ -141,10 +149,10 @@ def main_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-main-
     from the measured gap of each round, with no constant (level 1); and the book's coverage
     model of toy A.
     """
-    coords, params = result["coords"], result["params"]
-    calibration = result["level_two"]["calibration"]
+    params = result.attrs
+    calibration = result.attrs["level_two"]["calibration"]
     theory = {"beta": THEORY_BETA}
-    last_t = coords["t"][-1]
+    last_t = coordinates(result, "t")[-1]
     description = (
         "Line chart with a logarithmic vertical axis against the number of rounds T from 0 to "
         f"{last_t}, for self-rewarding on {params['num_prompts']} prompts and "
@@ -159,8 +167,8 @@ def main_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-main-
         "coverage model lies on it; the theorem's shape meets it only near its calibration "
         "point and hardly moves with T, while the measured failure falls geometrically.")
     figure = grid_figure(
-        result, experiment=GRID_EXPERIMENT, kwargs=kwargs, x="t",
-        sliders=[_n_slider(coords), _kappa0_slider(coords)],
+        result, x="t",
+        sliders=[_n_slider(result), _kappa0_slider(result)],
         curves=[
             Curve.mean_and_band("measured failure (mean over seeds)", "failure", "± 1 sd",
                                 fixed=theory, color=SIMULATED),
@@ -177,13 +185,13 @@ def main_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-main-
     return _powers(figure)
 
 
-def level_one_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-level-one-plot"
+def level_one_figure(result: xr.Dataset, *, div_id: str = "fig-05-level-one-plot"
                      ) -> SliderFigure:
     """Level 1: both sides of Lemma C.1, of the tail-integral bound and of the unrolled
     recursion, on every round; sliders n and kappa0 (beta = 1/sqrt(n))."""
-    coords, params = result["coords"], result["params"]
+    params = result.attrs
     theory = {"beta": THEORY_BETA}
-    last_t = coords["t"][-1]
+    last_t = coordinates(result, "t")[-1]
     description = (
         "Two stacked line charts with logarithmic vertical axes against the round t, each "
         "comparing a simulated quantity (solid) with the inequality's right-hand side "
@@ -196,14 +204,14 @@ def level_one_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-
         "flat line at the initial condition number. Sliders choose n and the initial "
         "condition number. Every solid curve lies under its dashed ones.")
     figure = grid_figure(
-        result, experiment=GRID_EXPERIMENT, kwargs=kwargs, x="t",
-        sliders=[_n_slider(coords), _kappa0_slider(coords)],
+        result, x="t",
+        sliders=[_n_slider(result), _kappa0_slider(result)],
         curves=[
             Curve("C.1 left: P[π_t(y*_{t−1}|x) ≤ 1/2]", "c1_lhs", fixed=theory,
                   color=SIMULATED),
             Curve("C.1 right: gap_{t−1}/(γ_{t−1}·(1 − 1/2))", "c1_rhs", fixed=theory,
                   dash="dash", color=BOUND),
-            Curve("simulated κ_t", "kappa_mean", fixed=theory, color=PALETTE[4]),
+            Curve("simulated κ_t", "kappa", fixed={**theory, "band": "mean"}, color=PALETTE[4]),
             Curve("tail-integral bound on κ_t (Eq. 56)", "tail_rhs", fixed=theory,
                   dash="dash", color=EXTRA),
             Curve("recursion, A = 1, fitted B′", "recursion_one", fixed=theory, dash="dash",
@@ -216,20 +224,21 @@ def level_one_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-
     return stack_panels(figure, [
         Panel(("c1_lhs", "c1_rhs"), "probability", log_y=True, y_range=[-4, 1.5],
               title="Lemma C.1 on the step from round t − 1 to round t"),
-        Panel(("kappa_mean", "tail_rhs", "recursion_one", "recursion_inverse_mu"), "κ_t",
+        Panel(("kappa", "tail_rhs", "recursion_one", "recursion_inverse_mu"), "κ_t",
               log_y=True, title="Lemmas C.3 and C.4: bounds on κ_t"),
     ], static_panels=[1], x_title="round t", panel_height=300)
 
 
-def rate_in_n_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-rate-n-plot"
+def rate_in_n_figure(result: xr.Dataset, *, div_id: str = "fig-05-rate-n-plot"
                      ) -> SliderFigure:
     """Level 2 against n: failure after T rounds (log-log), the calibrated shape; sliders T,
     kappa0 (beta = 1/sqrt(n))."""
-    coords, params = result["coords"], result["params"]
+    params = result.attrs
     theory = {"beta": THEORY_BETA}
     description = (
         "Line chart with logarithmic axes. It shows, against the number of triples per round n "
-        f"from {coords['n'][0]} to {coords['n'][-1]}, the probability of failure after T "
+        f"from {coordinates(result, 'n')[0]} to {coordinates(result, 'n')[-1]}, the probability "
+        "of failure after T "
         f"rounds (mean over {params['seeds']} seeds with a band of one standard deviation; "
         "zeros are not drawn) and, dashed, the shape of Theorem 5.3 times the one constant "
         "fitted at a single point of the grid, and, dotted, the book's coverage model of the "
@@ -237,8 +246,9 @@ def rate_in_n_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-
         "one over the square root of n; the simulated failure falls much faster, exponentially "
         "in n as the coverage model says, and faster still for more rounds.")
     return _powers(grid_figure(
-        result, experiment=GRID_EXPERIMENT, kwargs=kwargs, x="n",
-        sliders=[Slider("t", "rounds T = ", values=coords["t"][1:]), _kappa0_slider(coords)],
+        result, x="n",
+        sliders=[Slider("t", "rounds T = ", values=coordinates(result, "t")[1:]),
+                 _kappa0_slider(result)],
         curves=[
             Curve.mean_and_band("simulated failure after T rounds (mean over seeds)", "failure",
                                 "simulated: ± 1 sd over seeds", fixed=theory, color=SIMULATED),
@@ -251,12 +261,12 @@ def rate_in_n_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-
         log_y=True, y_range=[-3.3, 1.5], description=description, div_id=div_id))
 
 
-def beta_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-beta-plot"
+def beta_figure(result: xr.Dataset, *, div_id: str = "fig-05-beta-plot"
                 ) -> SliderFigure:
     """beta = 1/sqrt(n) against a constant beta: failure and kappa over rounds, with the
     infinite-data update; sliders n, kappa0, beta rule."""
-    coords, params = result["coords"], result["params"]
-    last_t = coords["t"][-1]
+    params = result.attrs
+    last_t = coordinates(result, "t")[-1]
     description = (
         f"Two stacked line charts against the round t from 0 to {last_t}. Top: the "
         f"probability of failure (mean over {params['seeds']} seeds with a band); bottom: the "
@@ -267,10 +277,11 @@ def beta_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-beta-
         "prompt's mode is sampled; with the constant beta, failure stays at 1 for the first "
         "rounds, as it does with infinite data, and then collapses.")
     figure = grid_figure(
-        result, experiment=GRID_EXPERIMENT, kwargs=kwargs, x="t",
-        sliders=[Slider("n", "triples per round n = ", values=_subset(coords["n"], BETA_N),
+        result, x="t",
+        sliders=[Slider("n", "triples per round n = ",
+                        values=_subset(coordinates(result, "n"), BETA_N),
                         active=1),
-                 _kappa0_slider(coords), Slider("beta", "β = ", format="{}")],
+                 _kappa0_slider(result), Slider("beta", "β = ", format="{}")],
         curves=[
             Curve.mean_and_band("simulated failure probability", "failure",
                                 "failure: ± 1 sd over seeds", color=SIMULATED),
@@ -282,19 +293,18 @@ def beta_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-05-beta-
         static_traces=[_line(0, last_t, 1.0, "κ = 1")],
         x_title="round t", y_title="", description=description, div_id=div_id)
     return stack_panels(figure, [
-        Panel(("failure_mean", "failure_lower", "failure_upper"), "P[max_y π_t(y|x) ≤ 1/2]",
+        Panel(("failure",), "P[max_y π_t(y|x) ≤ 1/2]",
               y_range=[0, 1.05], title="failure probability"),
-        Panel(("kappa_mean", "kappa_lower", "kappa_upper", "population_kappa"), "κ_t",
+        Panel(("kappa", "population_kappa"), "κ_t",
               log_y=True, title="condition number κ_t"),
     ], static_panels=[1], x_title="round t", panel_height=250)
 
 
-def level_three_figure(result: Mapping, kwargs: Mapping, *,
+def level_three_figure(result: xr.Dataset, *,
                        div_id: str = "fig-05-level-three-plot") -> SliderFigure:
     """Level 3: the full bound with every hidden constant 1 against n (log-log), beside the
     simulated failure; sliders T and kappa0."""
-    coords = result["coords"]
-    first, last = coords["n"][0], coords["n"][-1]
+    first, last = coordinates(result, "n")[0], coordinates(result, "n")[-1]
     description = (
         "Line chart with logarithmic axes. Against the number of triples per round n, from "
         f"{first:g} to {last:.3g}, it shows the failure bound of Theorem 5.3 with every hidden "
@@ -305,9 +315,10 @@ def level_three_figure(result: Mapping, kwargs: Mapping, *,
         "drops below 1 only at n between about ten thousand and ten billion, depending on "
         "the class size and the initial condition number.")
     return _powers(grid_figure(
-        result, experiment=LEVEL_THREE_EXPERIMENT, kwargs=kwargs, x="n",
-        sliders=[Slider("T", "rounds T = ", values=_subset(coords["T"], LEVEL_THREE_ROUNDS)),
-                 _kappa0_slider(coords)],
+        result, x="n",
+        sliders=[Slider("T", "rounds T = ",
+                        values=_subset(coordinates(result, "T"), LEVEL_THREE_ROUNDS)),
+                 _kappa0_slider(result)],
         curves=[
             Curve("bound, constants 1, log|Π| = m log K", "bound", color=BOUND, mode="lines"),
             Curve("bound, constants 1, log|Π| = 0", "bound_no_class", color=BOUND, dash="dash",
@@ -325,15 +336,16 @@ def level_three_figure(result: Mapping, kwargs: Mapping, *,
 # --------------------------------------------------------------------------------------------
 
 
-def rounds_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-06-rounds-plot"
+def rounds_figure(result: xr.Dataset, *, div_id: str = "fig-06-rounds-plot"
                   ) -> SliderFigure:
     """Rounds needed to suppress the start against n, beside Corollary 5.7's threshold under
     three readings of mu; sliders kappa0 and the beta rule."""
-    coords, params = result["coords"], result["params"]
-    readings = coords["reading"]
+    params = result.attrs
+    readings = coordinates(result, "reading")
     description = (
         "Line chart with a logarithmic horizontal axis. Against the number of triples per "
-        f"round n from {coords['n'][0]} to {coords['n'][-1]}, it shows the number of rounds "
+        f"round n from {coordinates(result, 'n')[0]} to {coordinates(result, 'n')[-1]}, it shows "
+        "the number of rounds "
         "the simulation needed before the condition number fell to twice its limit (mean "
         f"over {params['seeds']} seeds with a band; missing where some seed needed more than "
         f"the {params['T']} simulated rounds) and, dashed, the threshold of Corollary 5.7 "
@@ -345,8 +357,8 @@ def rounds_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-06-rou
         "model, needs more rounds than any of them when n is small.")
     dashes = ("dash", "dashdot", "longdash")
     return _powers(grid_figure(
-        result, experiment=ROUNDS_EXPERIMENT, kwargs=kwargs, x="n",
-        sliders=[_kappa0_slider(coords), Slider("beta", "β = ", format="{}")],
+        result, x="n",
+        sliders=[_kappa0_slider(result), Slider("beta", "β = ", format="{}")],
         curves=[
             Curve.mean_and_band("rounds needed in the simulation (mean over seeds)", "rounds",
                                 "simulation: ± 1 sd over seeds", color=SIMULATED),
@@ -362,11 +374,11 @@ def rounds_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-06-rou
         y_range=[0, params["T"] + 3], description=description, div_id=div_id))
 
 
-def split_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-06-split-plot"
+def split_figure(result: xr.Dataset, *, div_id: str = "fig-06-split-plot"
                  ) -> SliderFigure:
     """sqrt(kappa_{T-1}) measured, beside Theorem 5.3's stable and transient terms under a
     reading of mu; sliders n, kappa0, reading."""
-    coords, params = result["coords"], result["params"]
+    params = result.attrs
     description = (
         "Line chart with a logarithmic vertical axis against the number of rounds T. It shows "
         "the square root of the condition number before the last round, measured (mean over "
@@ -377,10 +389,10 @@ def split_figure(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-06-spli
         "reading of mu. With mu taken over all rounds the transient term starts equal to the "
         "stable one and the sum stays within a factor 2 of it; with mu equal to 1 the sum "
         "falls to 1 within one or two rounds and drops below the measured curve.")
-    last_T = coords["T"][-1]
+    last_T = coordinates(result, "T")[-1]
     return _powers(grid_figure(
-        result, experiment=ROUNDS_EXPERIMENT, kwargs=kwargs, x="T",
-        sliders=[_n_slider(coords), _kappa0_slider(coords),
+        result, x="T",
+        sliders=[_n_slider(result), _kappa0_slider(result),
                  Slider("reading", "μ taken as: ", format="{}")],
         curves=[
             Curve.mean_and_band("measured √κ_{T−1} (mean over seeds)", "sqrt_kappa",

@@ -1,28 +1,27 @@
 """Figures of chapter 9, "Where the theory stops", from :mod:`srlm_kit.experiments.limits`.
 
-Each builder takes the experiment's result and the keyword arguments that produced it (recorded
-in the figure, so that the browser tests can recompute every curve with the kit).
+Each builder takes the experiment's result, which records its experiment and keyword arguments
+(copied into the figure, so that the browser tests can recompute every curve with the kit).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import plotly.graph_objects as go
+import xarray as xr
 
-from srlm_kit.figures.core import Curve, Slider, SliderFigure, grid_figure
+from srlm_kit.figures.core import Curve, Slider, SliderFigure, coordinates, grid_figure
 
 
 def _active(values, preferred) -> int:
     return values.index(preferred) if preferred in values else 0
 
 
-def rounds_versus_pooling(result: Mapping, kwargs: Mapping, *,
+def rounds_versus_pooling(result: xr.Dataset, *,
                           div_id: str = "fig-09-pooling-plot") -> SliderFigure:
     """Failure after ``T`` rounds of ``N/T`` triples against one round of ``N`` (log x), with the
     closed form of one round at small beta; sliders ``T`` and ``beta``."""
-    coords, params = result["coords"], result["params"]
-    first, last = coords["N"][0], coords["N"][-1]
+    params = result.attrs
+    first, last = coordinates(result, "N")[0], coordinates(result, "N")[-1]
     description = (
         "Line chart with a logarithmic horizontal axis. It shows the failure probability on the "
         "hard instance of Theorem 4.1 after a budget of N triples, from "
@@ -32,9 +31,9 @@ def rounds_versus_pooling(result: Mapping, kwargs: Mapping, *,
         f"line marks the informative mass Delta = {params['Delta']:g}, the failure of the "
         "start. Two sliders choose T and beta. With beta = 0.05 the three curves coincide; "
         "with beta = 0.5 one round solves nothing and several rounds are needed.")
-    rounds = [T for T in coords["T"] if T > 1]
+    rounds = [T for T in coordinates(result, "T") if T > 1]
     return grid_figure(
-        result, experiment="rounds_versus_pooling", kwargs=kwargs, x="N",
+        result, x="N",
         sliders=[Slider("T", "rounds T = ", values=rounds, active=_active(rounds, 4)),
                  Slider("beta", "β = ")],
         curves=[
@@ -54,12 +53,11 @@ def rounds_versus_pooling(result: Mapping, kwargs: Mapping, *,
         div_id=div_id)
 
 
-def self_versus_frozen_reward(result: Mapping, kwargs: Mapping, *,
+def self_versus_frozen_reward(result: xr.Dataset, *,
                               div_id: str = "fig-09-frozen-plot") -> SliderFigure:
     """Excess condition number ``kappa_t - 1`` (log y) under the self-reward and under the frozen
     reward ``log pi_0``, simulated and exact; sliders ``n`` and ``beta``."""
-    coords = result["coords"]
-    last_t = coords["t"][-1]
+    last_t = coordinates(result, "t")[-1]
     description = (
         "Line chart with a logarithmic vertical axis. It shows the excess condition number "
         f"kappa minus 1 after each round t from 0 to {last_t}, when the reward is the current "
@@ -69,10 +67,10 @@ def self_versus_frozen_reward(result: Mapping, kwargs: Mapping, *,
         "choose n and beta. Both rewards make kappa contract, at nearly the same pace when "
         "data are finite; with infinite data the self-reward's curve plunges off the chart "
         "(doubly exponential) while the frozen reward's falls along a straight line.")
-    n_values = coords["n"]
-    betas = coords["beta"]
+    n_values = coordinates(result, "n")
+    betas = coordinates(result, "beta")
     figure = grid_figure(
-        result, experiment="self_versus_frozen_reward", kwargs=kwargs, x="t",
+        result, x="t",
         sliders=[Slider("n", "triples per round n = ", active=_active(n_values, 100)),
                  Slider("beta", "β = ", active=_active(betas, 0.5))],
         curves=[

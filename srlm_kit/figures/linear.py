@@ -3,15 +3,15 @@
 The figures read the labelled grids of :mod:`srlm_kit.experiments.linear`: ``linear_rounds``
 (coverage, failure and realizability over rounds of toy B), ``linear_dimension_sweep`` (failure
 against the feature dimension) and ``effective_dimension_grid``. Each builder takes the
-experiment's result and the keyword arguments that produced it (recorded in the figure, so that
-the browser tests can recompute every curve with the kit).
+experiment's result (which records the experiment and the keyword arguments that produced it)
+(recorded in the figure, so that the browser tests can recompute every curve with the kit).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import xarray as xr
 
-from srlm_kit.figures.core import PALETTE, Curve, Slider, SliderFigure, grid_figure
+from srlm_kit.figures.core import PALETTE, Curve, Slider, SliderFigure, coordinates, grid_figure
 
 ROUNDS_EXPERIMENT = "linear_rounds"
 SWEEP_EXPERIMENT = "linear_dimension_sweep"
@@ -22,24 +22,25 @@ EFFECTIVE_DIMENSION_EXPERIMENT = "effective_dimension_grid"
 # --------------------------------------------------------------------------------------------
 
 
-def _slider(result: Mapping, dim: str, label: str, value) -> Slider:
-    values = result["coords"][dim]
+def _slider(result: xr.Dataset, dim: str, label: str, value) -> Slider:
+    values = coordinates(result, dim)
     return Slider(dim, label, active=values.index(value) if value in values else 0)
 
 
-def _rounds_sliders(result: Mapping, beta: float, n: int) -> list[Slider]:
+def _rounds_sliders(result: xr.Dataset, beta: float, n: int) -> list[Slider]:
     return [_slider(result, "beta", "β = ", beta),
             _slider(result, "n", "triples per round n = ", n)]
 
 
-def coverage_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-07-coverage",
+def coverage_over_rounds(result: xr.Dataset, *, div_id: str = "fig-07-coverage",
                          beta: float = 2.0, n: int = 80) -> SliderFigure:
     """Coverage of R^d by the sampled differences, and the fraction of the exact step captured,
     against the round; sliders beta and n (initially at ``beta`` and ``n``)."""
-    params, coords = result["params"], result["coords"]
+    params = result.attrs
     description = (
         "Line chart of fractions between 0 and 1 against the round t from 0 to "
-        f"{coords['t'][-1]}, for self-rewarding in a linear softmax model of dimension "
+        f"{coordinates(result, 't')[-1]}, for self-rewarding in a linear softmax model of "
+        "dimension "
         f"d = {params['dimension']}. One curve, with a band over {params['seeds']} seeds, is the "
         "dimension of the span of all feature differences sampled up to round t, divided by d; "
         "a dashed line is its ceiling t times n over d. A second curve with a band is the "
@@ -48,7 +49,7 @@ def coverage_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig
         "climbs towards 1; with a small beta it stalls after the first round, and the captured "
         "fraction drops to a few percent.")
     return grid_figure(
-        result, experiment=ROUNDS_EXPERIMENT, kwargs=kwargs, x="t",
+        result, x="t",
         sliders=_rounds_sliders(result, beta, n),
         curves=[
             Curve.mean_and_band("covered dimensions / d (mean)", "coverage",
@@ -62,14 +63,15 @@ def coverage_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig
         div_id=div_id)
 
 
-def failure_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-07-failure",
+def failure_over_rounds(result: xr.Dataset, *, div_id: str = "fig-07-failure",
                         beta: float = 0.5, n: int = 40) -> SliderFigure:
     """Failure probability of the ERM runs and of the exact update, and the agreement of the
     mode with the initial mode, against the round; sliders beta and n."""
-    params, coords = result["params"], result["coords"]
+    params = result.attrs
     description = (
         "Line chart against the round t from 0 to "
-        f"{coords['t'][-1]}, for self-rewarding in a linear softmax model of dimension "
+        f"{coordinates(result, 't')[-1]}, for self-rewarding in a linear softmax model of "
+        "dimension "
         f"d = {params['dimension']} with {params['num_prompts']} prompts. It shows the failure "
         "probability (the fraction of prompts whose most likely response has probability at "
         f"most one half), mean and band over {params['seeds']} seeds, and dashed the failure "
@@ -78,7 +80,7 @@ def failure_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-
         "number n of triples per round. The failure falls round after round, more slowly than "
         "with infinite data; the agreement with the initial modes falls too.")
     return grid_figure(
-        result, experiment=ROUNDS_EXPERIMENT, kwargs=kwargs, x="t",
+        result, x="t",
         sliders=_rounds_sliders(result, beta, n),
         curves=[
             Curve.mean_and_band("failure probability, n triples per round (mean)", "failure",
@@ -92,13 +94,13 @@ def failure_over_rounds(result: Mapping, kwargs: Mapping, *, div_id: str = "fig-
         description=description, div_id=div_id)
 
 
-def realizability_rounds(result: Mapping, kwargs: Mapping, *,
+def realizability_rounds(result: xr.Dataset, *,
                          div_id: str = "fig-07-realizability", beta: float = 0.5,
                          n: int = 160) -> SliderFigure:
     """The first round at which ``||theta_t|| > R`` against ``R/||theta_0||`` (log x): the
     formula, the exact update and the ERM runs; sliders beta and n."""
-    params, coords = result["params"], result["coords"]
-    ratios = coords["ratio"]
+    params = result.attrs
+    ratios = coordinates(result, "ratio")
     description = (
         "Line chart with a logarithmic horizontal axis: the radius R of the parameter ball, as "
         f"a multiple of the initial norm, from {ratios[0]:g} to {ratios[-1]:g}. The vertical "
@@ -110,7 +112,7 @@ def realizability_rounds(result: Mapping, kwargs: Mapping, *,
         f"{params['T']} rounds. Two sliders choose beta and the number n of triples per round. "
         "The finite-sample runs leave the ball later than the exact update, or not at all.")
     return grid_figure(
-        result, experiment=ROUNDS_EXPERIMENT, kwargs=kwargs, x="ratio",
+        result, x="ratio",
         sliders=_rounds_sliders(result, beta, n),
         curves=[
             Curve("formula log(R/‖θ₀‖) / log(1 + 1/β)", "horizon", dash="dash",
@@ -130,16 +132,17 @@ def realizability_rounds(result: Mapping, kwargs: Mapping, *,
 # --------------------------------------------------------------------------------------------
 
 
-def failure_against_dimension(result: Mapping, kwargs: Mapping, *,
+def failure_against_dimension(result: xr.Dataset, *,
                               div_id: str = "fig-07-dimension", t: int = 1) -> SliderFigure:
     """Failure probability after t rounds against d (log-log) for isotropic and exponentially
     decaying spectra, with the d-dependence of Theorem 6.2 and of Corollary 6.4 matched at the
     smallest d; slider t."""
-    params, coords = result["params"], result["coords"]
-    rounds = [value for value in coords["t"] if value >= 1]
+    params = result.attrs
+    rounds = [value for value in coordinates(result, "t") if value >= 1]
     description = (
         "Line chart with logarithmic axes: the failure probability after t rounds against the "
-        f"feature dimension d from {coords['d'][0]} to {coords['d'][-1]}, with n = {params['n']} "
+        f"feature dimension d from {coordinates(result, 'd')[0]} to "
+        f"{coordinates(result, 'd')[-1]}, with n = {params['n']} "
         f"triples per round, for isotropic features and for features whose covariance "
         f"eigenvalues decay like exp(-{params['alpha']:g} j): mean and band over "
         f"{params['draws']} instances times {params['seeds']} seeds. Dotted lines continue each "
@@ -149,7 +152,7 @@ def failure_against_dimension(result: Mapping, kwargs: Mapping, *,
         "of rounds t. The isotropic failure grows with d, far more slowly than d; the decaying "
         "spectrum's failure does not grow.")
     return grid_figure(
-        result, experiment=SWEEP_EXPERIMENT, kwargs=kwargs, x="d",
+        result, x="d",
         sliders=[Slider("t", "rounds t = ", values=rounds,
                         active=rounds.index(t) if t in rounds else 0)],
         curves=[
@@ -175,22 +178,22 @@ def failure_against_dimension(result: Mapping, kwargs: Mapping, *,
 # --------------------------------------------------------------------------------------------
 
 
-def effective_dimension_against_d(result: Mapping, kwargs: Mapping, *,
+def effective_dimension_against_d(result: xr.Dataset, *,
                                   div_id: str = "fig-07-effective-dimension",
                                   alpha: float = 0.1, n: int = 10_000) -> SliderFigure:
     """``d_eff(1/n)`` of ``nu_j = e^(-omega j)`` against d (log-log), with its termwise and
     exponential bounds and the line d_eff = d; sliders omega (the argument alpha) and n."""
-    coords = result["coords"]
     description = (
         "Line chart with logarithmic axes: the effective dimension of a covariance whose "
         "eigenvalues decay like exp(-omega j), at the ridge 1/n, against the ambient dimension "
-        f"d from {coords['d'][0]} to {coords['d'][-1]}. Beside it, dashed, the termwise bound "
+        f"d from {coordinates(result, 'd')[0]} to {coordinates(result, 'd')[-1]}. Beside it, "
+        "dashed, the termwise bound "
         "(the sum of min(1, eigenvalue times n)), dash-dotted the closed-form bound "
         "log(n)/omega + 1/(1 - exp(-omega)), and dotted the line d_eff = d. Two sliders choose "
         "the decay rate omega and n. The effective dimension follows d at first, then levels "
         "off below the closed-form bound, which does not depend on d.")
     return grid_figure(
-        result, experiment=EFFECTIVE_DIMENSION_EXPERIMENT, kwargs=kwargs, x="d",
+        result, x="d",
         sliders=[_slider(result, "alpha", "decay rate ω = ", alpha),
                  _slider(result, "n", "n = ", n)],
         curves=[

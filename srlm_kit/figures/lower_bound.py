@@ -1,17 +1,16 @@
 """Figures of the chapter "One step is not enough", drawn from
 :mod:`srlm_kit.experiments.lower_bound`.
 
-Each builder takes the experiment's result and the keyword arguments that produced it (recorded
-in the figure, so the browser tests can recompute every curve with the kit).
+Each builder takes the experiment's result, which records its experiment and keyword arguments
+(copied into the figure, so that the browser tests can recompute every curve with the kit).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import plotly.graph_objects as go
+import xarray as xr
 
-from srlm_kit.figures.core import PALETTE, Curve, Slider, SliderFigure, grid_figure
+from srlm_kit.figures.core import PALETTE, Curve, Slider, SliderFigure, coordinates, grid_figure
 
 _GREY = "#999999"
 _BLACK = "#000000"
@@ -22,14 +21,13 @@ def _horizontal(x_values, level: float, name: str) -> go.Scatter:
                       line={"color": _GREY, "dash": "dot", "width": 1.5}, hoverinfo="skip")
 
 
-def single_step_failure(result: Mapping, kwargs: Mapping, *,
+def single_step_failure(result: xr.Dataset, *,
                         div_id: str = "fig-04-single-step-plot", caption: str | None = None
                         ) -> SliderFigure:
     """Failure after one round against n (log-log), slider kappa0: the family re-chosen for
     every n, its smallest-n member kept fixed, their closed forms, and the lower bound."""
-    coords = result["coords"]
-    n_values = coords["n"]
-    calibration = result["calibration"]
+    n_values = coordinates(result, "n")
+    calibration = result.attrs["calibration"]
     description = (
         "Line chart with logarithmic axes of the failure probability after one round of "
         f"self-rewarding on the hard instance, for n from {n_values[0]} to {n_values[-1]} "
@@ -41,7 +39,7 @@ def single_step_failure(result: Mapping, kwargs: Mapping, *,
         f"dotted: the same times the constant {calibration['constant']:.3f} fitted at one "
         "point. A slider chooses the initial condition number kappa zero.")
     return grid_figure(
-        result, experiment="single_step_failure", kwargs=kwargs, x="n",
+        result, x="n",
         sliders=[Slider("kappa0", "initial condition number κ₀ = ", active=1)],
         curves=[
             Curve.mean_and_band("family, re-chosen for each n: simulated", "family",
@@ -63,12 +61,12 @@ def single_step_failure(result: Mapping, kwargs: Mapping, *,
         caption=caption, div_id=div_id, height=460)
 
 
-def lower_bound_forms(result: Mapping, kwargs: Mapping, *,
+def lower_bound_forms(result: xr.Dataset, *,
                       div_id: str = "fig-04-lambert-w-plot", caption: str | None = None
                       ) -> SliderFigure:
     """The lower bound's exact and asymptotic forms against n (log-log), sliders kappa0 and
     log|Pi|."""
-    n_values = result["coords"]["n"]
+    n_values = coordinates(result, "n")
     description = (
         "Line chart with logarithmic axes of five forms of the lower bound of Theorem 4.1, all "
         f"with the hidden constant set to 1, for n from {n_values[0]:,} to {n_values[-1]:,}: "
@@ -80,7 +78,7 @@ def lower_bound_forms(result: Mapping, kwargs: Mapping, *,
         "slope close to minus one half and differ by factors that shrink slowly as n grows. "
         "Sliders choose kappa zero and log of the class size.")
     return grid_figure(
-        result, experiment="lower_bound_forms", kwargs=kwargs, x="n",
+        result, x="n",
         sliders=[Slider("kappa0", "κ₀ = ", active=2),
                  Slider("log_class_size", "log|Π| = ", active=1)],
         curves=[
@@ -99,14 +97,13 @@ def lower_bound_forms(result: Mapping, kwargs: Mapping, *,
         log_x=True, log_y=True, description=description, caption=caption, div_id=div_id)
 
 
-def lower_bound_sample_sizes(result: Mapping, kwargs: Mapping, *,
+def lower_bound_sample_sizes(result: xr.Dataset, *,
                              div_id: str = "fig-04-remark-4-2-plot", caption: str | None = None
                              ) -> SliderFigure:
     """Remark 4.2: the n at which the lower bound (constant 1) reaches a level, against kappa0
     (log-log), slider log|Pi|."""
-    coords = result["coords"]
-    kappa0s = coords["kappa0"]
-    levels = coords["level"]
+    kappa0s = coordinates(result, "kappa0")
+    levels = coordinates(result, "level")
     description = (
         "Line chart with logarithmic axes. For initial condition numbers kappa zero from "
         f"{kappa0s[0]:g} to {kappa0s[-1]:g}, the number of samples n at which the lower bound "
@@ -116,7 +113,7 @@ def lower_bound_sample_sizes(result: Mapping, kwargs: Mapping, *,
         "in proportion to kappa zero, a little slower because of a logarithm. A slider "
         "chooses log of the class size.")
     return grid_figure(
-        result, experiment="lower_bound_sample_sizes", kwargs=kwargs, x="kappa0",
+        result, x="kappa0",
         sliders=[Slider("log_class_size", "log|Π| = ", active=0)],
         curves=[Curve(f"n at which the bound reaches {level:g}", "n_needed",
                       fixed={"level": level}, color=PALETTE[index])

@@ -6,11 +6,10 @@ failure probability and the Theorem 5.3 bound, below the condition number ``kapp
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import plotly.graph_objects as go
+import xarray as xr
 
-from srlm_kit.figures.core import Curve, Slider, SliderFigure, grid_figure
+from srlm_kit.figures.core import Curve, Slider, SliderFigure, coordinates, grid_figure
 
 EXPERIMENT = "paper_in_one_picture"
 
@@ -18,7 +17,7 @@ EXPERIMENT = "paper_in_one_picture"
 TOP_PANEL, BOTTOM_PANEL = (0.42, 1.0), (0.0, 0.3)
 
 
-def paper_in_one_picture(result: Mapping, kwargs: Mapping, *,
+def paper_in_one_picture(result: xr.Dataset, *,
                          div_id: str = "fig-intro-overview-plot",
                          caption: str | None = None) -> SliderFigure:
     """Failure probability with the Theorem 5.3 bound (top) and ``kappa_t`` (bottom) against
@@ -28,8 +27,7 @@ def paper_in_one_picture(result: Mapping, kwargs: Mapping, *,
     (a bound above it says nothing), measured ``kappa_t``, and the line ``kappa = 1`` (a
     deterministic policy). Both vertical axes are logarithmic; a failure of 0 is not drawn.
     """
-    coords = result["coords"]
-    last_t = coords["t"][-1]
+    last_t = coordinates(result, "t")[-1]
     description = (
         "Two line charts over the round t, from 0 to "
         f"{last_t}, with logarithmic vertical axes. Top: the probability, over prompts, that "
@@ -41,10 +39,10 @@ def paper_in_one_picture(result: Mapping, kwargs: Mapping, *,
         "leaves most prompts failing; more rounds bring the failure and kappa_t down, while "
         "the bound stays above 1 and hardly moves with t.")
     figure = grid_figure(
-        result, experiment=EXPERIMENT, kwargs=kwargs, x="t",
-        sliders=[Slider("n", "triples per round n = ", active=min(3, len(coords["n"]) - 1)),
+        result, x="t",
+        sliders=[Slider("n", "triples per round n = ", active=min(3, result.sizes["n"] - 1)),
                  Slider("kappa0", "initial condition number κ₀ = ",
-                        active=len(coords["kappa0"]) - 1)],
+                        active=result.sizes["kappa0"] - 1)],
         curves=[
             Curve("measured failure probability (mean over seeds)", "failure_mean"),
             Curve("Theorem 5.3 bound (hidden constant = 1)", "failure_bound", dash="dash",

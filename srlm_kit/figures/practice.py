@@ -1,16 +1,18 @@
 """Figures of chapter 1, drawn from the experiment ``judge_versus_self_reward``, and a live
 explorer of the same simulation for Jupyter (Binder).
 
-The two page figures take the experiment's result and the keyword arguments that produced it
-(recorded in the figure, so the browser tests can recompute every curve with the kit).
+The two page figures take the experiment's result (which records the experiment and the keyword
+arguments that produced it) (recorded in the figure, so the browser tests can recompute every curve
+with the kit).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+import xarray as xr
 from plotly.subplots import make_subplots
 
 from srlm_kit import dynamics
@@ -22,6 +24,7 @@ from srlm_kit.figures.core import (
     LiveFigure,
     Slider,
     SliderFigure,
+    coordinates,
     grid_figure,
     live_figure_widget,
 )
@@ -46,17 +49,18 @@ def _judge_and_self_curves(quantity: str) -> list[Curve]:
     ]
 
 
-def agreement_over_rounds(result: Mapping, kwargs: Mapping, *,
+def agreement_over_rounds(result: xr.Dataset, *,
                           div_id: str = "fig-01-agreement-plot") -> SliderFigure:
     """Agreement of the policy's mode with the external label, round by round.
 
     Sliders: the judge's noise and bias. Curves: the judge-driven run and the self-rewarding
     run (which does not depend on the sliders), each with a band over seeds.
     """
-    coords, params = result["coords"], result["params"]
+    params = result.attrs
     description = (
         "Line chart. It shows, after each round t from 0 to "
-        f"{coords['t'][-1]}, the fraction of the {params['num_prompts']} prompts on which the "
+        f"{coordinates(result, 't')[-1]}, the fraction of the {params['num_prompts']} prompts on "
+        "which the "
         "policy's most likely response is the externally best one, averaged over "
         f"{params['seeds']} seeds with a shaded band of one standard deviation: for training "
         "driven by a separate judge, and for training driven by the self-reward log pi_t. Two "
@@ -64,28 +68,29 @@ def agreement_over_rounds(result: Mapping, kwargs: Mapping, *,
         "prompt. The self-reward curve stays flat at its starting value; the judge curve rises "
         "to 1 for a clean judge and falls for a noisy or strongly biased one.")
     return grid_figure(
-        result, experiment=EXPERIMENT, kwargs=kwargs, x="t", sliders=_sliders(),
+        result, x="t", sliders=_sliders(),
         curves=_judge_and_self_curves("agreement"),
         x_title="round t", y_title="agreement of the mode with the external label",
         y_range=[0.0, 1.02], description=description, div_id=div_id)
 
 
-def confidence_over_rounds(result: Mapping, kwargs: Mapping, *,
+def confidence_over_rounds(result: xr.Dataset, *,
                            div_id: str = "fig-01-confidence-plot") -> SliderFigure:
     """Condition number kappa_t of the judge-driven and self-rewarding runs, round by round."""
-    coords = result["coords"]
     description = (
         "Line chart with a logarithmic vertical axis. It shows the policy condition number "
-        f"kappa after each round t from 0 to {coords['t'][-1]} (1 means a deterministic "
+        f"kappa after each round t from 0 to {coordinates(result, 't')[-1]} (1 means a "
+        "deterministic "
         "policy), averaged over seeds with a shaded band of one standard deviation, for "
         "training driven by a separate judge and for training driven by the self-reward. Two "
         "sliders set the judge's noise and bias. Both runs become confident within a few "
         "rounds, whatever the judge's noise or bias.")
     return grid_figure(
-        result, experiment=EXPERIMENT, kwargs=kwargs, x="t", sliders=_sliders(),
+        result, x="t", sliders=_sliders(),
         curves=_judge_and_self_curves("kappa"),
         static_traces=[go.Scatter(
-            x=[coords["t"][0], coords["t"][-1]], y=[1.0, 1.0], mode="lines",
+            x=[coordinates(result, "t")[0], coordinates(result, "t")[-1]], y=[1.0, 1.0],
+            mode="lines",
             name="κ = 1 (deterministic policy)",
             line={"color": "#999999", "dash": "dot", "width": 1.5}, hoverinfo="skip")],
         x_title="round t", y_title="condition number κ(π_t)", log_y=True,
