@@ -288,7 +288,10 @@ def _iterative_bound(rate, n, T, gamma, mu, kappa0, constant):
     q = 1.0 / (1.0 + np.sqrt(n * mu))
     stable = 1.0 / np.sqrt(mu)
     transient = np.sqrt(kappa0) * q**((T - 1.0) / 2.0)
-    return _scalar_or_array(constant * rate / (gamma * np.sqrt(n)) * (stable + transient))
+    # A margin near the smallest float makes the bound exceed the float range: it is then +inf
+    # (a vacuous bound), not an error.
+    with np.errstate(over="ignore"):
+        return _scalar_or_array(constant * rate / (gamma * np.sqrt(n)) * (stable + transient))
 
 
 def theorem_5_3_bound(n: ArrayLike, T: ArrayLike, *, log_class_size: ArrayLike, delta: ArrayLike,

@@ -4,6 +4,7 @@ theory says; clear errors for inputs outside their domain."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -265,7 +266,7 @@ def by_name(expression):
 def test_theorem_5_3_bound_equals_sympy_assembly():
     expression = theory.theorem_5_3_assembly().result.rhs
     names = by_name(expression)
-    order = ("n", "T", "|Pi|", "delta", "gamma", "mu", "kappa_0", "C")
+    order = ("n", "T", "|Pi|", "delta", "gamma", "mu", "kappa_0", "C_0")
     symbolic = lambdified(expression, [names[name] for name in order])
     rng = np.random.default_rng(12)
     points = rng.uniform([1, 1, 0, 0.001, 0.01, 0.001, 1, 0.1],
@@ -288,7 +289,7 @@ def test_theorem_6_2_and_corollary_6_4_equal_sympy_assembly():
                          [1e6, 30, 300, 50, 0.999, 5, 1, 1e3, 10], (300, 9))
     points[:, 2] = np.round(points[:, 2])
     names = by_name(linear)
-    order = ("n", "T", "d", "B", "delta", "gamma", "mu", "kappa_0", "C")
+    order = ("n", "T", "d", "R", "delta", "gamma", "mu", "kappa_0", "C_0")
     symbolic = lambdified(linear, [names[name] for name in order])
     value = bounds.theorem_6_2_bound(points[:, 0], points[:, 1], dimension=points[:, 2],
                                      radius=points[:, 3], delta=points[:, 4], gamma=points[:, 5],
@@ -580,3 +581,12 @@ def test_theorem_5_3_on_runs_is_the_formula_and_undefined_where_the_theorem_is()
             direct = (math.log(size * math.exp(2.0) / 0.1) / (gamma[i, t] * math.sqrt(size))
                       * (mu[i, t] ** -0.5 + math.sqrt(3.0) * q ** ((t - 1) / 2)))
             assert value[i, t] == pytest.approx(direct, rel=1e-12)
+
+
+def test_theorem_5_3_bound_beyond_the_float_range_is_infinite_not_an_error():
+    # Found by the property test of the public entry points: a subnormal margin and delta.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = bounds.theorem_5_3_bound(1, 1, log_class_size=3.0, delta=1e-320, gamma=1e-320,
+                                         mu=1.0, kappa0=2.0**31)
+    assert value == math.inf
