@@ -1013,6 +1013,453 @@ def one_round_bound() -> Derivation:
     ]
     return Derivation(result, steps)
 
+# --------------------------------------------------------------------------------------------
+# The linear softmax class: the ERM step, its norm, the ball
+# --------------------------------------------------------------------------------------------
+
+
+def _matrix(name: str, rows: int, columns: int) -> sp.Matrix:
+    return sp.Matrix(rows, columns, lambda i, j: sp.Symbol(f"{name}_{i + 1}{j + 1}", real=True))
+
+
+def _vector(name: str, size: int) -> sp.Matrix:
+    return sp.Matrix(size, 1, lambda i, _: sp.Symbol(f"{name}_{i + 1}", real=True))
+
+
+def _cancel(matrix: sp.Matrix) -> sp.Matrix:
+    return matrix.applyfunc(sp.cancel)
+
+
+def _immutable(steps: list) -> list:
+    """Matrix steps as immutable SymPy matrices, so that every step is an expression."""
+    return [(description, sp.ImmutableMatrix(expression)
+             if isinstance(expression, sp.MatrixBase) else expression)
+            for description, expression in steps]
+
+
+def _projection(design: sp.Matrix) -> sp.Matrix:
+    """``D^T (D D^T)^(-1) D`` with every entry reduced to one fraction."""
+    return _cancel(design.T * (design * design.T).inv() * design)
+
+
+def linear_erm_step() -> Derivation:
+    """The square-loss ERM of the linear class and its minimum-norm minimiser.
+
+    With ``D`` the matrix whose rows are the sampled differences ``phi(x, y) - phi(x, y')`` and
+    ``w = theta - theta_t``, the partition functions cancel in the pairwise differences
+    (:func:`srlm_kit.theory.softmax_log_ratio`) and the loss is ``||beta D w - D theta_t||^2 =
+    ||D (beta w - theta_t)||^2``. It is zero exactly when ``beta w - theta_t`` lies in the null
+    space of D; the minimiser of least norm lies in the row space, ``w = P_D theta_t / beta``
+    with ``P_D = D^T (D D^T)^(-1) D`` (full row rank). When D has rank d, ``P_D = I`` and the
+    ERM is the exact update ``(1 + 1/beta) theta_t``.
+
+    The algebra is done on a generic 2 x 3 matrix D (two differences in R^3, so that a null space
+    remains; its null vector is the cross product of the rows) and a generic 2 x 2 one.
+    [reconstructed, :ref:`recovered-book-own`; checked in SymPy]
+    """
+    design = _matrix("D", 2, 3)
+    theta = _vector("theta", 3)
+    change = _vector("w", 3)
+    residual = beta * design * change - design * theta
+    loss = (residual.T * residual)[0]
+    factored = design * (beta * change - theta)
+    projection = _projection(design)
+    minimiser = projection * theta / beta
+    null_vector = design[0, :].cross(design[1, :]).T
+    square = _matrix("D", 2, 2)
+    theta_2 = _vector("theta", 2)
+    updated = _cancel(theta_2 + _projection(square) * theta_2 / beta)
+    result = sp.Eq(sp.Symbol("theta_{t+1}"),
+                   sp.Symbol("theta_t") + sp.Symbol("P_D theta_t") / beta)
+    steps = [
+        ("Square loss minus ||D (beta w - theta_t)||^2",
+         sp.expand(loss - (factored.T * factored)[0])),
+        ("Projection onto the row space of D (full row rank)",
+         sp.Eq(sp.Symbol("P_D"), sp.Symbol("D^T (D D^T)^{-1} D"))),
+        ("P_D is idempotent: P_D^2 - P_D", _cancel(projection * projection - projection)),
+        ("... and symmetric: P_D - P_D^T", _cancel(projection - projection.T)),
+        ("With w = P_D theta_t / beta the residual D (beta w - theta_t) vanishes: zero loss",
+         _cancel(design * (beta * minimiser - theta))),
+        ("The cross product v of the two rows spans the null space of D: D v",
+         sp.expand(design * null_vector)),
+        ("w is orthogonal to it: w . v", sp.cancel((minimiser.T * null_vector)[0])),
+        ("Every other minimiser is w + c v, of squared norm ||w||^2 + c^2 ||v||^2: w is the "
+         "minimum-norm ERM step", result),
+        ("If D has rank d (here 2 x 2), P_D is the identity", _projection(square)),
+        ("... and the ERM step is the exact update (1 + 1/beta) theta_t", updated),
+    ]
+    return Derivation(result, _immutable(steps))
+
+
+def erm_norm_growth() -> Derivation:
+    """The ERM step grows the parameter by at most the exact factor ``1 + 1/beta``.
+
+    For an orthogonal projection P, ``<theta, P theta> = ||P theta||^2``, so
+    ``||theta + P theta/beta||^2 = ||theta||^2 + (2/beta + 1/beta^2) ||P theta||^2``. With the
+    captured fraction ``a = ||P theta|| / ||theta||`` in [0, 1], the growth factor is
+    ``sqrt(1 + ((1 + 1/beta)^2 - 1) a^2)``: ``1 + 1/beta`` exactly when a = 1 (the exact
+    update), and less otherwise. By induction ``||theta_t^ERM|| <= (1 + 1/beta)^t ||theta_0||``,
+    so the ERM iterate leaves a ball no earlier than the exact update.
+    [reconstructed, by algebra: the book's; checked in SymPy; :ref:`recovered-book-own`]
+    """
+    norm_sq = sp.Symbol("||theta||^2", positive=True)
+    fraction = sp.Symbol("a", nonnegative=True)
+    captured_sq = fraction**2 * norm_sq
+    # <theta, P theta> = ||P theta||^2 for an orthogonal projection (checked in step 1)
+    new_norm_sq = sp.expand(norm_sq + 2 * captured_sq / beta + captured_sq / beta**2)
+    growth = sp.sqrt(sp.expand(new_norm_sq / norm_sq))
+    exact_growth = sp.factor(growth.subs(fraction, 1))
+    gap = sp.factor(sp.expand((1 + 1 / beta)**2 * norm_sq - new_norm_sq))
+    example = _matrix("D", 2, 3)
+    projection = _projection(example)
+    theta = _vector("theta", 3)
+    inner_check = sp.cancel((theta.T * projection * theta)[0]
+                            - ((projection * theta).T * (projection * theta))[0])
+    growth_symbol = sp.Symbol("growth")
+    result = sp.Eq(growth_symbol, growth)
+    steps = [
+        ("For a projection, <theta, P theta> - ||P theta||^2 (generic 2 x 3 example)",
+         inner_check),
+        ("Squared norm after the step, with ||P theta|| = a ||theta||",
+         sp.Eq(sp.Symbol("||theta_{t+1}||^2"), new_norm_sq)),
+        ("Growth factor ||theta_{t+1}|| / ||theta_t|| of one ERM step", result),
+        ("At a = 1 (the round captures the whole exact step)",
+         sp.Eq(growth_symbol, exact_growth)),
+        ("(1 + 1/beta)^2 ||theta||^2 minus the squared norm after the step: non-negative for "
+         "a <= 1", gap),
+    ]
+    return Derivation(result, _immutable(steps))
+
+
+def realizability_derivation() -> Derivation:
+    """How long the exact update stays in the ball ``||theta|| <= R``, and what a ball large
+    enough for T rounds costs in Theorem 6.2's entropy term.
+
+    ``||theta_t|| = (1 + 1/beta)^t ||theta_0||`` (:func:`srlm_kit.theory.gibbs_composition`)
+    equals R at ``t = H = log(R/||theta_0||)/log(1 + 1/beta)`` and exceeds it from the first
+    integer above H on; the round-t target ``(1 + 1/beta) theta_t`` reaches R at ``t = H - 1``.
+    Covering T rounds needs ``R >= (1 + 1/beta)^T ||theta_0||``, and then ``d log(nR/delta)``
+    grows by ``d log(1 + 1/beta)`` per round; at ``beta = n^(-1/2)`` by ``d log(1 + sqrt(n))``.
+    [reconstructed, from the Gibbs closed form; :ref:`recovered-gibbs`, :ref:`recovered-book-own`;
+    the entropy cost is the book's observation, by algebra]
+    """
+    delta = sp.Symbol("delta", positive=True)
+    rounds = sp.Symbol("t", positive=True)
+    start = sp.Symbol("||theta_0||", positive=True)
+    growth = 1 + 1 / beta
+    norm = start * growth**rounds
+    horizon = sp.log(radius / start) / sp.log(growth)
+    at_horizon = sp.simplify(norm.subs(rounds, horizon) - radius)
+    target_at = sp.simplify((growth * norm).subs(rounds, horizon - 1) - radius)
+    needed = start * growth**T
+    entropy = dimension * sp.log(n * radius / delta)
+    expanded = sp.expand(sp.expand_log(entropy.subs(radius, needed), force=True))
+    per_round = sp.diff(expanded, T)
+    paper_regime = sp.expand_log(per_round.subs(beta, 1 / sp.sqrt(n)), force=True)
+    result = sp.Eq(sp.Symbol("H"), horizon)
+    steps = [
+        ("Norm of the exact iterate", sp.Eq(sp.Symbol("||theta_t||"), norm)),
+        ("It equals R at t = H", result),
+        ("Check: the norm at t = H, minus R", at_horizon),
+        ("The target (1 + 1/beta) theta_t of round t reaches R at t = H - 1: the target's norm "
+         "there, minus R", target_at),
+        ("A ball that holds the targets of T rounds", sp.Ge(radius, needed)),
+        ("Theorem 6.2's entropy term at that radius", sp.Eq(entropy, expanded)),
+        ("Its growth per round", per_round),
+        ("... at beta = n^(-1/2), the paper's regime", paper_regime),
+    ]
+    return Derivation(result, steps)
+
+
+# --------------------------------------------------------------------------------------------
+# Judges, near ties and coverage (the book's experiments beyond the theorem)
+# --------------------------------------------------------------------------------------------
+
+
+_responses = sp.Symbol("K", positive=True, integer=True)
+_height = sp.Symbol("h", positive=True)  # bump height
+_epsilon = sp.Symbol("gamma_0", positive=True)  # initial margin of a near-tie
+_prompts = sp.Symbol("m", positive=True, integer=True)
+_mode_probability = sp.Symbol("p_0", positive=True)
+_members = sp.Symbol("j", positive=True, integer=True)
+_sharpening = sp.Symbol("c", positive=True)  # c = 1 + 1/beta > 1
+
+
+def bump_population_excess() -> Derivation:
+    """Under the exact update the bump start gives ``kappa_T - 1 = (K - 1) exp(-h c^T)``,
+    ``c = 1 + 1/beta``: the per-round decrement of ``log(kappa_T - 1)`` is ``h c^T/beta`` and
+    grows by the factor c every round (doubly exponential decay), while the transient factor
+    ``(1 + sqrt(n mu))^(-(T-1)/2)`` of Theorem 5.3 loses the same ``log(1 + sqrt(n mu))/2``
+    every round (single exponential).
+
+    [reconstructed, by algebra from :func:`srlm_kit.theory.gibbs_composition`
+    (:ref:`recovered-gibbs`, :ref:`recovered-book-own`) and the reviewer's factor
+    (:ref:`recovered-thm-5-3`); checked in SymPy]
+    """
+    c = 1 + 1 / beta
+    rounds = T
+    mode_logit = _height * c**rounds
+    top = sp.exp(mode_logit) / (sp.exp(mode_logit) + _responses - 1)
+    kappa_T = sp.expand(sp.simplify(1 / top))
+    excess = sp.factor(kappa_T - 1)
+    log_excess = sp.expand_log(sp.log(excess), force=True)
+    decrement = sp.simplify(log_excess - log_excess.subs(rounds, rounds + 1))
+    ratio = sp.simplify(sp.powsimp(decrement.subs(rounds, rounds + 1) / decrement, force=True))
+    transient = (1 + sp.sqrt(n * mu))**(-(rounds - 1) / 2)
+    transient_decrement = sp.simplify(sp.expand_log(
+        sp.log(transient) - sp.log(transient.subs(rounds, rounds + 1)), force=True))
+    kappa_symbol = sp.Symbol(r"\kappa_T")
+    transient_symbol = r"\mathrm{transient}"
+    result = sp.Eq(kappa_symbol - 1, excess)
+    steps = [
+        ("Bump start: logit h on the mode, 0 on the K - 1 others; after T exact rounds the "
+         "logits are multiplied by (1 + 1/beta)^T (gibbs_composition)",
+         sp.Eq(sp.Symbol(r"\pi_T(y_{\mathrm{mode}})"), top)),
+        ("Condition number kappa_T = 1/pi_T(y_mode) (every prompt alike)",
+         sp.Eq(kappa_symbol, kappa_T)),
+        ("Excess over a deterministic policy", result),
+        ("Its logarithm", sp.Eq(sp.log(kappa_symbol - 1), log_excess)),
+        ("Decrease from round T to T + 1", sp.Eq(sp.Symbol(r"\mathrm{dec}_T"), decrement)),
+        ("Ratio of successive decreases: constant, so the decreases grow geometrically",
+         sp.Eq(sp.Symbol(r"\mathrm{dec}_{T+1}/\mathrm{dec}_T"), ratio)),
+        ("Theorem 5.3's transient factor [quoted, ICLR review, R2; c -> mu]",
+         sp.Eq(sp.Symbol(transient_symbol + "(T)"), transient)),
+        ("Its logarithm decreases by the same amount every round (single exponential)",
+         sp.Eq(sp.Symbol(rf"\log {transient_symbol}(T) - \log {transient_symbol}(T+1)"),
+               transient_decrement)),
+    ]
+    return Derivation(result, steps)
+
+
+def judge_composition() -> Derivation:
+    """The exact update with a judge, ``pi_{t+1} ∝ pi_t exp(r_t/beta)``, composes to
+    ``log pi_T = log pi_0 + (1/beta) sum_{t<T} r_t`` (up to normalisation). With
+    ``r_t = rbar + sigma xi_t`` (rbar the noise-free score ``Q + b ell``), the log-odds of two
+    responses have mean ``G_0 + T G_1/beta`` and variance ``2 T sigma^2/beta^2`` (G_0 their
+    initial log-odds, G_1 their noise-free score difference): the judge's order wins with
+    probability tending to 1 as ``T -> infinity`` (the signal grows like T, the noise like
+    sqrt(T)). The favourite ``argmax (Q + b ell)`` is not the correct response exactly when
+    ``b (ell(y) - ell(y_true)) > 1`` for some y.
+
+    [reconstructed, by algebra from the DPO optimum (:ref:`recovered-dpo`: for a fixed r, T rounds
+    at beta equal one at beta/T); checked in SymPy]
+    """
+    theta = sp.Function("theta")
+    theta_0 = sp.Symbol("theta_0", real=True)
+    score = sp.Symbol("rbar", real=True)
+    sigma = sp.Symbol("sigma", positive=True)
+    gap_0 = sp.Symbol("G_0", real=True)
+    gap_s = sp.Symbol("G_1", positive=True)
+    rounds = sp.Symbol("T", positive=True, integer=True)
+    recursion = sp.Eq(theta(t + 1), theta(t) + score / beta)
+    solved = sp.rsolve(theta(t + 1) - theta(t) - score / beta, theta(t), {theta(0): theta_0})
+    mean_gap = gap_0 + rounds * gap_s / beta
+    variance = sp.simplify(sp.Sum(2 * (sigma / beta)**2, (t, 0, rounds - 1)).doit())
+    signal_to_noise = sp.simplify((rounds * gap_s / beta) / sp.sqrt(variance))
+    holds = (1 + sp.erf(signal_to_noise / sp.sqrt(2))) / 2
+    limit = sp.limit(holds, rounds, sp.oo)
+    length_y = sp.Symbol(r"\ell(y)", real=True)
+    length_true = sp.Symbol(r"\ell(y_{\mathrm{true}})", real=True)
+    bias = sp.Symbol("b", positive=True)  # the judge's bias, b in the book
+    advantage = sp.expand((0 + bias * length_y) - (1 + bias * length_true))
+    result = sp.Eq(sp.Limit(sp.Symbol(r"P^{\mathrm{order}}_T"), rounds, sp.oo), limit)
+    steps = [
+        ("One exact round with the judge's reward r_t = r̄ + sigma xi_t: the log-probability "
+         "of a response moves by r_t/beta (noise-free part shown)", recursion),
+        ("Solution of the noise-free recursion (rsolve)", sp.Eq(theta(t), solved)),
+        ("Log-odds G_T of two responses after T rounds (G_0 at the start, noise-free score "
+         "difference G_1): mean",
+         sp.Eq(sp.Symbol(r"\mathbb{E}[G_T]"), mean_gap)),
+        ("... and variance (fresh, independent noise on each response and round)",
+         sp.Eq(sp.Symbol(r"\mathrm{Var}[G_T]"), variance)),
+        ("Signal over noise grows like sqrt(T)",
+         sp.Eq(sp.Symbol(r"\mathrm{SNR}_T"), signal_to_noise)),
+        ("Probability that the judge's order holds (G_0 = 0)",
+         sp.Eq(sp.Symbol(r"P^{\mathrm{order}}_T"), holds)),
+        ("As T grows", result),
+        ("Judge's score of a longer wrong response y minus that of the correct one (Q = 0 vs "
+         "1): positive, i.e. reward hacking, when b (ell(y) - ell(y_true)) > 1",
+         sp.Eq(sp.Symbol(r"\bar r(y) - \bar r(y_{\mathrm{true}})"), advantage)),
+    ]
+    return Derivation(result, steps)
+
+
+def near_tie_rounds() -> Derivation:
+    """From a start whose mode leads every other response by at least gamma_0, the exact update
+    has top probability above 1/2 after ``T > log(log(K - 1)/gamma_0)/log(1 + 1/beta)`` rounds:
+    a number of rounds that grows like ``log(1/gamma_0)``, while Theorem 5.3's bound grows like
+    ``1/gamma = 1/gamma_0``.
+
+    [reconstructed, by algebra from :func:`srlm_kit.theory.gibbs_composition`; a sufficient
+    condition, checked in SymPy; :ref:`recovered-gibbs`]
+    """
+    rounds = sp.Symbol("T", positive=True)
+    gap_T = _sharpening**rounds * _epsilon
+    ratio_sum = (_responses - 1) * sp.exp(-gap_T)
+    (solution,) = sp.solve(sp.Eq(ratio_sum, 1), rounds)
+    solution = sp.simplify(solution)
+    stated = sp.log(sp.log(_responses - 1) / _epsilon) / sp.log(_sharpening)
+    residual = sp.simplify(sp.expand_log(solution - stated, force=True))
+    log_inverse = sp.Symbol("u", positive=True)  # u = log(1/gamma_0)
+    slope = sp.simplify(sp.diff(stated.subs(_epsilon, sp.exp(-log_inverse)), log_inverse))
+    result = sp.Eq(sp.Symbol(r"T_{\mathrm{sufficient}}"), stated)
+    steps = [
+        ("After T exact rounds every log-odds against the mode is multiplied by "
+         "c^T = (1 + 1/beta)^T, so every gap is at least",
+         sp.Eq(sp.Symbol(r"\mathrm{gap}_T"), gap_T)),
+        ("The mode has probability > 1/2 iff the sum of the ratios of the other responses' "
+         "probabilities to the mode's is below 1; that sum is at most",
+         sp.Le(sp.Symbol(r"\sum_{y \neq y_{\mathrm{mode}}} \pi_T(y)/\pi_T(y_{\mathrm{mode}})"),
+               ratio_sum)),
+        ("Solve (K - 1) exp(-c^T gamma_0) = 1 for T", sp.Eq(rounds, solution)),
+        ("Minus the stated form", sp.Eq(sp.Symbol(r"\mathrm{residual}"), residual)),
+        ("Rounds per unit of log(1/gamma_0): constant, so the rounds grow like log(1/gamma)",
+         sp.Eq(sp.Symbol(r"dT/d\log(1/\gamma_0)"), slope)),
+        ("Sufficient number of rounds", result),
+    ]
+    return Derivation(result, steps)
+
+
+def coverage_derivation() -> Derivation:
+    """With a small beta, self-rewarding from the bump is a coverage process.
+
+    In a round where prompt x's mode is paired with another response, the minimum-norm ERM moves
+    each member y of the pair's component by ``(theta(y) - mean_C theta)/beta``; for a component
+    of the mode and j others (logits h and 0) the mode then leads the members by ``h(1 + 1/beta)``
+    and the non-members by ``h(1 + j/((j + 1) beta)) >= h(1 + 1/(2 beta))``, so it is dominant
+    when ``e^(-h(1+1/beta)) + (K - 2) e^(-h(1 + 1/(2 beta))) < 1`` (true as beta -> 0). Rounds
+    without such a pair change nothing (the other logits are equal). A triple covers the mode
+    of prompt x with probability ``2 p_0 (1 - p_0)/m`` (uniform prompts, p_0 = pi_0's top
+    probability), so the expected failure after T rounds of n triples is
+    ``(1 - 2p_0(1 - p_0)/m)^(nT) ≈ exp(-2 n T p_0 (1 - p_0)/m)``.
+
+    [reconstructed, by algebra from :ref:`recovered-erm-tie-break` (minimum-norm ERM) and
+    :ref:`recovered-book-own` ("a pure coverage process"); checked in SymPy]
+    """
+    size = _members + 1
+    mean = _height / size
+    move_mode = (_height - mean) / beta
+    move_member = (0 - mean) / beta
+    lead_members = sp.simplify(_height + move_mode - move_member)
+    lead_others = sp.simplify(_height + move_mode)
+    worst = sp.simplify(lead_others.subs(_members, 1))
+    dominance = sp.exp(-lead_members) + (_responses - 2) * sp.exp(-worst)
+    small_beta = sp.limit(dominance, beta, 0, dir="+")
+    p = _mode_probability
+    cover_sum = (p * (1 - p) + (1 - p) * p) / _prompts
+    cover = 2 * p * (1 - p) / _prompts
+    cover_residual = sp.simplify(cover_sum - cover)
+    uncovered = (1 - cover)**(n * T)
+    approximation = sp.exp(-n * T * cover)
+    failure_symbol = sp.Symbol(r"\mathbb{E}[F_T]")
+    result = sp.Eq(failure_symbol, uncovered)
+    steps = [
+        ("Mode's move in a component of the mode and j others (logits h, 0, ..., 0)",
+         sp.Eq(sp.Symbol(r"v(y_{\mathrm{mode}})"), sp.simplify(move_mode))),
+        ("Each member's move", sp.Eq(sp.Symbol("v(y)"), sp.simplify(move_member))),
+        ("New lead of the mode over a member",
+         sp.Eq(sp.Symbol(r"\mathrm{lead}_{\mathrm{member}}"), lead_members)),
+        ("... over a response outside the component",
+         sp.Eq(sp.Symbol(r"\mathrm{lead}_{\mathrm{other}}"), lead_others)),
+        ("Smallest lead over the others (j = 1)",
+         sp.Eq(sp.Symbol(r"\mathrm{lead}_{\mathrm{other}}(j=1)"), worst)),
+        ("Sum of the ratios to the mode at worst: dominant (probability > 1/2) if below 1",
+         sp.Eq(sp.Symbol(r"\mathrm{ratios}(\beta)"), dominance)),
+        ("As beta -> 0",
+         sp.Eq(sp.Limit(sp.Symbol(r"\mathrm{ratios}(\beta)"), beta, 0, "+"), small_beta)),
+        ("Probability that one triple pairs prompt x's mode with another response: "
+         "x (probability 1/m), then (y, y') = (mode, other) or (other, mode)",
+         sp.Eq(sp.Symbol(r"P[\mathrm{cover}]"), cover_sum)),
+        ("That is 2p_0(1 - p_0)/m: the difference",
+         sp.Eq(sp.Symbol(r"\mathrm{residual}"), cover_residual)),
+        ("Expected failure after T rounds of n triples (no cover, no change)", result),
+        ("First order in 1/m", sp.Eq(failure_symbol, approximation, evaluate=False)),
+    ]
+    return Derivation(result, steps)
+
+
+# --------------------------------------------------------------------------------------------
+# The hard instance pooled over rounds; self against frozen reward
+# --------------------------------------------------------------------------------------------
+
+
+def pooling_identity() -> Derivation:
+    """On the hard instance, ``T`` rounds of ``n`` triples leave a prompt unsolved with the
+    probability of one round of ``nT`` (when
+    :func:`srlm_kit.experiments.limits.solved_by_one_pair` holds)::
+
+        P(unsolved after T rounds of n) = prod_t (1 - P_hit)^n = (1 - P_hit)^(n T),
+        P_hit = 2 (Delta/k) p_secret (1 - p_secret)
+
+    with k informative prompts and p_secret the secret response's probability; for
+    ``gamma_bar = 1/2`` (``p_secret = 2/M``) and large ``M``, ``E[fail] ≈ Delta exp(-4 Delta n T
+    /(k M))`` (the form given in :ref:`recovered-thm-4-1`). [reconstructed, by algebra from the
+    kit's ERM rule; :ref:`recovered-erm-tie-break`]
+    """
+    Delta, d_prompts, p_secret = sp.symbols("Delta k p_secret", positive=True)
+    n_triples, rounds, M_responses = sp.symbols("n T M", positive=True)
+    hit = 2 * (Delta / d_prompts) * p_secret * (1 - p_secret)
+    h = sp.Symbol("P_hit", positive=True)
+    round_index = sp.Symbol("t", integer=True, positive=True)
+    unsolved_one = (1 - h)**n_triples
+    product = sp.Product(unsolved_one, (round_index, 1, rounds))
+    # 0 < 1 - h < 1, so ((1 - h)^n)^T = (1 - h)^(n T): powdenest with force is safe here.
+    unsolved_all = sp.powdenest(product.doit(), force=True)
+    expected = Delta * unsolved_all
+    approximate = sp.limit(sp.expand_log(sp.log(expected.subs(h, hit).subs(
+        p_secret, 2 / M_responses) / Delta), force=True) / (n_triples * rounds) * M_responses,
+        M_responses, sp.oo)
+    result = sp.Eq(sp.Symbol("E[fail_T]"), expected)
+    steps = [
+        ("Probability that one triple lands on an informative prompt with exactly one of its "
+         "two responses the secret one", sp.Eq(h, hit)),
+        ("One round of n triples leaves the prompt unsolved (its policy is unchanged)",
+         sp.Eq(sp.Symbol("P_1"), unsolved_one)),
+        ("T rounds: the unsolved prompt is sampled alike in every round", sp.Eq(
+            sp.Symbol("P_T"), product)),
+        ("Product of the rounds", sp.Eq(sp.Symbol("P_T"), unsolved_all)),
+        ("Expected failure (mass Delta on the informative prompts)", result),
+        ("gamma_bar = 1/2, p_secret = 2/M: limit of M log(E[fail]/Delta)/(n T) as M grows",
+         sp.Eq(sp.Symbol("rate"), approximate)),
+    ]
+    return Derivation(result, steps)
+
+
+def exponent_recursions() -> Derivation:
+    """The exponent ``E_t`` in ``pi_t ∝ pi_0^(E_t)`` of the exact update, for the self-reward and
+    for the frozen reward (:func:`srlm_kit.experiments.limits.population_exponent`)::
+
+        self:    log pi_{t+1} = (1 + 1/beta) log pi_t + const   =>  E_t = (1 + 1/beta)^t
+        frozen:  log pi_{t+1} = log pi_t + log pi_0 / beta + const  =>  E_t = 1 + t/beta
+
+    Both solved with ``rsolve`` from ``E_0 = 1``. [reconstructed, from the Gibbs form
+    ``pi_{t+1} ∝ pi_t exp(r/beta)``; :ref:`recovered-gibbs`]
+    """
+    beta = sp.Symbol("beta", positive=True)
+    step = sp.Symbol("t", integer=True, nonnegative=True)
+    exponent = sp.Function("E")
+    self_recursion = sp.Eq(exponent(step + 1), (1 + 1 / beta) * exponent(step))
+    frozen_recursion = sp.Eq(exponent(step + 1), exponent(step) + 1 / beta)
+    self_solution = sp.simplify(sp.rsolve(self_recursion.lhs - self_recursion.rhs,
+                                          exponent(step), {exponent(0): 1}))
+    frozen_solution = sp.simplify(sp.rsolve(frozen_recursion.lhs - frozen_recursion.rhs,
+                                            exponent(step), {exponent(0): 1}))
+    odds = sp.Symbol("odds_0", positive=True)
+    result = sp.Eq(sp.Symbol("E_self(t) / E_frozen(t)"),
+                   sp.simplify(self_solution / frozen_solution))
+    steps = [
+        ("Self-reward r_t = log pi_t: the Gibbs update raises pi_t to the power 1 + 1/beta",
+         self_recursion),
+        ("Solution from E_0 = 1 (rsolve)", sp.Eq(exponent(step), self_solution)),
+        ("Frozen reward r = log pi_0: the Gibbs update multiplies pi_t by pi_0^(1/beta)",
+         frozen_recursion),
+        ("Solution from E_0 = 1 (rsolve)", sp.Eq(exponent(step), frozen_solution)),
+        ("Odds of a response against the mode, initial odds odds_0 < 1: self-reward",
+         sp.Eq(sp.Symbol("odds_self"), odds**self_solution)),
+        ("Frozen reward", sp.Eq(sp.Symbol("odds_frozen"), odds**frozen_solution)),
+    ]
+    return Derivation(result, steps)
+
 
 DERIVATIONS = (
     gibbs_maximiser, gibbs_composition, reward_identity, lemma_c1, tail_integral,
@@ -1022,6 +1469,9 @@ DERIVATIONS = (
     softmax_log_ratio, volumetric_covering, effective_dimension_terms,
     effective_dimension_exponential, effective_dimension_polynomial, effective_dimension_spiked,
     realizable_erm_rate, change_of_measure, one_round_bound,
+    linear_erm_step, erm_norm_growth, realizability_derivation,
+    bump_population_excess, judge_composition, near_tie_rounds, coverage_derivation,
+    pooling_identity, exponent_recursions,
 )
 
 __all__ = ["Derivation", "DERIVATIONS"] + [function.__name__ for function in DERIVATIONS]

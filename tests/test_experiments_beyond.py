@@ -75,7 +75,7 @@ def test_population_logits_are_the_reference_exact_update_and_the_bump_closed_fo
 
 
 def test_bump_derivation_evaluates_to_the_closed_form_and_its_ratio_is_one_plus_one_over_beta():
-    derivation = beyond.bump_population_excess()
+    derivation = theory.bump_population_excess()
     K, b = sp.Symbol("K", positive=True, integer=True), sp.Symbol("h", positive=True)
     formula = sp.lambdify((K, b, theory.beta, theory.T), derivation.result.rhs, "numpy")
     for beta, rounds in [(0.5, 3), (0.1, 1), (2.0, 5)]:
@@ -101,7 +101,7 @@ def test_near_tie_start_has_margin_epsilon_and_irrationally_spaced_competitors()
 
 
 def test_near_tie_rounds_value_is_the_derivation_and_suffices_for_the_exact_update():
-    derivation = beyond.near_tie_rounds()
+    derivation = theory.near_tie_rounds()
     K, epsilon, c = (sp.Symbol("K", positive=True, integer=True),
                      sp.Symbol("gamma_0", positive=True), sp.Symbol("c", positive=True))
     formula = sp.lambdify((K, epsilon, c), derivation.result.rhs, "numpy")
@@ -116,7 +116,7 @@ def test_near_tie_rounds_value_is_the_derivation_and_suffices_for_the_exact_upda
 
 
 def test_coverage_law_is_the_derivation_and_matches_the_reference_update():
-    derivation = beyond.coverage_derivation()
+    derivation = theory.coverage_derivation()
     p, m = sp.Symbol("p_0", positive=True), sp.Symbol("m", positive=True, integer=True)
     formula = sp.lambdify((p, m, theory.n, theory.T), derivation.result.rhs, "numpy")
     assert formula(2 / 21, 100, 300, 2) == pytest.approx(
@@ -189,12 +189,12 @@ def test_judge_composition_many_rounds_equal_one_round_at_beta_over_t():
     np.testing.assert_allclose(np.exp(many), gibbs, rtol=1e-9)
     one = dynamics.population_update(logits, 0.4 / 7, reward)
     np.testing.assert_allclose(np.exp(np.asarray(one)), gibbs, rtol=1e-9)
-    steps = dict(beyond.judge_composition().steps)
+    steps = dict(theory.judge_composition().steps)
     variance = steps["... and variance (fresh, independent noise on each response and round)"]
     sigma = sp.Symbol("sigma", positive=True)
     rounds = sp.Symbol("T", positive=True, integer=True)
     assert sp.simplify(variance.rhs - 2 * rounds * sigma**2 / theory.beta**2) == 0
-    assert beyond.judge_composition().result.rhs == 1
+    assert theory.judge_composition().result.rhs == 1
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import reference_numpy as ref
-from srlm_kit import instances, metrics
+from srlm_kit import instances, metrics, theory
 from srlm_kit.experiments import EXPERIMENTS, limits
 
 # --------------------------------------------------------------------------------------------
@@ -260,7 +260,7 @@ def test_closed_form_helpers_reject_bad_input():
 def test_exponent_recursions_solve_to_the_numeric_exponents():
     import sympy as sp
 
-    derivation = limits.exponent_recursions()
+    derivation = theory.exponent_recursions()
     steps = dict(derivation.steps)
     beta, t = sp.Symbol("beta", positive=True), sp.Symbol("t", integer=True, nonnegative=True)
     exponent = sp.Function("E")
@@ -285,7 +285,7 @@ def test_exponent_recursions_solve_to_the_numeric_exponents():
 def test_pooling_identity_is_the_closed_form_and_its_rate():
     import sympy as sp
 
-    derivation = limits.pooling_identity()
+    derivation = theory.pooling_identity()
     expected_expression = derivation.result.rhs
     hit = dict(derivation.steps)[next(description for description, _ in derivation.steps
                                       if description.startswith("Probability"))].rhs

@@ -361,7 +361,7 @@ def _zero(expression) -> bool:
 
 
 def test_erm_step_derivation():
-    steps = dict(linear.linear_erm_step().steps)
+    steps = dict(theory.linear_erm_step().steps)
     for description in ("Square loss minus ||D (beta w - theta_t)||^2",
                         "P_D is idempotent: P_D^2 - P_D", "... and symmetric: P_D - P_D^T",
                         "With w = P_D theta_t / beta the residual D (beta w - theta_t) "
@@ -373,7 +373,7 @@ def test_erm_step_derivation():
 
 
 def test_norm_growth_derivation_against_numbers():
-    derivation = linear.erm_norm_growth()
+    derivation = theory.erm_norm_growth()
     growth = derivation.result.rhs
     beta, f = theory.beta, sp.Symbol("a", nonnegative=True)
     rng = np.random.default_rng(0)
@@ -389,7 +389,7 @@ def test_norm_growth_derivation_against_numbers():
 
 
 def test_realizability_derivation():
-    steps = linear.realizability_derivation().steps
+    steps = theory.realizability_derivation().steps
     values = dict(steps)
     assert _zero(values["Check: the norm at t = H, minus R"])
     n = theory.n

@@ -18,9 +18,9 @@ experiment here speaks to one of these, on the book's toy instances [reconstruct
   update tells them apart, by the exponent of ``pi_0`` (:func:`population_exponent`).
 
 Both return a labelled grid (:mod:`srlm_kit.figures.core`). Bands are mean ± one standard
-deviation over seeds, clipped to the range the seeds reached. Two SymPy derivations, in the form
-of :mod:`srlm_kit.theory`, give the closed forms the chapter states: :func:`pooling_identity`
-and :func:`exponent_recursions` (listed in :data:`DERIVATIONS`).
+deviation over seeds, clipped to the range the seeds reached. The closed forms the chapter
+states are derived in :mod:`srlm_kit.theory` (:func:`srlm_kit.theory.pooling_identity`,
+:func:`srlm_kit.theory.exponent_recursions`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import math
 
 import jax
 import numpy as np
-import sympy as sp
 import xarray as xr
 
 from srlm_kit import _validation as check
@@ -38,7 +37,6 @@ from srlm_kit.experiments.common import band, labelled_grid
 
 # secret_probability is the hard instance's; chapters read it from here too.
 from srlm_kit.instances import bump_height_for_kappa0, secret_probability
-from srlm_kit.theory import Derivation
 
 #: Rewards compared by :func:`self_versus_frozen_reward`.
 REWARDS = ("self", "frozen")
@@ -110,92 +108,6 @@ def population_exponent(t, beta, reward: str):
     if np.any(t < 0) or np.any(beta <= 0):
         raise ValueError("t must be >= 0 and beta > 0")
     return (1.0 + 1.0 / beta) ** t if reward == "self" else 1.0 + t / beta
-
-
-# --------------------------------------------------------------------------------------------
-# Derivations (SymPy), in the form of srlm_kit.theory
-# --------------------------------------------------------------------------------------------
-
-
-def pooling_identity() -> Derivation:
-    """On the hard instance, ``T`` rounds of ``n`` triples leave a prompt unsolved with the
-    probability of one round of ``nT`` (when :func:`solved_by_one_pair` holds)::
-
-        P(unsolved after T rounds of n) = prod_t (1 - P_hit)^n = (1 - P_hit)^(n T),
-        P_hit = 2 (Delta/k) p_secret (1 - p_secret)
-
-    with k informative prompts and p_secret the secret response's probability; for
-    ``gamma_bar = 1/2`` (``p_secret = 2/M``) and large ``M``, ``E[fail] ≈ Delta exp(-4 Delta n T
-    /(k M))`` (the form given in :ref:`recovered-thm-4-1`). [reconstructed, by algebra from the
-    kit's ERM rule; :ref:`recovered-erm-tie-break`]
-    """
-    Delta, d_prompts, p_secret = sp.symbols("Delta k p_secret", positive=True)
-    n_triples, rounds, M_responses = sp.symbols("n T M", positive=True)
-    hit = 2 * (Delta / d_prompts) * p_secret * (1 - p_secret)
-    h = sp.Symbol("P_hit", positive=True)
-    round_index = sp.Symbol("t", integer=True, positive=True)
-    unsolved_one = (1 - h)**n_triples
-    product = sp.Product(unsolved_one, (round_index, 1, rounds))
-    # 0 < 1 - h < 1, so ((1 - h)^n)^T = (1 - h)^(n T): powdenest with force is safe here.
-    unsolved_all = sp.powdenest(product.doit(), force=True)
-    expected = Delta * unsolved_all
-    approximate = sp.limit(sp.expand_log(sp.log(expected.subs(h, hit).subs(
-        p_secret, 2 / M_responses) / Delta), force=True) / (n_triples * rounds) * M_responses,
-        M_responses, sp.oo)
-    result = sp.Eq(sp.Symbol("E[fail_T]"), expected)
-    steps = [
-        ("Probability that one triple lands on an informative prompt with exactly one of its "
-         "two responses the secret one", sp.Eq(h, hit)),
-        ("One round of n triples leaves the prompt unsolved (its policy is unchanged)",
-         sp.Eq(sp.Symbol("P_1"), unsolved_one)),
-        ("T rounds: the unsolved prompt is sampled alike in every round", sp.Eq(
-            sp.Symbol("P_T"), product)),
-        ("Product of the rounds", sp.Eq(sp.Symbol("P_T"), unsolved_all)),
-        ("Expected failure (mass Delta on the informative prompts)", result),
-        ("gamma_bar = 1/2, p_secret = 2/M: limit of M log(E[fail]/Delta)/(n T) as M grows",
-         sp.Eq(sp.Symbol("rate"), approximate)),
-    ]
-    return Derivation(result, steps)
-
-
-def exponent_recursions() -> Derivation:
-    """The exponent ``E_t`` in ``pi_t ∝ pi_0^(E_t)`` of the exact update, for the self-reward and
-    for the frozen reward (:func:`population_exponent`)::
-
-        self:    log pi_{t+1} = (1 + 1/beta) log pi_t + const   =>  E_t = (1 + 1/beta)^t
-        frozen:  log pi_{t+1} = log pi_t + log pi_0 / beta + const  =>  E_t = 1 + t/beta
-
-    Both solved with ``rsolve`` from ``E_0 = 1``. [reconstructed, from the Gibbs form
-    ``pi_{t+1} ∝ pi_t exp(r/beta)``; :ref:`recovered-gibbs`]
-    """
-    beta = sp.Symbol("beta", positive=True)
-    step = sp.Symbol("t", integer=True, nonnegative=True)
-    exponent = sp.Function("E")
-    self_recursion = sp.Eq(exponent(step + 1), (1 + 1 / beta) * exponent(step))
-    frozen_recursion = sp.Eq(exponent(step + 1), exponent(step) + 1 / beta)
-    self_solution = sp.simplify(sp.rsolve(self_recursion.lhs - self_recursion.rhs,
-                                          exponent(step), {exponent(0): 1}))
-    frozen_solution = sp.simplify(sp.rsolve(frozen_recursion.lhs - frozen_recursion.rhs,
-                                            exponent(step), {exponent(0): 1}))
-    odds = sp.Symbol("odds_0", positive=True)
-    result = sp.Eq(sp.Symbol("E_self(t) / E_frozen(t)"),
-                   sp.simplify(self_solution / frozen_solution))
-    steps = [
-        ("Self-reward r_t = log pi_t: the Gibbs update raises pi_t to the power 1 + 1/beta",
-         self_recursion),
-        ("Solution from E_0 = 1 (rsolve)", sp.Eq(exponent(step), self_solution)),
-        ("Frozen reward r = log pi_0: the Gibbs update multiplies pi_t by pi_0^(1/beta)",
-         frozen_recursion),
-        ("Solution from E_0 = 1 (rsolve)", sp.Eq(exponent(step), frozen_solution)),
-        ("Odds of a response against the mode, initial odds odds_0 < 1: self-reward",
-         sp.Eq(sp.Symbol("odds_self"), odds**self_solution)),
-        ("Frozen reward", sp.Eq(sp.Symbol("odds_frozen"), odds**frozen_solution)),
-    ]
-    return Derivation(result, steps)
-
-
-#: The derivations of this module, as :data:`srlm_kit.theory.DERIVATIONS` lists the kit's.
-DERIVATIONS = (pooling_identity, exponent_recursions)
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,8 +5,8 @@ with features ``phi(x, y)`` in R^d. One round of self-rewarding in this class is
 problem in ``theta``: with ``D`` the matrix of sampled feature differences, the square loss is
 ``||beta D w - D theta_t||^2`` (``w = theta - theta_t``), and the minimum-norm minimiser gives
 ``theta_{t+1} = theta_t + P_D theta_t / beta``, ``P_D`` the orthogonal projection onto the row
-space of ``D`` (:func:`linear_erm_step` derives it). The exact, infinite-data update is
-``theta_{t+1} = (1 + 1/beta) theta_t``. [reconstructed, :ref:`recovered-gibbs`,
+space of ``D`` (:func:`srlm_kit.theory.linear_erm_step` derives it). The exact, infinite-data
+update is ``theta_{t+1} = (1 + 1/beta) theta_t``. [reconstructed, :ref:`recovered-gibbs`,
 :ref:`recovered-book-own`]
 
 Three experiments, each one function returning a labelled grid (see
@@ -30,8 +30,9 @@ record every round's parameter and sampled triples, from which the coverage is c
 
 The paper has no experiments; every instance here is the book's [reconstructed,
 :ref:`recovered-book-own`]. Bands are mean ± one standard deviation over seeds, clipped to the
-range the seeds reached. Also here: the book's SymPy derivations for this chapter
-(:data:`DERIVATIONS`, in the form of :mod:`srlm_kit.theory`).
+range the seeds reached. The algebra of the linear class is in :mod:`srlm_kit.theory`
+(:func:`srlm_kit.theory.linear_erm_step`, :func:`srlm_kit.theory.erm_norm_growth`,
+:func:`srlm_kit.theory.realizability_derivation`).
 """
 
 from __future__ import annotations
@@ -43,11 +44,10 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import sympy as sp
 import xarray as xr
 
 from srlm_kit import _validation as check
-from srlm_kit import bounds, dynamics, instances, metrics, theory
+from srlm_kit import bounds, dynamics, instances, metrics
 from srlm_kit.experiments.common import band, labelled_grid, running_min_over_seeds
 
 #: Toy B: prompts, responses per prompt, feature dimension.
@@ -201,8 +201,8 @@ def realizability_horizon(radius_ratio, beta) -> np.ndarray:
     ``(1 + 1/beta) theta_t`` inside the ball) holds for rounds ``0..floor(L) - 1``.
 
     [reconstructed, from the Gibbs closed form; :ref:`recovered-gibbs`, :ref:`recovered-book-own`;
-    :func:`realizability_derivation`]. ``radius_ratio`` = ``R/||theta_0|| >= 1``, ``beta > 0``;
-    they broadcast. ValueError naming the argument otherwise.
+    :func:`srlm_kit.theory.realizability_derivation`]. ``radius_ratio`` = ``R/||theta_0|| >= 1``,
+    ``beta > 0``; they broadcast. ValueError naming the argument otherwise.
     """
     ratio = check.check_array_at_least("radius_ratio (B/||theta_0||)", radius_ratio, 1.0)
     beta = check.check_positive_array("beta", beta)
@@ -623,161 +623,3 @@ def effective_dimension_grid(*, seed: int = 0, alphas: Sequence[float] = (0.03, 
         attrs={"seed": seed, "scale": 1.0})
 
 
-# --------------------------------------------------------------------------------------------
-# SymPy derivations of this chapter (the book's algebra, in the form of srlm_kit.theory)
-# --------------------------------------------------------------------------------------------
-
-
-def _matrix(name: str, rows: int, columns: int) -> sp.Matrix:
-    return sp.Matrix(rows, columns, lambda i, j: sp.Symbol(f"{name}_{i + 1}{j + 1}", real=True))
-
-
-def _vector(name: str, size: int) -> sp.Matrix:
-    return sp.Matrix(size, 1, lambda i, _: sp.Symbol(f"{name}_{i + 1}", real=True))
-
-
-def _cancel(matrix: sp.Matrix) -> sp.Matrix:
-    return matrix.applyfunc(sp.cancel)
-
-
-def _projection(design: sp.Matrix) -> sp.Matrix:
-    """``D^T (D D^T)^(-1) D`` with every entry reduced to one fraction."""
-    return _cancel(design.T * (design * design.T).inv() * design)
-
-
-def linear_erm_step() -> theory.Derivation:
-    """The square-loss ERM of the linear class and its minimum-norm minimiser.
-
-    With ``D`` the matrix whose rows are the sampled differences ``phi(x, y) - phi(x, y')`` and
-    ``w = theta - theta_t``, the partition functions cancel in the pairwise differences
-    (:func:`srlm_kit.theory.softmax_log_ratio`) and the loss is ``||beta D w - D theta_t||^2 =
-    ||D (beta w - theta_t)||^2``. It is zero exactly when ``beta w - theta_t`` lies in the null
-    space of D; the minimiser of least norm lies in the row space, ``w = P_D theta_t / beta``
-    with ``P_D = D^T (D D^T)^(-1) D`` (full row rank). When D has rank d, ``P_D = I`` and the
-    ERM is the exact update ``(1 + 1/beta) theta_t``.
-
-    The algebra is done on a generic 2 x 3 matrix D (two differences in R^3, so that a null space
-    remains; its null vector is the cross product of the rows) and a generic 2 x 2 one.
-    [reconstructed, :ref:`recovered-book-own`; checked in SymPy]
-    """
-    beta = theory.beta
-    design = _matrix("D", 2, 3)
-    theta = _vector("theta", 3)
-    change = _vector("w", 3)
-    residual = beta * design * change - design * theta
-    loss = (residual.T * residual)[0]
-    factored = design * (beta * change - theta)
-    projection = _projection(design)
-    minimiser = projection * theta / beta
-    null_vector = design[0, :].cross(design[1, :]).T
-    square = _matrix("D", 2, 2)
-    theta_2 = _vector("theta", 2)
-    updated = _cancel(theta_2 + _projection(square) * theta_2 / beta)
-    result = sp.Eq(sp.Symbol("theta_{t+1}"),
-                   sp.Symbol("theta_t") + sp.Symbol("P_D theta_t") / beta)
-    steps = [
-        ("Square loss minus ||D (beta w - theta_t)||^2",
-         sp.expand(loss - (factored.T * factored)[0])),
-        ("Projection onto the row space of D (full row rank)",
-         sp.Eq(sp.Symbol("P_D"), sp.Symbol("D^T (D D^T)^{-1} D"))),
-        ("P_D is idempotent: P_D^2 - P_D", _cancel(projection * projection - projection)),
-        ("... and symmetric: P_D - P_D^T", _cancel(projection - projection.T)),
-        ("With w = P_D theta_t / beta the residual D (beta w - theta_t) vanishes: zero loss",
-         _cancel(design * (beta * minimiser - theta))),
-        ("The cross product v of the two rows spans the null space of D: D v",
-         sp.expand(design * null_vector)),
-        ("w is orthogonal to it: w . v", sp.cancel((minimiser.T * null_vector)[0])),
-        ("Every other minimiser is w + c v, of squared norm ||w||^2 + c^2 ||v||^2: w is the "
-         "minimum-norm ERM step", result),
-        ("If D has rank d (here 2 x 2), P_D is the identity", _projection(square)),
-        ("... and the ERM step is the exact update (1 + 1/beta) theta_t", updated),
-    ]
-    return theory.Derivation(result, steps)
-
-
-def erm_norm_growth() -> theory.Derivation:
-    """The ERM step grows the parameter by at most the exact factor ``1 + 1/beta``.
-
-    For an orthogonal projection P, ``<theta, P theta> = ||P theta||^2``, so
-    ``||theta + P theta/beta||^2 = ||theta||^2 + (2/beta + 1/beta^2) ||P theta||^2``. With the
-    captured fraction ``a = ||P theta|| / ||theta||`` in [0, 1], the growth factor is
-    ``sqrt(1 + ((1 + 1/beta)^2 - 1) a^2)``: ``1 + 1/beta`` exactly when a = 1 (the exact
-    update), and less otherwise. By induction ``||theta_t^ERM|| <= (1 + 1/beta)^t ||theta_0||``,
-    so the ERM iterate leaves a ball no earlier than the exact update.
-    [reconstructed, by algebra: the book's; checked in SymPy; :ref:`recovered-book-own`]
-    """
-    beta = theory.beta
-    norm_sq = sp.Symbol("||theta||^2", positive=True)
-    fraction = sp.Symbol("a", nonnegative=True)
-    captured_sq = fraction**2 * norm_sq
-    # <theta, P theta> = ||P theta||^2 for an orthogonal projection (checked in step 1)
-    new_norm_sq = sp.expand(norm_sq + 2 * captured_sq / beta + captured_sq / beta**2)
-    growth = sp.sqrt(sp.expand(new_norm_sq / norm_sq))
-    exact_growth = sp.factor(growth.subs(fraction, 1))
-    gap = sp.factor(sp.expand((1 + 1 / beta)**2 * norm_sq - new_norm_sq))
-    example = _matrix("D", 2, 3)
-    projection = _projection(example)
-    theta = _vector("theta", 3)
-    inner_check = sp.cancel((theta.T * projection * theta)[0]
-                            - ((projection * theta).T * (projection * theta))[0])
-    growth_symbol = sp.Symbol("growth")
-    result = sp.Eq(growth_symbol, growth)
-    steps = [
-        ("For a projection, <theta, P theta> - ||P theta||^2 (generic 2 x 3 example)",
-         inner_check),
-        ("Squared norm after the step, with ||P theta|| = a ||theta||",
-         sp.Eq(sp.Symbol("||theta_{t+1}||^2"), new_norm_sq)),
-        ("Growth factor ||theta_{t+1}|| / ||theta_t|| of one ERM step", result),
-        ("At a = 1 (the round captures the whole exact step)",
-         sp.Eq(growth_symbol, exact_growth)),
-        ("(1 + 1/beta)^2 ||theta||^2 minus the squared norm after the step: non-negative for "
-         "a <= 1", gap),
-    ]
-    return theory.Derivation(result, steps)
-
-
-def realizability_derivation() -> theory.Derivation:
-    """How long the exact update stays in the ball ``||theta|| <= R``, and what a ball large
-    enough for T rounds costs in Theorem 6.2's entropy term.
-
-    ``||theta_t|| = (1 + 1/beta)^t ||theta_0||`` (:func:`srlm_kit.theory.gibbs_composition`)
-    equals R at ``t = H = log(R/||theta_0||)/log(1 + 1/beta)`` and exceeds it from the first
-    integer above H on; the round-t target ``(1 + 1/beta) theta_t`` reaches R at ``t = H - 1``.
-    Covering T rounds needs ``R >= (1 + 1/beta)^T ||theta_0||``, and then ``d log(nR/delta)``
-    grows by ``d log(1 + 1/beta)`` per round; at ``beta = n^(-1/2)`` by ``d log(1 + sqrt(n))``.
-    [reconstructed, from the Gibbs closed form; :ref:`recovered-gibbs`, :ref:`recovered-book-own`;
-    the entropy cost is the book's observation, by algebra]
-    """
-    beta = theory.beta
-    n, delta = theory.n, sp.Symbol("delta", positive=True)
-    rounds = sp.Symbol("t", positive=True)
-    start = sp.Symbol("||theta_0||", positive=True)
-    radius = theory.radius
-    growth = 1 + 1 / beta
-    norm = start * growth**rounds
-    horizon = sp.log(radius / start) / sp.log(growth)
-    at_horizon = sp.simplify(norm.subs(rounds, horizon) - radius)
-    target_at = sp.simplify((growth * norm).subs(rounds, horizon - 1) - radius)
-    T = theory.T
-    needed = start * growth**T
-    entropy = theory.dimension * sp.log(n * radius / delta)
-    expanded = sp.expand(sp.expand_log(entropy.subs(radius, needed), force=True))
-    per_round = sp.diff(expanded, T)
-    paper_regime = sp.expand_log(per_round.subs(beta, 1 / sp.sqrt(n)), force=True)
-    result = sp.Eq(sp.Symbol("H"), horizon)
-    steps = [
-        ("Norm of the exact iterate", sp.Eq(sp.Symbol("||theta_t||"), norm)),
-        ("It equals R at t = H", result),
-        ("Check: the norm at t = H, minus R", at_horizon),
-        ("The target (1 + 1/beta) theta_t of round t reaches R at t = H - 1: the target's norm "
-         "there, minus R", target_at),
-        ("A ball that holds the targets of T rounds", sp.Ge(radius, needed)),
-        ("Theorem 6.2's entropy term at that radius", sp.Eq(entropy, expanded)),
-        ("Its growth per round", per_round),
-        ("... at beta = n^(-1/2), the paper's regime", paper_regime),
-    ]
-    return theory.Derivation(result, steps)
-
-
-#: This module's SymPy derivations, in the form of :data:`srlm_kit.theory.DERIVATIONS`.
-DERIVATIONS = (linear_erm_step, erm_norm_growth, realizability_derivation)
