@@ -142,3 +142,18 @@ def pytest_collection_modifyitems(config, items):
         if (item.nodeid.split("[")[0] in MEASURED_SLOW
                 or slow_fixtures & set(getattr(item, "fixturenames", ()))):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def release_compiled_programs():
+    """Drop JAX's compiled programs after each test module.
+
+    One process runs the whole unit suite, and every compiled CPU program keeps its memory
+    mappings: after some thousands of compilations (hypothesis tests try many shapes) the process
+    reaches the kernel's limit on mappings (vm.max_map_count, 65530 by default) and XLA's
+    compiler crashes with a segmentation fault. No test shares compiled programs across modules.
+    """
+    yield
+    jax = sys.modules.get("jax")
+    if jax is not None:
+        jax.clear_caches()
