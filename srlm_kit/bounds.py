@@ -1,4 +1,7 @@
-"""The paper's bounds as numeric functions (NumPy/SciPy, float64, vectorised over arrays).
+"""The paper's bounds as numeric functions (NumPy/SciPy, float64, vectorised over arrays), and
+beside them the closed forms of the book's instances that the experiments compare against: the
+exact (infinite-data) update from a bump or a near tie, the coverage of the mode at a small
+beta, the hard instance in the kit's learner, the favourite of a biased judge.
 
 Where a formula is derived symbolically in :mod:`srlm_kit.theory`, the function is written out
 in NumPy and the kit's tests check it against the lambdified SymPy expression at random
@@ -27,6 +30,7 @@ import numpy as np
 from scipy import optimize, special
 
 from srlm_kit import _validation as check
+from srlm_kit.instances import bump_height_for_kappa0, secret_probability
 
 #: Inputs: a number or an array (anything ``np.asarray`` turns into real numbers).
 ArrayLike = float | int | np.ndarray
@@ -35,6 +39,9 @@ RealOrArray = np.float64 | np.ndarray
 
 #: Largest n searched by :func:`level_three_crossing` (documented cap; see there).
 LEVEL_THREE_N_CAP = 1.0e60
+
+#: kappa_t at or below this multiple of its limit (1 here) counts as "start suppressed" (ch. 6).
+SUPPRESSION_FACTOR = 2.0
 
 
 def _scalar_or_array(array: np.ndarray):
@@ -149,6 +156,122 @@ def theorem_4_1_lower_bound_asymptotic(n: ArrayLike, kappa0: ArrayLike, log_clas
         raise ValueError("n must be large enough that the logarithm in the asymptotic form is "
                          "positive (n kappa0^2 / (2 constant K) > 1, or > e^-2 with_one)")
     return _scalar_or_array(np.sqrt(2.0 * rhs_per_kappa0 / denominator) * np.sqrt(kappa0))
+
+
+def reviewer_lower_bound(n, kappa0, log_class_size):
+    """``sqrt(kappa0 log|Pi| / (n log(n kappa0 / log|Pi|)))``, the un-simplified lower bound as
+    ICLR Reviewer 2 quotes it [quoted, ICLR review, R2]; needs ``n kappa0 > log|Pi|``."""
+    n, kappa0, size = (np.asarray(value, dtype=float) for value in (n, kappa0, log_class_size))
+    argument = n * kappa0 / size
+    if np.any(argument <= 1):
+        raise ValueError("n must exceed log_class_size / kappa0 (the logarithm must be > 0)")
+    return np.sqrt(kappa0 * size / (n * np.log(argument)))
+
+
+def lower_bound_sample_size(level, kappa0, log_class_size, constant: float = 1.0):
+    """The n at which the exact lower bound (:func:`srlm_kit.bounds.theorem_4_1_lower_bound`)
+    equals ``level``: ``n = constant kappa0 log|Pi| / (level^2 (1 + log(kappa0/level)))``.
+
+    Solving the proof's equation for n instead of for eps. Needs ``0 < level < e kappa0`` (the
+    bracket positive). [reconstructed, by algebra; Steps 5 to 6 of :ref:`recovered-thm-4-1`]
+    """
+    level, kappa0, size = (np.asarray(value, dtype=float) for value in (level, kappa0,
+                                                                         log_class_size))
+    if np.any(level <= 0) or np.any(level >= math.e * kappa0):
+        raise ValueError("level must lie in (0, e kappa0)")
+    bracket = 1.0 + np.log(kappa0 / level)
+    return constant * kappa0 * size / (level**2 * bracket)
+
+
+# --------------------------------------------------------------------------------------------
+# The hard instance in the kit's learner (closed forms of the book, not bounds of the paper)
+# --------------------------------------------------------------------------------------------
+
+
+def hard_instance_expected_failure(n, *, k: int, M: int, Delta: float,
+                                   gamma_bar: float = 0.5, rounds: int = 1):
+    """Expected failure of the kit's learner on the hard instance after ``rounds`` rounds of
+    ``n`` triples (:func:`srlm_kit.instances.hard_instance`, ``k`` informative prompts)::
+
+        E[fail] = Delta (1 - 2 (Delta/k) p (1 - p))^(n rounds),   p = 1/((1 - gamma_bar) M)
+
+    ``p`` is :func:`srlm_kit.instances.secret_probability`. An informative prompt (mass
+    ``Delta/k``) changes iff a triple lands on it with exactly one of its two responses the
+    secret one (probability ``(Delta/k) 2 p (1 - p)`` per triple), and is then solved when
+    :func:`hard_instance_mechanism_holds` (or the exact condition for a pair,
+    :func:`solved_by_one_pair`); triples are independent. An unsolved prompt keeps its initial
+    policy, so every later round samples it alike: over several rounds the formula is a lower
+    bound on the expected failure, exact as long as no solved prompt relapses. With
+    ``rounds = 1`` and ``n`` the whole budget it is the failure of pooling every triple into one
+    round. [reconstructed, by the book from the kit's ERM rule; :ref:`recovered-book-own`,
+    :ref:`recovered-erm-tie-break`]
+    """
+    check.check_int("k (number of informative prompts)", k, minimum=1)
+    check.check_int("M (number of informative responses)", M, minimum=3)
+    Delta = check.check_open_interval("Delta", Delta, 0.0, 1.0)
+    check.check_int("rounds", rounds, minimum=1)
+    n = np.asarray(n, dtype=float)
+    if np.any(n < 0):
+        raise ValueError("n (triples per round) must be >= 0")
+    p = secret_probability(M, gamma_bar)
+    return Delta * (1.0 - 2.0 * (Delta / k) * p * (1.0 - p)) ** (n * rounds)
+
+
+def hard_instance_expected_failure_approximate(n, *, k: int, M: int, Delta: float,
+                                               rounds: int = 1):
+    """``Delta exp(-4 Delta n rounds / (k M))``: :func:`hard_instance_expected_failure` for
+    ``gamma_bar = 1/2`` with ``1 - x ≈ e^-x`` and ``p (1 - p) ≈ 2/M`` (the form given in
+    :ref:`recovered-thm-4-1`)."""
+    return Delta * np.exp(-4.0 * Delta * np.asarray(n, dtype=float) * rounds / (k * M))
+
+
+def hard_instance_mechanism_holds(M: int, beta: float, gamma_bar: float = 0.5) -> bool:
+    """Whether one sampled pair (bump, other) surely lifts the bump above probability 1/2.
+
+    After the update the bump's log-probability exceeds every unsampled response's by at least
+    ``g = (1 + 1/(2 beta)) log(p_bump / p_other)`` (a group of two is the worst case), and
+    sampled non-bump responses only go down, so ``e^g > M - 1`` suffices: a sufficient
+    condition, simpler than the exact one for a pair, :func:`solved_by_one_pair`.
+    [reconstructed, by the book from the kit's ERM rule; :ref:`recovered-book-own`]
+    """
+    check.check_int("M (number of informative responses)", M, minimum=3)
+    beta = check.check_positive("beta", beta)
+    p = secret_probability(M, gamma_bar)
+    other = (1.0 - p) / (M - 1)
+    return (1.0 + 1.0 / (2.0 * beta)) * math.log(p / other) > math.log(M - 1)
+
+
+def solved_by_one_pair(M: int, beta: float, gamma_bar: float = 0.5) -> bool:
+    """Whether one sampled pair (secret, other) lifts the secret response above probability 1/2.
+
+    In the kit's minimum-norm ERM a prompt changes only inside a connected group of sampled
+    responses, each member moving by ``(r - mean_group r)/beta`` with ``r = log pi_t``. For the
+    group of two, the secret gains ``g/(2 beta)`` and the other loses as much, with
+    ``g = log(p/p_other)``; the secret then has more than half of the mass iff::
+
+        exp((1 + 1/(2 beta)) g) > M - 2 + exp(-g/(2 beta))
+
+    A larger group containing the secret lifts it further, so the condition covers every
+    dataset in which some triple pairs the secret with another response. (The simpler
+    :func:`hard_instance_mechanism_holds` is sufficient for it.)
+    [reconstructed, by algebra from the kit's ERM rule; :ref:`recovered-erm-tie-break`]
+    """
+    beta = check.check_positive("beta", beta)
+    p = secret_probability(M, gamma_bar)
+    g = math.log(p / ((1.0 - p) / (M - 1)))
+    return math.exp((1.0 + 1.0 / (2.0 * beta)) * g) > M - 2 + math.exp(-g / (2.0 * beta))
+
+
+def worst_case_bump_mass(n, *, k: int, kappa0: float):
+    """``Delta* = sqrt(k (kappa0 - 1) / (4 n))``, the maximiser over Delta of
+    ``Delta exp(-2 Delta^2 n / (k (kappa0 - 1)))`` (the approximate failure of the kit's learner
+    on the hard instance with ``kappa(pi^I) = kappa0``). [reconstructed, by the book;
+    :ref:`recovered-book-own`]"""
+    if kappa0 <= 1:
+        raise ValueError(f"kappa0 must be > 1 (a hard instance needs informative prompts "
+                         f"that are not solved), got {kappa0}")
+    return np.sqrt(k * (kappa0 - 1.0) / (4.0 * np.asarray(n, dtype=float)))
+
 
 
 # --------------------------------------------------------------------------------------------
@@ -365,6 +488,56 @@ def coverage_failure(n: ArrayLike, T: ArrayLike, *, num_prompts: int,
     return _scalar_or_array((1.0 - 2.0 * p * (1.0 - p) / num_prompts) ** (n * T))
 
 
+def coverage_reaches_half(n, *, num_responses: int, kappa0) -> np.ndarray:
+    """Whether one reached round lifts the mode above probability 1/2 at ``beta = n^(-1/2)``:
+    ``b (1 + sqrt(n)/2) > log(K - 1)`` with b the bump height of kappa0 (the worst case of
+    :func:`srlm_kit.bounds.coverage_failure`, a pair of the mode and one other response).
+    [reconstructed, by algebra; :ref:`recovered-book-own`]"""
+    kappa0 = np.atleast_1d(np.asarray(kappa0, dtype=float))
+    height = np.asarray([bump_height_for_kappa0(value, num_responses) for value in kappa0])
+    n = np.asarray(n, dtype=float)
+    return height[:, None] * (1.0 + np.sqrt(n)[None, :] / 2.0) > math.log(num_responses - 1)
+
+
+def coverage_rounds(n, *, num_prompts: int, kappa0, factor: float = SUPPRESSION_FACTOR):
+    """The rounds the coverage model needs until kappa is at most ``factor`` (its limit being
+    1): with ``u = (1 - 2p(1 - p)/m)^n`` the per-round escape probability and
+    ``kappa_t ≈ 1 + (kappa0 - 1) u^t`` (reached prompts at kappa ≈ 1, the others at kappa0), the
+    smallest T with ``kappa_{T-1} <= factor``::
+
+        T = 1 + ceil( log((kappa0 - 1)/(factor - 1)) / (-n log(1 - 2p(1 - p)/m)) )
+
+    (T = 1 when kappa0 <= factor), the counterpart of
+    :func:`srlm_kit.experiments.iterative.rounds_to_suppress`.
+    For large kappa0 and m this is about ``1 + m kappa0 log(kappa0 - 1)/(2n)``.
+    [reconstructed, the book's analysis of toy A; :ref:`recovered-book-own`]
+    """
+    num_prompts = check.check_int("num_prompts (m)", num_prompts, minimum=1)
+    factor = check.check_open_interval("factor", factor, 1.0, math.inf)
+    n = np.asarray(n, dtype=float)
+    kappa0 = np.asarray(kappa0, dtype=float)
+    if np.any(n < 1) or np.any(kappa0 < 1):
+        raise ValueError("coverage_rounds needs n >= 1 and kappa0 >= 1")
+    mode = 1.0 / kappa0
+    per_round = -n * np.log1p(-2.0 * mode * (1.0 - mode) / num_prompts)
+    excess = np.log(np.maximum(kappa0 - 1.0, 1e-300) / (factor - 1.0))
+    steps = np.ceil(np.maximum(excess, 0.0) / per_round - 1e-12)
+    return np.where(kappa0 <= factor, 1.0, 1.0 + np.maximum(steps, 0.0))
+
+
+def dominant_after_cover(num_responses: int, height: float, beta) -> np.ndarray:
+    """True where one covering round makes the bump's mode dominant (top probability > 1/2)
+    whatever the component: ``e^(-b(1 + 1/beta)) + (K - 2) e^(-b(1 + 1/(2 beta))) < 1``.
+
+    [reconstructed, by algebra from the minimum-norm ERM;
+    :func:`srlm_kit.theory.coverage_derivation`; :ref:`recovered-erm-tie-break`]
+    """
+    beta = np.asarray(beta, dtype=float)
+    return (np.exp(-height * (1.0 + 1.0 / beta))
+            + (num_responses - 2) * np.exp(-height * (1.0 + 0.5 / beta))) < 1.0
+
+
+
 def bump_population_margin_and_excess(height: ArrayLike, num_responses: int, beta: ArrayLike,
                                       rounds: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """The exact (infinite-data) iteration from a bump of height ``b``: the margin ``b c^t`` and
@@ -380,6 +553,83 @@ def bump_population_margin_and_excess(height: ArrayLike, num_responses: int, bet
     with np.errstate(over="ignore"):
         margin = height * (1.0 + 1.0 / beta) ** rounds
     return margin, (num_responses - 1) * np.exp(-margin)
+
+
+def bump_closed_form(height: float, num_responses: int, beta: float, rounds) -> dict:
+    """Closed forms of the population iteration from a bump of height ``b``, rounds ``t``.
+
+    Returns arrays over ``rounds``: ``margin = b c^t``, ``top_probability =
+    1/(1 + (K - 1) e^(-b c^t))`` and ``kappa = 1 + (K - 1) e^(-b c^t)``, with
+    ``c = 1 + 1/beta``. [reconstructed, by algebra from pi_T ∝ pi_0^((1+1/beta)^T);
+    :ref:`recovered-gibbs`]
+    """
+    check.check_positive("height (the bump b)", height)
+    check.check_int("K (number of responses)", num_responses, minimum=2)
+    check.check_positive("beta", beta)
+    margin, others = bump_population_margin_and_excess(height, num_responses, beta,
+                                                              rounds)
+    return {"margin": margin, "top_probability": 1.0 / (1.0 + others), "kappa": 1.0 + others}
+
+
+def rounds_to_exceed_half(height: float, num_responses: int, beta: float) -> int:
+    """Exact rounds from a bump of height ``b`` until the top probability exceeds 1/2.
+
+    The smallest ``t`` with ``(K - 1) e^(-b c^t) < 1``, i.e. ``c^t > log(K - 1)/b``, where
+    ``c = 1 + 1/beta``. [reconstructed, by algebra from :func:`bump_closed_form`;
+    :ref:`recovered-gibbs`]
+    """
+    check.check_positive("height (the bump b)", height)
+    check.check_int("K (number of responses)", num_responses, minimum=2)
+    check.check_positive("beta", beta)
+    if num_responses == 2:
+        return 0
+    threshold = math.log(num_responses - 1) / height
+    if threshold < 1.0:
+        return 0
+    c = 1.0 + 1.0 / beta
+    rounds = math.floor(math.log(threshold) / math.log(c)) + 1
+    # Guard the floor against rounding at exact powers: step back while still strictly above.
+    while rounds > 0 and c ** (rounds - 1) > threshold:
+        rounds -= 1
+    return rounds
+
+
+def near_tie_rounds_value(num_responses: int, gamma0, beta: float) -> np.ndarray:
+    """``log(log(K - 1)/gamma0)/log(1 + 1/beta)``: rounds of the exact update that suffice from a
+    near tie of margin ``gamma0`` (:func:`srlm_kit.instances.near_tie`), derived in
+    :func:`srlm_kit.theory.near_tie_rounds`; for K >= 3. [reconstructed, by algebra;
+    :ref:`recovered-reviews`]"""
+    check.check_int("num_responses", num_responses, minimum=3)
+    beta = check.check_positive("beta", beta)
+    gamma0 = np.asarray(gamma0, dtype=float)
+    if np.any(~(gamma0 > 0)):
+        raise ValueError("gamma0 (the margin) must be > 0")
+    return np.log(np.log(num_responses - 1) / gamma0) / np.log1p(1.0 / beta)
+
+
+#: The rewards of :func:`population_exponent`: the self-reward ``log pi_t`` and the reward
+#: frozen at the start, ``log pi_0``.
+REWARDS = ("self", "frozen")
+
+
+def population_exponent(t, beta, reward: str):
+    """The power ``E_t`` in ``pi_t ∝ pi_0^(E_t)`` after ``t`` exact (infinite-data) rounds::
+
+        self-reward   r_t = log pi_t:  E_t = (1 + 1/beta)^t     (doubly exponential sharpening)
+        frozen reward r   = log pi_0:  E_t = 1 + t/beta         (singly exponential)
+
+    From the Gibbs update ``pi_{t+1} ∝ pi_t exp(r/beta)`` [reconstructed, from the Gibbs form;
+    the self-reward case is Huang et al.'s ``pi*_beta ∝ pi_base^(1+1/beta)`` composed t times;
+    :ref:`recovered-gibbs`].
+    """
+    if reward not in REWARDS:
+        raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
+    t = np.asarray(t, dtype=float)
+    beta = np.asarray(beta, dtype=float)
+    if np.any(t < 0) or np.any(beta <= 0):
+        raise ValueError("t must be >= 0 and beta > 0")
+    return (1.0 + 1.0 / beta) ** t if reward == "self" else 1.0 + t / beta
+
 
 
 def corollary_5_7_bound(n: ArrayLike, *, log_class_size: ArrayLike, delta: ArrayLike,
@@ -427,6 +677,25 @@ def iteration_threshold_approximate(n: ArrayLike, mu: ArrayLike, kappa0: ArrayLi
     mu = check.check_confidence_array("mu", mu)
     kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
     return _scalar_or_array(1.0 + np.log(mu * kappa0) / np.log1p(np.sqrt(n * mu)))
+
+
+# --------------------------------------------------------------------------------------------
+# A judge with a length bias
+# --------------------------------------------------------------------------------------------
+
+
+def favourite_is_correct(quality, length, bias: float) -> np.ndarray:
+    """Per prompt: is the judge's noise-free favourite ``argmax_y q + lambda l`` correct?
+
+    ``bias`` is lambda. The favourite differs from ``y_true`` exactly when some response is
+    longer by more than ``1/lambda``: ``lambda (l(y) - l(y_true)) > 1``. Its prompt-average is
+    the agreement the judge loop converges to as T grows (exact update,
+    :func:`srlm_kit.theory.judge_composition`). [reconstructed, by algebra;
+    :ref:`recovered-book-own`]
+    """
+    score = np.asarray(quality) + bias * np.asarray(length)
+    return np.argmax(score, axis=1) == np.argmax(np.asarray(quality), axis=1)
+
 
 
 # --------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ LIMITS = {"n": 10**6, "T": 10**4, "prompts": 10**5, "responses": 10**4, "seeds":
 MAX_RUN_SIZE = 5 * 10**7  # seeds * (n + prompts * responses)
 INIT_HELP = ("initial policy: 'uniform'; 'bump:B' (one response per prompt raised by B in "
              "log-odds); 'random:TEMPERATURE' (standard normal logits divided by TEMPERATURE); "
-             "'hard:DELTA[,GAMMA_BAR]' (the hard instance of Theorem 4.1 with d = prompts - 1 "
+             "'hard:DELTA[,GAMMA_BAR]' (the hard instance of Theorem 4.1 with k = prompts - 1 "
              "informative prompts and M = responses - 1 informative responses)")
 
 

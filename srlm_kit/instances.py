@@ -19,6 +19,7 @@ construction of the paper.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
@@ -27,6 +28,7 @@ import numpy as np
 from jax import Array
 
 from srlm_kit import _validation as check
+from srlm_kit.metrics import condition_number
 from srlm_kit.policies import LOG_FLOOR, validate_features, validate_logits
 
 
@@ -150,21 +152,22 @@ def random_logits(key: Array, m: int, num_responses: int, temperature: float) ->
     return tabular(logits)
 
 
-def hard_instance(key: Array, d: int, M: int, Delta: float, gamma_bar: float = 0.5
+def hard_instance(key: Array, k: int, M: int, Delta: float, gamma_bar: float = 0.5
                   ) -> TabularInstance:
     """The hard instance of Theorem 4.1 (paper App. D, after Huang et al. Thm 3.1).
 
-    Prompts ``x_0..x_d`` (``m = d + 1``), responses ``y_0..y_M`` (``K = M + 1``).
-    ``rho = (1 - Delta) delta_{x_0} + (Delta/d) sum_i delta_{x_i}``; ``pi(.|x_0) = delta_{y_0}``;
+    Prompts ``x_0..x_k`` (``m = k + 1``; ``k`` informative prompts), responses ``y_0..y_M``
+    (``K = M + 1``).
+    ``rho = (1 - Delta) delta_{x_0} + (Delta/k) sum_i delta_{x_i}``; ``pi(.|x_0) = delta_{y_0}``;
     on ``x_i`` the distribution ``P_{j_i}`` puts ``1/((1 - gamma_bar) M)`` on the secret response
-    ``y_{j_i}`` and ``(1/M)(1 - gamma_bar/((M - 1)(1 - gamma_bar)))`` on each other ``y_k``,
-    ``k >= 1`` (and 0 on ``y_0``). The secret key ``j_i`` is drawn uniformly with ``key`` and
+    ``y_{j_i}`` and ``(1/M)(1 - gamma_bar/((M - 1)(1 - gamma_bar)))`` on each other ``y_l``,
+    ``l >= 1`` (and 0 on ``y_0``). The secret key ``j_i`` is drawn uniformly with ``key`` and
     returned as ``target``. Then ``kappa_0 = (1 - Delta) + Delta M (1 - gamma_bar)``.
 
     [quoted, v2 text for the construction; numbers reconstructed, from Huang et al. Thm 3.1';
     :ref:`recovered-thm-4-1`]
     """
-    check.check_int("d (number of informative prompts)", d, minimum=1)
+    check.check_int("k (number of informative prompts)", k, minimum=1)
     check.check_int("M (number of informative responses)", M, minimum=2)
     Delta = check.check_open_interval("Delta", Delta, 0.0, 1.0)
     gamma_bar = check.check_open_interval("gamma_bar", gamma_bar, 0.0, 1.0)
@@ -172,12 +175,12 @@ def hard_instance(key: Array, d: int, M: int, Delta: float, gamma_bar: float = 0
     if other <= 0:
         raise ValueError(f"gamma_bar must be below (M - 1)/M = {(M - 1) / M} so that every "
                          f"non-secret response keeps positive probability, got {gamma_bar}")
-    secret = jax.random.randint(key, (d,), 1, M + 1, dtype=jnp.int32)
-    informative = jnp.full((d, M + 1), math.log(other)).at[:, 0].set(LOG_FLOOR)
-    informative = informative.at[jnp.arange(d), secret].set(-math.log((1.0 - gamma_bar) * M))
+    secret = jax.random.randint(key, (k,), 1, M + 1, dtype=jnp.int32)
+    informative = jnp.full((k, M + 1), math.log(other)).at[:, 0].set(LOG_FLOOR)
+    informative = informative.at[jnp.arange(k), secret].set(-math.log((1.0 - gamma_bar) * M))
     sentinel = jnp.full((1, M + 1), LOG_FLOOR).at[0, 0].set(0.0)
     logits = jnp.concatenate([sentinel, informative], axis=0)
-    rho = jnp.concatenate([jnp.array([1.0 - Delta]), jnp.full((d,), Delta / d)])
+    rho = jnp.concatenate([jnp.array([1.0 - Delta]), jnp.full((k,), Delta / k)])
     target = jnp.concatenate([jnp.zeros((1,), dtype=jnp.int32), secret])
     return tabular(logits, rho=rho, target=target)
 
@@ -321,7 +324,7 @@ def from_name(spec: str, m: int, num_responses: int, key: Array) -> TabularInsta
     """Build a tabular initialisation from a command-line name.
 
     ``uniform``; ``bump:B`` (bump height B > 0); ``random:TEMPERATURE``;
-    ``hard:DELTA[,GAMMA_BAR]`` (the Theorem 4.1 instance with d = m - 1 informative prompts and
+    ``hard:DELTA[,GAMMA_BAR]`` (the Theorem 4.1 instance with k = m - 1 informative prompts and
     M = K - 1 informative responses).
     """
     if not isinstance(spec, str):
@@ -340,7 +343,7 @@ def from_name(spec: str, m: int, num_responses: int, key: Array) -> TabularInsta
                 raise ValueError("hard takes at most two values")
             if m < 2 or num_responses < 3:
                 raise ValueError("hard needs at least 2 prompts and 3 responses "
-                                 f"(d = m - 1 >= 1, M = K - 1 >= 2), got m={m}, K={num_responses}")
+                                 f"(k = m - 1 >= 1, M = K - 1 >= 2), got m={m}, K={num_responses}")
             return hard_instance(key, m - 1, num_responses - 1, *values)
     except ValueError as error:
         if "could not convert" in str(error):
@@ -348,6 +351,248 @@ def from_name(spec: str, m: int, num_responses: int, key: Array) -> TabularInsta
         raise
     raise ValueError(f"init must be one of 'uniform', 'bump:B', 'random:TEMPERATURE', "
                      f"'hard:DELTA[,GAMMA_BAR]'; got {spec!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# The hard instance's sizes, near ties, and starts for a judge
+# --------------------------------------------------------------------------------------------
+
+
+def hard_instance_sizes(kappa0: float, Delta: float) -> tuple[int, float]:
+    """``(M, Delta')`` with ``M = round(2 (kappa0 - 1 + Delta)/Delta)`` and ``Delta'`` adjusted so
+    that the hard instance (gamma_bar = 1/2) has ``kappa(pi^I) = 1 + Delta' (M/2 - 1) = kappa0``
+    exactly. [reconstructed, by algebra from :func:`srlm_kit.instances.hard_instance_kappa0`;
+    :ref:`recovered-thm-4-1`]"""
+    Delta = check.check_open_interval("Delta", Delta, 0.0, 1.0)
+    M = max(3, round(2.0 * (kappa0 - 1.0 + Delta) / Delta))
+    adjusted = (kappa0 - 1.0) / (M / 2.0 - 1.0)
+    if not 0.0 < adjusted < 1.0:
+        raise ValueError(f"no hard instance with kappa0 = {kappa0} near Delta = {Delta}")
+    return int(M), float(adjusted)
+
+
+
+def _first_primes_with_one(count: int) -> np.ndarray:
+    """``[1, 2, 3, 5, 7, ...]``: 1 followed by the first ``count - 1`` primes."""
+    values, candidate = [1], 2
+    while len(values) < count:
+        if all(candidate % prime for prime in values[1:]):
+            values.append(candidate)
+        candidate += 1
+    return np.asarray(values[:count], dtype=float)
+
+
+def near_tie(num_prompts: int, num_responses: int, tied: int, gamma0: float,
+             height: float = 3.0) -> TabularInstance:
+    """A start with a near-tie on every prompt: the mode has logit ``height``, its ``tied - 1``
+    competitors have ``height - g_j gamma0`` with ``g = (1, sqrt 2, sqrt 3, sqrt 5, sqrt 7,
+    ...)`` (1 and the square roots of the primes), every other response 0.
+
+    The margin is ``gamma0`` (the book's gamma_0) on every prompt and the top probability is about
+    ``1/tied`` when the others are negligible (``mu_0`` slightly below). The gaps are linearly
+    independent over the rationals, so the update's averages over components (rational
+    combinations) cannot tie the mode with a competitor by arithmetic coincidence; equal or
+    evenly spaced gaps can, and do.
+    On prompt x the mode is response ``x mod K`` and its competitors the next ``tied - 1``
+    responses (cyclically), so that no response is special.
+    [reconstructed, the book's instance; :ref:`recovered-reviews`: the reviewers' "margin collapse"]
+    """
+    check.check_int("num_prompts", num_prompts, minimum=1)
+    check.check_int("tied (responses in the near-tie)", tied, minimum=2,
+                    maximum=num_responses - 1)
+    gamma0 = check.check_positive("gamma0 (the margin)", gamma0)
+    height = check.check_positive("height", height)
+    row = np.zeros(num_responses)
+    row[0] = height
+    row[1:tied] = height - np.sqrt(_first_primes_with_one(tied - 1)) * gamma0
+    shifts = (np.arange(num_responses)[None, :] - np.arange(num_prompts)[:, None]) % num_responses
+    return tabular(row[shifts])
+
+
+def length_judge_instance(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 20,
+                          temperature: float = 0.5, initial_agreement: float = 0.7):
+    """A start, the true quality and the response lengths, for a judge that likes length.
+
+    * pi_0: random logits with ``temperature`` (:func:`random_logits`);
+    * the correct response ``y_true(x)``: external labels that agree with pi_0's mode on a
+      fraction ``initial_agreement`` of prompts (:func:`external_labels`),
+      attached to the instance so that ``trajectory.agreement`` is the share of prompts whose
+      mode is correct;
+    * quality ``q(x, y) = 1{y = y_true(x)}``;
+    * length ``l(x, y)``, uniform on [0, 1] and independent of everything else (a feature the
+      judge may like for its own sake).
+
+    Keys: ``split(key(seed), 4)`` = (logits, labels, lengths, runs). Returns
+    ``(instance, quality, length, run_key)``. [reconstructed, :ref:`recovered-judge`:
+    a toy of Yuan et al.'s length-biased self-judging, not the paper's]
+    """
+    check.check_positive("temperature", temperature)
+    key_logits, key_labels, key_lengths, key_runs = jax.random.split(jax.random.key(seed), 4)
+    start = random_logits(key_logits, num_prompts, num_responses, temperature)
+    labels = external_labels(key_labels, start.target, num_responses, initial_agreement)
+    start = with_labels(start, labels)
+    quality = np.eye(num_responses)[np.asarray(labels)]
+    length = np.asarray(jax.random.uniform(key_lengths, (num_prompts, num_responses),
+                                           dtype=jnp.float64))
+    return start, quality, length, key_runs
+
+
+def lure_responses(key: Array, labels, modes, num_responses: int) -> np.ndarray:
+    """One response per prompt that is neither the external label nor the initial mode.
+
+    Drawn uniformly among the allowed responses (``K - 2`` of them, or ``K - 1`` where label and
+    mode coincide). Needs ``K >= 3``.
+    """
+    check.check_int("K (number of responses)", num_responses, minimum=3)
+    labels, modes = np.asarray(labels), np.asarray(modes)
+    uniforms = np.asarray(jax.random.uniform(key, labels.shape, dtype=float))
+    lures = np.empty_like(labels)
+    for prompt, (label, mode_, u) in enumerate(zip(labels, modes, uniforms, strict=True)):
+        allowed = [y for y in range(num_responses) if y not in (label, mode_)]
+        lures[prompt] = allowed[min(int(u * len(allowed)), len(allowed) - 1)]
+    return lures
+
+
+def lure_judge_instance(*, seed: int, num_prompts: int, num_responses: int, kappa0: float,
+                        initial_agreement: float):
+    """The starting policy, its external labels and lures, and the judge's quality table.
+
+    A bump policy (toy A) with condition number ``kappa0``; external labels that agree with its
+    mode on a fraction ``initial_agreement`` of the prompts
+    (:func:`external_labels`); one lure per prompt
+    (:func:`lure_responses`). Keys: ``split(key(seed), 3)`` gives (labels, lures, runs).
+    Returns ``(instance, quality, lures, run_key)``.
+    """
+    height = bump_height_for_kappa0(kappa0, num_responses)
+    start = bump(num_prompts, num_responses, height)
+    key_labels, key_lures, key_runs = jax.random.split(jax.random.key(seed), 3)
+    labels = np.asarray(external_labels(key_labels, start.target, num_responses, initial_agreement))
+    start = with_labels(start, labels)
+    lures = lure_responses(key_lures, labels, np.asarray(start.target), num_responses)
+    quality = np.eye(num_responses)[labels]
+    return start, quality, lures, key_runs
+
+
+# --------------------------------------------------------------------------------------------
+# Linear starts: features of several dimensions and an initial condition number
+# --------------------------------------------------------------------------------------------
+
+
+@jax.jit
+def _condition_number_at(scores, rho, scale):
+    return condition_number(scale * scores, rho)
+
+
+def scale_for_kappa0(scores, kappa0: float, rho=None, *, tolerance: float = 1e-10) -> float:
+    """The scale s > 0 at which the policy with logits ``s * scores`` has condition number
+    ``kappa0``.
+
+    ``scores`` is an ``(m, K)`` table, e.g. ``<u, phi(x, y)>`` for a direction u. Each prompt's
+    top probability ``1/sum_y exp(s(z_y - z_max))`` increases with s, so ``kappa`` decreases from
+    K (at s = 0) towards ``E_x[1/#modes(x)]`` as s grows; bisection on s to a relative
+    ``tolerance``. ValueError unless ``kappa0`` lies strictly between those two limits.
+    """
+    scores_np = check.check_finite_array("scores", scores, ndim=2)
+    m, num_responses = scores_np.shape
+    rho = np.full(m, 1.0 / m) if rho is None else check.check_distribution("rho", rho, size=m)
+    kappa0 = check.check_positive("kappa0", kappa0)
+    ties = np.sum(np.isclose(scores_np, scores_np.max(axis=1, keepdims=True), rtol=0,
+                             atol=1e-12), axis=1)
+    lowest = float(np.sum(rho / ties))
+    if not lowest < kappa0 < num_responses:
+        raise ValueError(f"kappa0 must lie strictly between {lowest} (the limit of a large "
+                         f"scale) and K = {num_responses}, got {kappa0}")
+    scores_jax, rho_jax = jnp.asarray(scores_np, dtype=jnp.float64), jnp.asarray(rho)
+
+    def kappa_at(scale: float) -> float:
+        return float(_condition_number_at(scores_jax, rho_jax, scale))
+
+    low, high = 0.0, 1.0
+    while kappa_at(high) > kappa0:
+        low, high = high, 2.0 * high
+    while high - low > tolerance * high:
+        middle = 0.5 * (low + high)
+        low, high = (middle, high) if kappa_at(middle) > kappa0 else (low, middle)
+    return 0.5 * (low + high)
+
+
+def nested_features(key, num_prompts: int, num_responses: int, dimensions: Sequence[int],
+                    alpha: float | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Features of several dimensions from one Gaussian draw, nested in their coordinates.
+
+    One standard normal array of shape ``(m, K, max(dimensions))`` is drawn with ``key``; the
+    features of dimension d are built from its first d coordinates exactly as
+    :func:`random_unit_features` (``alpha=None``: each vector normalised to
+    norm 1; covariance ``I/d``) or :func:`decaying_spectrum_features`
+    (coordinate j scaled by ``exp(-alpha j / 2)``, then all divided by the largest norm) build
+    theirs, so that at the largest d they *are* those functions' features for ``key``. Sharing
+    the draw makes the instances of different d common random numbers. Returns a list of
+    ``(features, eigenvalues)``, one per d (NumPy; eigenvalues of the covariance
+    ``E[phi phi^T]``). [reconstructed, :ref:`recovered-cor-6-4`, :ref:`recovered-book-own`]
+    """
+    dimensions = check.check_increasing_ints("dimensions", dimensions)
+    check.check_int("m (number of prompts)", num_prompts, minimum=1)
+    check.check_int("K (number of responses)", num_responses, minimum=2)
+    if alpha is not None:
+        alpha = check.check_positive("alpha (spectral decay rate)", alpha)
+    raw = np.asarray(jax.random.normal(key, (num_prompts, num_responses, max(dimensions)),
+                                       dtype=jnp.float64))
+    out = []
+    for d in dimensions:
+        part = raw[..., :d]
+        if alpha is None:
+            out.append((part / np.linalg.norm(part, axis=-1, keepdims=True),
+                        np.full(d, 1.0 / d)))
+        else:
+            scales = np.exp(-0.5 * alpha * np.arange(d, dtype=np.float64))
+            scaled = part * scales
+            largest = np.max(np.linalg.norm(scaled, axis=-1))
+            out.append((scaled / largest, scales**2 / largest**2))
+    return out
+
+
+def linear_starts(key, *, num_prompts: int, num_responses: int, dimensions: Sequence[int],
+                  kappa0: float, alpha: float | None = None,
+                  padded_dimension: int | None = None, radius: float = math.inf
+                  ) -> list[tuple[LinearInstance, np.ndarray]]:
+    """Linear instances of several dimensions, each with initial condition number ``kappa0``.
+
+    Features from :func:`nested_features` (``split(key)[0]``); ``theta_0 = s u_d`` with ``u_d``
+    the first d coordinates of one standard normal vector (``split(key)[1]``), normalised, and s
+    from :func:`scale_for_kappa0`. The target and the external labels are the initial modes, so
+    that ``agreement`` measures how many prompts keep their initial mode.
+    ``padded_dimension`` appends zero coordinates to every feature and to ``theta_0`` (nothing
+    changes: logits, differences and projections live in the first d coordinates), so that
+    instances of different d share one compiled simulation. Returns ``(instance, eigenvalues)``
+    per d. [reconstructed, :ref:`recovered-book-own`: the book's toy B]
+    """
+    dimensions = check.check_increasing_ints("dimensions", dimensions)
+    padded = max(dimensions) if padded_dimension is None else check.check_int(
+        "padded_dimension", padded_dimension, minimum=max(dimensions))
+    key_features, key_direction = jax.random.split(key)
+    direction = np.asarray(jax.random.normal(key_direction, (max(dimensions),),
+                                             dtype=jnp.float64))
+    rho = np.full(num_prompts, 1.0 / num_prompts)
+    starts = []
+    for d, (features, eigenvalues) in zip(dimensions, nested_features(
+            key_features, num_prompts, num_responses, dimensions, alpha), strict=True):
+        unit = direction[:d] / np.linalg.norm(direction[:d])
+        scores = features @ unit
+        theta0 = scale_for_kappa0(scores, kappa0, rho) * unit
+        modes = np.argmax(scores, axis=-1).astype(np.int32)
+        padding = ((0, 0), (0, 0), (0, padded - d))
+        start = linear(np.pad(features, padding), np.pad(theta0, (0, padded - d)),
+                                 target=modes, labels=modes, radius=radius)
+        starts.append((start, eigenvalues))
+    return starts
+
+
+def exponential_spectrum(dimension: int, alpha: float) -> np.ndarray:
+    """The eigenvalues ``nu_j = e^(-omega j)``, omega = ``alpha``, ``j = 1..d`` (Corollary 6.4,
+    S = 1)."""
+    check.check_int("dimension (d)", dimension, minimum=1)
+    alpha = check.check_positive("alpha (spectral decay rate)", alpha)
+    return np.exp(-alpha * np.arange(1, dimension + 1, dtype=float))
 
 
 # --------------------------------------------------------------------------------------------

@@ -55,8 +55,6 @@ N_VALUES = (100, 200, 400, 800, 1600, 3200)
 #: The rule beta = n^(-1/2) (first coordinate value of the ``beta`` axis; the second is the
 #: constant beta itself, e.g. "0.5").
 THEORY_BETA = "1/sqrt(n)"
-#: kappa_t at or below this multiple of its limit (1 here) counts as "start suppressed" (ch. 6).
-SUPPRESSION_FACTOR = 2.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -179,47 +177,6 @@ def _slopes(x, rows: np.ndarray, fit) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------
-# A model of toy A at small beta: coverage of the mode (the book's own, not the paper's)
-# --------------------------------------------------------------------------------------------
-
-
-def coverage_reaches_half(n, *, num_responses: int, kappa0) -> np.ndarray:
-    """Whether one reached round lifts the mode above probability 1/2 at ``beta = n^(-1/2)``:
-    ``b (1 + sqrt(n)/2) > log(K - 1)`` with b the bump height of kappa0 (the worst case of
-    :func:`srlm_kit.bounds.coverage_failure`, a pair of the mode and one other response).
-    [reconstructed, by algebra; :ref:`recovered-book-own`]"""
-    kappa0 = np.atleast_1d(np.asarray(kappa0, dtype=float))
-    height = np.asarray([bump_height_for_kappa0(value, num_responses) for value in kappa0])
-    n = np.asarray(n, dtype=float)
-    return height[:, None] * (1.0 + np.sqrt(n)[None, :] / 2.0) > math.log(num_responses - 1)
-
-
-def coverage_rounds(n, *, num_prompts: int, kappa0, factor: float = SUPPRESSION_FACTOR):
-    """The rounds the coverage model needs until kappa is at most ``factor`` (its limit being
-    1): with ``u = (1 - 2p(1 - p)/m)^n`` the per-round escape probability and
-    ``kappa_t ≈ 1 + (kappa0 - 1) u^t`` (reached prompts at kappa ≈ 1, the others at kappa0), the
-    smallest T with ``kappa_{T-1} <= factor``::
-
-        T = 1 + ceil( log((kappa0 - 1)/(factor - 1)) / (-n log(1 - 2p(1 - p)/m)) )
-
-    (T = 1 when kappa0 <= factor), the counterpart of :func:`rounds_to_suppress`.
-    For large kappa0 and m this is about ``1 + m kappa0 log(kappa0 - 1)/(2n)``.
-    [reconstructed, the book's analysis of toy A; :ref:`recovered-book-own`]
-    """
-    num_prompts = check.check_int("num_prompts (m)", num_prompts, minimum=1)
-    factor = check.check_open_interval("factor", factor, 1.0, math.inf)
-    n = np.asarray(n, dtype=float)
-    kappa0 = np.asarray(kappa0, dtype=float)
-    if np.any(n < 1) or np.any(kappa0 < 1):
-        raise ValueError("coverage_rounds needs n >= 1 and kappa0 >= 1")
-    mode = 1.0 / kappa0
-    per_round = -n * np.log1p(-2.0 * mode * (1.0 - mode) / num_prompts)
-    excess = np.log(np.maximum(kappa0 - 1.0, 1e-300) / (factor - 1.0))
-    steps = np.ceil(np.maximum(excess, 0.0) / per_round - 1e-12)
-    return np.where(kappa0 <= factor, 1.0, 1.0 + np.maximum(steps, 0.0))
-
-
-# --------------------------------------------------------------------------------------------
 # Chapter 5: the trajectories, level 1 and level 2
 # --------------------------------------------------------------------------------------------
 
@@ -284,7 +241,8 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
     at ``calibration = (kappa0, n, T)``
     (level 2, :func:`srlm_kit.checks.calibrate`); ``coverage_failure``, the coverage model of
     toy A (:func:`srlm_kit.bounds.coverage_failure`; ``level_two["coverage_model_valid"]``
-    says whether its condition :func:`coverage_reaches_half` holds at every grid point). Slopes:
+    says whether its condition :func:`srlm_kit.bounds.coverage_reaches_half` holds at every grid
+    point). Slopes:
     ``failure_slope_n`` and ``shape_slope_n`` over ``[kappa0, t]`` (least squares of log failure
     on log n, over the n with failure > 0; NaN with fewer than two), ``failure_slope_t``,
     ``shape_slope_t`` and
@@ -355,7 +313,8 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
     coverage = bounds.coverage_failure(
         np.asarray(n_values)[None, :, None], np.arange(T + 1)[None, None],
         num_prompts=num_prompts, mode_probability=1.0 / np.asarray(kappa0s)[:, None, None])
-    reaches_half = coverage_reaches_half(n_values, num_responses=num_responses, kappa0=kappa0s)
+    reaches_half = bounds.coverage_reaches_half(n_values, num_responses=num_responses,
+                                                kappa0=kappa0s)
 
     log_n = np.asarray(n_values, dtype=float)
     rounds = np.arange(1, T + 1, dtype=float)
@@ -540,7 +499,7 @@ READINGS = ("rounds 0..T", "rounds 1..T", "μ = 1")
 
 
 def rounds_to_suppress(kappa: np.ndarray, limit: float = 1.0,
-                       factor: float = SUPPRESSION_FACTOR) -> np.ndarray:
+                       factor: float = bounds.SUPPRESSION_FACTOR) -> np.ndarray:
     """The empirical counterpart of Corollary 5.7's threshold, per run (last axis = rounds 0..T).
 
     Theorem 5.3 bounds the failure after T rounds through ``kappa_{T-1}``, split as
@@ -574,7 +533,7 @@ def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: 
       every prompt's mode has been sampled), mean and band over seeds; NaN where some seed
       needed more rounds than the run had (``censored`` counts those seeds);
     * ``coverage_rounds`` over ``[kappa0, n]``: the rounds the coverage model of toy A needs
-      (:func:`coverage_rounds`, beta = n^(-1/2));
+      (:func:`srlm_kit.bounds.coverage_rounds`, beta = n^(-1/2));
     * ``mu_reading`` over ``[kappa0, n, reading]``: the minimum confidence under three readings
       of Definition 5.2, minima over seeds with ``beta = n^(-1/2)``: over rounds 0..T (the
       start included, the paper's "across all ... update rounds"), over rounds 1..T, and
@@ -618,7 +577,7 @@ def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: 
     stable = np.broadcast_to((1.0 / np.sqrt(mu_reading))[..., None],
                              mu_reading.shape + (T,))
     transient = np.sqrt(kappa0_grid[..., None]) * q ** ((rounds - 1.0) / 2.0)
-    predicted_rounds = coverage_rounds(n_grid[..., 0], num_prompts=num_prompts,
+    predicted_rounds = bounds.coverage_rounds(n_grid[..., 0], num_prompts=num_prompts,
                                        kappa0=kappa0_grid[..., 0])
     sqrt_kappa = np.sqrt(kappa[:, :, 0, :, :T])  # sqrt(kappa_{T-1}) for T = 1..T
     fields = {"rounds": rounds_band, "censored": censored, "coverage_rounds": predicted_rounds,
@@ -637,7 +596,7 @@ def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: 
         {"kappa0": kappa0s, "n": n_values, "beta": beta_rules(constant_beta),
          "reading": list(READINGS), "T": list(range(1, T + 1))},
         {name: (dims[name], values) for name, values in fields.items()},
-        attrs={"suppression_factor": SUPPRESSION_FACTOR, "seed": seed,
+        attrs={"suppression_factor": bounds.SUPPRESSION_FACTOR, "seed": seed,
                "num_prompts": num_prompts, "num_responses": num_responses, "seeds": seeds,
                "T": T, "constant_beta": constant_beta, "threshold": threshold})
 

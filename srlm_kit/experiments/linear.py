@@ -37,7 +37,6 @@ range the seeds reached. The algebra of the linear class is in :mod:`srlm_kit.th
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -47,7 +46,7 @@ import numpy as np
 import xarray as xr
 
 from srlm_kit import _validation as check
-from srlm_kit import bounds, dynamics, instances, metrics
+from srlm_kit import bounds, dynamics, instances
 from srlm_kit.experiments.common import band, labelled_grid, running_min_over_seeds
 
 #: Toy B: prompts, responses per prompt, feature dimension.
@@ -218,120 +217,6 @@ def population_exit_round(radius_ratio, beta) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------
-# Starting points
-# --------------------------------------------------------------------------------------------
-
-
-@jax.jit
-def _condition_number_at(scores, rho, scale):
-    return metrics.condition_number(scale * scores, rho)
-
-
-def scale_for_kappa0(scores, kappa0: float, rho=None, *, tolerance: float = 1e-10) -> float:
-    """The scale s > 0 at which the policy with logits ``s * scores`` has condition number
-    ``kappa0``.
-
-    ``scores`` is an ``(m, K)`` table, e.g. ``<u, phi(x, y)>`` for a direction u. Each prompt's
-    top probability ``1/sum_y exp(s(z_y - z_max))`` increases with s, so ``kappa`` decreases from
-    K (at s = 0) towards ``E_x[1/#modes(x)]`` as s grows; bisection on s to a relative
-    ``tolerance``. ValueError unless ``kappa0`` lies strictly between those two limits.
-    """
-    scores_np = check.check_finite_array("scores", scores, ndim=2)
-    m, num_responses = scores_np.shape
-    rho = np.full(m, 1.0 / m) if rho is None else check.check_distribution("rho", rho, size=m)
-    kappa0 = check.check_positive("kappa0", kappa0)
-    ties = np.sum(np.isclose(scores_np, scores_np.max(axis=1, keepdims=True), rtol=0,
-                             atol=1e-12), axis=1)
-    lowest = float(np.sum(rho / ties))
-    if not lowest < kappa0 < num_responses:
-        raise ValueError(f"kappa0 must lie strictly between {lowest} (the limit of a large "
-                         f"scale) and K = {num_responses}, got {kappa0}")
-    scores_jax, rho_jax = jnp.asarray(scores_np, dtype=jnp.float64), jnp.asarray(rho)
-
-    def kappa_at(scale: float) -> float:
-        return float(_condition_number_at(scores_jax, rho_jax, scale))
-
-    low, high = 0.0, 1.0
-    while kappa_at(high) > kappa0:
-        low, high = high, 2.0 * high
-    while high - low > tolerance * high:
-        middle = 0.5 * (low + high)
-        low, high = (middle, high) if kappa_at(middle) > kappa0 else (low, middle)
-    return 0.5 * (low + high)
-
-
-def nested_features(key, num_prompts: int, num_responses: int, dimensions: Sequence[int],
-                    alpha: float | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Features of several dimensions from one Gaussian draw, nested in their coordinates.
-
-    One standard normal array of shape ``(m, K, max(dimensions))`` is drawn with ``key``; the
-    features of dimension d are built from its first d coordinates exactly as
-    :func:`srlm_kit.instances.random_unit_features` (``alpha=None``: each vector normalised to
-    norm 1; covariance ``I/d``) or :func:`srlm_kit.instances.decaying_spectrum_features`
-    (coordinate j scaled by ``exp(-alpha j / 2)``, then all divided by the largest norm) build
-    theirs, so that at the largest d they *are* those functions' features for ``key``. Sharing
-    the draw makes the instances of different d common random numbers. Returns a list of
-    ``(features, eigenvalues)``, one per d (NumPy; eigenvalues of the covariance
-    ``E[phi phi^T]``). [reconstructed, :ref:`recovered-cor-6-4`, :ref:`recovered-book-own`]
-    """
-    dimensions = check.check_increasing_ints("dimensions", dimensions)
-    check.check_int("m (number of prompts)", num_prompts, minimum=1)
-    check.check_int("K (number of responses)", num_responses, minimum=2)
-    if alpha is not None:
-        alpha = check.check_positive("alpha (spectral decay rate)", alpha)
-    raw = np.asarray(jax.random.normal(key, (num_prompts, num_responses, max(dimensions)),
-                                       dtype=jnp.float64))
-    out = []
-    for d in dimensions:
-        part = raw[..., :d]
-        if alpha is None:
-            out.append((part / np.linalg.norm(part, axis=-1, keepdims=True),
-                        np.full(d, 1.0 / d)))
-        else:
-            scales = np.exp(-0.5 * alpha * np.arange(d, dtype=np.float64))
-            scaled = part * scales
-            largest = np.max(np.linalg.norm(scaled, axis=-1))
-            out.append((scaled / largest, scales**2 / largest**2))
-    return out
-
-
-def linear_starts(key, *, num_prompts: int, num_responses: int, dimensions: Sequence[int],
-                  kappa0: float, alpha: float | None = None,
-                  padded_dimension: int | None = None, radius: float = math.inf
-                  ) -> list[tuple[instances.LinearInstance, np.ndarray]]:
-    """Linear instances of several dimensions, each with initial condition number ``kappa0``.
-
-    Features from :func:`nested_features` (``split(key)[0]``); ``theta_0 = s u_d`` with ``u_d``
-    the first d coordinates of one standard normal vector (``split(key)[1]``), normalised, and s
-    from :func:`scale_for_kappa0`. The target and the external labels are the initial modes, so
-    that ``agreement`` measures how many prompts keep their initial mode.
-    ``padded_dimension`` appends zero coordinates to every feature and to ``theta_0`` (nothing
-    changes: logits, differences and projections live in the first d coordinates), so that
-    instances of different d share one compiled simulation. Returns ``(instance, eigenvalues)``
-    per d. [reconstructed, :ref:`recovered-book-own`: the book's toy B]
-    """
-    dimensions = check.check_increasing_ints("dimensions", dimensions)
-    padded = max(dimensions) if padded_dimension is None else check.check_int(
-        "padded_dimension", padded_dimension, minimum=max(dimensions))
-    key_features, key_direction = jax.random.split(key)
-    direction = np.asarray(jax.random.normal(key_direction, (max(dimensions),),
-                                             dtype=jnp.float64))
-    rho = np.full(num_prompts, 1.0 / num_prompts)
-    starts = []
-    for d, (features, eigenvalues) in zip(dimensions, nested_features(
-            key_features, num_prompts, num_responses, dimensions, alpha), strict=True):
-        unit = direction[:d] / np.linalg.norm(direction[:d])
-        scores = features @ unit
-        theta0 = scale_for_kappa0(scores, kappa0, rho) * unit
-        modes = np.argmax(scores, axis=-1).astype(np.int32)
-        padding = ((0, 0), (0, 0), (0, padded - d))
-        start = instances.linear(np.pad(features, padding), np.pad(theta0, (0, padded - d)),
-                                 target=modes, labels=modes, radius=radius)
-        starts.append((start, eigenvalues))
-    return starts
-
-
-# --------------------------------------------------------------------------------------------
 # Experiment 1: toy B, d larger than n
 # --------------------------------------------------------------------------------------------
 
@@ -344,10 +229,11 @@ def _with_round_zero(values: np.ndarray, fill: float) -> np.ndarray:
 def toy_b_start(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                 num_responses: int = NUM_RESPONSES, dimension: int = DIMENSION,
                 kappa0: float = KAPPA0) -> instances.LinearInstance:
-    """The start of :func:`linear_rounds` for the same arguments: :func:`linear_starts` with
+    """The start of :func:`linear_rounds` for the same arguments:
+    :func:`srlm_kit.instances.linear_starts` with
     random unit features from ``jax.random.split(jax.random.key(seed))[0]``."""
     key_start, _ = jax.random.split(jax.random.key(seed))
-    ((start, _),) = linear_starts(key_start, num_prompts=num_prompts,
+    ((start, _),) = instances.linear_starts(key_start, num_prompts=num_prompts,
                                   num_responses=num_responses, dimensions=[dimension],
                                   kappa0=kappa0)
     return start
@@ -494,8 +380,9 @@ def linear_dimension_sweep(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     Two spectra (coordinate ``spectrum``): ``"isotropic"`` (random unit features, covariance
     ``I/d``) and ``"exponential"`` (:func:`srlm_kit.instances.decaying_spectrum_features` with
     decay rate ``alpha``). For each spectrum and d, ``draws`` independent instances
-    (:func:`linear_starts` with ``kappa(pi_0) = kappa0``: the d's of one draw are nested,
-    :func:`nested_features`, and padded to the largest d so that one compiled simulation serves
+    (:func:`srlm_kit.instances.linear_starts` with ``kappa(pi_0) = kappa0``: the d's of one draw
+    are nested, :func:`srlm_kit.instances.nested_features`, and padded to the largest d so that one
+    compiled simulation serves
     all), each run for ``seeds`` seeds; key ``jax.random.key(seed)``.
 
     Fields over ``[spectrum, d, t]``: ``failure`` (with a ``band`` axis) over draws and seeds;
@@ -525,7 +412,7 @@ def linear_dimension_sweep(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     mu_min, gamma_min, kappa_start, largest_norm = (np.zeros(grid_shape) for _ in range(4))
     for draw, draw_key in enumerate(jax.random.split(key_starts, draws)):
         for spectrum, name in enumerate(SPECTRA):
-            starts = linear_starts(draw_key, num_prompts=num_prompts,
+            starts = instances.linear_starts(draw_key, num_prompts=num_prompts,
                                    num_responses=num_responses, dimensions=dimensions,
                                    kappa0=kappa0, alpha=None if name == "isotropic" else alpha)
             for d_index, (start, eigenvalues) in enumerate(starts):
@@ -580,14 +467,6 @@ def linear_dimension_sweep(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
 EFFECTIVE_DIMENSIONS = tuple(sorted({int(round(10 ** (k / 5))) for k in range(21)}))
 
 
-def exponential_spectrum(dimension: int, alpha: float) -> np.ndarray:
-    """The eigenvalues ``nu_j = e^(-omega j)``, omega = ``alpha``, ``j = 1..d`` (Corollary 6.4,
-    S = 1)."""
-    check.check_int("dimension (d)", dimension, minimum=1)
-    alpha = check.check_positive("alpha (spectral decay rate)", alpha)
-    return np.exp(-alpha * np.arange(1, dimension + 1, dtype=float))
-
-
 def effective_dimension_grid(*, seed: int = 0, alphas: Sequence[float] = (0.03, 0.1, 0.3, 1.0),
                              n_values: Sequence[int] = (100, 1000, 10_000, 100_000),
                              dimensions: Sequence[int] = EFFECTIVE_DIMENSIONS) -> xr.Dataset:
@@ -608,7 +487,7 @@ def effective_dimension_grid(*, seed: int = 0, alphas: Sequence[float] = (0.03, 
     shape = (len(alphas), len(n_values), len(dimensions))
     deff, termwise, bound = (np.zeros(shape) for _ in range(3))
     for i, alpha in enumerate(alphas):
-        spectrum = exponential_spectrum(max(dimensions), alpha)
+        spectrum = instances.exponential_spectrum(max(dimensions), alpha)
         for j, n in enumerate(n_values):
             for k, d in enumerate(dimensions):
                 deff[i, j, k] = bounds.effective_dimension(spectrum[:d], 1.0 / n)

@@ -80,6 +80,8 @@ SIGNIFICANT_DIGITS = 4
 
 #: Default colours (Okabe-Ito, distinguishable with the common colour-vision deficiencies).
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+#: The colour of reference lines and curves drawn for comparison.
+GREY = "#999999"
 
 _VISUALLY_HIDDEN = ("position:absolute;width:1px;height:1px;padding:0;margin:-1px;"
                     "overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0")
@@ -357,6 +359,30 @@ def coordinates(result: xr.Dataset, dim: str) -> list:
     if dim not in result.dims:
         raise ValueError(f"{dim!r} is not a dimension of the result ({sorted(result.dims)})")
     return result[dim].values.tolist()
+
+
+def index_of(values, wanted) -> int:
+    """The position of ``wanted`` in ``values``, or 0 when it is absent (a slider's default)."""
+    values = list(values)
+    return values.index(wanted) if wanted in values else 0
+
+
+def rounds_slider(result: xr.Dataset, label: str = "after T rounds, T = ") -> Slider:
+    """A slider over the rounds ``t >= 1`` of ``result``, starting at the last one."""
+    rounds = [t for t in coordinates(result, "t") if t >= 1]
+    return Slider("t", label, values=rounds, active=len(rounds) - 1)
+
+
+def horizontal_line(x_values, level: float, name: str) -> go.Scatter:
+    """A grey dotted reference line at ``level`` across the range of ``x_values``."""
+    return go.Scatter(x=[x_values[0], x_values[-1]], y=[level, level], mode="lines", name=name,
+                      line={"color": GREY, "dash": "dot", "width": 1.5}, hoverinfo="skip")
+
+
+def powers_of_ten(figure: SliderFigure) -> SliderFigure:
+    """Label the logarithmic y-axis ticks as powers of ten (not SI prefixes such as 1μ, 1n)."""
+    figure.figure.update_yaxes(exponentformat="power")
+    return figure
 
 
 def _coordinate_index(result: xr.Dataset, dim: str, value) -> int:

@@ -6,17 +6,18 @@ Each builder takes the experiment's result, which records its experiment and key
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import xarray as xr
 
-from srlm_kit.figures.core import PALETTE, Curve, Slider, SliderFigure, coordinates, grid_figure
-
-_GREY = "#999999"
-
-
-def _horizontal(x_values, level: float, name: str) -> go.Scatter:
-    return go.Scatter(x=[x_values[0], x_values[-1]], y=[level, level], mode="lines", name=name,
-                      line={"color": _GREY, "dash": "dot", "width": 1.5}, hoverinfo="skip")
+from srlm_kit.figures.core import (
+    GREY,
+    PALETTE,
+    Curve,
+    Slider,
+    SliderFigure,
+    coordinates,
+    grid_figure,
+    horizontal_line,
+)
 
 
 def greedy_trap(result: xr.Dataset, *,
@@ -47,7 +48,7 @@ def greedy_trap(result: xr.Dataset, *,
             Curve("optimal sequence y*", "optimal", mode="markers", color=PALETTE[2]),
             Curve("greedy decoding's output", "greedy", mode="markers", color=PALETTE[1]),
         ],
-        static_traces=[_horizontal(labels, 0.5, "probability 1/2")],
+        static_traces=[horizontal_line(labels, 0.5, "probability 1/2")],
         x_title="sequence y = (y₁, y₂, y₃)", y_title="probability", y_range=[0, 0.55],
         description=description, caption=caption, div_id=div_id)
     markers = ({"size": 7}, {"size": 11, "symbol": "circle-open", "line": {"width": 2}},
@@ -76,7 +77,7 @@ def condition_number_family(result: xr.Dataset, *,
         result, x="temperature",
         sliders=[Slider("K", "number of responses K = ", active=2)],
         curves=[
-            Curve("K − 1", "ceiling", dash="dash", color=_GREY, mode="lines"),
+            Curve("K − 1", "ceiling", dash="dash", color=GREY, mode="lines"),
             Curve("1/μ − 1", "inverse_mu_minus_one", color=PALETTE[3]),
             Curve("κ − 1", "kappa_minus_one", color=PALETTE[0]),
             Curve("failure probability P[max_y π(y|x) ≤ 1/2]", "failure", color=PALETTE[1]),
@@ -109,6 +110,6 @@ def lemma_c1_thresholds(result: xr.Dataset, *,
                                 band_name="right side: ± 1 sd over seeds", color=PALETTE[1],
                                 dash="dash"),
         ],
-        static_traces=[_horizontal(thresholds, 1.0, "probability 1")],
+        static_traces=[horizontal_line(thresholds, 1.0, "probability 1")],
         x_title="threshold s", y_title="probability / bound", y_range=[0, 2.0],
         description=description, caption=caption, div_id=div_id)

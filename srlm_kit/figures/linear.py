@@ -222,7 +222,7 @@ class LinearExplorer:
     :func:`srlm_kit.experiments.linear.simulate_linear`, and the exact update of
     :func:`srlm_kit.dynamics.run`), and the coverage of R^d by the sampled differences with the
     fraction of the exact step each round captures. The instances of every d come from one
-    draw (:func:`srlm_kit.experiments.linear.linear_starts`, nested and padded to the largest
+    draw (:func:`srlm_kit.instances.linear_starts`, nested and padded to the largest
     d), and every run is compiled at the engine's shape for the largest n
     (:func:`srlm_kit.dynamics.padded_shape`), so moving a slider never recompiles; with the
     defaults, the instance at d = 200 and the runs are those of the chapter's experiment
@@ -237,12 +237,12 @@ class LinearExplorer:
         import plotly.graph_objects as go
         from plotly.subplots import make_subplots
 
-        from srlm_kit.experiments import linear
+        from srlm_kit import instances
 
         self.dimensions, self.n_values = [int(d) for d in dimensions], [int(n) for n in n_values]
         self.T, self.seeds = int(T), int(seeds)
         key_start, self.run_key = jax.random.split(jax.random.key(seed))
-        self.starts = {d: start for d, (start, _) in zip(self.dimensions, linear.linear_starts(
+        self.starts = {d: start for d, (start, _) in zip(self.dimensions, instances.linear_starts(
             key_start, num_prompts=num_prompts, num_responses=num_responses,
             dimensions=self.dimensions, kappa0=kappa0), strict=True)}
         common = {"continuous_update": False, "style": {"description_width": "initial"},

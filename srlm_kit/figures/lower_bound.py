@@ -10,15 +10,19 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import xarray as xr
 
-from srlm_kit.figures.core import PALETTE, Curve, Slider, SliderFigure, coordinates, grid_figure
+from srlm_kit.figures.core import (
+    GREY,
+    PALETTE,
+    Curve,
+    Slider,
+    SliderFigure,
+    coordinates,
+    grid_figure,
+    horizontal_line,
+)
 
-_GREY = "#999999"
 _BLACK = "#000000"
 
-
-def _horizontal(x_values, level: float, name: str) -> go.Scatter:
-    return go.Scatter(x=[x_values[0], x_values[-1]], y=[level, level], mode="lines", name=name,
-                      line={"color": _GREY, "dash": "dot", "width": 1.5}, hoverinfo="skip")
 
 
 def single_step_failure(result: xr.Dataset, *,
@@ -90,9 +94,9 @@ def lower_bound_forms(result: xr.Dataset, *,
                   color=PALETTE[2], dash="dot", mode="lines"),
             Curve("reviewer's form: √(κ₀log|Π| / (n log(nκ₀/log|Π|)))", "reviewer",
                   color=PALETTE[3], dash="dashdot", mode="lines"),
-            Curve("rate √(κ₀log|Π|/n)", "rate", color=_GREY, mode="lines", width=1.5),
+            Curve("rate √(κ₀log|Π|/n)", "rate", color=GREY, mode="lines", width=1.5),
         ],
-        static_traces=[_horizontal(n_values, 1.0, "probability 1")],
+        static_traces=[horizontal_line(n_values, 1.0, "probability 1")],
         x_title="samples n", y_title="lower bound ε (constant 1)",
         log_x=True, log_y=True, description=description, caption=caption, div_id=div_id)
 
@@ -118,7 +122,7 @@ def lower_bound_sample_sizes(result: xr.Dataset, *,
         curves=[Curve(f"n at which the bound reaches {level:g}", "n_needed",
                       fixed={"level": level}, color=PALETTE[index])
                 for index, level in enumerate(levels)]
-        + [Curve("n = κ₀", "n_equals_kappa0", color=_GREY, dash="dash", mode="lines")],
+        + [Curve("n = κ₀", "n_equals_kappa0", color=GREY, dash="dash", mode="lines")],
         x_title="initial condition number κ₀ (= 2^L for the α = 1/2 model)",
         y_title="samples n", log_x=True, log_y=True, description=description,
         caption=caption, div_id=div_id)
@@ -130,7 +134,7 @@ class HardInstanceExplorer:
     Sliders for the informative mass ``Delta``, the number of informative responses ``M`` and
     ``beta``; the figure shows the failure probability after one round against ``n`` (mean and
     band over ``seeds`` simulated runs, :func:`srlm_kit.dynamics.run`) beside the exact
-    expectation of :func:`srlm_kit.experiments.lower_bound.expected_failure`, and a line of text
+    expectation of :func:`srlm_kit.bounds.hard_instance_expected_failure`, and a line of text
     gives ``kappa_0``, ``1/mu``, ``log|Pi|`` and whether the one-pair mechanism holds at this
     beta. Every instance is padded to ``shape`` and every n runs at the engine's shape for it,
     so moving a slider never recompiles the simulation (pass the ``padded_shape`` of the
@@ -138,16 +142,16 @@ class HardInstanceExplorer:
     numbers).
     """
 
-    def __init__(self, *, d: int = 20, shape: tuple[int, int] = (21, 289),
+    def __init__(self, *, k: int = 20, shape: tuple[int, int] = (21, 289),
                  n_values=(50, 100, 200, 400, 800, 1600, 3200, 6400, 12800),
                  seeds: int = 16, seed: int = 0):
         import ipywidgets as widgets
         import jax
 
-        if shape[0] < d + 1 or shape[1] < 4:
-            raise ValueError(f"shape must have at least d + 1 = {d + 1} rows and 4 columns, "
+        if shape[0] < k + 1 or shape[1] < 4:
+            raise ValueError(f"shape must have at least k + 1 = {k + 1} rows and 4 columns, "
                              f"got {shape}")
-        self.d, self.shape, self.n_values = d, tuple(shape), [int(n) for n in n_values]
+        self.k, self.shape, self.n_values = k, tuple(shape), [int(n) for n in n_values]
         self.seeds = int(seeds)
         self.instance_key, self.run_key = jax.random.split(jax.random.key(seed))
         common = {"continuous_update": False, "style": {"description_width": "initial"},
@@ -189,10 +193,10 @@ class HardInstanceExplorer:
         """Failure after one round for every n: simulated runs and the exact expectation."""
         import numpy as np
 
-        from srlm_kit import dynamics, instances, metrics
+        from srlm_kit import bounds, dynamics, instances, metrics
         from srlm_kit.experiments import lower_bound
 
-        start = instances.hard_instance(self.instance_key, self.d, M, Delta)
+        start = instances.hard_instance(self.instance_key, self.k, M, Delta)
         padded = lower_bound._pad(start, *self.shape)  # compiled once per shape
         runs = np.asarray([np.asarray(dynamics.run(
             self.run_key, padded, n=n, T=1, beta=beta, seeds=self.seeds).failure)[:, 1]
@@ -202,12 +206,12 @@ class HardInstanceExplorer:
             "n": self.n_values, "mean": mean.tolist(),
             "lower": np.maximum(mean - std, runs.min(axis=1)).tolist(),
             "upper": np.minimum(mean + std, runs.max(axis=1)).tolist(),
-            "expected": lower_bound.expected_failure(self.n_values, d=self.d, M=M,
-                                                     Delta=Delta).tolist(),
+            "expected": bounds.hard_instance_expected_failure(self.n_values, k=self.k, M=M,
+                                                              Delta=Delta).tolist(),
             "kappa0": float(metrics.condition_number(start.logits, start.rho)),
             "inverse_mu": 1.0 / float(metrics.min_confidence(start.logits, start.rho)),
-            "log_class_size": self.d * float(np.log(M)),
-            "mechanism": lower_bound.mechanism_holds(M, beta),
+            "log_class_size": self.k * float(np.log(M)),
+            "mechanism": bounds.hard_instance_mechanism_holds(M, beta),
         }
 
     def update(self) -> None:
@@ -223,7 +227,7 @@ class HardInstanceExplorer:
                      if data["mechanism"] else "β too large for the one-pair mechanism: the "
                      "exact expectation does not apply")
         self.status.value = (f"κ₀ = {data['kappa0']:.3f}, 1/μ = {data['inverse_mu']:.1f}, "
-                             f"log|Π| = d log M = {data['log_class_size']:.1f}; {mechanism}")
+                             f"log|Π| = k log M = {data['log_class_size']:.1f}; {mechanism}")
         self.data = data
 
     def _repr_mimebundle_(self, **kwargs):
