@@ -678,48 +678,49 @@ def autoregressive_constant_top(vocabulary: int, length: int, alpha: float
     return autoregressive(_constant_steps(row, length))
 
 
-def autoregressive_trap(vocabulary: int, length: int, p: float, epsilon: float
+def autoregressive_trap(vocabulary: int, length: int, p: float, lead: float
                         ) -> AutoregressiveModel:
     """The greedy-decoding trap of Proposition 4.3 (paper App. E).
 
     The optimal sequence is ``y* = (1, 1, ..., 1)`` and the trap token is ``v_trap = 0``. The
-    first step puts ``p`` on token 1, ``p' = p + epsilon`` on token 0 and spreads the rest
-    ``1 - 2p - epsilon`` evenly over tokens ``2..V-1``. After the prefix ``(1)``, every later
+    first step puts ``p`` on token 1, ``p' = p + lead`` on token 0 (``lead`` is the trap token's
+    lead ``p' - p``) and spreads the rest
+    ``1 - 2p - lead`` evenly over tokens ``2..V-1``. After the prefix ``(1)``, every later
     step continues ``y*`` with probability 1, so ``pi(y*) = p``. After any other prefix the
     continuation is uniform over the ``V`` tokens, so a sequence that starts with ``v_trap`` has
-    probability ``(p + epsilon) V^-(L-1) < p``. Greedy decoding takes ``v_trap`` first and returns
+    probability ``(p + lead) V^-(L-1) < p``. Greedy decoding takes ``v_trap`` first and returns
     ``(0, 0, ..., 0)``, at Hamming distance ``L`` from ``y*``.
 
-    Checked here (ValueError otherwise): ``0 < p <= 1/2``, ``epsilon > 0``,
-    ``2p + epsilon <= 1`` (with ``V = 2`` exactly 1), every other first token below ``p`` (so
+    Checked here (ValueError otherwise): ``0 < p <= 1/2``, ``lead > 0``,
+    ``2p + lead <= 1`` (with ``V = 2`` exactly 1), every other first token below ``p`` (so
     ``v_trap`` is the first-step argmax and 1 the runner-up), ``L >= 2`` and every sequence other
     than ``y*`` strictly less likely than ``p`` (``y*`` is the unique argmax).
     Statement [quoted, v2 text]; numbers [reconstructed, from the prose; :ref:`recovered-failure`].
     The uniform continuation is the kit's choice of "every continuation has maximal conditional
-    probability below p/(p + epsilon)".
+    probability below p/(p + lead)".
     """
     check.check_int("V (vocabulary size)", vocabulary, minimum=2)
     check.check_int("L (sequence length)", length, minimum=2)
     p = check.check_interval("p (probability of the optimal sequence)", p, 0.0, 0.5)
-    epsilon = check.check_positive("epsilon (the trap's lead)", epsilon)
+    lead = check.check_positive("lead (the trap token's lead p' - p)", lead)
     if p <= 0:
         raise ValueError("p (probability of the optimal sequence) must be > 0")
-    rest = 1.0 - 2.0 * p - epsilon
+    rest = 1.0 - 2.0 * p - lead
     if rest < -1e-12 or (vocabulary == 2 and abs(rest) > 1e-12):
-        raise ValueError(f"p and epsilon must satisfy 2p + epsilon <= 1 (= 1 when V = 2), "
-                         f"got 2p + epsilon = {2 * p + epsilon}")
+        raise ValueError(f"p and lead must satisfy 2p + lead <= 1 (= 1 when V = 2), "
+                         f"got 2p + lead = {2 * p + lead}")
     rest = max(rest, 0.0)
     other = rest / (vocabulary - 2) if vocabulary > 2 else 0.0
     if other >= p:
         raise ValueError(f"the first-step probability of every token other than 0 and 1, "
-                         f"(1 - 2p - epsilon)/(V - 2) = {other}, must be below p = {p}")
+                         f"(1 - 2p - lead)/(V - 2) = {other}, must be below p = {p}")
     continuation = vocabulary ** -(length - 1)
-    if (p + epsilon) * continuation >= p:
+    if (p + lead) * continuation >= p:
         raise ValueError(f"a sequence starting with the trap token has probability "
-                         f"(p + epsilon) V^-(L-1) = {(p + epsilon) * continuation}, which must be "
+                         f"(p + lead) V^-(L-1) = {(p + lead) * continuation}, which must be "
                          f"below p = {p}: take a longer sequence or a larger vocabulary")
     first = np.full(vocabulary, other)
-    first[0], first[1] = p + epsilon, p
+    first[0], first[1] = p + lead, p
     uniform_row = np.full(vocabulary, 1.0 / vocabulary)
     tables = [first[None, :]]
     for step in range(1, length):

@@ -140,9 +140,9 @@ def test_reference_sources_cover_every_public_module():
 def test_module_groups_follow_the_parts_of_the_book():
     """Grouping by the part that first uses a module's experiments, on known modules."""
     groups = _catalogue().module_groups()
-    assert "srlm_kit.experiments.limits" in groups["experiments_part_4"]  # chapter 9
+    assert "srlm_kit.experiments.pooling" in groups["experiments_part_4"]  # chapter 9
     assert "srlm_kit.experiments.explorer" in groups["experiments_part_4"]  # the gallery
-    assert "srlm_kit.experiments.setup" in groups["experiments_parts_1_2"]  # chapter 2
+    assert "srlm_kit.experiments.sharpening" in groups["experiments_parts_1_2"]  # chapter 2
 
 
 def test_every_public_function_and_class_has_a_docstring():

@@ -13,7 +13,7 @@ import numpy as np
 from scipy import stats
 
 from srlm_kit import dynamics, instances
-from srlm_kit.experiments.explorer import bump_height_for_kappa0
+from srlm_kit.instances import bump_height_for_kappa0
 from srlm_kit.widgets import SEED_BLOCK, Explorer, default_key
 
 

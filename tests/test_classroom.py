@@ -615,17 +615,16 @@ def test_claims_of_assignment_5():
     (constant 1) is above the simulated failure at every n, above Delta at the smallest n, and
     orders of magnitude above the simulated failure at the largest."""
     from srlm_kit import bounds
-    from srlm_kit.experiments import lower_bound
 
-    d, M, Delta = 20, 40, 0.2
-    assert lower_bound.mechanism_holds(M, 0.05)
-    hard = instances.hard_instance(jax.random.key(0), d=d, M=M, Delta=Delta)
+    k, M, Delta = 20, 40, 0.2
+    assert bounds.hard_instance_mechanism_holds(M, 0.05)
+    hard = instances.hard_instance(jax.random.key(0), k=k, M=M, Delta=Delta)
     n_values = np.array([200, 800, 1600, 3200, 6400, 12800])
     grid = dynamics.run_grid(jax.random.key(1), instances.stack([hard]), n_values, [0.05], T=1,
                              seeds=16)
     simulated = np.asarray(grid.failure)[0, :, 0, :, 1].mean(axis=-1)
     kappa0 = float(metrics.condition_number(hard.logits, hard.rho))
-    bound = bounds.theorem_4_1_lower_bound(n_values, kappa0, d * np.log(M))
+    bound = bounds.theorem_4_1_lower_bound(n_values, kappa0, k * np.log(M))
     assert np.all(simulated < bound)
     assert bound[0] > Delta
     assert simulated[-1] < bound[-1] / 100

@@ -23,8 +23,10 @@ import xarray as xr
 import reference_numpy as ref
 from srlm_kit import bounds, cli, dynamics, instances, metrics, theory
 from srlm_kit.cli import dataset_json
-from srlm_kit.experiments import EXPERIMENTS, beyond
-from srlm_kit.figures import beyond as figures
+from srlm_kit.experiments import EXPERIMENTS, common, judges, near_ties, sharpening
+from srlm_kit.figures import judges as judge_figures
+from srlm_kit.figures import near_ties as near_tie_figures
+from srlm_kit.figures import sharpening as sharpening_figures
 from srlm_kit.figures.core import expected_traces
 
 #: Small shapes shared by every experiment run here (one compiled simulation for all of them).
@@ -62,7 +64,7 @@ def test_condition_excess_is_kappa_minus_one_and_exact_where_kappa_rounds_to_one
 @pytest.mark.parametrize("beta", [0.1, 0.5, 2.0])
 def test_population_logits_are_the_reference_exact_update_and_the_bump_closed_form(beta):
     start = instances.bump(4, 6, math.log(2))
-    iterates = beyond.population_logits(start.logits, beta, 4)
+    iterates = common.population_logits(start.logits, beta, 4)
     current = np.asarray(start.logits)
     for t in range(5):
         np.testing.assert_allclose(iterates[t], ref.log_softmax(current), atol=1e-10)
@@ -89,8 +91,8 @@ def test_bump_derivation_evaluates_to_the_closed_form_and_its_ratio_is_one_plus_
     assert sp.simplify(decrease.rhs - sp.log(1 + sp.sqrt(theory.n * theory.mu)) / 2) == 0
 
 
-def test_near_tie_start_has_margin_epsilon_and_irrationally_spaced_competitors():
-    start = beyond.near_tie(5, 8, 4, 0.01, height=3.0)
+def test_near_tie_start_has_margin_gamma0_and_irrationally_spaced_competitors():
+    start = instances.near_tie(5, 8, 4, 0.01, height=3.0)
     logits = np.asarray(start.logits)
     assert float(metrics.margin(start.logits, start.rho)) == pytest.approx(0.01, rel=1e-9)
     assert np.array_equal(np.argmax(logits, axis=1), np.arange(5) % 8)
@@ -102,16 +104,16 @@ def test_near_tie_start_has_margin_epsilon_and_irrationally_spaced_competitors()
 
 def test_near_tie_rounds_value_is_the_derivation_and_suffices_for_the_exact_update():
     derivation = theory.near_tie_rounds()
-    K, epsilon, c = (sp.Symbol("K", positive=True, integer=True),
-                     sp.Symbol("gamma_0", positive=True), sp.Symbol("c", positive=True))
-    formula = sp.lambdify((K, epsilon, c), derivation.result.rhs, "numpy")
-    for eps in (1e-4, 0.03, 0.5):
-        expected = beyond.near_tie_rounds_value(20, eps, 0.5)
-        assert formula(20, eps, 3.0) == pytest.approx(float(expected), rel=1e-12)
+    K, gamma0, c = (sp.Symbol("K", positive=True, integer=True),
+                    sp.Symbol("gamma_0", positive=True), sp.Symbol("c", positive=True))
+    formula = sp.lambdify((K, gamma0, c), derivation.result.rhs, "numpy")
+    for margin in (1e-4, 0.03, 0.5):
+        expected = bounds.near_tie_rounds_value(20, margin, 0.5)
+        assert formula(20, margin, 3.0) == pytest.approx(float(expected), rel=1e-12)
         # After the first whole number of rounds above it, no prompt fails (exact update).
-        start = beyond.near_tie(4, 20, 5, eps)
+        start = instances.near_tie(4, 20, 5, margin)
         rounds = math.floor(float(expected)) + 1
-        final = beyond.population_logits(start.logits, 0.5, rounds)[-1]
+        final = common.population_logits(start.logits, 0.5, rounds)[-1]
         assert float(metrics.failure_probability(final, start.rho)) == 0.0
 
 
@@ -144,7 +146,7 @@ def test_coverage_law_matches_simulated_failure_within_sampling_error():
     start = instances.bump(m, K, math.log(2))
     p = float(np.exp(np.max(ref.log_softmax(np.asarray(start.logits))[0])))
     n, calls = 30, 24  # 24 calls of 3 seeds at the shared small shapes: 72 runs
-    failures = np.concatenate([np.asarray(beyond.simulate(
+    failures = np.concatenate([np.asarray(common.simulate(
         jax.random.key(100 + call), start, n=n, beta=0.01, T=T, seeds=SMALL["seeds"]).failure)
         for call in range(calls)])
     seeds = failures.shape[0]
@@ -164,7 +166,7 @@ def test_dominance_condition_is_the_worst_case_of_the_reference_update(beta):
     logits[0, 0] = b
     updated = ref.probs(ref.erm_update(logits, np.array([0]), np.array([0]), np.array([1]),
                                        beta))
-    assert bool(beyond.dominant_after_cover(K, b, beta)) == (updated[0].max() > 0.5)
+    assert bool(bounds.dominant_after_cover(K, b, beta)) == (updated[0].max() > 0.5)
 
 
 def test_favourite_is_correct_is_the_brute_force_condition():
@@ -175,7 +177,7 @@ def test_favourite_is_correct_is_the_brute_force_condition():
     for bias in (0.0, 0.7, 1.3, 4.0):
         hacked = np.array([any(bias * (length[x, y] - length[x, truth[x]]) > 1
                                for y in range(7)) for x in range(40)])
-        np.testing.assert_array_equal(beyond.favourite_is_correct(quality, length, bias), ~hacked)
+        np.testing.assert_array_equal(bounds.favourite_is_correct(quality, length, bias), ~hacked)
 
 
 def test_judge_composition_many_rounds_equal_one_round_at_beta_over_t():
@@ -183,7 +185,7 @@ def test_judge_composition_many_rounds_equal_one_round_at_beta_over_t():
     # round at beta/T (compared with the reference Gibbs policy pi_0 exp(T r/beta)).
     rng = np.random.default_rng(6)
     logits, reward = rng.normal(size=(3, 5)), rng.normal(size=(3, 5))
-    many = beyond.population_logits(logits, 0.4, 7, reward)[-1]
+    many = common.population_logits(logits, 0.4, 7, reward)[-1]
     gibbs = ref.probs(logits) * np.exp(7 * reward / 0.4)
     gibbs /= gibbs.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(np.exp(many), gibbs, rtol=1e-9)
@@ -207,7 +209,7 @@ SMALL_SETTINGS = {
     "consistency_not_correctness": dict(agreements=(0.25, 0.5), n_values=(8, 96), betas=(0.3,)),
     "judge_bias_and_noise": dict(biases=(0.0, 3.0), noises=(0.0, 1.0), n_values=(96,),
                                  initial_agreement=0.5),
-    "margin_collapse": dict(epsilons=(0.01, 0.3), tied=(2, 3), n=40),
+    "margin_collapse": dict(gamma0s=(0.01, 0.3), tied=(2, 3), n=40),
     "beta_regimes": dict(n_values=(16, 96), scales=(0.5, 1.0)),
 }
 
@@ -220,12 +222,12 @@ def small():
 
 
 @pytest.fixture(scope="module")
-def sharpening(small):
+def population_runs(small):
     return small["population_versus_samples"]
 
 
-def test_population_versus_samples_values(sharpening):
-    result = strict_json(sharpening)
+def test_population_versus_samples_values(population_runs):
+    result = strict_json(population_runs)
     params = result.attrs
     population = result["population_excess"].values
     closed = bounds.bump_population_margin_and_excess(params["height"], params["num_responses"],
@@ -243,20 +245,20 @@ def test_population_versus_samples_values(sharpening):
     np.testing.assert_allclose(reference[..., 2] / reference[..., 1], np.sqrt(q), rtol=1e-9)
     # The bound field is the kit's Theorem 5.3 at the recorded mu and gamma.
     gamma = result["gamma_min"].values
-    expected = bounds.theorem_5_3_bound(96, 2, log_class_size=0.0, delta=beyond.DELTA,
+    expected = bounds.theorem_5_3_bound(96, 2, log_class_size=0.0, delta=common.DELTA,
                                         gamma=gamma[2, 1, 2], mu=mu[2, 1, 2],
                                         kappa0=params["kappa0"])
     assert float(result["bound"][2, 1, 2]) == pytest.approx(float(expected), rel=1e-12)
     assert np.isnan(result["bound"][2, 1, 0])
 
 
-def test_experiments_are_deterministic(sharpening):
-    again = beyond.population_versus_samples(n_values=(8, 40, 96), betas=(0.2, 1.0),
+def test_experiments_are_deterministic(population_runs):
+    again = sharpening.population_versus_samples(n_values=(8, 40, 96), betas=(0.2, 1.0),
                                              rate_rounds=2, **SMALL)
-    assert again.equals(sharpening)
-    other = beyond.population_versus_samples(n_values=(8, 40, 96), betas=(0.2, 1.0),
+    assert again.equals(population_runs)
+    other = sharpening.population_versus_samples(n_values=(8, 40, 96), betas=(0.2, 1.0),
                                              rate_rounds=2, seed=1, **SMALL)
-    assert not other["excess"].equals(sharpening["excess"])
+    assert not other["excess"].equals(population_runs["excess"])
 
 
 def test_consistency_not_correctness_values(small):
@@ -276,21 +278,21 @@ def test_consistency_not_correctness_values(small):
 
 def test_judge_experiment_values_and_its_run_helper(small):
     result = strict_json(small["judge_bias_and_noise"])
-    start, quality, length, key = beyond.judge_setting(
+    start, quality, length, key = instances.length_judge_instance(
         seed=0, num_prompts=12, num_responses=6, temperature=0.5, initial_agreement=0.5)
     for j, bias in enumerate((0.0, 3.0)):
-        share = float(np.mean(beyond.favourite_is_correct(quality, length, bias)))
+        share = float(np.mean(bounds.favourite_is_correct(quality, length, bias)))
         assert float(result["limit"][j]) == pytest.approx(share, abs=1e-12)
     agreement = np.asarray(result["agreement"].sel(band="mean"), dtype=float)
     np.testing.assert_allclose(agreement[..., 0], 0.5, atol=1e-12)
     # The grid holds exactly what judge_run returns for one setting.
-    run = beyond.judge_run(start, quality, length, key, bias=3.0, noise=1.0, n=96, beta=0.5,
+    run = judges.judge_run(start, quality, length, key, bias=3.0, noise=1.0, n=96, beta=0.5,
                            T=3, seeds=3)
     np.testing.assert_allclose(agreement[1, 1, 0], run["agreement"].mean(axis=0), atol=1e-12)
     np.testing.assert_allclose(result["judge_score_mean"].values[1, 1, 0],
                                run["judge_score"].mean(axis=0), atol=1e-12)
     # The judge's score share is the expected score over its maximum, computed by hand.
-    logits = np.asarray(beyond.simulate(key, start, n=96, beta=0.5, T=3, seeds=3,
+    logits = np.asarray(common.simulate(key, start, n=96, beta=0.5, T=3, seeds=3,
                                         judge=dynamics.judge(quality, 3.0 * length, 1.0)
                                         ).logits)
     score = quality + 3.0 * length
@@ -309,10 +311,10 @@ def test_margin_collapse_values(small):
     assert np.all(np.diff(gamma, axis=-1) <= 0), "a running minimum never rises"
     kappa0 = result["kappa0"].values
     mu = result["mu_min"].values
-    expected = bounds.theorem_5_3_bound(40, 3, log_class_size=0.0, delta=beyond.DELTA,
+    expected = bounds.theorem_5_3_bound(40, 3, log_class_size=0.0, delta=common.DELTA,
                                         gamma=gamma[1, 0, 3], mu=mu[1, 0, 3], kappa0=kappa0[1, 0])
     assert float(result["bound"][1, 0, 3]) == pytest.approx(float(expected), rel=1e-12)
-    start = beyond.near_tie(12, 6, 3, 0.01)
+    start = instances.near_tie(12, 6, 3, 0.01)
     assert kappa0[1, 0] == pytest.approx(ref.condition_number(np.asarray(start.logits),
                                                               np.full(12, 1 / 12)), rel=1e-12)
 
@@ -342,22 +344,22 @@ def test_command_line_prints_the_same_numbers():
     with redirect_stdout(out):
         assert cli.main(arguments) == 0
     assert json.loads(out.getvalue()) == dataset_json(EXPERIMENTS["beta_regimes"](**settings))
-    assert EXPERIMENTS["beta_regimes"].__wrapped__ is beyond.beta_regimes
+    assert EXPERIMENTS["beta_regimes"].__wrapped__ is sharpening.beta_regimes
 
 
 @pytest.mark.parametrize(("build", "message"), [
-    (lambda: beyond.near_tie(4, 6, 1, 0.1), "tied"),
-    (lambda: beyond.near_tie(4, 6, 6, 0.1), "tied"),
-    (lambda: beyond.near_tie(4, 6, 2, 0.0), "epsilon"),
+    (lambda: instances.near_tie(4, 6, 1, 0.1), "tied"),
+    (lambda: instances.near_tie(4, 6, 6, 0.1), "tied"),
+    (lambda: instances.near_tie(4, 6, 2, 0.0), "gamma0"),
     (lambda: bounds.coverage_failure(10, 1, num_prompts=5, mode_probability=0.6),
      "mode_probability"),
-    (lambda: beyond.near_tie_rounds_value(20, -1.0, 0.5), "epsilon"),
+    (lambda: bounds.near_tie_rounds_value(20, -1.0, 0.5), "gamma0"),
     (lambda: bounds.bump_population_margin_and_excess(0.7, 5, 0.0, 1), "beta"),
-    (lambda: beyond.population_versus_samples(n_values=(40, 8)), "n_values"),
-    (lambda: beyond.consistency_not_correctness(agreements=(0.5, 1.5)), "agreements"),
-    (lambda: beyond.judge_bias_and_noise(biases=(-1.0,)), "biases"),
-    (lambda: beyond.margin_collapse(epsilons=(0.0, 0.1)), "epsilons"),
-    (lambda: beyond.beta_regimes(scales=(0.0,)), "scales"),
+    (lambda: sharpening.population_versus_samples(n_values=(40, 8)), "n_values"),
+    (lambda: judges.consistency_not_correctness(agreements=(0.5, 1.5)), "agreements"),
+    (lambda: judges.judge_bias_and_noise(biases=(-1.0,)), "biases"),
+    (lambda: near_ties.margin_collapse(gamma0s=(0.0, 0.1)), "gamma0s"),
+    (lambda: sharpening.beta_regimes(scales=(0.0,)), "scales"),
 ])
 def test_bad_input_is_a_named_value_error(build, message):
     with pytest.raises(ValueError, match=message):
@@ -370,11 +372,11 @@ def test_bad_input_is_a_named_value_error(build, message):
 
 
 BUILDERS = {
-    "population_versus_samples": [figures.excess_over_rounds],
-    "consistency_not_correctness": [figures.agreement_over_rounds],
-    "judge_bias_and_noise": [figures.judge_over_bias, figures.judge_over_rounds],
-    "margin_collapse": [figures.failure_over_margin],
-    "beta_regimes": [figures.regimes_failure, figures.regimes_excess],
+    "population_versus_samples": [sharpening_figures.excess_over_rounds],
+    "consistency_not_correctness": [judge_figures.label_agreement_over_rounds],
+    "judge_bias_and_noise": [judge_figures.judge_over_bias, judge_figures.judge_over_rounds],
+    "margin_collapse": [near_tie_figures.failure_over_margin],
+    "beta_regimes": [sharpening_figures.regimes_failure, sharpening_figures.regimes_excess],
 }
 
 
@@ -403,13 +405,13 @@ def test_figures_show_the_experiment_values_at_every_slider_position(small, name
 def test_judge_explorer_shows_the_runs_it_computes():
     pytest.importorskip("ipywidgets")
     shapes = {"T": SMALL["T"], "seeds": SMALL["seeds"]}
-    explorer = figures.JudgeExplorer(num_prompts=SMALL["num_prompts"],
+    explorer = judge_figures.LengthBiasExplorer(num_prompts=SMALL["num_prompts"],
                                      num_responses=SMALL["num_responses"],
                                      n_values=(8, 40, 96), **shapes)
     assert [value for _, value in explorer.n.options] == [8, 40, 96]
     agreement = explorer.figure.data[0].y
     assert agreement[0] == pytest.approx(0.7, abs=0.5 / SMALL["num_prompts"])
-    run = beyond.judge_run(explorer.start, explorer.quality, explorer.length, explorer.key,
+    run = judges.judge_run(explorer.start, explorer.quality, explorer.length, explorer.key,
                            bias=explorer.bias.value, noise=explorer.noise.value,
                            n=explorer.n.value, beta=explorer.beta.value, **shapes)
     np.testing.assert_allclose(agreement, run["agreement"].mean(axis=0), atol=1e-12)
@@ -418,7 +420,7 @@ def test_judge_explorer_shows_the_runs_it_computes():
     explorer.T.value = 2
     assert len(explorer.figure.data[0].y) == 3
     assert dynamics.compile_count() == before, "moving a slider must not recompile"
-    own = beyond.self_reward_run(explorer.start, explorer.quality, explorer.key, n=8,
+    own = judges.self_reward_run(explorer.start, explorer.quality, explorer.key, n=8,
                                  beta=explorer.beta.value, **shapes)
     np.testing.assert_allclose(explorer.figure.data[3].y, own["agreement"].mean(axis=0)[:3],
                                atol=1e-12)

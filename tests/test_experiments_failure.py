@@ -59,8 +59,8 @@ def test_sequence_probabilities_are_the_products_of_the_conditionals(vocabulary,
 
 
 def test_trap_of_proposition_4_3():
-    p, epsilon, vocabulary, length = 0.4, 0.05, 3, 4
-    model = instances.autoregressive_trap(vocabulary, length, p, epsilon)
+    p, lead, vocabulary, length = 0.4, 0.05, 3, 4
+    model = instances.autoregressive_trap(vocabulary, length, p, lead)
     probabilities = _probabilities_by_enumeration(model)
     optimal = (1,) * length
     assert math.isclose(probabilities[optimal], p, rel_tol=1e-12)
@@ -80,11 +80,11 @@ def test_trap_of_proposition_4_3():
 
 @pytest.mark.parametrize("arguments, message", [
     ((3, 3, 0.6, 0.05), "p"),
-    ((3, 3, 0.45, 0.2), "2p \\+ epsilon"),
+    ((3, 3, 0.45, 0.2), "2p \\+ lead"),
     ((3, 1, 0.4, 0.05), "L"),
     ((4, 3, 0.2, 0.05), "first-step probability"),
-    ((2, 3, 0.4, 0.1), "2p \\+ epsilon"),
-    ((3, 2, 0.3, 0.5), "2p \\+ epsilon"),
+    ((2, 3, 0.4, 0.1), "2p \\+ lead"),
+    ((3, 2, 0.3, 0.5), "2p \\+ lead"),
     ((2, 2, 0.3, 0.4), "trap token"),
 ])
 def test_trap_rejects_settings_where_it_is_not_a_trap(arguments, message):
@@ -154,10 +154,10 @@ def test_token_by_token_sampling_matches_the_sequence_probabilities():
 
 
 def test_greedy_trap_sequences_against_enumeration():
-    result = failure.greedy_trap_sequences(p_values=(0.4,), epsilons=(0.05, 0.1), samples=5000)
+    result = failure.greedy_trap_sequences(p_values=(0.4,), leads=(0.05, 0.1), samples=5000)
     labels = result["sequence"].values.tolist()
-    for j, epsilon in enumerate((0.05, 0.1)):
-        expected = _probabilities_by_enumeration(instances.autoregressive_trap(3, 3, 0.4, epsilon))
+    for j, lead in enumerate((0.05, 0.1)):
+        expected = _probabilities_by_enumeration(instances.autoregressive_trap(3, 3, 0.4, lead))
         shown = result["probability"].values[0, j]
         for label, value in zip(labels, shown, strict=True):
             assert math.isclose(value, expected[tuple(int(c) for c in label)], abs_tol=1e-15)
@@ -167,8 +167,8 @@ def test_greedy_trap_sequences_against_enumeration():
         assert optimal == [pytest.approx(0.4)] and greedy[0] < 0.4
     assert all(row["hamming_distance"] == 3 and row["greedy"] == "000" and row["optimal"] == "111"
                for row in result.attrs["summary"])
-    assert failure.greedy_trap_sequences(p_values=(0.4,), epsilons=(0.05,), samples=100).equals(
-        failure.greedy_trap_sequences(p_values=(0.4,), epsilons=(0.05,), samples=100))
+    assert failure.greedy_trap_sequences(p_values=(0.4,), leads=(0.05,), samples=100).equals(
+        failure.greedy_trap_sequences(p_values=(0.4,), leads=(0.05,), samples=100))
 
 
 def test_greedy_versus_mode_agrees_with_a_loop_over_the_same_models():

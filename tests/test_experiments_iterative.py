@@ -22,9 +22,9 @@ from srlm_kit import bounds, checks, dynamics, instances
 from srlm_kit.cli import dataset_json
 from srlm_kit.experiments import EXPERIMENTS
 from srlm_kit.experiments import iterative as it
-from srlm_kit.experiments.explorer import bump_height_for_kappa0
 from srlm_kit.figures import expected_traces
 from srlm_kit.figures import iterative as figures
+from srlm_kit.instances import bump_height_for_kappa0
 
 #: A small grid that runs in about a second once compiled.
 SMALL = dict(num_prompts=10, num_responses=8, kappa0s=(2.5, 5.0), n_values=(20, 40), T=3,
@@ -83,7 +83,7 @@ def test_coverage_failure_matches_the_numpy_reference_simulation():
     """Monte Carlo with the NumPy reference ERM (a different random stream from the kit's)."""
     m, num_responses, kappa0, n, T = 6, 8, 4.0, 12, 2
     beta = n ** -0.5
-    assert it.coverage_reaches_half([n], num_responses=num_responses, kappa0=[kappa0]).all()
+    assert bounds.coverage_reaches_half([n], num_responses=num_responses, kappa0=[kappa0]).all()
     height = bump_height_for_kappa0(kappa0, num_responses)
     logits0 = np.zeros((m, num_responses))
     logits0[np.arange(m), np.arange(m) % num_responses] = height
@@ -107,14 +107,14 @@ def test_coverage_rounds_against_brute_force():
             t = 0
             while 1 + (kappa0 - 1) * u ** t > 2 + 1e-12:
                 t += 1
-            assert it.coverage_rounds(n, num_prompts=50, kappa0=kappa0) == 1 + t, (kappa0, n)
+            assert bounds.coverage_rounds(n, num_prompts=50, kappa0=kappa0) == 1 + t, (kappa0, n)
 
 
 def test_coverage_bad_input_raises():
     with pytest.raises(ValueError, match="kappa0 >= 2"):
         bounds.coverage_failure(10, 1, num_prompts=5, mode_probability=1 / 1.5)
     with pytest.raises(ValueError, match="factor"):
-        it.coverage_rounds(10, num_prompts=5, kappa0=3.0, factor=1.0)
+        bounds.coverage_rounds(10, num_prompts=5, kappa0=3.0, factor=1.0)
     with pytest.raises(ValueError, match="num_prompts"):
         bounds.coverage_failure(10, 1, num_prompts=0, mode_probability=1 / 3.0)
 
@@ -315,8 +315,9 @@ def test_rounds_needed_from_direct_runs(rounds, direct):
                 else:
                     assert np.isnan(needed[i, j, rule])
     assert np.allclose(rounds["coverage_rounds"].values,
-                       it.coverage_rounds(np.asarray(SMALL["n_values"])[None, :], num_prompts=10,
-                                          kappa0=np.asarray(SMALL["kappa0s"])[:, None]))
+                       bounds.coverage_rounds(np.asarray(SMALL["n_values"])[None, :],
+                                              num_prompts=10,
+                                              kappa0=np.asarray(SMALL["kappa0s"])[:, None]))
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,18 +12,21 @@ import numpy as np
 import pytest
 
 import reference_numpy as ref
-from srlm_kit import instances, metrics, theory
-from srlm_kit.experiments import EXPERIMENTS, limits
+from srlm_kit import bounds, instances, metrics, theory
+from srlm_kit.experiments import EXPERIMENTS, sharpening
+from srlm_kit.experiments import pooling as pooling_experiment
+from srlm_kit.figures import pooling as pooling_figures
+from srlm_kit.figures import sharpening as sharpening_figures
 
 # --------------------------------------------------------------------------------------------
 # The hard instance: exact enumeration of every possible dataset with the reference learner
 # --------------------------------------------------------------------------------------------
 
-SMALL = {"d": 2, "M": 5, "Delta": 0.3}
+SMALL = {"k": 2, "M": 5, "Delta": 0.3}
 
 
 def _small_instance():
-    start = instances.hard_instance(jax.random.key(3), SMALL["d"], SMALL["M"], SMALL["Delta"])
+    start = instances.hard_instance(jax.random.key(3), SMALL["k"], SMALL["M"], SMALL["Delta"])
     return ref.log_softmax(np.asarray(start.logits)), np.asarray(start.rho)
 
 
@@ -61,10 +64,11 @@ def _expected_failure_rounds(logits, rho, beta, rounds):
 @pytest.mark.parametrize("beta", [0.05, 0.2])
 def test_pooled_closed_form_matches_enumeration_for_one_and_two_triples(beta):
     logits, rho = _small_instance()
-    assert limits.solved_by_one_pair(SMALL["M"], beta)
+    assert bounds.solved_by_one_pair(SMALL["M"], beta)
     for total in (1, 2):
         exact = _expected_failure_pooled(logits, rho, beta, total)
-        assert limits.pooled_expected_failure(total, **SMALL) == pytest.approx(exact, rel=1e-12)
+        assert bounds.hard_instance_expected_failure(total, **SMALL) == pytest.approx(exact,
+                                                                                      rel=1e-12)
 
 
 def test_two_rounds_of_one_triple_equal_one_round_of_two():
@@ -72,7 +76,7 @@ def test_two_rounds_of_one_triple_equal_one_round_of_two():
     beta = 0.05
     two_rounds = _expected_failure_rounds(logits, rho, beta, 2)
     assert two_rounds == pytest.approx(_expected_failure_pooled(logits, rho, beta, 2), rel=1e-12)
-    assert two_rounds == pytest.approx(limits.pooled_expected_failure(2, **SMALL), rel=1e-12)
+    assert two_rounds == pytest.approx(bounds.hard_instance_expected_failure(2, **SMALL), rel=1e-12)
 
 
 @pytest.mark.parametrize("M", [5, 10, 20, 40])
@@ -85,7 +89,7 @@ def test_solved_by_one_pair_predicts_the_reference_learner(M, beta):
     other = 1 if secret != 1 else 2
     updated = ref.erm_update(logits, [1], [secret], [other], beta)
     solved = ref.probs(updated)[1].max() > 0.5
-    assert limits.solved_by_one_pair(M, beta) == solved
+    assert bounds.solved_by_one_pair(M, beta) == solved
 
 
 def _hard(M):
@@ -96,7 +100,7 @@ def _hard(M):
 def test_secret_probability_is_the_instances():
     start = instances.hard_instance(jax.random.key(0), 3, 12, 0.4, gamma_bar=0.3)
     top = np.asarray(metrics.top_probability(start.logits))[1:]  # the informative prompts
-    assert np.allclose(top, limits.secret_probability(12, 0.3), rtol=1e-12)
+    assert np.allclose(top, instances.secret_probability(12, 0.3), rtol=1e-12)
 
 
 # --------------------------------------------------------------------------------------------
@@ -104,7 +108,7 @@ def test_secret_probability_is_the_instances():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("reward", limits.REWARDS)
+@pytest.mark.parametrize("reward", bounds.REWARDS)
 @pytest.mark.parametrize("beta", [0.1, 0.5, 2.0])
 def test_population_exponent_matches_repeated_gibbs_updates(reward, beta):
     """log pi_t(y) - log pi_t(y') = e_t (log pi_0(y) - log pi_0(y')), with the kit's update."""
@@ -118,7 +122,7 @@ def test_population_exponent_matches_repeated_gibbs_updates(reward, beta):
         if logits.min() <= ref.LOG_FLOOR:  # clipped below: the identity no longer applies
             break
         ratio = (logits[0, 1] - logits[0, 2]) / (start[0, 1] - start[0, 2])
-        assert ratio == pytest.approx(float(limits.population_exponent(t, beta, reward)),
+        assert ratio == pytest.approx(float(bounds.population_exponent(t, beta, reward)),
                                       rel=1e-9)
 
 
@@ -152,13 +156,13 @@ def pooling():
 def test_rounds_versus_pooling_agrees_with_the_closed_form_at_small_beta(pooling):
     """At beta = 0.05 every split's mean lies within 4 standard errors of the closed form.
 
-    A run's failure is (Delta/d) U with U the number of unsolved informative prompts; the
-    indicators are negatively correlated, so Var U <= d P (1 - P) with P = E[fail]/Delta."""
+    A run's failure is (Delta/k) U with U the number of unsolved informative prompts; the
+    indicators are negatively correlated, so Var U <= k P (1 - P) with P = E[fail]/Delta."""
     params = pooling.attrs
     assert params["solved_by_one_pair"] == [True, False]
     expected = np.asarray(pooling["pooled_expected"])
     P = expected / params["Delta"]
-    error = (params["Delta"] / params["d"]) * np.sqrt(params["d"] * P * (1 - P) / params["seeds"])
+    error = (params["Delta"] / params["k"]) * np.sqrt(params["k"] * P * (1 - P) / params["seeds"])
     small_beta = np.asarray(pooling["split"].sel(band="mean"), dtype=float)[:, 0, :]  # (T, N)
     assert np.all(np.abs(small_beta - expected) <= 4 * error + 1e-12), (small_beta, expected)
 
@@ -179,7 +183,7 @@ def test_rounds_versus_pooling_fields(pooling):
 
 
 def test_rounds_versus_pooling_is_deterministic(pooling):
-    assert limits.rounds_versus_pooling(**POOLING).equals(pooling)
+    assert pooling_experiment.rounds_versus_pooling(**POOLING).equals(pooling)
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -192,7 +196,7 @@ def test_rounds_versus_pooling_is_deterministic(pooling):
 ])
 def test_rounds_versus_pooling_rejects_bad_input(arguments, message):
     with pytest.raises(ValueError, match=message):
-        limits.rounds_versus_pooling(**arguments)
+        pooling_experiment.rounds_versus_pooling(**arguments)
 
 
 FROZEN = {"num_prompts": 12, "num_responses": 6, "kappa0": 3.0, "n_values": (20, 80),
@@ -215,10 +219,10 @@ def test_population_excess_matches_the_closed_form(frozen):
     """Bump of height b: kappa_t - 1 = (K - 1) exp(-b e_t), e_t from population_exponent."""
     b, K = frozen.attrs["bump_height"], FROZEN["num_responses"]
     population = frozen["population_excess"].values
-    for r, reward in enumerate(limits.REWARDS):
+    for r, reward in enumerate(bounds.REWARDS):
         for j, beta in enumerate(FROZEN["betas"]):
             for t in range(FROZEN["T"] + 1):
-                exponent = float(limits.population_exponent(t, beta, reward))
+                exponent = float(bounds.population_exponent(t, beta, reward))
                 closed = (K - 1) * math.exp(-b * exponent) if b * exponent < 700 else 0.0
                 assert population[r, j, t] == pytest.approx(closed, rel=1e-9, abs=1e-300)
     exponents = np.asarray(frozen["exponent"])
@@ -226,9 +230,11 @@ def test_population_excess_matches_the_closed_form(frozen):
 
 
 def test_self_versus_frozen_is_deterministic_and_registered(frozen):
-    assert limits.self_versus_frozen_reward(**FROZEN).equals(frozen)
-    assert EXPERIMENTS["self_versus_frozen_reward"].__wrapped__ is limits.self_versus_frozen_reward
-    assert EXPERIMENTS["rounds_versus_pooling"].__wrapped__ is limits.rounds_versus_pooling
+    assert sharpening.self_versus_frozen_reward(**FROZEN).equals(frozen)
+    registered = EXPERIMENTS["self_versus_frozen_reward"].__wrapped__
+    assert registered is sharpening.self_versus_frozen_reward
+    assert EXPERIMENTS["rounds_versus_pooling"].__wrapped__ is (
+        pooling_experiment.rounds_versus_pooling)
 
 
 @pytest.mark.parametrize("arguments, error", [
@@ -240,16 +246,16 @@ def test_self_versus_frozen_is_deterministic_and_registered(frozen):
 ])
 def test_self_versus_frozen_rejects_bad_input(arguments, error):
     with pytest.raises(error):
-        limits.self_versus_frozen_reward(**{**FROZEN, **arguments})
+        sharpening.self_versus_frozen_reward(**{**FROZEN, **arguments})
 
 
 def test_closed_form_helpers_reject_bad_input():
     with pytest.raises(ValueError, match="reward"):
-        limits.population_exponent(1, 0.5, "judge")
-    with pytest.raises(ValueError, match="total"):
-        limits.pooled_expected_failure(-1, **SMALL)
+        bounds.population_exponent(1, 0.5, "judge")
+    with pytest.raises(ValueError, match="n"):
+        bounds.hard_instance_expected_failure(-1, **SMALL)
     with pytest.raises(ValueError, match="M"):
-        limits.secret_probability(2)
+        instances.secret_probability(2)
 
 
 # --------------------------------------------------------------------------------------------
@@ -269,7 +275,7 @@ def test_exponent_recursions_solve_to_the_numeric_exponents():
     solutions = [equation.rhs for description, equation in derivation.steps
                  if description.startswith("Solution")]
     assert len(recursions) == len(solutions) == 2 and steps
-    for recursion, solution, reward in zip(recursions, solutions, limits.REWARDS, strict=True):
+    for recursion, solution, reward in zip(recursions, solutions, bounds.REWARDS, strict=True):
         # The solution satisfies its recursion and starts at E_0 = 1 ...
         residual = recursion.lhs.subs(exponent(t + 1), solution.subs(t, t + 1)) - \
             recursion.rhs.subs(exponent(t), solution)
@@ -279,7 +285,7 @@ def test_exponent_recursions_solve_to_the_numeric_exponents():
         for t_value in range(6):
             for beta_value in (0.1, 0.5, 3.0):
                 assert function(t_value, beta_value) == pytest.approx(
-                    float(limits.population_exponent(t_value, beta_value, reward)), rel=1e-12)
+                    float(bounds.population_exponent(t_value, beta_value, reward)), rel=1e-12)
 
 
 def test_pooling_identity_is_the_closed_form_and_its_rate():
@@ -291,14 +297,14 @@ def test_pooling_identity_is_the_closed_form_and_its_rate():
                                       if description.startswith("Probability"))].rhs
     symbols = {symbol.name: symbol
                for symbol in expected_expression.free_symbols | hit.free_symbols}
-    d, M, Delta = 10, 20, 0.25
-    p = limits.secret_probability(M)
+    k, M, Delta = 10, 20, 0.25
+    p = instances.secret_probability(M)
     for n, T in ((16, 1), (32, 4), (128, 8)):
         value = expected_expression.subs(symbols["P_hit"], hit).subs(
-            {symbols["Delta"]: Delta, symbols["k"]: d, symbols["p_secret"]: p, symbols["n"]: n,
+            {symbols["Delta"]: Delta, symbols["k"]: k, symbols["p_secret"]: p, symbols["n"]: n,
              symbols["T"]: T})
         assert float(value) == pytest.approx(
-            float(limits.pooled_expected_failure(n * T, d=d, M=M, Delta=Delta)), rel=1e-12)
+            float(bounds.hard_instance_expected_failure(n * T, k=k, M=M, Delta=Delta)), rel=1e-12)
     rate = derivation.steps[-1][1].rhs
     assert sp.simplify(rate + 4 * sp.Symbol("Delta", positive=True)
                        / sp.Symbol("k", positive=True)) == 0
@@ -331,14 +337,10 @@ def _check_figure(figure, result, experiment, kwargs):
 
 
 def test_pooling_figure_shows_the_experiment(pooling):
-    from srlm_kit.figures import limits as figures
-
-    _check_figure(figures.rounds_versus_pooling(pooling), pooling,
+    _check_figure(pooling_figures.rounds_versus_pooling(pooling), pooling,
                   "rounds_versus_pooling", POOLING)
 
 
 def test_frozen_figure_shows_the_experiment(frozen):
-    from srlm_kit.figures import limits as figures
-
-    _check_figure(figures.self_versus_frozen_reward(frozen), frozen,
+    _check_figure(sharpening_figures.self_versus_frozen_reward(frozen), frozen,
                   "self_versus_frozen_reward", FROZEN)

@@ -39,7 +39,7 @@ SMALL_SWEEP = dict(num_prompts=12, num_responses=5, dimensions=(3, 6, 12), n=8, 
 
 @pytest.fixture(scope="module")
 def small_start():
-    ((start, _),) = linear.linear_starts(jax.random.key(5), num_prompts=12, num_responses=5,
+    ((start, _),) = instances.linear_starts(jax.random.key(5), num_prompts=12, num_responses=5,
                                          dimensions=[16], kappa0=2.0)
     return start
 
@@ -218,19 +218,19 @@ def test_exit_rounds_and_the_horizon_formula():
 def test_scale_reaches_the_requested_condition_number():
     scores = np.asarray(jax.random.normal(jax.random.key(0), (20, 6)))
     for kappa0 in (1.3, 2.5, 5.0):
-        scale = linear.scale_for_kappa0(scores, kappa0)
+        scale = instances.scale_for_kappa0(scores, kappa0)
         assert ref.condition_number(scale * scores, np.full(20, 0.05)) == pytest.approx(
             kappa0, rel=1e-8)
     with pytest.raises(ValueError, match="kappa0"):
-        linear.scale_for_kappa0(scores, 6.0)
+        instances.scale_for_kappa0(scores, 6.0)
     with pytest.raises(ValueError, match="kappa0"):
-        linear.scale_for_kappa0(scores, 1.0)
+        instances.scale_for_kappa0(scores, 1.0)
 
 
 @pytest.mark.parametrize("alpha", [None, 0.4])
 def test_nested_features_are_the_kits_features_at_the_largest_dimension(alpha):
     key = jax.random.key(9)
-    nested = linear.nested_features(key, 7, 4, [3, 10], alpha)
+    nested = instances.nested_features(key, 7, 4, [3, 10], alpha)
     if alpha is None:
         kit = np.asarray(instances.random_unit_features(key, 7, 4, 10))
         np.testing.assert_allclose(nested[0][1], np.full(3, 1 / 3))
@@ -247,7 +247,7 @@ def test_nested_features_are_the_kits_features_at_the_largest_dimension(alpha):
 
 
 def test_starts_have_the_condition_number_and_are_padded():
-    starts = linear.linear_starts(jax.random.key(1), num_prompts=15, num_responses=5,
+    starts = instances.linear_starts(jax.random.key(1), num_prompts=15, num_responses=5,
                                   dimensions=[4, 9], kappa0=2.2, padded_dimension=12)
     for start, _ in starts:
         logits = np.asarray(policies.linear_logits(start.features, start.theta))

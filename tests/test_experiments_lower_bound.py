@@ -35,61 +35,62 @@ def _unsolved_prompts(key, instance, n: int, seeds: int) -> np.ndarray:
 @pytest.mark.parametrize("n", [30, 300])
 def test_failure_after_one_round_is_the_share_of_unpaired_bumps(n):
     """The mechanism, run by run: fail iff no triple paired the bump with another response."""
-    d, M, Delta = 8, 12, 0.3
-    start = instances.hard_instance(jax.random.key(4), d, M, Delta)
-    assert lower_bound.mechanism_holds(M, 0.05)
+    k, M, Delta = 8, 12, 0.3
+    start = instances.hard_instance(jax.random.key(4), k, M, Delta)
+    assert bounds.hard_instance_mechanism_holds(M, 0.05)
     key = jax.random.key(9)
     run = dynamics.run(key, start, n=n, T=1, beta=0.05, seeds=6)
     unsolved = _unsolved_prompts(key, start, n, 6)
     for seed_index, prompts in enumerate(unsolved):
-        expected = Delta / d * len(prompts)
+        expected = Delta / k * len(prompts)
         assert math.isclose(float(run.failure[seed_index, 1]), expected, abs_tol=1e-12)
         assert math.isclose(float(run.target_failure[seed_index, 1]), expected, abs_tol=1e-12)
 
 
 def test_expected_failure_is_the_exact_expectation():
-    d, M, Delta, n = 3, 6, 0.4, 7
+    k, M, Delta, n = 3, 6, 0.4, 7
     p = 2 / M
-    # Per triple: lands on a given informative prompt (Delta/d) with exactly one bump.
-    q = (Delta / d) * (2 * p * (1 - p))
-    assert math.isclose(float(lower_bound.expected_failure(n, d=d, M=M, Delta=Delta)),
+    # Per triple: lands on a given informative prompt (Delta/k) with exactly one bump.
+    q = (Delta / k) * (2 * p * (1 - p))
+    assert math.isclose(float(bounds.hard_instance_expected_failure(n, k=k, M=M, Delta=Delta)),
                         Delta * (1 - q) ** n, rel_tol=1e-14)
-    assert math.isclose(float(lower_bound.expected_failure(n, d=d, M=M, Delta=Delta, rounds=3)),
-                        Delta * (1 - q) ** (3 * n), rel_tol=1e-14)
-    # The notes' approximation Delta exp(-4 Delta n/(d M)) is close for large M.
-    exact = lower_bound.expected_failure(1000, d=20, M=400, Delta=0.2)
-    approximate = lower_bound.expected_failure_approximate(1000, d=20, M=400, Delta=0.2)
+    three_rounds = bounds.hard_instance_expected_failure(n, k=k, M=M, Delta=Delta, rounds=3)
+    assert math.isclose(float(three_rounds), Delta * (1 - q) ** (3 * n), rel_tol=1e-14)
+    # The notes' approximation Delta exp(-4 Delta n/(k M)) is close for large M.
+    exact = bounds.hard_instance_expected_failure(1000, k=20, M=400, Delta=0.2)
+    approximate = bounds.hard_instance_expected_failure_approximate(1000, k=20, M=400, Delta=0.2)
     assert math.isclose(float(exact), float(approximate), rel_tol=0.01)
     with pytest.raises(ValueError, match="Delta"):
-        lower_bound.expected_failure(10, d=3, M=6, Delta=1.5)
+        bounds.hard_instance_expected_failure(10, k=3, M=6, Delta=1.5)
     with pytest.raises(ValueError, match="M"):
-        lower_bound.expected_failure(10, d=3, M=2, Delta=0.5)
+        bounds.hard_instance_expected_failure(10, k=3, M=2, Delta=0.5)
 
 
 def test_mechanism_breaks_for_large_beta():
     """With beta = 2 a single pair no longer lifts the bump above 1/2: failure stays Delta."""
-    d, M, Delta = 10, 40, 0.2
-    assert lower_bound.mechanism_holds(M, 0.05) and not lower_bound.mechanism_holds(M, 2.0)
-    start = instances.hard_instance(jax.random.key(1), d, M, Delta)
+    k, M, Delta = 10, 40, 0.2
+    assert bounds.hard_instance_mechanism_holds(M, 0.05)
+    assert not bounds.hard_instance_mechanism_holds(M, 2.0)
+    start = instances.hard_instance(jax.random.key(1), k, M, Delta)
     run = dynamics.run(jax.random.key(2), start, n=2000, T=1, beta=2.0, seeds=2)
     assert np.allclose(np.asarray(run.failure)[:, 1], Delta)
 
 
 def test_worst_case_bump_mass_maximises_the_approximate_failure():
-    n, d, kappa0 = sp.symbols("n d kappa_0", positive=True)
+    n, k, kappa0 = sp.symbols("n k kappa_0", positive=True)
     Delta = sp.Symbol("Delta", positive=True)
-    failure = Delta * sp.exp(-2 * Delta**2 * n / (d * (kappa0 - 1)))
+    failure = Delta * sp.exp(-2 * Delta**2 * n / (k * (kappa0 - 1)))
     (critical,) = sp.solve(sp.diff(failure, Delta), Delta)
-    value = float(critical.subs({n: 1600, d: 20, kappa0: 5}))
-    assert math.isclose(float(lower_bound.worst_case_bump_mass(1600, d=20, kappa0=5.0)), value,
+    value = float(critical.subs({n: 1600, k: 20, kappa0: 5}))
+    assert math.isclose(float(bounds.worst_case_bump_mass(1600, k=20, kappa0=5.0)), value,
                         rel_tol=1e-12)
     with pytest.raises(ValueError, match="kappa0"):
-        lower_bound.worst_case_bump_mass(100, d=2, kappa0=1.0)
+        bounds.worst_case_bump_mass(100, k=2, kappa0=1.0)
 
 
 @pytest.mark.parametrize("kappa0, Delta", [(2.0, 0.11), (5.0, 0.07), (9.0, 0.3)])
 def test_instance_sizes_give_exactly_kappa0(kappa0, Delta):
-    M, adjusted = lower_bound.instance_sizes(kappa0, Delta)
+    M, adjusted = instances.hard_instance_sizes(kappa0, Delta)
     start = instances.hard_instance(jax.random.key(0), 4, M, adjusted)
     assert math.isclose(float(metrics.condition_number(start.logits, start.rho)), kappa0,
                         rel_tol=1e-12)
@@ -97,20 +98,20 @@ def test_instance_sizes_give_exactly_kappa0(kappa0, Delta):
 
 
 def test_reviewer_form_and_sample_size():
-    assert math.isclose(float(lower_bound.reviewer_lower_bound(1000, 4.0, 10.0)),
+    assert math.isclose(float(bounds.reviewer_lower_bound(1000, 4.0, 10.0)),
                         math.sqrt(40 / (1000 * math.log(400))), rel_tol=1e-14)
     with pytest.raises(ValueError, match="n must exceed"):
-        lower_bound.reviewer_lower_bound(2, 4.0, 10.0)
+        bounds.reviewer_lower_bound(2, 4.0, 10.0)
     for level, kappa0, size in [(0.1, 4.0, 10.0), (0.03, 64.0, 1.0), (0.3, 2.0, 100.0)]:
-        n = lower_bound.lower_bound_sample_size(level, kappa0, size)
+        n = bounds.lower_bound_sample_size(level, kappa0, size)
         assert math.isclose(float(bounds.theorem_4_1_lower_bound(n, kappa0, size)), level,
                             rel_tol=1e-10)
     with pytest.raises(ValueError, match="level"):
-        lower_bound.lower_bound_sample_size(0.0, 4.0, 1.0)
+        bounds.lower_bound_sample_size(0.0, 4.0, 1.0)
 
 
 def test_single_step_failure_small_grid():
-    kwargs = dict(d=6, kappa0s=(2.0, 3.0), n_values=(60, 120, 240), seeds=4,
+    kwargs = dict(k=6, kappa0s=(2.0, 3.0), n_values=(60, 120, 240), seeds=4,
                   calibration=(2.0, 120), prototype=False)
     result = lower_bound.single_step_failure(**kwargs)
     assert result.equals(lower_bound.single_step_failure(**kwargs))  # deterministic
@@ -119,7 +120,8 @@ def test_single_step_failure_small_grid():
     for i, kappa0 in enumerate((2.0, 3.0)):
         assert np.allclose(1 + Delta[i] * (M[i] / 2 - 1), kappa0, rtol=1e-12)
         for j, n in enumerate((60, 120, 240)):
-            expected = lower_bound.expected_failure(n, d=6, M=int(M[i, j]), Delta=Delta[i, j])
+            expected = bounds.hard_instance_expected_failure(n, k=6, M=int(M[i, j]),
+                                                             Delta=Delta[i, j])
             assert math.isclose(result["family_expected"][i][j], float(expected), rel_tol=1e-12)
             bound = bounds.theorem_4_1_lower_bound(n, kappa0, 6 * math.log(M[i, j]))
             assert math.isclose(result["bound"][i][j], float(bound), rel_tol=1e-12)
@@ -166,7 +168,7 @@ def test_lower_bound_sample_sizes_grow_almost_linearly():
 def test_hard_instance_explorer_shows_the_kits_runs():
     from srlm_kit.figures.lower_bound import HardInstanceExplorer
 
-    explorer = HardInstanceExplorer(d=4, shape=(5, 13), n_values=(20, 80), seeds=3)
+    explorer = HardInstanceExplorer(k=4, shape=(5, 13), n_values=(20, 80), seeds=3)
     explorer.M.value = 10
     explorer.Delta.value = 0.3
     key_instance, key_run = jax.random.split(jax.random.key(0))
@@ -180,4 +182,4 @@ def test_hard_instance_explorer_shows_the_kits_runs():
     assert math.isclose(explorer.data["kappa0"], 1 + 0.3 * (10 / 2 - 1), rel_tol=1e-12)
     assert "κ₀ = 2.200" in explorer.status.value
     with pytest.raises(ValueError, match="shape"):
-        HardInstanceExplorer(d=4, shape=(3, 13))
+        HardInstanceExplorer(k=4, shape=(3, 13))

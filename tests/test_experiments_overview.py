@@ -13,10 +13,10 @@ import pytest
 from srlm_kit import dynamics, instances
 from srlm_kit.cli import dataset_json
 from srlm_kit.experiments import EXPERIMENTS
-from srlm_kit.experiments.explorer import bump_height_for_kappa0
 from srlm_kit.experiments.overview import paper_in_one_picture
 from srlm_kit.figures import expected_traces
 from srlm_kit.figures import overview as figures
+from srlm_kit.instances import bump_height_for_kappa0
 
 SMALL = {"seed": 3, "num_prompts": 10, "num_responses": 6, "kappa0s": [3.0, 4.0],
          "n_values": [10, 40], "T": 3, "seeds": 2}

@@ -17,18 +17,14 @@ from srlm_kit import dynamics, policies
 from srlm_kit.cli import dataset_json
 from srlm_kit.experiments import EXPERIMENTS
 from srlm_kit.experiments.common import seed_band
-from srlm_kit.experiments.practice import (
-    YUAN_2024_REPORTED,
-    judge_instance,
-    judge_versus_self_reward,
-    lure_responses,
-)
+from srlm_kit.experiments.judges import YUAN_2024_REPORTED, judge_versus_self_reward
 from srlm_kit.figures import expected_traces
-from srlm_kit.figures.practice import (
+from srlm_kit.figures.judges import (
     JudgeExplorer,
     agreement_over_rounds,
     confidence_over_rounds,
 )
+from srlm_kit.instances import lure_judge_instance, lure_responses
 
 #: A small setting shared by the tests (one compiled simulation with and one without a judge).
 SMALL = {"seed": 3, "num_prompts": 6, "num_responses": 4, "kappa0": 2.5,
@@ -73,7 +69,7 @@ def _reference_run(instance, beta, T, seeds, n, key, judge_model=None):
 
 
 def test_judge_runs_match_the_numpy_reference(small):
-    start, quality, lures, key = judge_instance(
+    start, quality, lures, key = lure_judge_instance(
         seed=SMALL["seed"], num_prompts=SMALL["num_prompts"],
         num_responses=SMALL["num_responses"], kappa0=SMALL["kappa0"],
         initial_agreement=SMALL["initial_agreement"])
@@ -106,7 +102,7 @@ def test_self_reward_from_a_bump_never_changes_the_favourite(small):
 
 
 def test_the_instance_is_as_described():
-    start, quality, lures, _ = judge_instance(seed=0, num_prompts=40, num_responses=8,
+    start, quality, lures, _ = lure_judge_instance(seed=0, num_prompts=40, num_responses=8,
                                               kappa0=4.0, initial_agreement=0.5)
     labels, modes = np.asarray(start.labels), np.asarray(start.target)
     assert np.mean(labels == modes) == 0.5

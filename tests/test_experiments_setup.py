@@ -12,16 +12,13 @@ import sympy as sp
 
 import reference_numpy as ref
 from srlm_kit import theory
+from srlm_kit.bounds import bump_closed_form, rounds_to_exceed_half
 from srlm_kit.cli import dataset_json
 from srlm_kit.experiments import EXPERIMENTS
-from srlm_kit.experiments.explorer import bump_height_for_kappa0
-from srlm_kit.experiments.setup import (
-    bump_closed_form,
-    population_sharpening,
-    rounds_to_exceed_half,
-)
+from srlm_kit.experiments.sharpening import population_sharpening
 from srlm_kit.figures import expected_traces
-from srlm_kit.figures.setup import margin_over_rounds, top_probability_over_rounds
+from srlm_kit.figures.sharpening import margin_over_rounds, top_probability_over_rounds
+from srlm_kit.instances import bump_height_for_kappa0
 
 SMALL = {"num_responses": 6, "kappa0s": (1.5, 3.0, 5.0), "betas": (0.1, 1.0, 4.0), "T": 5}
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from srlm_kit import bounds, dynamics, instances
 from srlm_kit.cli import dataset_json
 from srlm_kit.experiments import EXPERIMENTS
-from srlm_kit.experiments.explorer import bump_height_for_kappa0, kappa_and_failure_grid
+from srlm_kit.experiments.explorer import kappa_and_failure_grid
 from srlm_kit.figures import (
     Curve,
     Slider,
@@ -32,6 +32,7 @@ from srlm_kit.figures import (
     lookup,
     round_significant,
 )
+from srlm_kit.instances import bump_height_for_kappa0
 
 # --------------------------------------------------------------------------------------------
 # A synthetic labelled grid with a closed form: f(a, b, x) = 100 a + 10 b + x, g(b, x) = b * x

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from srlm_kit import dynamics, instances
-from srlm_kit.experiments.explorer import bump_height_for_kappa0
+from srlm_kit.instances import bump_height_for_kappa0
 from srlm_kit.widgets import SEED_BLOCK, Explorer
 
 SMALL = {"num_prompts": 6, "num_responses": 5, "n_values": (5, 30, 200), "betas": (0.1, 2.0),

@@ -25,9 +25,6 @@ from srlm_kit import _validation as check
 from srlm_kit import bounds, dynamics, instances
 from srlm_kit.experiments.common import band, labelled_grid, running_min_over_seeds
 
-# Where chapters and notebooks have imported it from; it lives with the instance builders.
-from srlm_kit.instances import bump_height_for_kappa0  # noqa: F401
-
 
 def kappa_and_failure_grid(*, seed: int = 0, num_prompts: int = 20, num_responses: int = 10,
                            kappa0s=(2.5, 4.0, 6.0, 8.0),
@@ -53,7 +50,7 @@ def kappa_and_failure_grid(*, seed: int = 0, num_prompts: int = 20, num_response
     """
     kappa0s = [float(value) for value in kappa0s]
     n_array = np.asarray(check.check_increasing_ints("n_values", n_values))
-    heights = [bump_height_for_kappa0(value, num_responses) for value in kappa0s]
+    heights = [instances.bump_height_for_kappa0(value, num_responses) for value in kappa0s]
     starts = instances.stack([instances.bump(num_prompts, num_responses, height)
                               for height in heights])
     key = jax.random.key(seed)

@@ -56,13 +56,13 @@ def _trap_numbers(model, key, *, samples: int):
 
 
 def greedy_trap_sequences(*, seed: int = 0, vocabulary: int = 3, length: int = 3,
-                          p_values=(0.35, 0.4, 0.45), epsilons=(0.02, 0.05, 0.1),
+                          p_values=(0.35, 0.4, 0.45), leads=(0.02, 0.05, 0.1),
                           samples: int = 20000) -> xr.Dataset:
     """The trap of Proposition 4.3 (:func:`srlm_kit.instances.autoregressive_trap`) on a grid.
 
-    Axes: ``p`` (probability of the optimal sequence ``y* = (1, ..., 1)``), ``epsilon`` (the trap
-    token's lead at the first step) and ``sequence`` (all ``V^L`` sequences, labelled by their
-    tokens, e.g. ``"011"``). Fields over ``[p, epsilon, sequence]``: ``probability`` (exact),
+    Axes: ``p`` (probability of the optimal sequence ``y* = (1, ..., 1)``), ``lead`` (the trap
+    token's lead ``p' - p`` at the first step) and ``sequence`` (all ``V^L`` sequences, labelled
+    by their tokens, e.g. ``"011"``). Fields over ``[p, lead, sequence]``: ``probability`` (exact),
     ``frequency`` (share among ``samples`` sequences drawn token by token with
     ``jax.random.key(seed)``), ``optimal`` and ``greedy`` (the probability of ``y*`` and of
     greedy decoding's output at their own sequence, NaN elsewhere). ``attrs["summary"]``
@@ -71,14 +71,14 @@ def greedy_trap_sequences(*, seed: int = 0, vocabulary: int = 3, length: int = 3
     """
     labels = _sequence_labels(vocabulary, length)
     check.check_int("samples", samples, minimum=1)
-    shape = (len(p_values), len(epsilons), len(labels))
+    shape = (len(p_values), len(leads), len(labels))
     probability, frequency = np.zeros(shape), np.zeros(shape)
     optimal, greedy = np.full(shape, np.nan), np.full(shape, np.nan)
     summary = []
     key = jax.random.key(seed)
     for i, p in enumerate(p_values):
-        for j, epsilon in enumerate(epsilons):
-            model = instances.autoregressive_trap(vocabulary, length, p, epsilon)
+        for j, lead in enumerate(leads):
+            model = instances.autoregressive_trap(vocabulary, length, p, lead)
             probs, counts, greedy_tokens = (np.asarray(values) for values in _trap_numbers(
                 model, key, samples=samples))
             best = int(np.argmax(probs))
@@ -89,17 +89,17 @@ def greedy_trap_sequences(*, seed: int = 0, vocabulary: int = 3, length: int = 3
             greedy[i, j, greedy_index] = probs[greedy_index]
             best_tokens = np.asarray(instances.sequence_tokens(best, vocabulary, length))
             summary.append({
-                "p": float(p), "epsilon": float(epsilon), "optimal": labels[best],
+                "p": float(p), "lead": float(lead), "optimal": labels[best],
                 "optimal_probability": float(probs[best]), "greedy": labels[greedy_index],
                 "greedy_probability": float(probs[greedy_index]),
                 "hamming_distance": int(np.sum(best_tokens != greedy_tokens)),
                 "optimal_frequency": float(frequency[i, j, best]),
             })
-    dims = ["p", "epsilon", "sequence"]
+    dims = ["p", "lead", "sequence"]
     fields = {"probability": probability, "frequency": frequency, "optimal": optimal,
               "greedy": greedy}
     return labelled_grid(
-        {"p": [float(p) for p in p_values], "epsilon": [float(e) for e in epsilons],
+        {"p": [float(p) for p in p_values], "lead": [float(value) for value in leads],
          "sequence": labels},
         {name: (dims, values) for name, values in fields.items()},
         attrs={"seed": seed, "vocabulary": vocabulary, "length": length, "samples": samples,

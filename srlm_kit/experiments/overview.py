@@ -26,7 +26,7 @@ import xarray as xr
 from srlm_kit import _validation as check
 from srlm_kit import bounds, dynamics, instances
 from srlm_kit.experiments.common import labelled_grid
-from srlm_kit.experiments.explorer import bump_height_for_kappa0
+from srlm_kit.instances import bump_height_for_kappa0
 
 
 def paper_in_one_picture(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 50,

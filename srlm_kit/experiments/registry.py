@@ -81,7 +81,7 @@ SPECS = (
          measures=("kappa", "top_probability", "margin", "floor_reached", "closed_kappa",
                    "closed_top_probability", "closed_margin")),
     Spec("greedy_trap_sequences", failure.greedy_trap_sequences,
-         varies=("p", "epsilon", "sequence"),
+         varies=("p", "lead", "sequence"),
          measures=("probability", "frequency", "optimal", "greedy")),
     Spec("greedy_versus_mode", failure.greedy_versus_mode,
          varies=("temperature",),

@@ -354,8 +354,11 @@ def round_significant(values, digits: int = SIGNIFICANT_DIGITS):
     return np.array(flat, dtype=object).reshape(array.shape).tolist()
 
 
-def coordinates(result: xr.Dataset, dim: str) -> list:
-    """The coordinate values of dimension ``dim`` as Python numbers or strings."""
+def coordinates(result: xr.Dataset, dim: str | None = None) -> list | dict[str, list]:
+    """The coordinate values of dimension ``dim`` as Python numbers or strings; without ``dim``,
+    those of every dimension, ``{dim: values}``."""
+    if dim is None:
+        return {name: coordinates(result, name) for name in result.dims}
     if dim not in result.dims:
         raise ValueError(f"{dim!r} is not a dimension of the result ({sorted(result.dims)})")
     return result[dim].values.tolist()

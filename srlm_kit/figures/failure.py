@@ -39,7 +39,7 @@ def greedy_trap(result: xr.Dataset, *,
         "probability one half. Two sliders choose p and the trap token's lead p′ − p.")
     figure = grid_figure(
         result, x="sequence",
-        sliders=[Slider("p", "π(y*) = p = ", active=1), Slider("epsilon", "trap lead p′ − p = ",
+        sliders=[Slider("p", "π(y*) = p = ", active=1), Slider("lead", "trap lead p′ − p = ",
                                                                 active=1)],
         curves=[
             Curve("exact probability π(y)", "probability", mode="markers", color=PALETTE[0]),
