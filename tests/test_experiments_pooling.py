@@ -1,6 +1,6 @@
-"""Tests of the experiments of chapter 9 (srlm_kit.experiments.limits) against independent
-computations: exact enumeration with the NumPy reference learner, closed forms of the Gibbs
-update, and the kit's own simulation compared within standard errors."""
+"""Rounds against pooling on the hard instance (srlm_kit.experiments.pooling) and the closed forms
+behind it (srlm_kit.bounds), against independent computations: exact enumeration with the NumPy
+reference learner, SymPy, and the kit's own simulation compared within standard errors."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 import reference_numpy as ref
+from figure_checks import check_every_setting
 from srlm_kit import bounds, instances, metrics, theory
-from srlm_kit.experiments import EXPERIMENTS, sharpening
+from srlm_kit.experiments import EXPERIMENTS
 from srlm_kit.experiments import pooling as pooling_experiment
 from srlm_kit.figures import pooling as pooling_figures
-from srlm_kit.figures import sharpening as sharpening_figures
 
 # --------------------------------------------------------------------------------------------
 # The hard instance: exact enumeration of every possible dataset with the reference learner
@@ -104,44 +104,6 @@ def test_secret_probability_is_the_instances():
 
 
 # --------------------------------------------------------------------------------------------
-# Closed forms of the exact update
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("reward", bounds.REWARDS)
-@pytest.mark.parametrize("beta", [0.1, 0.5, 2.0])
-def test_population_exponent_matches_repeated_gibbs_updates(reward, beta):
-    """log pi_t(y) - log pi_t(y') = e_t (log pi_0(y) - log pi_0(y')), with the kit's update."""
-    from srlm_kit import dynamics, policies
-
-    start = np.log(np.array([[0.5, 0.3, 0.2]]))
-    logits = start
-    frozen = None if reward == "self" else np.asarray(policies.log_policy(start))
-    for t in range(1, 5):
-        logits = np.asarray(dynamics.population_update(logits, beta, frozen))
-        if logits.min() <= ref.LOG_FLOOR:  # clipped below: the identity no longer applies
-            break
-        ratio = (logits[0, 1] - logits[0, 2]) / (start[0, 1] - start[0, 2])
-        assert ratio == pytest.approx(float(bounds.population_exponent(t, beta, reward)),
-                                      rel=1e-9)
-
-
-def test_condition_excess_against_kappa_and_a_closed_form():
-    rng = np.random.default_rng(0)
-    logits = rng.normal(size=(7, 5))
-    rho = rng.dirichlet(np.ones(7))
-    assert metrics.condition_excess(logits, rho) == pytest.approx(
-        ref.condition_number(logits, rho) - 1.0, rel=1e-12)
-    # Far below float64's resolution at 1: (K - 1) e^(-b e) for a bump of height b, exponent e.
-    K, b, e = 10, 0.6, 900.0
-    bump = np.zeros((1, K))
-    bump[0, 0] = b * e
-    assert metrics.condition_excess(bump, np.ones(1)) == pytest.approx((K - 1) * math.exp(-b * e),
-                                                                      rel=1e-10)
-    assert ref.condition_number(bump, np.ones(1)) - 1.0 == 0.0  # what cancellation would give
-
-
-# --------------------------------------------------------------------------------------------
 # The experiments
 # --------------------------------------------------------------------------------------------
 
@@ -199,59 +161,7 @@ def test_rounds_versus_pooling_rejects_bad_input(arguments, message):
         pooling_experiment.rounds_versus_pooling(**arguments)
 
 
-FROZEN = {"num_prompts": 12, "num_responses": 6, "kappa0": 3.0, "n_values": (20, 80),
-          "betas": (0.2, 1.0), "T": 4, "seeds": 4}
-
-
-@pytest.fixture(scope="module")
-def frozen():
-    return EXPERIMENTS["self_versus_frozen_reward"](**FROZEN)
-
-
-def test_self_and_frozen_coincide_on_the_first_round(frozen):
-    """At t = 0 both rewards are log pi_0 and the data are the same: identical first step."""
-    excess = np.asarray(frozen["excess"].sel(band="mean"), dtype=float)  # (reward, n, beta, t)
-    assert np.allclose(excess[0, :, :, :2], excess[1, :, :, :2], rtol=1e-12, atol=0)
-    assert np.all(excess[:, :, :, 0] == pytest.approx(FROZEN["kappa0"] - 1.0))
-
-
-def test_population_excess_matches_the_closed_form(frozen):
-    """Bump of height b: kappa_t - 1 = (K - 1) exp(-b e_t), e_t from population_exponent."""
-    b, K = frozen.attrs["bump_height"], FROZEN["num_responses"]
-    population = frozen["population_excess"].values
-    for r, reward in enumerate(bounds.REWARDS):
-        for j, beta in enumerate(FROZEN["betas"]):
-            for t in range(FROZEN["T"] + 1):
-                exponent = float(bounds.population_exponent(t, beta, reward))
-                closed = (K - 1) * math.exp(-b * exponent) if b * exponent < 700 else 0.0
-                assert population[r, j, t] == pytest.approx(closed, rel=1e-9, abs=1e-300)
-    exponents = np.asarray(frozen["exponent"])
-    assert np.all(exponents[0] >= exponents[1])  # self-reward sharpens at least as fast
-
-
-def test_self_versus_frozen_is_deterministic_and_registered(frozen):
-    assert sharpening.self_versus_frozen_reward(**FROZEN).equals(frozen)
-    registered = EXPERIMENTS["self_versus_frozen_reward"].__wrapped__
-    assert registered is sharpening.self_versus_frozen_reward
-    assert EXPERIMENTS["rounds_versus_pooling"].__wrapped__ is (
-        pooling_experiment.rounds_versus_pooling)
-
-
-@pytest.mark.parametrize("arguments, error", [
-    ({"kappa0": 12.0}, ValueError),  # needs 1 < kappa0 < K
-    ({"T": 0}, ValueError),
-    ({"n_values": (100, 50)}, ValueError),
-    ({"n_values": (2.5,)}, TypeError),
-    ({"betas": (-1.0,)}, ValueError),
-])
-def test_self_versus_frozen_rejects_bad_input(arguments, error):
-    with pytest.raises(error):
-        sharpening.self_versus_frozen_reward(**{**FROZEN, **arguments})
-
-
 def test_closed_form_helpers_reject_bad_input():
-    with pytest.raises(ValueError, match="reward"):
-        bounds.population_exponent(1, 0.5, "judge")
     with pytest.raises(ValueError, match="n"):
         bounds.hard_instance_expected_failure(-1, **SMALL)
     with pytest.raises(ValueError, match="M"):
@@ -261,31 +171,6 @@ def test_closed_form_helpers_reject_bad_input():
 # --------------------------------------------------------------------------------------------
 # SymPy derivations
 # --------------------------------------------------------------------------------------------
-
-
-def test_exponent_recursions_solve_to_the_numeric_exponents():
-    import sympy as sp
-
-    derivation = theory.exponent_recursions()
-    steps = dict(derivation.steps)
-    beta, t = sp.Symbol("beta", positive=True), sp.Symbol("t", integer=True, nonnegative=True)
-    exponent = sp.Function("E")
-    recursions = [equation for description, equation in derivation.steps
-                  if description.startswith(("Self-reward r_t", "Frozen reward r ="))]
-    solutions = [equation.rhs for description, equation in derivation.steps
-                 if description.startswith("Solution")]
-    assert len(recursions) == len(solutions) == 2 and steps
-    for recursion, solution, reward in zip(recursions, solutions, bounds.REWARDS, strict=True):
-        # The solution satisfies its recursion and starts at E_0 = 1 ...
-        residual = recursion.lhs.subs(exponent(t + 1), solution.subs(t, t + 1)) - \
-            recursion.rhs.subs(exponent(t), solution)
-        assert sp.simplify(residual) == 0 and sp.simplify(solution.subs(t, 0)) == 1
-        # ... and equals population_exponent, which the experiment uses.
-        function = sp.lambdify((t, beta), solution)
-        for t_value in range(6):
-            for beta_value in (0.1, 0.5, 3.0):
-                assert function(t_value, beta_value) == pytest.approx(
-                    float(bounds.population_exponent(t_value, beta_value, reward)), rel=1e-12)
 
 
 def test_pooling_identity_is_the_closed_form_and_its_rate():
@@ -315,32 +200,8 @@ def test_pooling_identity_is_the_closed_form_and_its_rate():
 # --------------------------------------------------------------------------------------------
 
 
-def _check_figure(figure, result, experiment, kwargs):
-    import itertools
-    import json
-
-    from srlm_kit.figures import expected_traces
-
-    layout = figure.figure.layout
-    meta = layout.meta["srlm"]
-    assert meta["experiment"] == experiment and meta["kwargs"] == kwargs
-    trace_metas = [trace.meta for trace in figure.figure.data]
-    steps = [[json.loads(step.value) for step in slider.steps] for slider in layout.sliders]
-    for active in itertools.product(*(range(len(values)) for values in steps)):
-        setting = dict(zip(meta["sliders"], (values[k] for values, k in zip(
-            steps, active, strict=True)), strict=True))
-        expected = expected_traces(result, meta, trace_metas, setting)
-        for index, shown in figure.traces_at(list(active)).items():
-            np.testing.assert_allclose(np.asarray(shown, dtype=float), expected[index],
-                                       rtol=5.0001e-4, atol=1e-300)
-    assert len(figure.description) > 100 and len(figure.to_html()) < 80_000
-
-
 def test_pooling_figure_shows_the_experiment(pooling):
-    _check_figure(pooling_figures.rounds_versus_pooling(pooling), pooling,
-                  "rounds_versus_pooling", POOLING)
+    check_every_setting(pooling_figures.rounds_versus_pooling(pooling), pooling,
+                        "rounds_versus_pooling", POOLING)
 
 
-def test_frozen_figure_shows_the_experiment(frozen):
-    _check_figure(sharpening_figures.self_versus_frozen_reward(frozen), frozen,
-                  "self_versus_frozen_reward", FROZEN)
