@@ -703,6 +703,28 @@ def favourite_is_correct(quality, length, bias: float) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
+def realizability_horizon(radius_ratio, beta) -> np.ndarray:
+    """``H = log(R/||theta_0||) / log(1 + 1/beta)``: the exact update has ``||theta_t|| > R``
+    first at round ``floor(H) + 1``, and Assumption 5.1 (the round's target
+    ``(1 + 1/beta) theta_t`` inside the ball) holds for rounds ``0..floor(H) - 1``.
+
+    [reconstructed, from the Gibbs closed form; :ref:`recovered-gibbs`, :ref:`recovered-book-own`;
+    :func:`srlm_kit.theory.realizability_derivation`]. ``radius_ratio`` = ``R/||theta_0|| >= 1``,
+    ``beta > 0``; they broadcast. ValueError naming the argument otherwise.
+    """
+    ratio = check.check_array_at_least("radius_ratio (B/||theta_0||)", radius_ratio, 1.0)
+    beta = check.check_positive_array("beta", beta)
+    return np.log(ratio) / np.log1p(1.0 / beta)
+
+
+def population_exit_round(radius_ratio, beta) -> np.ndarray:
+    """The smallest integer above :func:`realizability_horizon`, the round at which the exact
+    update leaves the ball (``floor(H) + 1``; an integer H, where the norm touches R, also gives
+    ``L + 1``, the first round strictly outside). [reconstructed, by algebra;
+    :ref:`recovered-asm-5-1`]"""
+    return np.floor(realizability_horizon(radius_ratio, beta)) + 1.0
+
+
 def log_covering_number(dimension: ArrayLike, radius: ArrayLike, resolution: ArrayLike
                         ) -> RealOrArray:
     """``log N(tau) <= d log(1 + 2R/tau)``: volumetric covering of the ball ``||theta|| <= R``

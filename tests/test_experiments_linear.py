@@ -200,14 +200,14 @@ def test_exit_rounds_and_the_horizon_formula():
     # ||theta_t|| = 2 * 3^t > 2 * ratio  <=>  t > log(ratio)/log(3); touching (ratio = 3) is inside
     np.testing.assert_array_equal(exits[:4], [1.0, 2.0, 3.0, 5.0])
     assert np.isnan(exits[4])  # 3^7 > 1000: not within the 6 rounds given
-    horizon = linear.realizability_horizon(ratios, beta)
+    horizon = bounds.realizability_horizon(ratios, beta)
     np.testing.assert_allclose(horizon, np.log(ratios) / np.log(3.0))
-    np.testing.assert_array_equal(linear.population_exit_round(ratios[:4], beta)[[0, 2, 3]],
+    np.testing.assert_array_equal(bounds.population_exit_round(ratios[:4], beta)[[0, 2, 3]],
                                   exits[[0, 2, 3]])
     with pytest.raises(ValueError, match="radius_ratio"):
-        linear.realizability_horizon(0.5, beta)
+        bounds.realizability_horizon(0.5, beta)
     with pytest.raises(ValueError, match="beta"):
-        linear.realizability_horizon(2.0, 0.0)
+        bounds.realizability_horizon(2.0, 0.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -397,7 +397,7 @@ def test_realizability_derivation():
     horizon = steps[1][1].rhs
     substituted = horizon.subs({theory.radius: 1e6, sp.Symbol("||theta_0||", positive=True): 1,
                                 theory.beta: 0.01})
-    assert float(substituted) == pytest.approx(float(linear.realizability_horizon(1e6, 0.01)))
+    assert float(substituted) == pytest.approx(float(bounds.realizability_horizon(1e6, 0.01)))
 
 
 # --------------------------------------------------------------------------------------------

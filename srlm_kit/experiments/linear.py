@@ -194,28 +194,6 @@ def exit_rounds(norms, radius) -> np.ndarray:
     return np.where(outside.any(axis=-1), first, np.nan)
 
 
-def realizability_horizon(radius_ratio, beta) -> np.ndarray:
-    """``H = log(R/||theta_0||) / log(1 + 1/beta)``: the exact update has ``||theta_t|| > R``
-    first at round ``floor(L) + 1``, and Assumption 5.1 (the round's target
-    ``(1 + 1/beta) theta_t`` inside the ball) holds for rounds ``0..floor(L) - 1``.
-
-    [reconstructed, from the Gibbs closed form; :ref:`recovered-gibbs`, :ref:`recovered-book-own`;
-    :func:`srlm_kit.theory.realizability_derivation`]. ``radius_ratio`` = ``R/||theta_0|| >= 1``,
-    ``beta > 0``; they broadcast. ValueError naming the argument otherwise.
-    """
-    ratio = check.check_array_at_least("radius_ratio (B/||theta_0||)", radius_ratio, 1.0)
-    beta = check.check_positive_array("beta", beta)
-    return np.log(ratio) / np.log1p(1.0 / beta)
-
-
-def population_exit_round(radius_ratio, beta) -> np.ndarray:
-    """The smallest integer above :func:`realizability_horizon`, the round at which the exact
-    update leaves the ball (``floor(H) + 1``; an integer H, where the norm touches R, also gives
-    ``L + 1``, the first round strictly outside). [reconstructed, by algebra;
-    :ref:`recovered-asm-5-1`]"""
-    return np.floor(realizability_horizon(radius_ratio, beta)) + 1.0
-
-
 # --------------------------------------------------------------------------------------------
 # Experiment 1: toy B, d larger than n
 # --------------------------------------------------------------------------------------------
@@ -265,10 +243,11 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     ``population_kappa``, ``population_norm_ratio``.
 
     Realizability, over ``[beta, ratio]`` with ratio = ``R/||theta_0||`` in ``radius_ratios``:
-    ``horizon`` = :func:`realizability_horizon`, ``population_exit`` (measured first round with
-    ``||theta_t|| > R``, exact update); over ``[n, beta, ratio, band]``: ``erm_exit``, the same
-    for the ERM runs (mean, min and max over seeds; NaN where some seed stayed inside for all T
-    rounds). ``attrs``: the settings, the start's numbers and ``population_exit_formula``.
+    ``horizon`` = :func:`srlm_kit.bounds.realizability_horizon`, ``population_exit`` (measured
+    first round with ``||theta_t|| > R``, exact update); over ``[n, beta, ratio, band]``:
+    ``erm_exit``, the same for the ERM runs (mean, min and max over seeds; NaN where some seed
+    stayed inside for all T rounds). ``attrs``: the settings, the start's numbers and
+    ``population_exit_formula``.
     """
     n_values = check.check_increasing_ints("n_values", n_values)
     betas = check.check_increasing_floats("betas", betas, 0.0, open_low=True)
@@ -330,7 +309,7 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                                           for run in population])
     out["population_kappa"] = np.stack([np.asarray(run.kappa)[0, :T + 1] for run in population])
     out["population_norm_ratio"] = population_norms[:, :T + 1] / theta0_norm
-    out["horizon"] = realizability_horizon(np.asarray(ratios)[None, :],
+    out["horizon"] = bounds.realizability_horizon(np.asarray(ratios)[None, :],
                                            np.asarray(betas)[:, None])
     out["population_exit"] = population_exit
     # NaN (some seed never left the ball within T rounds) propagates: the point is not drawn.
@@ -357,7 +336,7 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
             "mu0": float(per_round["mu"][0, 0, 0, 0]),
             "T": T, "T_population": T_population, "seeds": seeds,
             "threshold": THRESHOLD,
-            "population_exit_formula": population_exit_round(
+            "population_exit_formula": bounds.population_exit_round(
                 np.asarray(ratios)[None, :], np.asarray(betas)[:, None]).tolist(),
         })
 
