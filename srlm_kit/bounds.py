@@ -720,7 +720,7 @@ def realizability_horizon(radius_ratio, beta) -> np.ndarray:
 def population_exit_round(radius_ratio, beta) -> np.ndarray:
     """The smallest integer above :func:`realizability_horizon`, the round at which the exact
     update leaves the ball (``floor(H) + 1``; an integer H, where the norm touches R, also gives
-    ``L + 1``, the first round strictly outside). [reconstructed, by algebra;
+    ``H + 1``, the first round strictly outside). [reconstructed, by algebra;
     :ref:`recovered-asm-5-1`]"""
     return np.floor(realizability_horizon(radius_ratio, beta)) + 1.0
 
