@@ -153,7 +153,7 @@ def single_step_failure(*, seed: int = 0, k: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
                 same_event &= bool(np.allclose(fixed_failures, fixed_targets, atol=1e-12))
                 fixed_runs[i] = fixed_failures
                 fixed_expected[i] = bounds.hard_instance_expected_failure(n_array, k=k, M=M,
-                Delta=Delta)
+                                                                          Delta=Delta)
                 fixed.append({"kappa0": kappa0, "M": M, "Delta": Delta, "kappa_measured": float(
                     metrics.condition_number(start.logits, start.rho))})
                 family_runs[i, j] = fixed_failures[0]
@@ -189,9 +189,8 @@ def single_step_failure(*, seed: int = 0, k: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
             run_key, prototype_start, PROTOTYPE["n_values"], beta=PROTOTYPE["beta"], seeds=seeds,
             shape=shape)
         same_event &= bool(np.allclose(prototype_runs, prototype_targets, atol=1e-12))
-        prototype_expected = bounds.hard_instance_expected_failure(PROTOTYPE["n_values"],
-        k=PROTOTYPE["k"],
-                                              M=PROTOTYPE["M"], Delta=PROTOTYPE["Delta"])
+        prototype_expected = bounds.hard_instance_expected_failure(
+            PROTOTYPE["n_values"], k=PROTOTYPE["k"], M=PROTOTYPE["M"], Delta=PROTOTYPE["Delta"])
         prototype_result = {
             "n": list(PROTOTYPE["n_values"]),
             "mean": prototype_runs.mean(axis=1).tolist(),
