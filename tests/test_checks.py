@@ -25,7 +25,7 @@ def tabular_inits(rng: np.random.Generator, m: int = 12, num_responses: int = 8)
     inits += [instances.random_logits(jax.random.key(int(seed)), m, num_responses, float(temp))
               for seed, temp in zip(rng.integers(0, 2**31, 3), rng.uniform(0.2, 3.0, 3),
                                     strict=True)]
-    inits.append(instances.hard_instance(jax.random.key(int(rng.integers(2**31))), d=m - 1,
+    inits.append(instances.hard_instance(jax.random.key(int(rng.integers(2**31))), k=m - 1,
                                          M=num_responses - 1, Delta=float(rng.uniform(0.05, 0.9))))
     inits.append(instances.uniform(m, num_responses))  # every margin 0: trivially true rounds
     return instances.stack(inits)

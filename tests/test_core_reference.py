@@ -135,7 +135,7 @@ def test_sampler_frequencies_match_the_policy():
 
 
 def test_zero_probability_responses_and_prompts_are_never_sampled():
-    start = instances.hard_instance(jax.random.key(0), d=4, M=6, Delta=0.3)
+    start = instances.hard_instance(jax.random.key(0), k=4, M=6, Delta=0.3)
     padded = instances.pad(start, 8, 10)
     triples = policies.sample_triples(jax.random.key(1), padded.logits, padded.rho, 5000, 5000)
     x, y, y_prime = (np.asarray(a) for a in (triples.x, triples.y, triples.y_prime))

@@ -165,7 +165,7 @@ def test_bump_and_hard_instance_have_their_closed_form_kappa():
     start = instances.bump(200, 50, math.log(2))
     assert float(metrics.condition_number(start.logits, start.rho)) == pytest.approx(25.5)
     for M, Delta in ((40, 0.2), (10, 0.5), (3, 0.9)):
-        hard = instances.hard_instance(jax.random.key(M), d=7, M=M, Delta=Delta)
+        hard = instances.hard_instance(jax.random.key(M), k=7, M=M, Delta=Delta)
         assert float(metrics.condition_number(hard.logits, hard.rho)) == pytest.approx(
             instances.hard_instance_kappa0(M, Delta), rel=1e-12)
 
