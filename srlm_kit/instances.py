@@ -1,4 +1,5 @@
-"""Instances: prompt distributions, initial policies, feature maps and external labels.
+"""Instances: prompt distributions, initial policies, feature maps, external labels and the
+quality tables of the toy judges; every builder of a start lives here.
 
 An instance bundles everything a run needs besides the hyper-parameters. Two kinds exist, both
 JAX pytrees (so a list of instances of one shape can be stacked and ``vmap``-ed over):
