@@ -82,7 +82,7 @@ def theorem_4_1_lower_bound(n: ArrayLike, kappa0: ArrayLike, log_class_size: Arr
 
     This is the equation of Steps 5 to 6 of the proof of Theorem 4.1 (:ref:`recovered-thm-4-1`, from
     Huang et al. Thm 3.1 with p = 1), solved in closed form with the W_{-1} branch
-    (:func:`srlm_kit.theory.lambert_w_inversion`, ``with_one=True``)::
+    (:func:`srlm_kit.theory.lower_bound.lambert_w_inversion`, ``with_one=True``)::
 
         eps = e kappa0 exp(W_{-1}(z)/2),   z = -2 constant K/(e^2 kappa0^2 n)
 
@@ -165,9 +165,10 @@ def tail_integral_bound(a: ArrayLike, mu: ArrayLike) -> RealOrArray:
 
     with ``a = gap_t/gamma_t`` and ``mu = mu_{t+1}``. Steps [quoted, v2 text]; formula
     [reconstructed, by algebra; :ref:`recovered-tail-integral`; checked in SymPy,
-    :func:`srlm_kit.theory.tail_integral`]. The closed form needs ``0 < a < 1``: ValueError for
-    ``a`` outside (0, 1) and for ``mu`` outside (0, 1]. (:func:`srlm_kit.checks.tail_integral_check`
-    handles a = 0 and a >= 1 itself, with the trivial bound and a flag.)
+    :func:`srlm_kit.theory.condition.tail_integral`]. The closed form needs ``0 < a < 1``:
+    ValueError for ``a`` outside (0, 1) and for ``mu`` outside (0, 1].
+    (:func:`srlm_kit.checks.tail_integral_check` handles a = 0 and a >= 1 itself, with the trivial
+    bound and a flag.)
     """
     a = check.check_open_unit_array("a (gap/gamma)", a)
     mu = check.check_confidence_array("mu", mu)
@@ -197,7 +198,7 @@ def kappa_fixed_point(offset: ArrayLike, coefficient: ArrayLike) -> RealOrArray:
     ``offset`` is A > 0 and ``coefficient`` is B' >= 0.
 
     [reconstructed, by algebra; :ref:`recovered-contraction`; checked in SymPy,
-    :func:`srlm_kit.theory.kappa_fixed_point`]
+    :func:`srlm_kit.theory.recursion.kappa_fixed_point`]
     """
     offset, coefficient = _recursion_coefficients(offset, coefficient)
     root = np.sqrt(coefficient**2 + 4.0 * offset)
@@ -208,7 +209,7 @@ def contraction_factor(offset: ArrayLike, coefficient: ArrayLike) -> RealOrArray
     """``q = f'(kappa*) = B'/(B' + sqrt(B'^2 + 4A))``, in [0, 1).
 
     [reconstructed, by algebra; :ref:`recovered-contraction` (Lemma C.4, rho_c); checked in SymPy,
-    :func:`srlm_kit.theory.contraction_factor`]
+    :func:`srlm_kit.theory.recursion.contraction_factor`]
     """
     offset, coefficient = _recursion_coefficients(offset, coefficient)
     return _scalar_or_array(coefficient / (coefficient + np.sqrt(coefficient**2 + 4.0 * offset)))
@@ -218,7 +219,7 @@ def fixed_point_upper_bound(offset: ArrayLike, coefficient: ArrayLike) -> RealOr
     """``kappa* <= A + B' sqrt(A) + B'^2`` (Eq. 75 to 76).
 
     [reconstructed, by algebra; :ref:`recovered-contraction`; checked in SymPy,
-    :func:`srlm_kit.theory.fixed_point_upper_bound`]
+    :func:`srlm_kit.theory.recursion.fixed_point_upper_bound`]
     """
     offset, coefficient = _recursion_coefficients(offset, coefficient)
     return _scalar_or_array(offset + coefficient * np.sqrt(offset) + coefficient**2)
@@ -230,7 +231,7 @@ def kappa_unrolled_bound(T: ArrayLike, kappa0: ArrayLike, offset: ArrayLike,
     ``kappa_{t+1} <= A + B' sqrt(kappa_t)`` (Eq. 72).
 
     Valid for every ``kappa0``, also below kappa* (then the bound rises to kappa*): the concave
-    f lies below its tangent at kappa* (:func:`srlm_kit.theory.unrolled_recursion`).
+    f lies below its tangent at kappa* (:func:`srlm_kit.theory.recursion.unrolled_recursion`).
     [reconstructed, by algebra; :ref:`recovered-contraction`; checked in SymPy]. Non-increasing in
     T when ``kappa0 >= kappa*``; ``T >= 0``, ``kappa0 >= 1``.
     """
@@ -270,7 +271,7 @@ def reviewer_contraction_factor(n: ArrayLike, mu: ArrayLike) -> RealOrArray:
 
     [quoted, ICLR review, R2: the denominator (1 + sqrt(nc))^((T-1)/2), with c -> mu]. Lemma C.4
     with the reconstructed constants ``A = 1/mu``, ``B' = 2/(mu sqrt(n))`` gives
-    ``1/(1 + sqrt(1 + n mu))`` instead (:func:`srlm_kit.theory.contraction_factor`).
+    ``1/(1 + sqrt(1 + n mu))`` instead (:func:`srlm_kit.theory.recursion.contraction_factor`).
     """
     n = check.check_array_at_least("n", n, 1.0)
     mu = check.check_confidence_array("mu", mu)
@@ -406,9 +407,10 @@ def iteration_threshold(mu: ArrayLike, kappa0: ArrayLike, q: ArrayLike) -> RealO
 
     Past it the transient term ``sqrt(kappa0) q^((T-1)/2)`` is at most the stable term
     ``mu^(-1/2)``. Statement [quoted, v2 text]; formula [reconstructed, by algebra;
-    :ref:`recovered-cor-5-7`; checked in SymPy, :func:`srlm_kit.theory.iteration_threshold`]. When
-    ``mu kappa0 <= 1`` (always, if mu is a minimum over rounds including t = 0;
-    :ref:`recovered-book-own`) the threshold is <= 1: one round suffices.
+    :ref:`recovered-cor-5-7`; checked in SymPy,
+    :func:`srlm_kit.theory.recursion.iteration_threshold`]. When ``mu kappa0 <= 1`` (always, if mu
+    is a minimum over rounds including t = 0; :ref:`recovered-book-own`) the threshold is <= 1: one
+    round suffices.
     """
     mu = check.check_confidence_array("mu", mu)
     kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
@@ -440,8 +442,8 @@ def log_covering_number(dimension: ArrayLike, radius: ArrayLike, resolution: Arr
     in R^d.
 
     [reconstructed, from the proof prose and standard arguments; :ref:`recovered-covering`;
-    checked in SymPy, :func:`srlm_kit.theory.volumetric_covering`]. A tau-net in parameters is
-    a 2 tau-net in the sup-log-ratio metric (:func:`srlm_kit.theory.softmax_log_ratio`).
+    checked in SymPy, :func:`srlm_kit.theory.linear.volumetric_covering`]. A tau-net in parameters
+    is a 2 tau-net in the sup-log-ratio metric (:func:`srlm_kit.theory.linear.softmax_log_ratio`).
     """
     dimension = check.check_array_at_least("dimension", dimension, 1.0)
     radius = check.check_positive_array("radius (R)", radius)
@@ -503,7 +505,7 @@ def effective_dimension_head_tail_bound(eigenvalues: ArrayLike, ridge: ArrayLike
     eigenvalues counted as 1 each (eigenvalues sorted in decreasing order; any j_0 works).
 
     [reconstructed, by algebra; :ref:`recovered-effective-dimension`; checked in SymPy,
-    :func:`srlm_kit.theory.effective_dimension_terms`]. The best j_0 gives
+    :func:`srlm_kit.theory.effective_dimension.effective_dimension_terms`]. The best j_0 gives
     :func:`effective_dimension_termwise_bound`.
     """
     eigenvalues = check.check_spectrum("eigenvalues", eigenvalues)
@@ -534,9 +536,9 @@ def effective_dimension_exponential_bound(ridge: ArrayLike, scale: ArrayLike, ra
 
     (``scale`` = S > 0, ``rate`` = omega > 0). [reconstructed, by algebra;
     :ref:`recovered-effective-dimension` (A); checked in SymPy,
-    :func:`srlm_kit.theory.effective_dimension_exponential`]. For eigenvalues indexed from 0 as
-    ``nu_0 e^(-omega j)`` (as in :func:`srlm_kit.instances.decaying_spectrum_features`), pass
-    ``scale = nu_0 e^omega``.
+    :func:`srlm_kit.theory.effective_dimension.effective_dimension_exponential`]. For eigenvalues
+    indexed from 0 as ``nu_0 e^(-omega j)`` (as in
+    :func:`srlm_kit.instances.decaying_spectrum_features`), pass ``scale = nu_0 e^omega``.
     """
     ridge = check.check_positive_array("ridge (lambda)", ridge)
     scale = check.check_positive_array("scale (S)", scale)
@@ -552,8 +554,8 @@ def effective_dimension_polynomial_bound(ridge: ArrayLike, scale: ArrayLike, pow
         d_eff(lambda) <= (S/lambda)^(1/a) a/(a - 1) + 1
 
     [reconstructed, by algebra; :ref:`recovered-effective-dimension` (B); checked in SymPy,
-    :func:`srlm_kit.theory.effective_dimension_polynomial`]. The ``+ 1`` pays for the ceiling of
-    the cut-off; the reconstruction states the ``≲`` form without it.
+    :func:`srlm_kit.theory.effective_dimension.effective_dimension_polynomial`]. The ``+ 1`` pays
+    for the ceiling of the cut-off; the reconstruction states the ``≲`` form without it.
     """
     ridge = check.check_positive_array("ridge (lambda)", ridge)
     scale = check.check_positive_array("scale (S)", scale)

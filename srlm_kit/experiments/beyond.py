@@ -21,9 +21,10 @@ by default on ``NUM_PROMPTS`` prompts and ``NUM_RESPONSES`` responses, ``T = 8``
 Beside the experiments, this module holds what they need and the kit did not have (the excess
 condition number ``kappa - 1`` without cancellation is :func:`~srlm_kit.metrics.condition_excess`):
 the near-tie initialisation (:func:`near_tie`). The algebra behind them is in
-:mod:`srlm_kit.theory` (:func:`srlm_kit.theory.bump_population_excess`,
-:func:`srlm_kit.theory.judge_composition`, :func:`srlm_kit.theory.near_tie_rounds`,
-:func:`srlm_kit.theory.coverage_derivation`); the coverage prediction for a small beta is
+:mod:`srlm_kit.theory` (:func:`srlm_kit.theory.sharpening.bump_population_excess`,
+:func:`srlm_kit.theory.sharpening.judge_composition`,
+:func:`srlm_kit.theory.sharpening.near_tie_rounds`,
+:func:`srlm_kit.theory.sharpening.coverage_derivation`); the coverage prediction for a small beta is
 :func:`srlm_kit.bounds.coverage_failure`.
 
 Bands are mean ± one standard deviation over seeds, clipped to the range the seeds reached.
@@ -315,7 +316,7 @@ def favourite_is_correct(quality, length, bias: float) -> np.ndarray:
     ``bias`` is lambda. The favourite differs from ``y_true`` exactly when some response is
     longer by more than ``1/lambda``: ``lambda (l(y) - l(y_true)) > 1``. Its prompt-average is
     the agreement the judge loop converges to as T grows (exact update,
-    :func:`srlm_kit.theory.judge_composition`). [reconstructed, by algebra;
+    :func:`srlm_kit.theory.sharpening.judge_composition`). [reconstructed, by algebra;
     :ref:`recovered-book-own`]
     """
     score = np.asarray(quality) + bias * np.asarray(length)
@@ -499,7 +500,8 @@ def margin_collapse(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     where gamma = 0); ``population_failure`` (exact update); ``population_rounds``
     ``[tied, epsilon]``: first round at which the exact update has no failure;
     ``rounds_sufficient`` ``[epsilon]``: the sufficient number of rounds
-    ``log(log(K - 1)/epsilon)/log(1 + 1/beta)`` of :func:`srlm_kit.theory.near_tie_rounds`.
+    ``log(log(K - 1)/epsilon)/log(1 + 1/beta)`` of
+    :func:`srlm_kit.theory.sharpening.near_tie_rounds`.
     """
     epsilons = check.check_increasing_floats("epsilons", epsilons, 0.0, open_low=True)
     tied = check.check_increasing_ints("tied", tied, minimum=2)
@@ -556,7 +558,7 @@ def dominant_after_cover(num_responses: int, height: float, beta) -> np.ndarray:
     whatever the component: ``e^(-b(1 + 1/beta)) + (K - 2) e^(-b(1 + 1/(2 beta))) < 1``.
 
     [reconstructed, by algebra from the minimum-norm ERM;
-    :func:`srlm_kit.theory.coverage_derivation`; :ref:`recovered-erm-tie-break`]
+    :func:`srlm_kit.theory.sharpening.coverage_derivation`; :ref:`recovered-erm-tie-break`]
     """
     beta = np.asarray(beta, dtype=float)
     return (np.exp(-height * (1.0 + 1.0 / beta))
@@ -637,7 +639,7 @@ def beta_regimes(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
 
 def near_tie_rounds_value(num_responses: int, epsilon, beta: float) -> np.ndarray:
     """``log(log(K - 1)/epsilon)/log(1 + 1/beta)``
-    (:func:`srlm_kit.theory.near_tie_rounds`), for K >= 3."""
+    (:func:`srlm_kit.theory.sharpening.near_tie_rounds`), for K >= 3."""
     check.check_int("num_responses", num_responses, minimum=3)
     beta = check.check_positive("beta", beta)
     epsilon = np.asarray(epsilon, dtype=float)

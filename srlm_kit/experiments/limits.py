@@ -19,8 +19,8 @@ experiment here speaks to one of these, on the book's toy instances [reconstruct
 
 Both return a labelled grid (:mod:`srlm_kit.figures.core`). Bands are mean ± one standard
 deviation over seeds, clipped to the range the seeds reached. The closed forms the chapter
-states are derived in :mod:`srlm_kit.theory` (:func:`srlm_kit.theory.pooling_identity`,
-:func:`srlm_kit.theory.exponent_recursions`).
+states are derived in :mod:`srlm_kit.theory` (:func:`srlm_kit.theory.lower_bound.pooling_identity`,
+:func:`srlm_kit.theory.sharpening.exponent_recursions`).
 """
 
 from __future__ import annotations
