@@ -1,8 +1,9 @@
 """The condition number kappa: Lemma C.1 and the tail integral of Lemma C.3.
 
-Lemma C.1 turns the performance gap into a bound on the probability that the mode is missed
-(:func:`lemma_c1`); integrating that bound over levels gives the one-step bound on
-``kappa_{t+1} = E_x[1/max_y pi_{t+1}(y|x)]`` (:func:`tail_integral`).
+Lemma C.1 bounds the share of prompts on which a policy gives the reward's maximiser ``y*`` at
+most probability s by the performance gap (:func:`lemma_c1`); integrating that bound over the
+levels s gives the one-step bound on ``kappa_{t+1} = E_x[1/max_y pi_{t+1}(y|x)]``
+(:func:`tail_integral`).
 """
 
 from __future__ import annotations

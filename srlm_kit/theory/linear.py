@@ -1,8 +1,8 @@
 """The linear softmax class: covering, the ERM step, the ball, Theorem 6.2.
 
 For ``pi_theta(y|x) ∝ exp(<theta, phi(x, y)>)`` with ``||phi|| <= 1``, log-probabilities are
-2-Lipschitz in theta (:func:`softmax_log_ratio`), so a ball of radius R has metric entropy
-``d log(1 + 2R/tau)`` (:func:`volumetric_covering`), which replaces the class-size term of
+2-Lipschitz in theta (:func:`softmax_log_ratio`), so a ball of radius R has metric entropy at
+most ``d log(1 + 2R/tau)`` (:func:`volumetric_covering`), which replaces the class-size term of
 Theorem 5.3 (:func:`theorem_6_2_assembly`). The ERM step of the class is a projection of the
 exact step (:func:`linear_erm_step`), grows the parameter no faster than the exact update
 (:func:`erm_norm_growth`), and the exact update leaves any ball after a number of rounds
