@@ -89,7 +89,7 @@ def theorem_4_1_lower_bound(n: ArrayLike, kappa0: ArrayLike, log_class_size: Arr
 
     This is the equation of Steps 5 to 6 of the proof of Theorem 4.1 (:ref:`recovered-thm-4-1`, from
     Huang et al. Thm 3.1 with p = 1), solved in closed form with the W_{-1} branch
-    (:func:`srlm_kit.theory.lambert_w_inversion`, ``with_one=True``)::
+    (:func:`srlm_kit.theory.lower_bound.lambert_w_inversion`, ``with_one=True``)::
 
         eps = e kappa0 exp(W_{-1}(z)/2),   z = -2 constant K/(e^2 kappa0^2 n)
 
@@ -288,9 +288,10 @@ def tail_integral_bound(a: ArrayLike, mu: ArrayLike) -> RealOrArray:
 
     with ``a = gap_t/gamma_t`` and ``mu = mu_{t+1}``. Steps [quoted, v2 text]; formula
     [reconstructed, by algebra; :ref:`recovered-tail-integral`; checked in SymPy,
-    :func:`srlm_kit.theory.tail_integral`]. The closed form needs ``0 < a < 1``: ValueError for
-    ``a`` outside (0, 1) and for ``mu`` outside (0, 1]. (:func:`srlm_kit.checks.tail_integral_check`
-    handles a = 0 and a >= 1 itself, with the trivial bound and a flag.)
+    :func:`srlm_kit.theory.condition.tail_integral`]. The closed form needs ``0 < a < 1``:
+    ValueError for ``a`` outside (0, 1) and for ``mu`` outside (0, 1].
+    (:func:`srlm_kit.checks.tail_integral_check` handles a = 0 and a >= 1 itself, with the trivial
+    bound and a flag.)
     """
     a = check.check_open_unit_array("a (gap/gamma)", a)
     mu = check.check_confidence_array("mu", mu)
@@ -320,7 +321,7 @@ def kappa_fixed_point(offset: ArrayLike, coefficient: ArrayLike) -> RealOrArray:
     ``offset`` is A > 0 and ``coefficient`` is B' >= 0.
 
     [reconstructed, by algebra; :ref:`recovered-contraction`; checked in SymPy,
-    :func:`srlm_kit.theory.kappa_fixed_point`]
+    :func:`srlm_kit.theory.recursion.kappa_fixed_point`]
     """
     offset, coefficient = _recursion_coefficients(offset, coefficient)
     root = np.sqrt(coefficient**2 + 4.0 * offset)
@@ -331,7 +332,7 @@ def contraction_factor(offset: ArrayLike, coefficient: ArrayLike) -> RealOrArray
     """``q = f'(kappa*) = B'/(B' + sqrt(B'^2 + 4A))``, in [0, 1).
 
     [reconstructed, by algebra; :ref:`recovered-contraction` (Lemma C.4, rho_c); checked in SymPy,
-    :func:`srlm_kit.theory.contraction_factor`]
+    :func:`srlm_kit.theory.recursion.contraction_factor`]
     """
     offset, coefficient = _recursion_coefficients(offset, coefficient)
     return _scalar_or_array(coefficient / (coefficient + np.sqrt(coefficient**2 + 4.0 * offset)))
@@ -341,7 +342,7 @@ def fixed_point_upper_bound(offset: ArrayLike, coefficient: ArrayLike) -> RealOr
     """``kappa* <= A + B' sqrt(A) + B'^2`` (Eq. 75 to 76).
 
     [reconstructed, by algebra; :ref:`recovered-contraction`; checked in SymPy,
-    :func:`srlm_kit.theory.fixed_point_upper_bound`]
+    :func:`srlm_kit.theory.recursion.fixed_point_upper_bound`]
     """
     offset, coefficient = _recursion_coefficients(offset, coefficient)
     return _scalar_or_array(offset + coefficient * np.sqrt(offset) + coefficient**2)
@@ -353,7 +354,7 @@ def kappa_unrolled_bound(T: ArrayLike, kappa0: ArrayLike, offset: ArrayLike,
     ``kappa_{t+1} <= A + B' sqrt(kappa_t)`` (Eq. 72).
 
     Valid for every ``kappa0``, also below kappa* (then the bound rises to kappa*): the concave
-    f lies below its tangent at kappa* (:func:`srlm_kit.theory.unrolled_recursion`).
+    f lies below its tangent at kappa* (:func:`srlm_kit.theory.recursion.unrolled_recursion`).
     [reconstructed, by algebra; :ref:`recovered-contraction`; checked in SymPy]. Non-increasing in
     T when ``kappa0 >= kappa*``; ``T >= 0``, ``kappa0 >= 1``.
     """
@@ -393,7 +394,7 @@ def reviewer_contraction_factor(n: ArrayLike, mu: ArrayLike) -> RealOrArray:
 
     [quoted, ICLR review, R2: the denominator (1 + sqrt(nc))^((T-1)/2), with c -> mu]. Lemma C.4
     with the reconstructed constants ``A = 1/mu``, ``B' = 2/(mu sqrt(n))`` gives
-    ``1/(1 + sqrt(1 + n mu))`` instead (:func:`srlm_kit.theory.contraction_factor`).
+    ``1/(1 + sqrt(1 + n mu))`` instead (:func:`srlm_kit.theory.recursion.contraction_factor`).
     """
     n = check.check_array_at_least("n", n, 1.0)
     mu = check.check_confidence_array("mu", mu)
@@ -530,7 +531,7 @@ def dominant_after_cover(num_responses: int, height: float, beta) -> np.ndarray:
     whatever the component: ``e^(-b(1 + 1/beta)) + (K - 2) e^(-b(1 + 1/(2 beta))) < 1``.
 
     [reconstructed, by algebra from the minimum-norm ERM;
-    :func:`srlm_kit.theory.coverage_derivation`; :ref:`recovered-erm-tie-break`]
+    :func:`srlm_kit.theory.sharpening.coverage_derivation`; :ref:`recovered-erm-tie-break`]
     """
     beta = np.asarray(beta, dtype=float)
     return (np.exp(-height * (1.0 + 1.0 / beta))
@@ -597,7 +598,7 @@ def rounds_to_exceed_half(height: float, num_responses: int, beta: float) -> int
 def near_tie_rounds_value(num_responses: int, gamma0, beta: float) -> np.ndarray:
     """``log(log(K - 1)/gamma0)/log(1 + 1/beta)``: rounds of the exact update that suffice from a
     near tie of margin ``gamma0`` (:func:`srlm_kit.instances.near_tie`), derived in
-    :func:`srlm_kit.theory.near_tie_rounds`; for K >= 3. [reconstructed, by algebra;
+    :func:`srlm_kit.theory.sharpening.near_tie_rounds`; for K >= 3. [reconstructed, by algebra;
     :ref:`recovered-reviews`]"""
     check.check_int("num_responses", num_responses, minimum=3)
     beta = check.check_positive("beta", beta)
@@ -656,9 +657,10 @@ def iteration_threshold(mu: ArrayLike, kappa0: ArrayLike, q: ArrayLike) -> RealO
 
     Past it the transient term ``sqrt(kappa0) q^((T-1)/2)`` is at most the stable term
     ``mu^(-1/2)``. Statement [quoted, v2 text]; formula [reconstructed, by algebra;
-    :ref:`recovered-cor-5-7`; checked in SymPy, :func:`srlm_kit.theory.iteration_threshold`]. When
-    ``mu kappa0 <= 1`` (always, if mu is a minimum over rounds including t = 0;
-    :ref:`recovered-book-own`) the threshold is <= 1: one round suffices.
+    :ref:`recovered-cor-5-7`; checked in SymPy,
+    :func:`srlm_kit.theory.recursion.iteration_threshold`]. When ``mu kappa0 <= 1`` (always, if mu
+    is a minimum over rounds including t = 0; :ref:`recovered-book-own`) the threshold is <= 1: one
+    round suffices.
     """
     mu = check.check_confidence_array("mu", mu)
     kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
@@ -690,7 +692,7 @@ def favourite_is_correct(quality, length, bias: float) -> np.ndarray:
     ``bias`` is lambda. The favourite differs from ``y_true`` exactly when some response is
     longer by more than ``1/lambda``: ``lambda (l(y) - l(y_true)) > 1``. Its prompt-average is
     the agreement the judge loop converges to as T grows (exact update,
-    :func:`srlm_kit.theory.judge_composition`). [reconstructed, by algebra;
+    :func:`srlm_kit.theory.sharpening.judge_composition`). [reconstructed, by algebra;
     :ref:`recovered-book-own`]
     """
     score = np.asarray(quality) + bias * np.asarray(length)
@@ -709,7 +711,7 @@ def realizability_horizon(radius_ratio, beta) -> np.ndarray:
     ``(1 + 1/beta) theta_t`` inside the ball) holds for rounds ``0..floor(H) - 1``.
 
     [reconstructed, from the Gibbs closed form; :ref:`recovered-gibbs`, :ref:`recovered-book-own`;
-    :func:`srlm_kit.theory.realizability_derivation`]. ``radius_ratio`` = ``R/||theta_0|| >= 1``,
+    :func:`srlm_kit.theory.linear.realizability_derivation`]. ``radius_ratio`` = ``R/||theta_0|| >= 1``,
     ``beta > 0``; they broadcast. ValueError naming the argument otherwise.
     """
     ratio = check.check_array_at_least("radius_ratio (B/||theta_0||)", radius_ratio, 1.0)
@@ -731,8 +733,8 @@ def log_covering_number(dimension: ArrayLike, radius: ArrayLike, resolution: Arr
     in R^d.
 
     [reconstructed, from the proof prose and standard arguments; :ref:`recovered-covering`;
-    checked in SymPy, :func:`srlm_kit.theory.volumetric_covering`]. A tau-net in parameters is
-    a 2 tau-net in the sup-log-ratio metric (:func:`srlm_kit.theory.softmax_log_ratio`).
+    checked in SymPy, :func:`srlm_kit.theory.linear.volumetric_covering`]. A tau-net in parameters
+    is a 2 tau-net in the sup-log-ratio metric (:func:`srlm_kit.theory.linear.softmax_log_ratio`).
     """
     dimension = check.check_array_at_least("dimension", dimension, 1.0)
     radius = check.check_positive_array("radius (R)", radius)
@@ -794,7 +796,7 @@ def effective_dimension_head_tail_bound(eigenvalues: ArrayLike, ridge: ArrayLike
     eigenvalues counted as 1 each (eigenvalues sorted in decreasing order; any j_0 works).
 
     [reconstructed, by algebra; :ref:`recovered-effective-dimension`; checked in SymPy,
-    :func:`srlm_kit.theory.effective_dimension_terms`]. The best j_0 gives
+    :func:`srlm_kit.theory.effective_dimension.effective_dimension_terms`]. The best j_0 gives
     :func:`effective_dimension_termwise_bound`.
     """
     eigenvalues = check.check_spectrum("eigenvalues", eigenvalues)
@@ -825,9 +827,9 @@ def effective_dimension_exponential_bound(ridge: ArrayLike, scale: ArrayLike, ra
 
     (``scale`` = S > 0, ``rate`` = omega > 0). [reconstructed, by algebra;
     :ref:`recovered-effective-dimension` (A); checked in SymPy,
-    :func:`srlm_kit.theory.effective_dimension_exponential`]. For eigenvalues indexed from 0 as
-    ``nu_0 e^(-omega j)`` (as in :func:`srlm_kit.instances.decaying_spectrum_features`), pass
-    ``scale = nu_0 e^omega``.
+    :func:`srlm_kit.theory.effective_dimension.effective_dimension_exponential`]. For eigenvalues
+    indexed from 0 as ``nu_0 e^(-omega j)`` (as in
+    :func:`srlm_kit.instances.decaying_spectrum_features`), pass ``scale = nu_0 e^omega``.
     """
     ridge = check.check_positive_array("ridge (lambda)", ridge)
     scale = check.check_positive_array("scale (S)", scale)
@@ -843,8 +845,8 @@ def effective_dimension_polynomial_bound(ridge: ArrayLike, scale: ArrayLike, pow
         d_eff(lambda) <= (S/lambda)^(1/a) a/(a - 1) + 1
 
     [reconstructed, by algebra; :ref:`recovered-effective-dimension` (B); checked in SymPy,
-    :func:`srlm_kit.theory.effective_dimension_polynomial`]. The ``+ 1`` pays for the ceiling of
-    the cut-off; the reconstruction states the ``≲`` form without it.
+    :func:`srlm_kit.theory.effective_dimension.effective_dimension_polynomial`]. The ``+ 1`` pays
+    for the ceiling of the cut-off; the reconstruction states the ``≲`` form without it.
     """
     ridge = check.check_positive_array("ridge (lambda)", ridge)
     scale = check.check_positive_array("scale (S)", scale)

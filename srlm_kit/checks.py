@@ -124,8 +124,8 @@ def lemma_c1_check(trajectory: Trajectory, threshold: float = 0.5) -> Inequality
 
     Statement [quoted, v2 text]; formula [reconstructed, from the proof prose;
     :ref:`recovered-lem-c-1`, :ref:`recovered-book-own`; checked in SymPy,
-    :func:`srlm_kit.theory.lemma_c1`]. Arrays have the trajectory's leading axes and a last axis of
-    one entry per step.
+    :func:`srlm_kit.theory.condition.lemma_c1`]. Arrays have the trajectory's leading axes and a
+    last axis of one entry per step.
     """
     threshold = check.check_open_interval("threshold", threshold, 0.0, 1.0)
     lhs = _array(trajectory.step_retention_failure)
@@ -178,7 +178,8 @@ def tail_integral_check(trajectory: Trajectory) -> TailIntegralCheck:
     raised. The public :func:`srlm_kit.bounds.tail_integral_bound` raises for a outside (0, 1).
 
     Steps [quoted, v2 text]; formula [reconstructed, by algebra; :ref:`recovered-tail-integral`;
-    checked in SymPy, :func:`srlm_kit.theory.tail_integral`, and against numerical integration].
+    checked in SymPy, :func:`srlm_kit.theory.condition.tail_integral`, and against numerical
+    integration].
     """
     kappa_next = _array(trajectory.kappa)[..., 1:]
     mu_next = _array(trajectory.mu)[..., 1:]
@@ -214,7 +215,7 @@ def recursion_check(trajectory: Trajectory, offset: str = "one",
     kappa* and q of the fitted (A, B'). This follows from the fitted steps for **every**
     kappa_0, including kappa_0 < kappa*: the concave f lies below its tangent at kappa*, so
     ``kappa_{t+1} - kappa* <= q (kappa_t - kappa*)`` whatever the sign, and the increasing affine
-    map iterates to the bound (:func:`srlm_kit.theory.unrolled_recursion`). The weaker
+    map iterates to the bound (:func:`srlm_kit.theory.recursion.unrolled_recursion`). The weaker
     ``max(kappa_T - kappa*, 0) <= q^T max(kappa_0 - kappa*, 0)`` follows from it.
 
     Formulas [reconstructed, by algebra; :ref:`recovered-contraction`; checked in SymPy].

@@ -64,6 +64,29 @@ def test_every_glue_role_becomes_its_value(page):
     assert "{glue" not in text and "«" not in text, name
 
 
+def test_repository_substitutions_become_the_address(page):
+    """The site's substitutions and ``{repository-code}`` blocks read as on the web page."""
+    name, notebook = page
+    text = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    assert "{repository-code}" not in text, name
+    source = BOOK.source(name).read_text()
+    for expression in re.findall(r"\{\{\s*[^}]*?(repository_url|binder_url)[^}]*\}\}", source):
+        assert make_notebooks.page_substitutions()[expression] in text, (name, expression)
+    prose = "".join(make_notebooks.split_literal_blocks(text)[::2])
+    assert not re.search(r"\{\{.*?(repository_url|binder_url)", prose), name
+
+
+def test_substitutions_are_those_of_the_site(monkeypatch):
+    monkeypatch.setenv("BOOK_REPOSITORY_URL", "https://github.com/a/fork")
+    values = make_notebooks.page_substitutions()
+    assert values == {"repository_url": "https://github.com/a/fork",
+                      "binder_url": "https://mybinder.org/v2/gh/a/fork/main?urlpath=lab"}
+    using = make_notebooks.make_notebook(BOOK, "book/appendix/using", glue=None)
+    text = "\n".join(cell.source for cell in using.cells if cell.cell_type == "markdown")
+    assert "```bash\ngit clone https://github.com/a/fork why-self-rewarding-works\n" in text
+    assert "{\\url{https://github.com/a/fork}}" in text
+
+
 def test_no_visible_cell_checks_anything_and_hidden_cells_stay_hidden(page):
     name, notebook = page
     source = jupytext.read(BOOK.source(name))

@@ -4,6 +4,7 @@ repository: what can be checked without GitHub."""
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -83,3 +84,49 @@ def test_repository_is_named_once_in_the_configuration():
     text = (ROOT / "_config.yml").read_text()
     assert text.count(url.removeprefix("https://")) == 1
     assert url.removeprefix("https://") not in WORKFLOW.read_text()
+
+
+def _tracked_files() -> list[Path]:
+    """The repository's files (tracked, or new and not ignored)."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return [ROOT / name for name in listed.splitlines() if (ROOT / name).is_file()]
+
+
+def test_no_page_or_tool_writes_the_repository_address():
+    """Pages use the substitutions ``{{ repository_url }}``, ``{{ binder_url }}`` (or the
+    ``{repository-code}`` directive in code blocks), tools read ``_config.yml``. The README is
+    the exception: GitHub shows it without building anything, so its Binder badge spells the
+    address out, and must spell the configured one."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    owner_and_name = config["repository"]["url"].rstrip("/").removeprefix("https://github.com/")
+    files = _tracked_files()
+    assert ROOT / "book" / "appendix" / "using.md" in files  # the listing sees the pages
+    naming = sorted(str(path.relative_to(ROOT)) for path in files
+                    if path.suffix not in {".png", ".svg", ".ico", ".woff2"}
+                    and owner_and_name in path.read_text(errors="replace"))
+    assert naming == ["README.md", "_config.yml"], naming
+    readme_repositories = set(re.findall(r"mybinder\.org/v2/gh/([^/]+/[^/]+)/",
+                                         (ROOT / "README.md").read_text()))
+    assert readme_repositories == {owner_and_name}
+
+
+def _repository_code():
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import repository_code
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    return repository_code
+
+
+def test_repository_code_substitutes_inside_a_code_block():
+    substitute = _repository_code().substitute
+    values = {"repository_url": "https://github.com/a/b", "binder_url": "https://binder/x"}
+    assert substitute("git clone {{ repository_url }} b\ncd b", values) == (
+        "git clone https://github.com/a/b b\ncd b")
+    # BibTeX braces around a placeholder, and a double-braced BibTeX value, are kept.
+    assert substitute(r"url = {\url{{{repository_url}}}}, author = {{The authors}}", values) == (
+        r"url = {\url{https://github.com/a/b}}, author = {{The authors}}")
+    with pytest.raises(KeyError, match="repository_ur"):
+        substitute("{{ repository_ur }}", values)

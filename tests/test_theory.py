@@ -6,7 +6,9 @@ where a step is a residual, it is also asserted to be exactly zero.
 
 from __future__ import annotations
 
+import importlib
 import math
+import pkgutil
 
 import numpy as np
 import pytest
@@ -21,6 +23,7 @@ from srlm_kit.theory import (
     a,
     beta,
     c_rhs,
+    core,
     decay_rate,
     dimension,
     epsilon,
@@ -61,6 +64,21 @@ def test_every_derivation_has_displayable_steps(derivation):
         assert not isinstance(expression, sp.logic.boolalg.BooleanAtom), description
     for _, latex in result.latex_steps():
         assert isinstance(latex, str) and latex
+
+
+def test_package_re_exports_every_derivation_of_its_subject_modules():
+    """DERIVATIONS lists each subject module's derivations once, and the package exposes them
+    (and the shared symbols) under the names callers use."""
+    modules = [importlib.import_module(f"srlm_kit.theory.{info.name}")
+               for info in pkgutil.iter_modules(theory.__path__)]
+    defined = {name: getattr(module, name) for module in modules
+               for name in getattr(module, "__all__", ())}
+    assert len(defined) >= 30  # the subject modules were found
+    assert sorted(function.__name__ for function in theory.DERIVATIONS) == sorted(defined)
+    assert all(getattr(theory, name) is function for name, function in defined.items())
+    assert set(theory.__all__) == {"Derivation", "DERIVATIONS", *defined} | {
+        name for name, value in vars(core).items() if isinstance(value, sp.Symbol)}
+    assert theory.beta is core.beta and theory.Derivation is core.Derivation
 
 
 # 1. Gibbs -------------------------------------------------------------------------------------

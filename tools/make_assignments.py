@@ -46,7 +46,8 @@ BINDER_NOTEBOOK = "_build/classroom/{name}/student/{name}.ipynb"
 #: project's own pins so that students and the grader run the same code.
 STUDENT_PACKAGES = ("jax", "jaxlib", "numpy", "scipy", "sympy", "otter-grader", "ipykernel",
                     "ipywidgets", "plotly", "ml_dtypes", "opt_einsum")
-KIT_REQUIREMENT = "srlm_kit @ git+https://github.com/srlm-book/why-self-rewarding-works@{ref}"
+#: The kit, installed from the book's repository (``repository.url`` of ``_config.yml``).
+KIT_REQUIREMENT = "srlm_kit @ git+https://github.com/{repository}@{ref}"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -119,8 +120,9 @@ def student_requirements(kit_ref: str = "main") -> str:
     if missing:
         raise ValueError(f"no exact pin for {missing} in requirements.txt or requirements-dev.txt")
     wanted = [pins[name.replace("_", "-")] for name in STUDENT_PACKAGES]
+    kit = KIT_REQUIREMENT.format(repository=book_configuration()["repository"], ref=kit_ref)
     return "\n".join(["# Student environment of the srlm_kit assignments (also Binder's).",
-                      *wanted, KIT_REQUIREMENT.format(ref=kit_ref), ""])
+                      *wanted, kit, ""])
 
 
 def write_template(name: str, student: pathlib.Path, target: pathlib.Path,

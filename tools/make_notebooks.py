@@ -23,8 +23,8 @@ What changes between a chapter's MyST source and its notebook:
 - the explorers' notes ("it needs a kernel, open this page on Binder") are reworded for a reader
   who already has.
 
-Only the standard library, PyYAML, nbformat, nbclient, jupytext and pybtex are needed: all in the
-reader's environment (``requirements.txt``).
+Only the standard library, PyYAML, nbformat, nbclient, jupytext, pybtex, Jinja2 and Sphinx (for
+this folder's page extensions) are needed: all in the reader's environment (``requirements.txt``).
 """
 
 from __future__ import annotations
@@ -40,9 +40,12 @@ import time
 from ast import literal_eval
 from dataclasses import dataclass, field
 
+import jinja2
 import jupytext
 import nbclient
 import nbformat
+import page_assets  # this folder's Sphinx extensions: the substitutions the site offers pages
+import repository_code
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -71,6 +74,12 @@ LABELLED_DIRECTIVE = re.compile(
     r"^`{3,}\{(?P<kind>exercise|solution|admonition)\}(?P<title>[^\n]*)\n(?::[^\n]*\n)*?"
     r":label:\s*(?P<label>\S+)", re.MULTILINE)
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*$", re.MULTILINE)
+#: A MyST substitution in prose, ``{{ expression }}`` (the names: :func:`page_substitutions`).
+SUBSTITUTION = re.compile(r"\{\{(.+?)\}\}")
+#: A code block that names the repository (``tools/repository_code.py``).
+REPOSITORY_CODE = re.compile(
+    r"^(?P<fence>`{3,})\{repository-code\}[ \t]*(?P<language>\S*)[ \t]*\n(?P<body>.*?)"
+    r"^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL)
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,12 +302,24 @@ def split_literal_blocks(text: str) -> list[str]:
     return pieces
 
 
+def page_substitutions() -> dict[str, str]:
+    """The MyST substitutions the site offers its pages, made as ``tools/page_assets.py`` makes
+    them: the repository of ``_config.yml`` (or of the environment variable that overrides it)
+    and its Binder address."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    url = os.environ.get(page_assets.REPOSITORY_VARIABLE) or config["repository"]["url"]
+    binderhub = config.get("launch_buttons", {}).get("binderhub_url") or "https://mybinder.org"
+    return {"repository_url": url, "binder_url": page_assets.binder_url(
+        binderhub, url, config["repository"].get("branch", "main"))}
+
+
 class PageText:
     """Rewrites the markdown of one page."""
 
     def __init__(self, book: Book, page: str, glue: dict[str, str] | None):
         self.book, self.page, self.glue = book, page, glue
         self.folder = pathlib.PurePosixPath(page).parent
+        self.substitutions = page_substitutions()
 
     def link(self, target_page: str, text: str) -> str:
         if target_page == self.page:
@@ -307,14 +328,26 @@ class PageText:
         return f"[{text}]({pathlib.PurePosixPath(relative)})"
 
     def markdown(self, text: str) -> str:
+        # Code blocks that name the repository become plain code blocks, substituted here as
+        # the site substitutes them; substitutions in prose are evaluated as MyST does (Jinja).
+        text = REPOSITORY_CODE.sub(self._repository_code, text)
         pieces = split_literal_blocks(text)
         for index in range(0, len(pieces), 2):  # odd pieces are literal code blocks
-            piece = TARGET.sub("", pieces[index])
+            piece = SUBSTITUTION.sub(self._substitution, pieces[index])
+            piece = TARGET.sub("", piece)
             piece = ADMONITION.sub(self._binder_note, piece)
             piece = re.sub(r"^```\{bibliography\}.*?^```\s*$", self._bibliography, piece,
                            flags=re.MULTILINE | re.DOTALL)
             pieces[index] = ROLE.sub(self._role, piece)
         return re.sub(r"\n{3,}", "\n\n", "".join(pieces)).strip("\n")
+
+    def _repository_code(self, match: re.Match) -> str:
+        body = repository_code.substitute(match.group("body"), self.substitutions)
+        return f"{match.group('fence')}{match.group('language')}\n{body}{match.group('fence')}"
+
+    def _substitution(self, match: re.Match) -> str:
+        environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+        return environment.from_string("{{" + match.group(1) + "}}").render(self.substitutions)
 
     def _role(self, match: re.Match) -> str:
         role, content = match.group("role"), match.group("content")

@@ -148,7 +148,7 @@ def module_groups() -> dict[str, list[str]]:
 
 #: Module-level tables documented by :func:`module_reference`, with their description.
 TABLES = {"DERIVATIONS": "This module's SymPy derivations (each returns a "
-                         ":class:`~srlm_kit.theory.Derivation`)"}
+                         ":class:`~srlm_kit.theory.core.Derivation`)"}
 
 
 def _entries(value) -> str:

@@ -654,8 +654,8 @@ def one_round_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: int 
     For every start ``kappa0``, sample size ``n`` (``beta = n^(-1/2)``) and seed, one square-loss
     ERM round (:func:`srlm_kit.dynamics.run` with ``T = 1``, seeds from
     ``jax.random.key(seed)``) and the quantities of
-    :func:`srlm_kit.theory.one_round_bound`, measured exactly on the tabular policies. Labelled
-    grid over ``[kappa0, n]``, means over seeds:
+    :func:`srlm_kit.theory.one_round.one_round_bound`, measured exactly on the tabular policies.
+    Labelled grid over ``[kappa0, n]``, means over seeds:
 
     * ``error_train``: the regression error the ERM controls, root-mean-square of the pairwise
       residual under the sampling law ``pi_0 (x) pi_0``;

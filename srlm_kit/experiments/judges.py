@@ -15,7 +15,7 @@ score every run against an external label that says which response is actually b
 * :func:`judge_bias_and_noise`: a judge that likes length
   (:func:`srlm_kit.instances.length_judge_instance`); when iterating helps, when it amplifies
   the bias (its limit: :func:`srlm_kit.bounds.favourite_is_correct`, derived in
-  :func:`srlm_kit.theory.judge_composition`).
+  :func:`srlm_kit.theory.sharpening.judge_composition`).
 
 :data:`YUAN_2024_REPORTED` holds the numbers Yuan et al. (2024) report for their
 self-rewarding loop, kept in one place so that a table and the claims made about it come from

@@ -5,7 +5,7 @@ with features ``phi(x, y)`` in R^d. One round of self-rewarding in this class is
 problem in ``theta``: with ``D`` the matrix of sampled feature differences, the square loss is
 ``||beta D w - D theta_t||^2`` (``w = theta - theta_t``), and the minimum-norm minimiser gives
 ``theta_{t+1} = theta_t + P_D theta_t / beta``, ``P_D`` the orthogonal projection onto the row
-space of ``D`` (:func:`srlm_kit.theory.linear_erm_step` derives it). The exact, infinite-data
+space of ``D`` (:func:`srlm_kit.theory.linear.linear_erm_step` derives it). The exact, infinite-data
 update is ``theta_{t+1} = (1 + 1/beta) theta_t``. [reconstructed, :ref:`recovered-gibbs`,
 :ref:`recovered-book-own`]
 
@@ -31,8 +31,8 @@ record every round's parameter and sampled triples, from which the coverage is c
 The paper has no experiments; every instance here is the book's [reconstructed,
 :ref:`recovered-book-own`]. Bands are mean ± one standard deviation over seeds, clipped to the
 range the seeds reached. The algebra of the linear class is in :mod:`srlm_kit.theory`
-(:func:`srlm_kit.theory.linear_erm_step`, :func:`srlm_kit.theory.erm_norm_growth`,
-:func:`srlm_kit.theory.realizability_derivation`).
+(:func:`srlm_kit.theory.linear.linear_erm_step`, :func:`srlm_kit.theory.linear.erm_norm_growth`,
+:func:`srlm_kit.theory.linear.realizability_derivation`).
 """
 
 from __future__ import annotations

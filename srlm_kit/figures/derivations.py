@@ -1,8 +1,8 @@
 """Derivations of :mod:`srlm_kit.theory` shown as display equations in a chapter.
 
-A :class:`srlm_kit.theory.Derivation` holds its steps as SymPy expressions whose display symbols
-have ASCII names (``"kappa_{t+1}"``, ``"P_D theta_t"``); :func:`derivation_markdown` turns them
-into a numbered Markdown list with one display equation per step, the symbols typeset as the
+A :class:`srlm_kit.theory.core.Derivation` holds its steps as SymPy expressions whose display
+symbols have ASCII names (``"kappa_{t+1}"``, ``"P_D theta_t"``); :func:`derivation_markdown` turns
+them into a numbered Markdown list with one display equation per step, the symbols typeset as the
 formulas they name (:data:`SYMBOL_LATEX`) and Greek names in the descriptions written as Greek
 letters (:func:`readable`). Wrap the result in ``IPython.display.Markdown`` to show it.
 """
@@ -119,7 +119,7 @@ def readable(description: str) -> str:
 
 
 def derivation_markdown(derivation, symbols: Mapping[str, str] | None = None) -> str:
-    """The steps of a :class:`srlm_kit.theory.Derivation` as a numbered Markdown list, one
+    """The steps of a :class:`srlm_kit.theory.core.Derivation` as a numbered Markdown list, one
     display equation per step; ``symbols`` as in :func:`latex`."""
     items = []
     for number, (description, expression) in enumerate(derivation.steps, start=1):
