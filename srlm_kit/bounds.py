@@ -711,8 +711,8 @@ def realizability_horizon(radius_ratio, beta) -> np.ndarray:
     ``(1 + 1/beta) theta_t`` inside the ball) holds for rounds ``0..floor(H) - 1``.
 
     [reconstructed, from the Gibbs closed form; :ref:`recovered-gibbs`, :ref:`recovered-book-own`;
-    :func:`srlm_kit.theory.linear.realizability_derivation`]. ``radius_ratio`` = ``R/||theta_0|| >= 1``,
-    ``beta > 0``; they broadcast. ValueError naming the argument otherwise.
+    :func:`srlm_kit.theory.linear.realizability_derivation`]. ``radius_ratio`` =
+    ``R/||theta_0|| >= 1``, ``beta > 0``; they broadcast. ValueError naming the argument otherwise.
     """
     ratio = check.check_array_at_least("radius_ratio (B/||theta_0||)", radius_ratio, 1.0)
     beta = check.check_positive_array("beta", beta)

@@ -6,8 +6,8 @@ asked how much a near tie ("margin collapse") hurts the *measured* failure
 :func:`srlm_kit.instances.near_tie` at several margins and numbers of tied responses, and sets
 the measured failure, the exact update and the bound side by side; the sufficient number of
 exact rounds is :func:`srlm_kit.bounds.near_tie_rounds_value` (derived in
-:func:`srlm_kit.theory.sharpening.near_tie_rounds`). Bands are mean ± one standard deviation over seeds,
-clipped to the range the seeds reached. [reconstructed, the book's instance;
+:func:`srlm_kit.theory.sharpening.near_tie_rounds`). Bands are mean ± one standard deviation
+over seeds, clipped to the range the seeds reached. [reconstructed, the book's instance;
 :ref:`recovered-book-own`]
 """
 

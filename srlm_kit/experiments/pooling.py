@@ -6,9 +6,9 @@ R4). On the hard instance of Theorem 4.1 (paper App. D,
 :func:`srlm_kit.instances.hard_instance`) with a small beta, the failure depends on the total N
 alone: the closed form :func:`srlm_kit.bounds.hard_instance_expected_failure` at ``N`` triples
 (valid while :func:`srlm_kit.bounds.solved_by_one_pair` holds; derived in
-:func:`srlm_kit.theory.lower_bound.pooling_identity`), so a one-step lower bound at sample size ``N`` is the
-natural candidate for ``T`` rounds. Bands are mean ± one standard deviation over seeds, clipped
-to the range the seeds reached. [reconstructed, :ref:`recovered-book-own`]
+:func:`srlm_kit.theory.lower_bound.pooling_identity`), so a one-step lower bound at sample
+size ``N`` is the natural candidate for ``T`` rounds. Bands are mean ± one standard deviation
+over seeds, clipped to the range the seeds reached. [reconstructed, :ref:`recovered-book-own`]
 """
 
 from __future__ import annotations

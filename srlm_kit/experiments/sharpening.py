@@ -18,8 +18,10 @@ experiments, each returning a labelled grid (:mod:`srlm_kit.figures.core`):
   ``log pi_0`` (a judge that never changes); only the exact update tells them apart, by the
   exponent of ``pi_0`` (:func:`srlm_kit.bounds.population_exponent`).
 
-The algebra is in :mod:`srlm_kit.theory` (:func:`srlm_kit.theory.sharpening.bump_population_excess`,
-:func:`srlm_kit.theory.sharpening.coverage_derivation`, :func:`srlm_kit.theory.sharpening.exponent_recursions`).
+The algebra is in :mod:`srlm_kit.theory.sharpening`
+(:func:`srlm_kit.theory.sharpening.bump_population_excess`,
+:func:`srlm_kit.theory.sharpening.coverage_derivation`,
+:func:`srlm_kit.theory.sharpening.exponent_recursions`).
 Bands are mean ± one standard deviation over seeds, clipped to the range the seeds reached.
 The paper has no experiments; every instance here is the book's [reconstructed,
 :ref:`recovered-book-own`].
