@@ -104,7 +104,7 @@ def lambert_w_asymptotic(with_one: bool = False) -> Derivation:
 def pooling_identity() -> Derivation:
     """On the hard instance, ``T`` rounds of ``n`` triples leave a prompt unsolved with the
     probability of one round of ``nT`` (when
-    :func:`srlm_kit.experiments.limits.solved_by_one_pair` holds)::
+    :func:`srlm_kit.bounds.solved_by_one_pair` holds)::
 
         P(unsolved after T rounds of n) = prod_t (1 - P_hit)^n = (1 - P_hit)^(n T),
         P_hit = 2 (Delta/k) p_secret (1 - p_secret)

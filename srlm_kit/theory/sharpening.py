@@ -232,7 +232,7 @@ def coverage_derivation() -> Derivation:
 
 def exponent_recursions() -> Derivation:
     """The exponent ``E_t`` in ``pi_t ∝ pi_0^(E_t)`` of the exact update, for the self-reward and
-    for the frozen reward (:func:`srlm_kit.experiments.limits.population_exponent`)::
+    for the frozen reward (:func:`srlm_kit.bounds.population_exponent`)::
 
         self:    log pi_{t+1} = (1 + 1/beta) log pi_t + const   =>  E_t = (1 + 1/beta)^t
         frozen:  log pi_{t+1} = log pi_t + log pi_0 / beta + const  =>  E_t = 1 + t/beta
