@@ -35,6 +35,7 @@ from jax.sharding import Mesh, PartitionSpec
 from srlm_kit import _validation as check
 from srlm_kit import metrics
 from srlm_kit.classes import PolicyClass, linear, tabular
+from srlm_kit.classes import transformer as transformer_class
 from srlm_kit.classes.linear import THETA_SATURATION, erm_update_linear, feature_differences
 from srlm_kit.classes.tabular import (
     connected_component_labels,
@@ -44,6 +45,7 @@ from srlm_kit.classes.tabular import (
 )
 from srlm_kit.instances import Instance, LinearInstance, TabularInstance
 from srlm_kit.policies import Triples, log_policy, sample_triples
+from srlm_kit.transformer import TransformerInstance
 
 # The updates of the tabular and the linear class live in their modules (srlm_kit.classes) and
 # are part of this module's interface too.
@@ -61,6 +63,7 @@ __all__ = [
 CLASSES: dict[type, PolicyClass] = {
     TabularInstance: tabular.CLASS,
     LinearInstance: linear.CLASS,
+    TransformerInstance: transformer_class.CLASS,
 }
 
 
@@ -70,8 +73,8 @@ def policy_class(instance) -> PolicyClass:
         return CLASSES[type(instance)]
     except KeyError:
         names = ", ".join(kind.__name__ for kind in CLASSES)
-        raise TypeError(f"instance must be one of {names} (see srlm_kit.instances), "
-                        f"got {type(instance).__name__}") from None
+        raise TypeError(f"instance must be one of {names} (see srlm_kit.instances and "
+                        f"srlm_kit.transformer), got {type(instance).__name__}") from None
 
 UPDATES = ("erm", "population")
 

@@ -7,7 +7,9 @@ ask the class for the next parameter. Everything that depends on the class is on
 :class:`PolicyClass`, a bundle of pure functions, defined in one module of this package:
 
 * :mod:`srlm_kit.classes.tabular`: a table of logits, with the exact minimum-norm ERM;
-* :mod:`srlm_kit.classes.linear`: the linear softmax class (Definition 6.1), minimum-norm ERM.
+* :mod:`srlm_kit.classes.linear`: the linear softmax class (Definition 6.1), minimum-norm ERM;
+* :mod:`srlm_kit.classes.transformer`: the small transformer of :mod:`srlm_kit.transformer`,
+  fitted by Adam.
 
 The engine finds the class of an instance by its type in :data:`srlm_kit.dynamics.CLASSES`.
 """
