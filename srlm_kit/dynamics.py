@@ -11,6 +11,12 @@ With infinite data the fit is the Gibbs policy ``pi_t^(1+1/beta)`` (the *populat
 With ``n`` samples the minimiser is not unique; the kit takes the minimum-norm change of the
 parameter from ``theta_t`` (the limit of gradient descent started at ``theta_t``).
 
+The round is the same for every class of policies; what depends on the class (the parameter,
+its table of log-probabilities, the fit, extra metrics) is a
+:class:`~srlm_kit.classes.PolicyClass`, found from the instance's type in :data:`CLASSES`: the
+tabular and linear classes with the exact minimum-norm ERM, and the small transformer of
+:mod:`srlm_kit.transformer` fitted by Adam.
+
 The engine owns one shape policy (:func:`padded_shape`): a run draws its data at a length that is
 ``n`` rounded up to three significant binary digits (at least ``MIN_DATA_LENGTH``) and simulates
 a number of rounds that is ``T`` rounded up likewise (at least ``MIN_ROUNDS``), with masks; ``n``
@@ -144,7 +150,7 @@ class Trajectory(NamedTuple):
     step_retention_failure: Array  # P_x[pi_{t+1}(y*_t(x)|x) <= threshold], y*_t = mode of pi_t
     logits: Array | None = None  # (T + 1, m, K) when keep_logits=True
     # (T + 1, d) for the linear class, (T + 1, m, K) normalised log-probabilities for the
-    # tabular class, when keep_parameters=True
+    # tabular class, the transformer's parameters with a round axis, when keep_parameters=True
     parameters: Array | None = None
     # Triples with fields of shape (T, n), when keep_triples=True: entry t is the data of the
     # step from pi_t to pi_{t+1}; mask is False for the population update (which draws nothing),
@@ -493,7 +499,9 @@ def run(key: Array, instance: Instance, *, n: int, T: int, beta: float, seeds: i
     What else a run records, for experiments that need more than the metrics: ``keep_logits``
     every round's log-probabilities, ``keep_parameters`` every round's parameter (``theta_t``
     of the linear class; the normalised log-probability table of the tabular class), and
-    ``keep_triples`` every step's sampled triples (see :class:`Trajectory`).
+    ``keep_triples`` every step's sampled triples (see :class:`Trajectory`). A class with
+    metrics of its own records them in ``Trajectory.extra`` (the transformer's:
+    :mod:`srlm_kit.classes.transformer`).
 
     ``shape`` (a :class:`Shape`, default ``padded_shape(n, T)``) is for callers that must not
     recompile over a range of settings, such as a live explorer: pass
@@ -579,7 +587,7 @@ def one_step(key: Array, instance: Instance, parameter, *, n: int, beta: float,
     _check_judge(judge, instance)
     _check_common(instance, 1, beta, update, 0.5, judge)
     largest = _check_n(n)
-    if isinstance(instance, TabularInstance):
+    if isinstance(instance, TabularInstance):  # a logit table of any normalisation
         parameter = log_policy(jnp.asarray(parameter, dtype=jnp.float64))
     shape = padded_shape(largest, 1)
     updated, triples, _ = _one_step(
