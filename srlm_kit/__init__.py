@@ -8,6 +8,7 @@ Modules, one concern each:
 * :mod:`srlm_kit.policies`: tabular and linear softmax policies, log-probabilities, sampling;
 * :mod:`srlm_kit.instances`: initial policies, prompt distributions, features, external labels;
 * :mod:`srlm_kit.dynamics`: the population and finite-sample updates, ``run`` over T rounds;
+* :mod:`srlm_kit.classes`: the policy classes the engine runs (tabular, linear, transformer);
 * :mod:`srlm_kit.metrics`: the condition number kappa, failure probability, mu, gamma, gaps;
 * :mod:`srlm_kit.transformer`: a small transformer in the loop, measured by enumeration;
 * :mod:`srlm_kit.theory`: the paper's algebraic steps, derived in SymPy, with their steps;

@@ -11,6 +11,12 @@ With infinite data the fit is the Gibbs policy ``pi_t^(1+1/beta)`` (the *populat
 With ``n`` samples the minimiser is not unique; the kit takes the minimum-norm change of the
 parameter from ``theta_t`` (the limit of gradient descent started at ``theta_t``).
 
+The round is the same for every class of policies; what depends on the class (the parameter,
+its table of log-probabilities, the fit, extra metrics) is a
+:class:`~srlm_kit.classes.PolicyClass`, found from the instance's type in :data:`CLASSES`: the
+tabular and linear classes with the exact minimum-norm ERM, and the small transformer of
+:mod:`srlm_kit.transformer` fitted by Adam.
+
 The engine owns one shape policy (:func:`padded_shape`): a run draws its data at a length that is
 ``n`` rounded up to three significant binary digits (at least ``MIN_DATA_LENGTH``) and simulates
 a number of rounds that is ``T`` rounded up likewise (at least ``MIN_ROUNDS``), with masks; ``n``
@@ -34,14 +40,47 @@ from jax.sharding import Mesh, PartitionSpec
 
 from srlm_kit import _validation as check
 from srlm_kit import metrics
+from srlm_kit.classes import PolicyClass, linear, tabular
+from srlm_kit.classes import transformer as transformer_class
+from srlm_kit.classes.linear import THETA_SATURATION, erm_update_linear, feature_differences
+from srlm_kit.classes.tabular import (
+    connected_component_labels,
+    erm_change,
+    erm_update,
+    population_update,
+)
 from srlm_kit.instances import Instance, LinearInstance, TabularInstance
-from srlm_kit.policies import Triples, linear_logits, log_policy, sample_triples
+from srlm_kit.policies import Triples, log_policy, sample_triples
+from srlm_kit.transformer import TransformerInstance
 
-#: In the linear class the parameter grows by up to ``1 + 1/beta`` per round; beyond this norm it
-#: is rescaled. The update is linear in ``theta`` (``theta -> (I + P/beta) theta``), so the
-#: direction of every later iterate is unchanged; only the (already near-deterministic) policy's
-#: temperature is frozen. This keeps ``beta = 1e-4`` over 50 rounds finite.
-THETA_SATURATION = 1.0e6
+# The updates of the tabular and the linear class live in their modules (srlm_kit.classes) and
+# are part of this module's interface too.
+__all__ = [
+    "CLASSES", "policy_class", "UPDATES", "MAX_ROUNDS", "MAX_TRIPLES", "MAX_SEEDS",
+    "MIN_DATA_LENGTH", "MIN_ROUNDS", "Shape", "padded_shape", "Trajectory", "Judge", "judge",
+    "judge_scores", "population_update", "connected_component_labels", "erm_change",
+    "erm_update", "feature_differences", "erm_update_linear", "THETA_SATURATION", "run",
+    "run_grid", "one_step", "summarize", "rounds_until_inside", "compile_count",
+]
+
+#: The policy classes the engine knows, by the type of their instances. A new class is one
+#: module of :mod:`srlm_kit.classes` (its :class:`~srlm_kit.classes.PolicyClass`) and one line
+#: here.
+CLASSES: dict[type, PolicyClass] = {
+    TabularInstance: tabular.CLASS,
+    LinearInstance: linear.CLASS,
+    TransformerInstance: transformer_class.CLASS,
+}
+
+
+def policy_class(instance) -> PolicyClass:
+    """The :class:`~srlm_kit.classes.PolicyClass` of an instance (TypeError if there is none)."""
+    try:
+        return CLASSES[type(instance)]
+    except KeyError:
+        names = ", ".join(kind.__name__ for kind in CLASSES)
+        raise TypeError(f"instance must be one of {names} (see srlm_kit.instances and "
+                        f"srlm_kit.transformer), got {type(instance).__name__}") from None
 
 UPDATES = ("erm", "population")
 
@@ -104,19 +143,22 @@ class Trajectory(NamedTuple):
     mu: Array  # min_x max_y pi_t(y|x)
     gamma: Array  # min_x log-gap between the mode and the runner-up of pi_t
     agreement: Array  # agreement of the mode with external labels (0 if none)
-    theta_norm: Array  # parameter norm (linear: ||theta_t||; tabular: see run())
+    theta_norm: Array  # parameter norm (linear: ||theta_t||; tabular: see run(); the class's)
     inside_ball: Array  # theta_norm <= radius: realizability (Assumption 5.1) still possible
     active: Array  # t <= T
     step_gap: Array  # J_t(pi*_t) - J_t(pi_{t+1}) for the reward r_t = log pi_t
     step_retention_failure: Array  # P_x[pi_{t+1}(y*_t(x)|x) <= threshold], y*_t = mode of pi_t
     logits: Array | None = None  # (T + 1, m, K) when keep_logits=True
     # (T + 1, d) for the linear class, (T + 1, m, K) normalised log-probabilities for the
-    # tabular class, when keep_parameters=True
+    # tabular class, the transformer's parameters with a round axis, when keep_parameters=True
     parameters: Array | None = None
     # Triples with fields of shape (T, n), when keep_triples=True: entry t is the data of the
     # step from pi_t to pi_{t+1}; mask is False for the population update (which draws nothing),
     # and, with an explicit shape, for padding and steps after T
     triples: Triples | None = None
+    # Metrics of one class only (see its module in srlm_kit.classes), by name; names starting
+    # with "step_" are step-indexed. None for a class without any (tabular, linear).
+    extra: dict | None = None
 
 
 class Judge(NamedTuple):
@@ -159,144 +201,14 @@ def judge_scores(judge_model: Judge, key: Array) -> Array:
 # --------------------------------------------------------------------------------------------
 
 
-def population_update(logits: Array, beta: Array | float, reward: Array | None = None) -> Array:
-    """Exact (infinite-data) update ``pi_{t+1} ∝ pi_t^(1+1/beta)``, as normalised log-probabilities.
-
-    The maximiser of ``E[r_t] - beta KL(pi || pi_t)`` with ``r_t = log pi_t`` (paper Eq. 2, 12).
-    [quoted, v2 text: "Gibbs form"; formula reconstructed, from Huang et al.'s
-    ``pi*_beta ∝ pi_base^(1+1/beta)``]
-
-    With another ``reward`` table ``r`` (a judge, shape ``(m, K)``) the maximiser is the Gibbs
-    policy ``pi_{t+1} ∝ pi_t exp(r/beta)`` [reconstructed, the DPO optimum, :ref:`recovered-dpo`].
-    """
-    if reward is None:
-        return log_policy((1.0 + 1.0 / beta) * log_policy(logits))
-    return log_policy(log_policy(logits) + reward / beta)
-
-
-def connected_component_labels(u: Array, v: Array, num_nodes: int) -> Array:
-    """Label each node of the graph with edges ``(u[i], v[i])`` by the least node of its component.
-
-    Hooking plus pointer jumping (Shiloach-Vishkin style) in a ``while_loop``: labels only
-    decrease, always name a node of the same component, and the loop stops when every edge joins
-    equal labels and every label is a root, which is exactly the component minimum.
-    Self-loops (``u[i] == v[i]``) are allowed and change nothing.
-    """
-
-    def body(state):
-        labels, _ = state
-        label_u, label_v = labels[u], labels[v]
-        lower = jnp.minimum(label_u, label_v)
-        hooked = labels.at[label_u].min(lower).at[label_v].min(lower)
-        jumped = hooked[hooked]
-        return jumped, jnp.any(jumped != labels)
-
-    labels0 = jnp.arange(num_nodes)
-    labels, _ = lax.while_loop(lambda state: state[1], body, (labels0, jnp.asarray(True)))
-    return labels
-
-
-def erm_change(logits: Array, triples: Triples, beta: Array | float,
-               reward: Array | None = None) -> Array:
-    """The minimum-norm minimiser ``v`` of the tabular square loss, shape ``(m, K)``.
-
-    Writing ``theta_t`` for the (normalised) logit table and ``v = theta - theta_t``, the loss is
-    ``sum_i (beta (v[x_i, y_i] - v[x_i, y'_i]) - (theta_t[x_i, y_i] - theta_t[x_i, y'_i]))^2``,
-    which reaches 0. Its minimum-norm minimiser is, for every prompt and every connected
-    component C of the graph of sampled pairs ``{y_i, y'_i}``,
-    ``v[x, y] = (theta_t[x, y] - mean_{y' in C} theta_t[x, y']) / beta`` for ``y`` in C, and
-    ``v = 0`` for responses never sampled (singleton components).
-    [reconstructed, :ref:`recovered-erm-tie-break`: the paper states "any ERM"; the tie-break is
-    the kit's]
-
-    With another ``reward`` table ``r`` (a judge) the labels are ``r(x, y) - r(x, y')`` and the
-    same algebra gives ``v[x, y] = (r[x, y] - mean_{y' in C} r[x, y']) / beta``.
-    """
-    m, num_responses = logits.shape
-    theta = (log_policy(logits) if reward is None else reward).reshape(-1)
-    node_y = triples.x * num_responses + triples.y
-    node_y_prime = jnp.where(triples.mask, triples.x * num_responses + triples.y_prime, node_y)
-    labels = connected_component_labels(node_y, node_y_prime, m * num_responses)
-    # One scatter for both the sum of theta and the size of every component.
-    totals = jax.ops.segment_sum(jnp.stack([theta, jnp.ones_like(theta)], axis=1), labels,
-                                 num_segments=m * num_responses)[labels]
-    return ((theta - totals[:, 0] / totals[:, 1]) / beta).reshape(m, num_responses)
-
-
-def erm_update(logits: Array, triples: Triples, beta: Array | float,
-               reward: Array | None = None) -> Array:
-    """Square-loss ERM update of the tabular class: ``theta_{t+1} = theta_t + v`` with ``v`` the
-    minimum-norm minimiser (:func:`erm_change`), returned as normalised log-probabilities.
-
-    The update is invariant to adding a constant to a row of ``theta_t`` (the policy is), so the
-    kit works with normalised log-probabilities throughout.
-    [reconstructed, :ref:`recovered-square-loss`, :ref:`recovered-erm-tie-break`]
-
-    ``reward`` replaces the self-reward ``log pi_t`` by another reward table (a judge).
-    """
-    return log_policy(log_policy(logits) + erm_change(logits, triples, beta, reward))
-
-
-def feature_differences(features: Array, triples: Triples) -> Array:
-    """Rows ``phi(x_i, y_i) - phi(x_i, y'_i)`` of the design matrix D (padding rows are 0)."""
-    differences = features[triples.x, triples.y] - features[triples.x, triples.y_prime]
-    return jnp.where(triples.mask[:, None], differences, 0.0)
-
-
-def erm_update_linear(theta: Array, features: Array, triples: Triples, beta: Array | float,
-                      reward: Array | None = None) -> Array:
-    """Square-loss ERM update of the linear softmax class with the minimum-norm tie-break.
-
-    With ``D`` the matrix of feature differences and ``w = theta - theta_t`` the loss is
-    ``||beta D w - D theta_t||^2``; the log-partition functions cancel in the differences. The
-    minimum-norm minimiser is ``w = P_D theta_t / beta``, ``P_D`` the orthogonal projection onto
-    the row space of D, so ``theta_{t+1} = theta_t + P_D theta_t / beta``.
-    [reconstructed, :ref:`recovered-book-own`]
-
-    The row space is read off an SVD with NumPy's default rank tolerance
-    ``s_max * max(n, d) * eps`` for the ``n`` real rows (padding rows do not count, so the
-    padded length changes nothing but rounding).
-
-    With another ``reward`` table ``r`` (a judge) the labels ``l_i = r(x_i, y_i) - r(x_i, y'_i)``
-    need not be realizable; the minimum-norm least-squares solution is ``w = D^+ l / beta``.
-    For the self-reward ``l = D theta_t`` and ``D^+ D = P_D``, the formula above.
-    """
-    design = feature_differences(features, triples)
-    labels = (None if reward is None else jnp.where(
-        triples.mask, reward[triples.x, triples.y] - reward[triples.x, triples.y_prime], 0.0))
-    # Zero rows (padding, pairs with y = y') last: the solution does not depend on the order of
-    # the rows, but LAPACK's SVD (gesdd, as called by JAX 0.10 on CPU) returns NaN for some
-    # matrices whose zero rows are interleaved with non-zero ones.
-    order = jnp.argsort(~jnp.any(design != 0.0, axis=1), stable=True)
-    design = design[order]
-    left_vectors, singular_values, right_vectors = jnp.linalg.svd(design, full_matrices=False)
-    rows = jnp.maximum(jnp.sum(triples.mask), design.shape[1])
-    tolerance = singular_values[0] * rows * jnp.finfo(design.dtype).eps
-    keep = singular_values > tolerance
-    if reward is None:
-        projected = right_vectors.T @ jnp.where(keep, right_vectors @ theta, 0.0)
-        return theta + projected / beta
-    inverse = jnp.where(keep, 1.0 / jnp.where(keep, singular_values, 1.0), 0.0)
-    return theta + right_vectors.T @ (inverse * (left_vectors.T @ labels[order])) / beta
-
-
-def _saturate(theta: Array) -> Array:
-    norm = jnp.linalg.norm(theta)
-    return jnp.where(norm > THETA_SATURATION, theta * (THETA_SATURATION / norm), theta)
-
-
 # --------------------------------------------------------------------------------------------
 # T rounds
 # --------------------------------------------------------------------------------------------
 
 
-def _round_metrics(instance: Instance, parameter: Array, logits: Array, threshold):
+def _round_metrics(kind: PolicyClass, instance, parameter, logits: Array, threshold):
     rho = instance.rho
-    if isinstance(instance, LinearInstance):
-        theta_norm = jnp.linalg.norm(parameter)
-    else:
-        centred = parameter - jnp.mean(parameter, axis=-1, keepdims=True)
-        theta_norm = jnp.linalg.norm(centred)
+    theta_norm = kind.parameter_norm(instance, parameter)
     return dict(
         kappa=metrics.condition_number(logits, rho),
         failure=metrics.failure_probability(logits, rho, threshold),
@@ -314,59 +226,62 @@ def _no_data(data_length: int) -> Triples:
     return Triples(empty, empty, empty, jnp.zeros(data_length, dtype=bool))
 
 
-def _initial_parameter(instance: Instance) -> Array:
-    if isinstance(instance, LinearInstance):
-        return instance.theta
-    return log_policy(instance.logits)
-
-
-def _to_logits(instance: Instance, parameter: Array) -> Array:
-    if isinstance(instance, LinearInstance):
-        return linear_logits(instance.features, parameter)
-    return parameter
-
-
-def _step(round_key, instance: Instance, parameter, n, beta, judge_model: Judge | None, *,
-          data_length: int, update: str) -> tuple[Array, Triples]:
-    """One round from ``parameter``: ``(next parameter, the triples drawn)``. The only
-    implementation of a round; :func:`run`, :func:`run_grid` and :func:`one_step` call it."""
-    if update == "population":  # draws nothing; a linear judge is excluded by _check_judge
-        reward = None if judge_model is None else judge_scores(
-            judge_model, jax.random.fold_in(round_key, 1))
-        if isinstance(instance, LinearInstance):
-            return _saturate((1.0 + 1.0 / beta) * parameter), _no_data(data_length)
-        return population_update(parameter, beta, reward), _no_data(data_length)
+def _step(round_key, instance, parameter, n, beta, judge_model: Judge | None, *,
+          data_length: int, update: str) -> tuple[Array, Triples, dict]:
+    """One round from ``parameter``: ``(next parameter, the triples drawn, the fit's aux)``.
+    The only implementation of a round; :func:`run`, :func:`run_grid` and :func:`one_step` call
+    it, and the instance's class (:func:`policy_class`) supplies the policy and its fit."""
+    kind = policy_class(instance)
     # The judge's noise uses a key folded from the round key, so that the data drawn with the
     # round key itself are the same with and without a judge.
     reward = None if judge_model is None else judge_scores(
         judge_model, jax.random.fold_in(round_key, 1))
-    logits = _to_logits(instance, parameter)
+    if update == "population":  # draws nothing; check_run excludes classes without one
+        return (kind.population_update(instance, parameter, beta, reward),
+                _no_data(data_length), {})
+    logits = kind.logits(instance, parameter)
     triples = sample_triples(round_key, logits, instance.rho, n, data_length)
-    if isinstance(instance, LinearInstance):
-        return (_saturate(erm_update_linear(parameter, instance.features, triples, beta, reward)),
-                triples)
-    return erm_update(parameter, triples, beta, reward), triples
+    updated, aux = kind.erm_update(instance, parameter, logits, triples, beta, reward)
+    return updated, triples, aux
 
 
-def _simulate(key, instance: Instance, n, T, beta, judge_model: Judge | None = None, *,
+def _simulate(key, instance, n, T, beta, judge_model: Judge | None = None, *,
               data_length: int, rounds: int, update: str, threshold: float, keep_logits: bool,
               keep_parameters: bool = False, keep_triples: bool = False) -> Trajectory:
+    kind = policy_class(instance)
+
+    def step(parameter, round_key):
+        return _step(round_key, instance, parameter, n, beta, judge_model,
+                     data_length=data_length, update=update)
+
+    def extra_round_metrics(parameter, logits):
+        return ({} if kind.round_metrics is None
+                else kind.round_metrics(instance, parameter, logits))
+
     def body(parameter, t):
-        logits = _to_logits(instance, parameter)
+        logits = kind.logits(instance, parameter)
         # Round t's key depends on t only, not on how many rounds are simulated.
         round_key = jax.random.fold_in(key, t)
+        # A skipped round records zeros for the fit's own metrics.
+        skipped_aux = jax.tree_util.tree_map(
+            lambda leaf: jnp.zeros(leaf.shape, leaf.dtype),
+            jax.eval_shape(step, parameter, round_key)[2])
         # A cond, not a select: when T is shared by the batch (one slider setting for all
         # seeds) the rounds after T cost nothing; under a vmap over T it becomes a select.
-        updated, triples = lax.cond(
-            t < T,
-            lambda: _step(round_key, instance, parameter, n, beta, judge_model,
-                          data_length=data_length, update=update),
-            lambda: (parameter, _no_data(data_length)))
-        new_logits = _to_logits(instance, updated)
-        outputs = _round_metrics(instance, updated, new_logits, threshold)
+        updated, triples, aux = lax.cond(
+            t < T, lambda: step(parameter, round_key),
+            lambda: (parameter, _no_data(data_length), skipped_aux))
+        new_logits = kind.logits(instance, updated)
+        outputs = _round_metrics(kind, instance, updated, new_logits, threshold)
         outputs["step_gap"] = metrics.performance_gap(new_logits, logits, instance.rho)
         outputs["step_retention_failure"] = metrics.target_failure(
             new_logits, instance.rho, jnp.argmax(logits, axis=-1), threshold)
+        extra = extra_round_metrics(updated, new_logits)
+        if kind.step_metrics is not None:
+            steps = kind.step_metrics(instance, logits, new_logits, beta)
+            extra.update({f"step_{name}": value for name, value in steps.items()})
+        extra.update({f"step_{name}": value for name, value in aux.items()})
+        outputs["extra"] = extra
         if keep_logits:
             outputs["logits"] = log_policy(new_logits)
         if keep_parameters:
@@ -375,11 +290,15 @@ def _simulate(key, instance: Instance, n, T, beta, judge_model: Judge | None = N
             outputs["triples"] = triples
         return updated, outputs
 
-    parameter0 = _initial_parameter(instance)
-    logits0 = _to_logits(instance, parameter0)
-    first = _round_metrics(instance, parameter0, logits0, threshold)
+    parameter0 = kind.initial_parameter(instance)
+    logits0 = kind.logits(instance, parameter0)
+    first = _round_metrics(kind, instance, parameter0, logits0, threshold)
+    first_extra = extra_round_metrics(parameter0, logits0)
     _, rest = lax.scan(body, parameter0, jnp.arange(rounds))
     round_fields = {name: jnp.concatenate([first[name][None], rest[name]]) for name in first}
+    extra = {name: (value if name.startswith("step_")
+                    else jnp.concatenate([first_extra[name][None], value]))
+             for name, value in rest["extra"].items()}
     return Trajectory(
         **round_fields,
         active=jnp.arange(rounds + 1) <= T,
@@ -387,9 +306,11 @@ def _simulate(key, instance: Instance, n, T, beta, judge_model: Judge | None = N
         step_retention_failure=rest["step_retention_failure"],
         logits=(jnp.concatenate([log_policy(logits0)[None], rest["logits"]])
                 if keep_logits else None),
-        parameters=(jnp.concatenate([parameter0[None], rest["parameters"]])
-                    if keep_parameters else None),
+        parameters=(jax.tree_util.tree_map(
+            lambda first_leaf, leaves: jnp.concatenate([first_leaf[None], leaves]),
+            parameter0, rest["parameters"]) if keep_parameters else None),
         triples=rest["triples"] if keep_triples else None,
+        extra=extra or None,
     )
 
 
@@ -438,14 +359,24 @@ def _simulate_grid(keys, instances, n_values, betas, T, judge_model=None, **stat
     def over_grid(keys, shared):
         instances, n_values, betas, T, judge_model = shared
 
+        # One vmap over the flattened (n, beta, seed) grid inside one over the instances: every
+        # nested vmap adds an array axis, and four would take the transformer's attention
+        # beyond the tensor rank XLA's CPU kernels accept.
+        grid = jnp.meshgrid(jnp.arange(n_values.shape[0]), jnp.arange(betas.shape[0]),
+                            jnp.arange(keys.shape[0]), indexing="ij")
+        n_index, beta_index, seed_index = (axis.reshape(-1) for axis in grid)
+
         def one(instance, n, beta, key):
             return _simulate(key, instance, n, T, beta, judge_model, **static)
 
-        over_seeds = jax.vmap(one, in_axes=(None, None, None, 0))
-        over_betas = jax.vmap(over_seeds, in_axes=(None, None, 0, None))
-        over_n = jax.vmap(over_betas, in_axes=(None, 0, None, None))
-        over_instances = jax.vmap(over_n, in_axes=(0, None, None, None))
-        return over_instances(instances, n_values, betas, keys)
+        def points(instance):
+            return jax.vmap(one, in_axes=(None, 0, 0, 0))(
+                instance, n_values[n_index], betas[beta_index], keys[seed_index])
+
+        flat = jax.vmap(points)(instances)
+        sizes = (n_values.shape[0], betas.shape[0], keys.shape[0])
+        return jax.tree_util.tree_map(
+            lambda leaf: leaf.reshape(leaf.shape[0], *sizes, *leaf.shape[2:]), flat)
 
     return _spread_seeds(over_grid, keys, (instances, n_values, betas, T, judge_model),
                          seed_axis=3)
@@ -464,24 +395,31 @@ def _trim(trajectory: Trajectory, T: int, n: int | None, round_axis: int) -> Tra
         return leaf if leaf.shape[axis] == length else lax.slice_in_dim(leaf, 0, length,
                                                                         axis=axis)
 
+    def cut_rounds(name, value):
+        return cut(value, T if name.startswith("step_") else T + 1, round_axis)
+
     fields = trajectory._asdict()
     for name, value in fields.items():
         if value is None or name == "triples":
             continue
-        steps = name.startswith("step_")
-        fields[name] = cut(value, T if steps else T + 1, round_axis)
+        if name == "extra":
+            fields[name] = {key: cut_rounds(key, part) for key, part in value.items()}
+        elif name == "parameters":
+            fields[name] = jax.tree_util.tree_map(lambda leaf: cut(leaf, T + 1, round_axis),
+                                                  value)
+        else:
+            fields[name] = cut_rounds(name, value)
     if trajectory.triples is not None:
         fields["triples"] = Triples(*(cut(cut(part, T, round_axis), n, round_axis + 1)
                                       for part in trajectory.triples))
     return Trajectory(**fields)
 
 
-def _check_common(instance, T, beta, update, threshold) -> int:
-    if not isinstance(instance, TabularInstance | LinearInstance):
-        raise TypeError("instance must be a TabularInstance or LinearInstance "
-                        f"(see srlm_kit.instances), got {type(instance).__name__}")
+def _check_common(instance, T, beta, update, threshold, judge_model=None) -> int:
+    kind = policy_class(instance)
     if update not in UPDATES:
         raise ValueError(f"update must be one of {UPDATES}, got {update!r}")
+    kind.check_run(instance, update, judge_model is not None)
     check.check_open_interval("threshold", threshold, 0.0, 1.0)
     T_value = check.check_int("T (number of rounds)", T, 0, MAX_ROUNDS)
     for name, value in (("beta", beta),):
@@ -513,21 +451,17 @@ def _check_shape(shape, n: int, T: int) -> Shape:
     return Shape(int(shape.data_length), int(shape.rounds))
 
 
-def _check_judge(judge_model, instance, update: str) -> None:
+def _check_judge(judge_model, instance) -> None:
     if judge_model is None:
         return
     if not isinstance(judge_model, Judge):
         raise TypeError("judge must be a Judge (see srlm_kit.dynamics.judge), "
                         f"got {type(judge_model).__name__}")
-    expected = (instance.rho.shape[0],
-                (instance.logits if isinstance(instance, TabularInstance)
-                 else instance.features).shape[1])
-    if tuple(judge_model.quality.shape) != expected:
-        raise ValueError(f"judge.quality must have shape (m, K) = {expected}, "
+    kind = policy_class(instance)
+    expected = jax.eval_shape(lambda: kind.logits(instance, kind.initial_parameter(instance)))
+    if tuple(judge_model.quality.shape) != tuple(expected.shape):
+        raise ValueError(f"judge.quality must have shape (m, K) = {tuple(expected.shape)}, "
                          f"got {tuple(judge_model.quality.shape)}")
-    if isinstance(instance, LinearInstance) and update == "population":
-        raise ValueError("update must be 'erm' with a judge in the linear class: the Gibbs "
-                         "policy pi_t exp(r/beta) need not be a linear softmax policy")
 
 
 def _check_key(key) -> Array:
@@ -565,7 +499,9 @@ def run(key: Array, instance: Instance, *, n: int, T: int, beta: float, seeds: i
     What else a run records, for experiments that need more than the metrics: ``keep_logits``
     every round's log-probabilities, ``keep_parameters`` every round's parameter (``theta_t``
     of the linear class; the normalised log-probability table of the tabular class), and
-    ``keep_triples`` every step's sampled triples (see :class:`Trajectory`).
+    ``keep_triples`` every step's sampled triples (see :class:`Trajectory`). A class with
+    metrics of its own records them in ``Trajectory.extra`` (the transformer's:
+    :mod:`srlm_kit.classes.transformer`).
 
     ``shape`` (a :class:`Shape`, default ``padded_shape(n, T)``) is for callers that must not
     recompile over a range of settings, such as a live explorer: pass
@@ -575,12 +511,12 @@ def run(key: Array, instance: Instance, *, n: int, T: int, beta: float, seeds: i
     Raises ``ValueError``/``TypeError`` naming the parameter for n < 1, T < 0, beta <= 0,
     a threshold outside (0, 1), an unknown update, or a shape smaller than n or T.
     """
-    T_value = _check_common(instance, T, beta, update, threshold)
+    _check_judge(judge, instance)
+    T_value = _check_common(instance, T, beta, update, threshold, judge)
     largest = _check_n(n)
     explicit = shape is not None
     shape = _check_shape(shape, largest, T_value)
     seeds = check.check_int("seeds", seeds, 1, MAX_SEEDS)
-    _check_judge(judge, instance, update)
     keys = jax.random.split(_check_key(key), seeds)
     trajectory = _simulate_seeds(
         keys, instance, jnp.asarray(n), jnp.asarray(T_value),
@@ -610,11 +546,11 @@ def run_grid(key: Array, instances: Instance, n_values, betas, *, T: int, seeds:
     point with small n costs what its own bucket costs, not what the largest n costs.
     """
     first = jax.tree_util.tree_map(lambda leaf: leaf[0], instances)
-    T_value = _check_common(first, T, betas, update, threshold)
+    _check_judge(judge, first)
+    T_value = _check_common(first, T, betas, update, threshold, judge)
     n_values = np.atleast_1d(np.asarray(n_values))
     _check_n(n_values)
     seeds = check.check_int("seeds", seeds, 1, MAX_SEEDS)
-    _check_judge(judge, first, update)
     keys = jax.random.split(_check_key(key), seeds)
     beta_values = jnp.atleast_1d(jnp.asarray(betas, dtype=jnp.float64))
     rounds = padded_shape(1, T_value).rounds
@@ -648,15 +584,16 @@ def one_step(key: Array, instance: Instance, parameter, *, n: int, beta: float,
     ``one_step(jax.random.fold_in(jax.random.split(key, seeds)[s], t), ...)``; they are the
     first ``n`` of a stream, and have length ``n``.
     """
-    _check_common(instance, 1, beta, update, 0.5)
+    _check_judge(judge, instance)
+    _check_common(instance, 1, beta, update, 0.5, judge)
     largest = _check_n(n)
-    _check_judge(judge, instance, update)
-    if isinstance(instance, TabularInstance):
+    if isinstance(instance, TabularInstance):  # a logit table of any normalisation
         parameter = log_policy(jnp.asarray(parameter, dtype=jnp.float64))
     shape = padded_shape(largest, 1)
-    updated, triples = _one_step(_check_key(key), instance, jnp.asarray(parameter),
-                                 jnp.asarray(n), jnp.asarray(beta, dtype=jnp.float64), judge,
-                                 data_length=shape.data_length, update=update)
+    updated, triples, _ = _one_step(
+        _check_key(key), instance, jax.tree_util.tree_map(jnp.asarray, parameter),
+        jnp.asarray(n), jnp.asarray(beta, dtype=jnp.float64), judge,
+        data_length=shape.data_length, update=update)
     return updated, Triples(*(part[:largest] for part in triples))
 
 

@@ -10,8 +10,9 @@ metric of :mod:`srlm_kit.metrics` (kappa, failure, the gap) then applies to that
 
 One round of the loop (the book's own experiment; the paper has none):
 
-1. draw ``n`` prompts ``x ~ rho`` and two responses ``y, y'`` for each from the current model,
-   token by token with its own sampler (:func:`sample_responses`);
+1. draw ``n`` prompts ``x ~ rho`` and two responses ``y, y'`` for each from the current model
+   (from its enumerated table, :func:`srlm_kit.policies.sample_triples`: the distribution of
+   drawing token by token with :func:`sample_responses`, by the chain rule);
 2. label each pair with the model's own log-likelihood difference
    ``psi = log pi_t(y|x) - log pi_t(y'|x)`` (the self-reward ``r_t = log pi_t``);
 3. fit the next model by Adam, starting from the current parameters, for a given number of
@@ -30,13 +31,17 @@ One round of the loop (the book's own experiment; the paper has none):
    represent it, both fit the Gibbs policy ``pi_t^(1+1/beta)``
    (:func:`srlm_kit.dynamics.population_update`).
 
-Shapes never depend on ``n``, ``beta``, the loss, the number of rounds or of steps: data are
-drawn at a fixed length with a mask, and rounds and steps beyond the requested ones are skipped
-with ``lax.cond``. So one compiled loop serves every setting of a figure.
+The loop is the engine's (:mod:`srlm_kit.dynamics`): build a start with :func:`instance` (or one
+per loss with :func:`instances`) and pass it to :func:`srlm_kit.dynamics.run` or
+:func:`srlm_kit.dynamics.run_grid`; the class's side of a round is
+:mod:`srlm_kit.classes.transformer`. The architecture is static and everything else (``n``,
+``beta``, the loss, the rounds, the Adam steps, the learning rate) is an array, so moving any of
+them does not recompile.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from functools import partial
 from typing import NamedTuple
@@ -48,9 +53,9 @@ import optax
 from jax import Array, lax
 
 from srlm_kit import _validation as check
-from srlm_kit import dynamics, metrics
+from srlm_kit.classes.tabular import population_update
 from srlm_kit.instances import AutoregressiveModel, sequence_log_probs
-from srlm_kit.policies import log_policy
+from srlm_kit.policies import Triples, log_policy
 
 #: Precision of the network's parameters and activations. The exact metrics are computed from
 #: the table of sequence log-probabilities in float64 (:func:`sequence_table`).
@@ -277,7 +282,7 @@ def kl_to_gibbs(logits: Array, previous_logits: Array, beta: Array | float, rho:
     the Gibbs form of the KL-regularised target, :ref:`recovered-gibbs`]
     """
     fitted = log_policy(logits)
-    target = dynamics.population_update(previous_logits, beta)
+    target = population_update(previous_logits, beta)
     per_prompt = jnp.sum(jnp.exp(fitted) * (fitted - target), axis=-1)
     return jnp.sum(rho * jnp.maximum(per_prompt, 0.0))
 
@@ -308,213 +313,126 @@ def pair_loss_floor(labels: Array, logistic: Array | bool) -> Array:
     return pair_losses(labels, labels, logistic)
 
 
-class Data(NamedTuple):
-    """One round's data: ``n_max`` triples of which the first ``n`` are real (``mask``).
-
-    ``y`` and ``y_prime`` are response numbers (:func:`srlm_kit.instances.sequence_index`);
-    ``labels`` the self-reward differences ``log pi_t(y|x) - log pi_t(y'|x)``.
-    """
-
-    x: Array
-    y: Array
-    y_prime: Array
-    labels: Array
-    mask: Array
-
-
-def round_loss(params: dict, architecture: Architecture, data: Data, previous_table: Array,
-               beta: Array, logistic: Array | bool) -> Array:
-    """The mean loss over the ``n`` real triples of ``data`` (:func:`pair_losses`).
+def round_loss(params: dict, architecture: Architecture, triples: Triples, labels: Array,
+               previous_table: Array, beta: Array, logistic: Array | bool) -> Array:
+    """The mean loss over the ``n`` real triples (``triples.mask``) of :func:`pair_losses`, with
+    ``labels`` the targets ``psi`` of the pairs and ``previous_table`` the table of ``pi_t``.
 
     ``log pi(y|x)`` is read from the enumerated table (:func:`sequence_table`), which is exact
     and costs the same for every ``n``.
     """
     change = sequence_table(params, architecture) - previous_table
-    margins = beta * (change[data.x, data.y] - change[data.x, data.y_prime])
-    losses = pair_losses(margins, data.labels, logistic)
-    return jnp.sum(jnp.where(data.mask, losses, 0.0)) / jnp.maximum(jnp.sum(data.mask), 1)
+    margins = beta * (change[triples.x, triples.y] - change[triples.x, triples.y_prime])
+    losses = pair_losses(margins, labels, logistic)
+    return (jnp.sum(jnp.where(triples.mask, losses, 0.0))
+            / jnp.maximum(jnp.sum(triples.mask), 1))
 
 
-def draw_data(key: Array, table: Array, rho: Array, n: Array, n_max: int) -> Data:
-    """Draw one round's data from the current model: ``x ~ rho``, then ``y, y' ~ pi(.|x)``
-    independently, labelled by the model's own log-likelihood difference.
+def fit(params: dict, architecture: Architecture, triples: Triples, labels: Array,
+        previous_table: Array, beta: Array, logistic: Array | bool, steps: Array,
+        learning_rate: Array | float) -> tuple[dict, Array]:
+    """Fit the next model: ``steps`` full-batch Adam steps (optax) on :func:`round_loss` from
+    ``params``, whose table is ``previous_table``.
 
-    ``table`` is the model's :func:`sequence_table`; drawing a response from its row is drawing
-    it token by token with :func:`sample_responses` (the same distribution, by the chain rule),
-    without running the network once per token.
-    """
-    key_x, key_y, key_y_prime = jax.random.split(key, 3)
-    x = jax.random.categorical(key_x, jnp.log(rho), shape=(n_max,))
-    y = jax.random.categorical(key_y, table[x], axis=-1)
-    y_prime = jax.random.categorical(key_y_prime, table[x], axis=-1)
-    return Data(x, y, y_prime, table[x, y] - table[x, y_prime], jnp.arange(n_max) < n)
-
-
-def fit(params: dict, architecture: Architecture, data: Data, previous_table: Array,
-        beta: Array, logistic, steps: Array, learning_rate: float, steps_max: int
-        ) -> tuple[dict, Array]:
-    """Fit the next model: ``steps`` full-batch Adam steps (optax) from ``params``, whose
-    table is ``previous_table``.
-
-    Returns the fitted parameters and the final mean loss. Steps beyond ``steps`` (up to the
-    static ``steps_max``) are skipped by ``lax.cond``, so ``steps`` can change without
-    recompiling; when it is the same for a whole batch the skipped steps cost nothing.
+    Returns the fitted parameters and the final mean loss. ``steps`` may be a traced integer: the
+    steps run in a ``fori_loop`` whose length is ``steps`` itself, so changing it does not
+    recompile and a batch sharing one ``steps`` does no extra work.
     """
     optimiser = optax.adam(learning_rate)
 
     def loss_of(candidate):
-        return round_loss(candidate, architecture, data, previous_table, beta, logistic)
+        return round_loss(candidate, architecture, triples, labels, previous_table, beta,
+                          logistic)
 
-    def step(state, index):
-        def update(state):
-            current, optimiser_state = state
-            gradient = jax.grad(loss_of)(current)
-            updates, optimiser_state = optimiser.update(gradient, optimiser_state, current)
-            return optax.apply_updates(current, updates), optimiser_state
+    def step(_, state):
+        current, optimiser_state = state
+        gradient = jax.grad(loss_of)(current)
+        updates, optimiser_state = optimiser.update(gradient, optimiser_state, current)
+        return optax.apply_updates(current, updates), optimiser_state
 
-        return lax.cond(index < steps, update, lambda state: state, state), None
-
-    (fitted, _), _ = lax.scan(step, (params, optimiser.init(params)), jnp.arange(steps_max))
+    fitted, _ = lax.fori_loop(0, steps, step, (params, optimiser.init(params)))
     return fitted, loss_of(fitted)
 
 
 # --------------------------------------------------------------------------------------------
-# The loop
+# The transformer as an instance of the engine
 # --------------------------------------------------------------------------------------------
 
 
-class Trajectory(NamedTuple):
-    """Per-round exact metrics of a run (leading axes for settings and seeds, then rounds).
+@partial(jax.tree_util.register_dataclass,
+         data_fields=["params", "rho", "target", "labels", "radius", "logistic", "steps",
+                      "learning_rate"],
+         meta_fields=["architecture"])
+@dataclasses.dataclass(frozen=True)
+class TransformerInstance:
+    """A start for :func:`srlm_kit.dynamics.run` and :func:`~srlm_kit.dynamics.run_grid`: the
+    transformer's parameters and how each round fits the next model (build it with
+    :func:`instance` or :func:`instances`).
 
-    Round-indexed fields have length ``T_max + 1`` (rounds ``0..T_max``; after the run's own
-    number of rounds the model is frozen). Step-indexed fields (``gap``, ``kl_to_gibbs``,
-    ``excess_loss``) have length ``T_max``: entry ``t`` describes the fit from ``pi_t`` to
-    ``pi_{t+1}`` (for ``t`` at or after the run's last round, the model is unchanged, the gap
-    and the excess are 0, and ``kl_to_gibbs`` compares the frozen model with its own target).
+    A JAX pytree whose ``architecture`` is static (part of the compiled program's identity, not
+    an array), so runs that change ``n``, ``beta``, the rounds, the loss, the number of Adam
+    steps or the learning rate reuse one compiled simulation. ``target`` is the mode of the
+    start (``pi_0``'s own most likely response), ``labels`` are absent (``-1``) and there is no
+    ball (``radius = inf``).
     """
 
-    kappa: Array  # kappa(pi_t)
-    failure: Array  # P_x[max_y pi_t(y|x) <= threshold]
-    alpha: Array  # max_x alpha(x): the largest per-token top probability
-    alpha_bound: Array  # E_x[alpha(x)^(-L)] <= kappa
-    gap: Array  # J_t(pi*_t) - J_t(pi_{t+1}) for the reward log pi_t
-    kl_to_gibbs: Array  # E_x KL(pi_{t+1} || pi_t^(1+1/beta) normalised)
-    excess_loss: Array  # final training loss minus its floor (0 = exact ERM on the data)
+    params: dict  # the network's parameters (init_params)
+    rho: Array  # (m,) prompt distribution
+    target: Array  # (m,) int, the mode of pi_0
+    labels: Array  # (m,) int, -1: no external labels
+    radius: Array  # () inf: no ball
+    logistic: Array  # () bool: logistic DPO loss (True) or square loss (False)
+    steps: Array  # () int: Adam steps per round
+    learning_rate: Array  # () Adam's learning rate
+    architecture: Architecture
 
 
-def _table_metrics(params, architecture, rho, threshold):
-    tables = conditional_tables(params, architecture)
-    table = jax.vmap(lambda *steps: sequence_log_probs(AutoregressiveModel(steps)))(*tables)
-    alpha = token_top_probability(tables)
-    return table, {"kappa": metrics.condition_number(table, rho),
-                   "failure": metrics.failure_probability(table, rho, threshold),
-                   "alpha": jnp.max(jnp.where(rho > 0, alpha, 0.0)),
-                   "alpha_bound": alpha_bound(alpha, rho, architecture.length)}
+#: Largest number of Adam steps per round a run accepts.
+MAX_STEPS = 100_000
 
 
-def _simulate(key, params0, rho, n, beta, logistic, steps, rounds, learning_rate, *,
-              architecture: Architecture, n_max: int, T_max: int, steps_max: int,
-              threshold: float) -> Trajectory:
-    def body(state, inputs):
-        params, previous_table = state
-        t, round_key = inputs
+def instance(params: dict, architecture: Architecture, rho, *, loss: str = "square",
+             steps: int, learning_rate: float = 0.02) -> TransformerInstance:
+    """A checked :class:`TransformerInstance`: start from ``params`` (:func:`init_params` of
+    ``architecture``), prompts ``x ~ rho``, and each round ``steps`` full-batch Adam steps at
+    ``learning_rate`` on the ``loss`` (``"square"`` or ``"logistic"``, :func:`pair_losses`).
 
-        def one_round(params):
-            data = draw_data(round_key, previous_table, rho, n, n_max)
-            fitted, final_loss = fit(params, architecture, data, previous_table, beta, logistic,
-                                     steps, learning_rate, steps_max)
-            floor = jnp.sum(jnp.where(data.mask, pair_loss_floor(data.labels, logistic), 0.0))
-            return fitted, final_loss - floor / jnp.maximum(jnp.sum(data.mask), 1)
-
-        updated, excess = lax.cond(t < rounds, one_round,
-                                   lambda params: (params, jnp.zeros((), jnp.float64)), params)
-        table, outputs = _table_metrics(updated, architecture, rho, threshold)
-        outputs["gap"] = metrics.performance_gap(table, previous_table, rho)
-        outputs["kl_to_gibbs"] = kl_to_gibbs(table, previous_table, beta, rho)
-        outputs["excess_loss"] = excess
-        return (updated, table), outputs
-
-    table0, first = _table_metrics(params0, architecture, rho, threshold)
-    _, rest = lax.scan(body, (params0, table0),
-                       (jnp.arange(T_max), jax.random.split(key, T_max)))
-    rounds_fields = {name: jnp.concatenate([first[name][None], rest[name]]) for name in first}
-    return Trajectory(**rounds_fields, gap=rest["gap"], kl_to_gibbs=rest["kl_to_gibbs"],
-                      excess_loss=rest["excess_loss"])
-
-
-_STATIC = ("architecture", "n_max", "T_max", "steps_max", "threshold")
-
-
-@partial(jax.jit, static_argnames=_STATIC)
-def _simulate_grid(keys, params0, rho, n_values, betas, losses, steps, rounds, learning_rate,
-                   **static) -> Trajectory:
-    # One vmap over the flattened grid (loss, n, beta, seed): nested vmaps would add an array
-    # axis each, beyond what XLA's CPU kernels accept.
-    grid = jnp.meshgrid(jnp.arange(losses.shape[0]), jnp.arange(n_values.shape[0]),
-                        jnp.arange(betas.shape[0]), jnp.arange(keys.shape[0]), indexing="ij")
-    loss_index, n_index, beta_index, seed_index = (axis.reshape(-1) for axis in grid)
-
-    def one(n, beta, logistic, key):
-        return _simulate(key, params0, rho, n, beta, logistic, steps, rounds, learning_rate,
-                         **static)
-
-    flat = jax.vmap(one)(n_values[n_index], betas[beta_index], losses[loss_index],
-                         keys[seed_index])
-    shape = (losses.shape[0], n_values.shape[0], betas.shape[0], keys.shape[0])
-    return jax.tree_util.tree_map(lambda leaf: leaf.reshape(*shape, *leaf.shape[1:]), flat)
-
-
-def run_grid(key: Array, params0: dict, architecture: Architecture, rho, *, n_values, betas,
-             losses=LOSSES, rounds: int, steps: int, seeds: int, learning_rate: float = 0.02,
-             n_max: int | None = None, T_max: int | None = None, steps_max: int | None = None,
-             threshold: float = 0.5) -> Trajectory:
-    """Run the loop for every (loss, n, beta) and ``seeds`` seeds, ``rounds`` rounds each.
-
-    Fields have leading axes ``(len(losses), len(n_values), len(betas), seeds)``, then rounds.
-    Seed ``s`` uses ``jax.random.split(key, seeds)[s]`` (shared across settings: common random
-    numbers) and round ``t`` the ``t``-th of ``T_max`` keys split from it. ``n_max``, ``T_max``
-    and ``steps_max`` (default: the largest ``n``, ``rounds``, ``steps``) fix the compiled
-    shapes; calls that share them, the architecture and the number of settings and seeds
-    compile once, whatever ``n``, ``beta``, the losses, ``rounds`` and ``steps``.
-
-    Raises ``ValueError``/``TypeError`` naming the parameter for an unknown loss, ``n < 1`` or
-    above ``n_max``, ``beta <= 0``, ``rounds`` outside ``[0, T_max]``, ``steps`` outside
-    ``[0, steps_max]``, a non-positive learning rate, or a ``rho`` that is not a distribution
-    over the architecture's prompts.
+    Raises ``ValueError``/``TypeError`` naming the parameter for an unknown loss, ``steps``
+    outside ``[0, MAX_STEPS]``, a non-positive learning rate, parameters that are not those of
+    the architecture, or a ``rho`` that is not a distribution over its prompts.
     """
     check_architecture(architecture)
-    if isinstance(key, int):
-        raise TypeError("key must be a JAX PRNG key such as jax.random.key(0), not an int")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    steps = check.check_int("steps (Adam steps per round)", steps, minimum=0, maximum=MAX_STEPS)
+    learning_rate = check.check_positive("learning_rate", learning_rate)
     rho = check.check_distribution("rho", rho, size=architecture.num_prompts)
+    expected = jax.eval_shape(partial(init_params, architecture=architecture),
+                              jax.random.key(0))
+    same = (jax.tree_util.tree_structure(params) == jax.tree_util.tree_structure(expected)
+            and all(np.shape(leaf) == reference.shape for leaf, reference in zip(
+                jax.tree_util.tree_leaves(params), jax.tree_util.tree_leaves(expected),
+                strict=True)))
+    if not same:
+        raise ValueError("params must have the structure and shapes of "
+                         "init_params(key, architecture)")
+    params = jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf, dtype=DTYPE), params)
+    m = architecture.num_prompts
+    return TransformerInstance(
+        params=params, rho=jnp.asarray(rho, dtype=jnp.float64),
+        target=jnp.argmax(sequence_table(params, architecture), axis=-1),
+        labels=jnp.full((m,), -1), radius=jnp.asarray(math.inf),
+        logistic=jnp.asarray(loss == "logistic"), steps=jnp.asarray(steps),
+        learning_rate=jnp.asarray(learning_rate, dtype=jnp.float64), architecture=architecture)
+
+
+def instances(params: dict, architecture: Architecture, rho, *, losses=LOSSES, steps: int,
+              learning_rate: float = 0.02) -> TransformerInstance:
+    """One :func:`instance` per loss in ``losses``, stacked along a leading axis: the first
+    argument of :func:`srlm_kit.dynamics.run_grid`, whose first grid axis is then the loss."""
     losses = list(losses)
     if not losses or any(loss not in LOSSES for loss in losses):
         raise ValueError(f"losses must be a non-empty list of {LOSSES}, got {losses}")
-    n_array = np.atleast_1d(np.asarray(n_values))
-    if n_array.ndim != 1 or not np.issubdtype(n_array.dtype, np.integer):
-        raise TypeError(f"n_values must be a list of integers, got {n_values!r}")
-    if n_array.min() < 1:
-        raise ValueError(f"n (triples per round) must be at least 1, got {int(n_array.min())}")
-    n_max = int(n_array.max()) if n_max is None else check.check_int("n_max", n_max, minimum=1)
-    if n_array.max() > n_max:
-        raise ValueError(f"n (triples per round) must be at most n_max = {n_max}, "
-                         f"got {int(n_array.max())}")
-    beta_array = np.atleast_1d(np.asarray(betas, dtype=float))
-    for beta in beta_array:
-        check.check_positive("beta", float(beta))
-    rounds = check.check_int("rounds", rounds, minimum=0)
-    T_max = max(rounds, 1) if T_max is None else check.check_int("T_max", T_max, minimum=1)
-    check.check_int("rounds", rounds, minimum=0, maximum=T_max)
-    steps = check.check_int("steps (Adam steps per round)", steps, minimum=0)
-    steps_max = max(steps, 1) if steps_max is None else check.check_int("steps_max", steps_max,
-                                                                        minimum=1)
-    check.check_int("steps (Adam steps per round)", steps, minimum=0, maximum=steps_max)
-    seeds = check.check_int("seeds", seeds, minimum=1)
-    learning_rate = check.check_positive("learning_rate", learning_rate)
-    check.check_open_interval("threshold", threshold, 0.0, 1.0)
-    return _simulate_grid(
-        jax.random.split(key, seeds), params0, jnp.asarray(rho, dtype=jnp.float64),
-        jnp.asarray(n_array), jnp.asarray(beta_array, dtype=jnp.float64),
-        jnp.asarray([loss == "logistic" for loss in losses]), jnp.asarray(steps),
-        jnp.asarray(rounds), jnp.asarray(learning_rate, dtype=jnp.float64),
-        architecture=architecture, n_max=n_max, T_max=T_max, steps_max=steps_max,
-        threshold=float(threshold))
+    starts = [instance(params, architecture, rho, loss=loss, steps=steps,
+                       learning_rate=learning_rate) for loss in losses]
+    return jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *starts)

@@ -80,12 +80,11 @@ def test_grid_matches_a_direct_run_of_the_loop(result):
     key = jax.random.split(jax.random.key(result.attrs["seed"]), 3)
     architecture = model.Architecture(**result.attrs["architecture"])
     params0 = model.init_params(key[0], architecture, result.attrs["output_scale"])
-    direct = model.run_grid(key[1], params0, architecture, np.full(4, 0.25), n_values=[8],
-                            betas=[2.0], losses=["logistic"], rounds=2, steps=3, seeds=2,
-                            learning_rate=result.attrs["learning_rate"], n_max=8,
-                            T_max=2, steps_max=5)
+    start = model.instance(params0, architecture, np.full(4, 0.25), loss="logistic", steps=3,
+                           learning_rate=result.attrs["learning_rate"])
+    direct = dynamics.run(key[1], start, n=8, T=2, beta=2.0, seeds=2)
     np.testing.assert_allclose(result["kappa"].sel(band="mean").values[1, 1, 1],
-                               np.asarray(direct.kappa)[0, 0, 0].mean(axis=0), rtol=1e-4)
+                               np.asarray(direct.kappa).mean(axis=0), rtol=1e-4)
     # The budget grid's middle entry is the main grid.
     np.testing.assert_array_equal(result["budget_kappa_mean"].values[1],
                                   result["kappa"].sel(band="mean").values)

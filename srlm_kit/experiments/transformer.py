@@ -4,7 +4,8 @@ neural language model, measured exactly, beside the tabular theory.
 One experiment, ``small_transformer_loop``. The policy is the small transformer of
 :mod:`srlm_kit.transformer` (a random start whose confidence is set by ``output_scale``); every
 round draws ``n`` triples from the current model, labels them with its own log-likelihood and
-fits the next model by Adam with the square loss or the logistic DPO loss. Every metric is
+fits the next model by Adam with the square loss or the logistic DPO loss (the engine's round,
+:func:`srlm_kit.dynamics.run_grid` on :func:`srlm_kit.transformer.instances`). Every metric is
 computed on the enumerated distribution (no estimate). Beside it, from the *same* start table:
 the tabular class with the exact minimum-norm ERM (:func:`srlm_kit.dynamics.run_grid`) and the
 exact infinite-data update ``pi_t^(1+1/beta)``.
@@ -109,25 +110,25 @@ def small_transformer_loop(*, seed: int = 0, n_values=(8, 32, 128), betas=(0.5, 
     params0 = model.init_params(init_key, architecture, output_scale)
     start_table = model.sequence_table(params0, architecture)
     pooled_ns = [pooled_n * rounds for rounds in pooled_rounds]
-    # Every call below shares the compiled shapes (settings, n_max, T_max, steps_max), so the
-    # loop compiles once: the pooled sizes are padded to the length of n_values.
-    padded_pooled = pooled_ns + [pooled_ns[-1]] * max(0, len(n_list) - len(pooled_ns))
-    shared = {"seeds": seeds, "learning_rate": learning_rate, "threshold": threshold,
-              "n_max": max(n_list[-1], pooled_ns[-1]), "T_max": T, "steps_max": many_steps}
+    # The number of Adam steps is part of the instance (an array, not a compiled size), so the
+    # three budgets and the pooled rounds share the engine's compiled simulations.
+    starts = {count: model.instances(params0, architecture, rho, steps=count,
+                                     learning_rate=learning_rate)
+              for count in (few_steps, steps, many_steps)}
 
-    def loop(n_grid, rounds, step_count):
-        return model.run_grid(loop_key, params0, architecture, rho, n_values=n_grid,
-                              betas=beta_list, rounds=rounds, steps=step_count, **shared)
+    def loop(count, n_grid, rounds):
+        return dynamics.run_grid(loop_key, starts[count], n_grid, beta_list, T=rounds,
+                                 seeds=seeds, threshold=threshold)
 
-    runs = {count: loop(n_list, T, count) for count in (few_steps, steps, many_steps)}
+    runs = {count: loop(count, n_list, T) for count in (few_steps, steps, many_steps)}
     main = runs[steps]
-    pooled = loop(padded_pooled, 1, steps)
+    pooled = loop(steps, pooled_ns, 1)
 
     start = instances.stack([instances.tabular(start_table, rho)])
     tabular = dynamics.run_grid(tabular_key, start, n_list, beta_list, T=T, seeds=seeds,
                                 threshold=threshold)
-    # Same shapes as the call above (one compilation); only round 1 is read.
-    tabular_pooled = dynamics.run_grid(tabular_key, start, padded_pooled, beta_list, T=T,
+    # Only round 1 is read.
+    tabular_pooled = dynamics.run_grid(tabular_key, start, pooled_ns, beta_list, T=1,
                                        seeds=seeds, threshold=threshold)
     population = population_rounds(start_table, rho, beta_list, T, threshold)
 
@@ -145,25 +146,26 @@ def small_transformer_loop(*, seed: int = 0, n_values=(8, 32, 128), betas=(0.5, 
         pooled_index = n_list.index(pooled_n)
         fields[f"rounds_{name}_mean"] = values[:, pooled_index].mean(axis=2)[:, :, pooled_rounds]
         fields[f"pooled_{name}_mean"] = np.asarray(getattr(pooled, name)).mean(
-            axis=seed_axis)[:, :len(pooled_ns), :, 1].transpose(0, 2, 1)
+            axis=seed_axis)[..., 1].transpose(0, 2, 1)
         fields[f"tabular_rounds_{name}_mean"] = table_values[pooled_index].mean(
             axis=1)[:, pooled_rounds]
         fields[f"tabular_pooled_{name}_mean"] = np.asarray(getattr(tabular_pooled, name))[
-            0, :len(pooled_ns), :, :, 1].mean(axis=2).T
-    kl = _with_first_round_missing(main.kl_to_gibbs)
+            0, :, :, :, 1].mean(axis=2).T
+    kl = _with_first_round_missing(main.extra["step_kl_to_gibbs"])
     fields["kl"] = band(kl, seed_axis)
     fields["budget_kl_mean"] = np.stack(
-        [_with_first_round_missing(runs[count].kl_to_gibbs).mean(axis=seed_axis)
+        [_with_first_round_missing(runs[count].extra["step_kl_to_gibbs"]).mean(axis=seed_axis)
          for count in (few_steps, steps, many_steps)])
     fields["budget_excess_mean"] = np.stack(
-        [_with_first_round_missing(runs[count].excess_loss).mean(axis=seed_axis)
+        [_with_first_round_missing(runs[count].extra["step_excess_loss"]).mean(axis=seed_axis)
          for count in (few_steps, steps, many_steps)])
-    fields["gap_mean"] = _with_first_round_missing(main.gap).mean(axis=seed_axis)
-    fields["excess_mean"] = _with_first_round_missing(main.excess_loss).mean(axis=seed_axis)
-    fields["alpha_mean"] = np.asarray(main.alpha).mean(axis=seed_axis)
-    fields["alpha_bound_mean"] = np.asarray(main.alpha_bound).mean(axis=seed_axis)
+    fields["gap_mean"] = _with_first_round_missing(main.step_gap).mean(axis=seed_axis)
+    fields["excess_mean"] = _with_first_round_missing(
+        main.extra["step_excess_loss"]).mean(axis=seed_axis)
+    fields["alpha_mean"] = np.asarray(main.extra["alpha"]).mean(axis=seed_axis)
+    fields["alpha_bound_mean"] = np.asarray(main.extra["alpha_bound"]).mean(axis=seed_axis)
     fields["kappa_min_over_seeds_minus_alpha_bound"] = (
-        np.asarray(main.kappa) - np.asarray(main.alpha_bound)).min(axis=seed_axis)
+        np.asarray(main.kappa) - np.asarray(main.extra["alpha_bound"])).min(axis=seed_axis)
 
     grid = ["loss", "n", "beta", "t"]
     dims = {name: grid for name in fields}
