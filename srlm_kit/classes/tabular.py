@@ -123,6 +123,7 @@ def _check_run(instance: TabularInstance, update: str, has_judge: bool) -> None:
     """Every update, with or without a judge."""
 
 
+#: The tabular class as the engine calls it (registered in :data:`srlm_kit.dynamics.CLASSES`).
 CLASS = PolicyClass(
     name="tabular", initial_parameter=_initial_parameter, logits=_logits,
     erm_update=_erm_update, population_update=_population_update,

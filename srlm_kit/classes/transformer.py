@@ -76,6 +76,7 @@ def _step_metrics(instance: model.TransformerInstance, logits: Array, next_logit
     return {"kl_to_gibbs": model.kl_to_gibbs(next_logits, logits, beta, instance.rho)}
 
 
+#: The small transformer as the engine calls it (registered in :data:`srlm_kit.dynamics.CLASSES`).
 CLASS = PolicyClass(
     name="transformer", initial_parameter=_initial_parameter, logits=_logits,
     erm_update=_erm_update, population_update=None, parameter_norm=_parameter_norm,
