@@ -57,8 +57,10 @@ unit: $(INSTALLED)
 check: lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow and not browser and not binder" -q
 
+# The slider tests recompute the figures' experiments with the kit: with the build's JAX cache
+# they load the simulations the chapters compiled instead of compiling them again.
 browser: $(INSTALLED)
-	$(BIN)/python tools/run_browser_tests.py
+	$(JAX_CACHE_ENV) $(BIN)/python tools/run_browser_tests.py
 
 # The reader's notebooks (what postBuild makes on Binder), into notebooks/.
 notebooks: $(INSTALLED)
