@@ -36,14 +36,19 @@ JAX_CACHE := $(CURDIR)/_build/.jax-cache
 JAX_CACHE_ENV := JAX_COMPILATION_CACHE_DIR=$(JAX_CACHE) JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 \
 	JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
 
+# `jupyter-book build` with the pages read (executed) two at a time, one per core
+# (tools/build_book.py); BOOK_JOBS=1 builds one page after another.
+BOOK_JOBS ?= 2
 book: $(INSTALLED) assets
-	$(JAX_CACHE_ENV) $(BIN)/jupyter-book build . $(BOOK_FLAGS)
+	$(JAX_CACHE_ENV) BOOK_JOBS=$(BOOK_JOBS) $(BIN)/python tools/build_book.py . $(BOOK_FLAGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check srlm_kit tests benchmarks tools
 
+# Two pytest-xdist workers taking whole files, as in `make check` (below): the classroom file
+# runs on one worker (grading two assignments at a time) while the other works through the rest.
 unit: $(INSTALLED)
-	$(BIN)/python -m pytest -m "not browser and not binder" -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not browser and not binder" -q
 
 # Everyday check: lint and the unit tests without the slow ones (chapter-sized grids, classroom
 # grading, wheel build, several processes or devices), the site build and the browser.
@@ -52,8 +57,10 @@ unit: $(INSTALLED)
 check: lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow and not browser and not binder" -q
 
+# The slider tests recompute the figures' experiments with the kit: with the build's JAX cache
+# they load the simulations the chapters compiled instead of compiling them again.
 browser: $(INSTALLED)
-	$(BIN)/python tools/run_browser_tests.py
+	$(JAX_CACHE_ENV) $(BIN)/python tools/run_browser_tests.py
 
 # The reader's notebooks (what postBuild makes on Binder), into notebooks/.
 notebooks: $(INSTALLED)

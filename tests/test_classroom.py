@@ -547,6 +547,7 @@ def test_unanswered_student_notebook_runs(generated, assignment, tmp_path):
 
 
 @pytest.mark.browser
+@pytest.mark.xdist_group("classroom")  # one worker generates the assignments (``generated``)
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_site_offers_the_student_notebook_and_binder(generated, assignment):
     # SRLM_SITE_DIR tests a build made elsewhere, as in tests/test_site.py

@@ -169,8 +169,16 @@ def visit(chromium, site_url):
         item.close()
 
 
+def _on_one_worker(pages) -> list:
+    """``pages`` as parameters that keep each page's checks together: ``make browser`` runs two
+    pytest-xdist workers with ``--dist loadgroup``, and a page's group goes to one worker, which
+    opens the page once (``loaded``) and computes its experiments once (``_experiment``)."""
+    return [pytest.param(page, marks=pytest.mark.xdist_group(page)) for page in pages]
+
+
 def _by_page(pages):
-    return pytest.mark.parametrize("loaded", pages, indirect=True, scope="module")
+    return pytest.mark.parametrize("loaded", _on_one_worker(pages), indirect=True,
+                                   scope="module")
 
 
 # --------------------------------------------------------------------------------------------
@@ -345,7 +353,7 @@ def _check_setting(page, figure: dict, result, grid: dict) -> None:
         assert state["x"][index] == result[meta["x"]].values.tolist()
 
 
-@pytest.mark.parametrize("page", FIGURE_PAGES)
+@pytest.mark.parametrize("page", _on_one_worker(FIGURE_PAGES))
 def test_sliders_show_the_kits_values(visit, page):
     opened = visit(page)
     figures = opened.page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))
@@ -401,7 +409,7 @@ def _tab_to(page, element_id: str, limit: int = 500) -> int:
 SLIDER_PAGES = [page for page in FIGURE_PAGES if "srlm-slider-key" in (SITE / page).read_text()]
 
 
-@pytest.mark.parametrize("page", SLIDER_PAGES)
+@pytest.mark.parametrize("page", _on_one_worker(SLIDER_PAGES))
 def test_sliders_work_from_the_keyboard(visit, page):
     """Every slider of every figure: reached with Tab, a visible focus ring over the Plotly
     slider, moved with the arrow keys, Home and End, its value announced, and the curves shown
@@ -596,7 +604,7 @@ def _slider_changes_data(page, div_id: str, slider: int, steps: list[int]) -> bo
     return False
 
 
-@pytest.mark.parametrize("page", FIGURE_PAGES)
+@pytest.mark.parametrize("page", _on_one_worker(FIGURE_PAGES))
 def test_every_slider_changes_the_drawn_data(visit, page):
     opened = visit(page)
     figures = opened.page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 CHROMIUM = "/usr/bin/chromium"
+WORKERS = os.environ.get("BROWSER_WORKERS", "2")
 
 
 def main() -> int:
@@ -24,8 +25,11 @@ def main() -> int:
         return 0
     # -p no:playwright: the tests drive chromium themselves (tests/test_site.py); the
     # pytest-playwright plugin would only add its own browser parametrization to them.
+    # Two pytest-xdist workers, each with its own chromium and local server; --dist loadgroup
+    # keeps each page's checks on one worker (tests/test_site.py groups them by page), so a
+    # page is opened, and its experiments computed, once.
     return subprocess.call([sys.executable, "-m", "pytest", "-p", "no:playwright", "-m",
-                            "browser", "-q"])
+                            "browser", "-q", "-n", WORKERS, "--dist", "loadgroup"])
 
 
 if __name__ == "__main__":
