@@ -107,7 +107,8 @@ def _check_run(instance: LinearInstance, update: str, has_judge: bool) -> None:
                          "policy pi_t exp(r/beta) need not be a linear softmax policy")
 
 
-#: The linear softmax class as the engine calls it (registered in :data:`srlm_kit.dynamics.CLASSES`).
+#: The linear softmax class as the engine calls it (registered in
+#: :data:`srlm_kit.dynamics.CLASSES`).
 CLASS = PolicyClass(
     name="linear", initial_parameter=_initial_parameter, logits=_logits,
     erm_update=_erm_update, population_update=_population_update,
