@@ -241,6 +241,23 @@ def case_outcomes(detail: dict) -> dict[str, dict]:
 # --------------------------------------------------------------------------------------------
 
 
+def test_a_forks_classroom_points_at_the_fork(monkeypatch):
+    """The publishing workflow sets BOOK_REPOSITORY_URL to the repository it runs in; the
+    classroom's Binder links and the student environment's kit follow it, as the site does."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    upstream = config["repository"]["url"].removeprefix("https://github.com/").rstrip("/")
+    assert upstream in make_assignments.launch_links("01-gibbs-form")["binder"]
+    monkeypatch.setenv("BOOK_REPOSITORY_URL", "https://github.com/someone/fork-of-the-book")
+    links = make_assignments.launch_links("01-gibbs-form")
+    assert "/gh/someone/fork-of-the-book/" in links["binder"] and upstream not in links["binder"]
+    assert links["repository"] == "https://github.com/someone/fork-of-the-book"
+    requirements = make_assignments.student_requirements()
+    assert "git+https://github.com/someone/fork-of-the-book@" in requirements
+    monkeypatch.setenv("BOOK_REPOSITORY_URL", "https://gitlab.com/someone/fork")
+    with pytest.raises(SystemExit, match="BOOK_REPOSITORY_URL"):
+        make_assignments.launch_links("01-gibbs-form")
+
+
 def test_six_assignments_each_from_one_source():
     assert ASSIGNMENTS == ["01-gibbs-form", "02-kappa-and-lemma-c1", "03-erm-contraction",
                            "04-rates", "05-hard-instance", "06-beyond-the-theorem"]

@@ -25,6 +25,7 @@ import argparse
 import contextlib
 import hashlib
 import io
+import os
 import pathlib
 import re
 import shutil
@@ -34,6 +35,9 @@ import zipfile
 import jupytext
 import nbformat
 import yaml
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import page_assets  # noqa: E402  (this folder's Sphinx extension: the repository's address)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "classroom" / "source"
@@ -46,7 +50,8 @@ BINDER_NOTEBOOK = "_build/classroom/{name}/student/{name}.ipynb"
 #: project's own pins so that students and the grader run the same code.
 STUDENT_PACKAGES = ("jax", "jaxlib", "numpy", "scipy", "sympy", "otter-grader", "ipykernel",
                     "ipywidgets", "plotly", "ml_dtypes", "opt_einsum")
-#: The kit, installed from the book's repository (``repository.url`` of ``_config.yml``).
+#: The kit, installed from the book's repository (``repository.url`` of ``_config.yml``, or
+#: ``BOOK_REPOSITORY_URL`` when the publishing workflow sets it, as for the site's pages).
 KIT_REQUIREMENT = "srlm_kit @ git+https://github.com/{repository}@{ref}"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -147,11 +152,17 @@ def write_template(name: str, student: pathlib.Path, target: pathlib.Path,
 
 
 def book_configuration() -> dict:
-    """The book's repository (``owner/name``), branch and BinderHub, read from ``_config.yml``."""
+    """The book's repository (``owner/name``), branch and BinderHub, read from ``_config.yml``.
+
+    ``BOOK_REPOSITORY_URL`` overrides the repository, as it does for the site's launch buttons
+    (``tools/page_assets.py``), so a fork's classroom pages and student environments point at
+    the fork."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    url = config["repository"]["url"].rstrip("/")
+    url = os.environ.get(page_assets.REPOSITORY_VARIABLE) or config["repository"]["url"]
+    url = url.rstrip("/")
     if not url.startswith("https://github.com/"):
-        raise SystemExit(f"_config.yml: repository.url must be a GitHub repository, got {url}")
+        raise SystemExit(f"the repository must be a GitHub repository (repository.url of "
+                         f"_config.yml or {page_assets.REPOSITORY_VARIABLE}), got {url}")
     return {"repository": url.removeprefix("https://github.com/"),
             "branch": config["repository"].get("branch", "main"),
             "binderhub": config["launch_buttons"]["binderhub_url"].rstrip("/")}
