@@ -19,14 +19,25 @@ method added here (``merge_nothing``) has nothing to merge.
 Reading a notebook page is executing it, and the pages differ a hundredfold in cost (a
 chapter's simulations against a table of assignments). The pages are handed out one at a time
 to whichever process is free, the costliest first (``reading_order``), so that no process is left
-with a long chapter at the end while the other idles.
+with a long chapter at the end while the other idles. A page's cost is what it took in a
+measured build (``MEASURED_SECONDS``): the number of code cells, the estimate used before, put
+the three most expensive pages among the last ones started.
+
+Each page is read in a process forked from the main one. The kit reference's pages document the
+kit with autodoc, which imports it: in every such process anew (2 to 5 s each) unless the main
+process has imported it before forking (``import_kit``). Importing the kit starts no JAX backend
+and no thread, so forking stays safe; the notebooks run in kernels of their own, unaffected.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import threading
 from pathlib import Path
 
 from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
 from sphinx_proof.domain import ProofDomain
 
 DECLARED_SAFE = ("sphinx_multitoc_numbering", "sphinx-mathjax-offline",
@@ -47,9 +58,25 @@ def merge_nothing(self, docnames, otherdata) -> None:
         "sphinx_proof's domain now keeps data: merge it instead")
 
 
-def estimated_cost(source: Path) -> int:
-    """A page's share of the reading time, roughly: its code cells (each a step of a chapter's
-    computation) if it is a notebook, nothing if it is plain Markdown."""
+#: Seconds each notebook page took to execute in a clean strict build (myst-nb's "Executed
+#: notebook in" lines; two pages at a time on 2 cores, shared with other jobs, 5 December 2026).
+#: Only the reading order depends on them; refresh them when a page's cost changes much.
+MEASURED_SECONDS = {
+    "book/10_small_transformer": 98, "book/09_where_the_theory_stops": 67,
+    "book/04_one_step_lower_bound": 60, "book/08_experiments": 60,
+    "book/appendix/figure_gallery": 57, "book/05_iterative_bound": 57, "book/intro": 39,
+    "book/01_self_rewarding_in_practice": 37, "book/07_linear_softmax": 33,
+    "book/03_measuring_failure": 28, "book/06_how_many_rounds": 16, "book/02_setup": 16,
+    "book/appendix/using": 10,
+}
+
+
+def estimated_cost(docname: str, source: Path) -> float:
+    """A page's reading time in seconds, roughly: as measured (``MEASURED_SECONDS``) if listed;
+    otherwise one second per code cell for a notebook (the small pages take 3 to 7 s, mostly
+    starting a kernel), nothing for plain Markdown."""
+    if docname in MEASURED_SECONDS:
+        return MEASURED_SECONDS[docname]
     text = source.read_text(encoding="utf-8") if source.is_file() else ""
     return text.count("\n```{code-cell}") if "\nkernelspec:" in text else 0
 
@@ -58,8 +85,34 @@ def reading_order(app: Sphinx, env, docnames: list[str]) -> None:
     """``env-before-read-docs`` handler: the costliest pages first (in place, as Sphinx asks)."""
     if app.parallel <= 1:
         return
-    costs = {name: estimated_cost(Path(env.doc2path(name))) for name in docnames}
+    costs = {name: estimated_cost(name, Path(env.doc2path(name))) for name in docnames}
     docnames.sort(key=lambda name: (-costs[name], name))
+
+
+def import_kit(app: Sphinx, env, docnames: list[str]) -> None:
+    """``env-before-read-docs`` handler: import every module of the kit in the main process, so
+    that the reading processes forked from it find them imported (see the module docstring)."""
+    if app.parallel <= 1:
+        return
+    # An import that fails is left to autodoc, which reports it on the page of the module.
+    try:
+        import srlm_kit
+    except Exception:  # noqa: BLE001
+        return
+    for module in pkgutil.walk_packages(srlm_kit.__path__, "srlm_kit.", onerror=lambda name: None):
+        if module.name.endswith("__main__"):  # it runs the command line
+            continue
+        try:
+            importlib.import_module(module.name)
+        except Exception:  # noqa: BLE001, S112
+            continue
+    from jax._src import xla_bridge
+
+    if xla_bridge.backends_are_initialized() or threading.active_count() > 1:
+        raise ExtensionError(
+            "importing srlm_kit started JAX's backend or a thread (a module computes an array "
+            "when it is imported); the reading processes are forked after this import, and "
+            "forking a multithreaded process can deadlock: compute the array on first use")
 
 
 def setup(app: Sphinx) -> dict:
@@ -67,4 +120,5 @@ def setup(app: Sphinx) -> dict:
         ProofDomain.merge_domaindata = merge_nothing
     app.connect("config-inited", declare)
     app.connect("env-before-read-docs", reading_order)
+    app.connect("env-before-read-docs", import_kit)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
