@@ -94,6 +94,7 @@ def import_kit(app: Sphinx, env, docnames: list[str]) -> None:
     that the reading processes forked from it find them imported (see the module docstring)."""
     if app.parallel <= 1:
         return
+    threads = threading.active_count()
     # An import that fails is left to autodoc, which reports it on the page of the module.
     try:
         import srlm_kit
@@ -108,7 +109,7 @@ def import_kit(app: Sphinx, env, docnames: list[str]) -> None:
             continue
     from jax._src import xla_bridge
 
-    if xla_bridge.backends_are_initialized() or threading.active_count() > 1:
+    if xla_bridge.backends_are_initialized() or threading.active_count() > threads:
         raise ExtensionError(
             "importing srlm_kit started JAX's backend or a thread (a module computes an array "
             "when it is imported); the reading processes are forked after this import, and "
