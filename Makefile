@@ -30,7 +30,7 @@ assets: $(INSTALLED)
 # JAX's persistent compilation cache for the chapters' kernels: chapters run many of the same
 # simulations (same functions, same shapes), and with the cache each is compiled once per build,
 # not once per chapter. It lives outside _build, so the next build, even from an empty _build,
-# loads what the last one compiled: about half of the chapters' CPU time is compilation. A
+# loads what the last one compiled (compilation is over half of the build's CPU time). A
 # cached executable is the program that would have been compiled, so no number changes; its key
 # holds the program, the compile options and JAX's version, so a change in the kit compiles
 # afresh (and adds entries: `make clean` empties the cache).
