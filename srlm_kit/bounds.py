@@ -211,6 +211,7 @@ def hard_instance_expected_failure(n, *, k: int, M: int, Delta: float,
     check.check_int("M (number of informative responses)", M, minimum=3)
     Delta = check.check_open_interval("Delta", Delta, 0.0, 1.0)
     check.check_int("rounds", rounds, minimum=1)
+    gamma_bar = check.check_open_interval("gamma_bar", gamma_bar, 0.0, 1.0)
     n = np.asarray(n, dtype=float)
     if np.any(n < 0):
         raise ValueError("n (triples per round) must be >= 0")
@@ -238,6 +239,7 @@ def hard_instance_mechanism_holds(M: int, beta: float, gamma_bar: float = 0.5) -
     """
     check.check_int("M (number of informative responses)", M, minimum=3)
     beta = check.check_positive("beta", beta)
+    gamma_bar = check.check_open_interval("gamma_bar", gamma_bar, 0.0, 1.0)
     p = secret_probability(M, gamma_bar)
     other = (1.0 - p) / (M - 1)
     return (1.0 + 1.0 / (2.0 * beta)) * math.log(p / other) > math.log(M - 1)
@@ -259,7 +261,9 @@ def solved_by_one_pair(M: int, beta: float, gamma_bar: float = 0.5) -> bool:
     :func:`hard_instance_mechanism_holds` is sufficient for it.)
     [reconstructed, by algebra from the kit's ERM rule; :ref:`recovered-erm-tie-break`]
     """
+    check.check_int("M (number of informative responses)", M, minimum=3)
     beta = check.check_positive("beta", beta)
+    gamma_bar = check.check_open_interval("gamma_bar", gamma_bar, 0.0, 1.0)
     p = secret_probability(M, gamma_bar)
     g = math.log(p / ((1.0 - p) / (M - 1)))
     return math.exp((1.0 + 1.0 / (2.0 * beta)) * g) > M - 2 + math.exp(-g / (2.0 * beta))
@@ -579,6 +583,7 @@ def bump_closed_form(height: float, num_responses: int, beta: float, rounds) -> 
     check.check_positive("height (the bump b)", height)
     check.check_int("K (number of responses)", num_responses, minimum=2)
     check.check_positive("beta", beta)
+    check.check_array_at_least("rounds", rounds, 0.0)
     margin, others = bump_population_margin_and_excess(height, num_responses, beta,
                                                               rounds)
     return {"margin": margin, "top_probability": 1.0 / (1.0 + others), "kappa": 1.0 + others}
@@ -997,6 +1002,12 @@ def level_three_bound(n: ArrayLike, T: ArrayLike, *, gamma: ArrayLike, mu: Array
     mu = check.check_confidence_array("mu", mu)
     kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
     threshold = check.check_open_unit_array("threshold", threshold)
+    delta = check.check_open_unit_array("delta", delta)
+    check.check_positive_array("c_loss", c_loss)
+    if dimension is not None:
+        check.check_array_at_least("dimension", dimension, 1.0)
+    if radius is not None:
+        check.check_positive_array("radius (R)", radius)
     if (log_class_size is None) == (dimension is None or radius is None):
         raise ValueError("pass either log_class_size (a finite class) or both dimension and "
                          "radius (the linear softmax class), not both or neither")
@@ -1020,7 +1031,6 @@ def level_three_bound(n: ArrayLike, T: ArrayLike, *, gamma: ArrayLike, mu: Array
         contraction, kappa_bound)))
 
 
-@check.entry_point
 def level_three_crossing(T: float, *, gamma: float, mu: float, kappa0: float, delta: float,
                          log_class_size: float | None = None, dimension: float | None = None,
                          radius: float | None = None, beta: float | None = None,

@@ -269,7 +269,6 @@ def decaying_spectrum_features(key: Array, m: int, num_responses: int, d: int, a
     return raw / largest, scales**2 / largest**2
 
 
-@check.entry_point
 def linear(features, theta, rho=None, target=None, labels=None, radius: float = math.inf
            ) -> LinearInstance:
     """Build a checked :class:`LinearInstance`; ``target`` defaults to the initial mode."""
@@ -424,7 +423,6 @@ def near_tie(num_prompts: int, num_responses: int, tied: int, gamma0: float,
     return tabular(row[shifts])
 
 
-@check.entry_point
 def length_judge_instance(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 20,
                           temperature: float = 0.5, initial_agreement: float = 0.7):
     """A start, the true quality and the response lengths, for a judge that likes length.
@@ -570,7 +568,6 @@ def nested_features(key, num_prompts: int, num_responses: int, dimensions: Seque
     return out
 
 
-@check.entry_point
 def linear_starts(key, *, num_prompts: int, num_responses: int, dimensions: Sequence[int],
                   kappa0: float, alpha: float | None = None,
                   padded_dimension: int | None = None, radius: float = math.inf

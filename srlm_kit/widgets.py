@@ -64,7 +64,6 @@ class Explorer(LiveFigure):
     as the last expression of a cell.
     """
 
-    @check.entry_point
     def __init__(self, *, num_prompts: int = 20, num_responses: int = 10,
                  n_values: Sequence[int] = N_VALUES, betas: Sequence[float] = BETAS,
                  T_max: int = 20, seeds_max: int = 64,

@@ -131,7 +131,7 @@ def greedy_versus_mode(*, seed: int = 0, vocabulary: int = 3, length: int = 4,
     """
     keys = jax.random.split(jax.random.key(seed), models)
     rows = []
-    temperatures = [check.check_positive("temperatures", value) for value in temperatures]
+    temperatures = [float(value) for value in temperatures]
     for temperature in temperatures:
         top, mode, greedy_index = (np.asarray(values) for values in _top_and_greedy(
             keys, temperature, vocabulary=vocabulary, length=length))
@@ -178,9 +178,8 @@ def condition_number_family(*, seed: int = 0, num_prompts: int = 200,
     ``failure <= kappa - 1 <= 1/mu - 1 <= K - 1`` reads off one logarithmic axis), and
     ``ceiling`` ``= K - 1``.
     """
-    sizes = [check.check_int("num_responses", size, minimum=2) for size in num_responses]
-    scales = jnp.asarray([check.check_positive("temperatures", value)
-                          for value in temperatures])
+    sizes = [int(size) for size in num_responses]
+    scales = jnp.asarray([float(value) for value in temperatures])
     widest = max(sizes)
     start = instances.random_logits(jax.random.key(seed), num_prompts, widest, 1.0)
     normal = np.asarray(start.logits)

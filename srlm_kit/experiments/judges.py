@@ -103,10 +103,8 @@ def judge_versus_self_reward(*, seed: int = 0, num_prompts: int = 40, num_respon
     Bands: mean ± 1 sd over seeds, clipped to the seeds' range. ``attrs`` records the settings
     and the instance (labels, lures, initial modes).
     """
-    noises = [check.check_interval("noise", value, 0.0, np.inf) for value in noises]
-    biases = [check.check_interval("bias", value, 0.0, np.inf) for value in biases]
-    if not noises or not biases:
-        raise ValueError("noises and biases must each list at least one value")
+    noises = [float(value) for value in noises]
+    biases = [float(value) for value in biases]
     start, quality, lures, key_runs = instances.lure_judge_instance(
         seed=seed, num_prompts=num_prompts, num_responses=num_responses, kappa0=kappa0,
         initial_agreement=initial_agreement)
