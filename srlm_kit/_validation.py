@@ -323,8 +323,10 @@ def check_numbers(name: str, values, low: float, high: float = math.inf, *,
         array = np.atleast_1d(np.asarray(values, dtype=float))
     except (TypeError, ValueError, OverflowError):
         raise TypeError(f"{name} must be a non-empty list of numbers, got {values!r}") from None
-    if array.ndim != 1 or array.size == 0:
+    if array.ndim != 1:
         raise TypeError(f"{name} must be a non-empty list of numbers, got {values!r}")
+    if array.size == 0:
+        raise ValueError(f"{name} must list at least one number, got none")
     above = array > low if open_low else array >= low
     below = array < high if open_high else array <= high
     if not np.all(np.isfinite(array) & above & below):

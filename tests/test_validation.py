@@ -58,10 +58,12 @@ def test_numbers_keep_their_order_and_respect_open_ends():
         check.check_numbers("betas", [0.5, math.nan], 0.0, open_low=True)
 
 
-@pytest.mark.parametrize("values", [[], "0.5", ["x"], [[0.5, 1.0]], None])
+@pytest.mark.parametrize("values", ["0.5", ["x"], [[0.5, 1.0]], None])
 def test_numbers_reject_what_is_not_a_list_of_numbers(values):
     with pytest.raises(TypeError, match="betas must be a non-empty list of numbers"):
         check.check_numbers("betas", values, 0.0)
+    with pytest.raises(ValueError, match="betas must list at least one number, got none"):
+        check.check_numbers("betas", [], 0.0)
 
 
 def test_booleans_and_non_negative_numbers():

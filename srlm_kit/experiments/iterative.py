@@ -125,11 +125,13 @@ def _simulation(seed: int, num_prompts: int, num_responses: int, kappa0s: tuple,
     return dynamics.Trajectory(**fields)
 
 
-@check.entry_point
 def simulate(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 50,
              kappa0s=KAPPA0S, n_values=N_VALUES, T: int = 12, seeds: int = 8,
              constant_beta: float = 0.5, threshold: float = 0.5) -> dynamics.Trajectory:
     """The simulation behind this module's experiments (checked arguments, cached per process).
+
+    Not an entry point of its own: its checks, stricter than the experiments' argument table
+    (``kappa0 < K``, ``T >= 2``, ``seeds >= 2``), run whenever an experiment calls it.
 
     Returns a :class:`srlm_kit.dynamics.Trajectory` of read-only NumPy arrays with axes
     ``(kappa0, n, beta rule, seed, t)``; the beta rules are :func:`beta_rules`.
