@@ -11,6 +11,10 @@ BOOK_FLAGS := -W -n --keep-going
 # On 2 cores a multithreaded OpenBLAS competes with XLA's own threads and roughly doubles the
 # time of the linear class's SVDs; one BLAS thread is faster for the book's small matrices.
 export OPENBLAS_NUM_THREADS := 1
+# The kit checks arguments once, at the entry point a reader calls; nested calls trust them.
+# Builds and tests audit that: nested checks run too, and one that fails is an error naming the
+# entry point that let the value through (srlm_kit/_validation.py).
+export SRLM_KIT_AUDIT_NESTED := 1
 
 .PHONY: book test lint unit check browser binder notebooks assets clean bench assignments
 

@@ -188,6 +188,7 @@ def lower_bound_sample_size(level, kappa0, log_class_size, constant: float = 1.0
 # --------------------------------------------------------------------------------------------
 
 
+@check.entry_point
 def hard_instance_expected_failure(n, *, k: int, M: int, Delta: float,
                                    gamma_bar: float = 0.5, rounds: int = 1):
     """Expected failure of the kit's learner on the hard instance after ``rounds`` rounds of
@@ -210,6 +211,7 @@ def hard_instance_expected_failure(n, *, k: int, M: int, Delta: float,
     check.check_int("M (number of informative responses)", M, minimum=3)
     Delta = check.check_open_interval("Delta", Delta, 0.0, 1.0)
     check.check_int("rounds", rounds, minimum=1)
+    gamma_bar = check.check_open_interval("gamma_bar", gamma_bar, 0.0, 1.0)
     n = np.asarray(n, dtype=float)
     if np.any(n < 0):
         raise ValueError("n (triples per round) must be >= 0")
@@ -225,6 +227,7 @@ def hard_instance_expected_failure_approximate(n, *, k: int, M: int, Delta: floa
     return Delta * np.exp(-4.0 * Delta * np.asarray(n, dtype=float) * rounds / (k * M))
 
 
+@check.entry_point
 def hard_instance_mechanism_holds(M: int, beta: float, gamma_bar: float = 0.5) -> bool:
     """Whether one sampled pair (bump, other) surely lifts the bump above probability 1/2.
 
@@ -236,11 +239,13 @@ def hard_instance_mechanism_holds(M: int, beta: float, gamma_bar: float = 0.5) -
     """
     check.check_int("M (number of informative responses)", M, minimum=3)
     beta = check.check_positive("beta", beta)
+    gamma_bar = check.check_open_interval("gamma_bar", gamma_bar, 0.0, 1.0)
     p = secret_probability(M, gamma_bar)
     other = (1.0 - p) / (M - 1)
     return (1.0 + 1.0 / (2.0 * beta)) * math.log(p / other) > math.log(M - 1)
 
 
+@check.entry_point
 def solved_by_one_pair(M: int, beta: float, gamma_bar: float = 0.5) -> bool:
     """Whether one sampled pair (secret, other) lifts the secret response above probability 1/2.
 
@@ -256,7 +261,9 @@ def solved_by_one_pair(M: int, beta: float, gamma_bar: float = 0.5) -> bool:
     :func:`hard_instance_mechanism_holds` is sufficient for it.)
     [reconstructed, by algebra from the kit's ERM rule; :ref:`recovered-erm-tie-break`]
     """
+    check.check_int("M (number of informative responses)", M, minimum=3)
     beta = check.check_positive("beta", beta)
+    gamma_bar = check.check_open_interval("gamma_bar", gamma_bar, 0.0, 1.0)
     p = secret_probability(M, gamma_bar)
     g = math.log(p / ((1.0 - p) / (M - 1)))
     return math.exp((1.0 + 1.0 / (2.0 * beta)) * g) > M - 2 + math.exp(-g / (2.0 * beta))
@@ -279,6 +286,7 @@ def worst_case_bump_mass(n, *, k: int, kappa0: float):
 # --------------------------------------------------------------------------------------------
 
 
+@check.entry_point
 def tail_integral_bound(a: ArrayLike, mu: ArrayLike) -> RealOrArray:
     """One-step bound on ``kappa_{t+1}`` from the tail integral (Lemma C.3, Eq. 56)::
 
@@ -348,6 +356,7 @@ def fixed_point_upper_bound(offset: ArrayLike, coefficient: ArrayLike) -> RealOr
     return _scalar_or_array(offset + coefficient * np.sqrt(offset) + coefficient**2)
 
 
+@check.entry_point
 def kappa_unrolled_bound(T: ArrayLike, kappa0: ArrayLike, offset: ArrayLike,
                          coefficient: ArrayLike) -> RealOrArray:
     """``kappa_T <= kappa* + q^T (kappa0 - kappa*)`` when every step obeys
@@ -365,6 +374,7 @@ def kappa_unrolled_bound(T: ArrayLike, kappa0: ArrayLike, offset: ArrayLike,
     return _scalar_or_array(fixed_point + factor**T * (kappa0 - fixed_point))
 
 
+@check.entry_point
 def kappa_recursion_iterates(kappa0: float, offset: float, coefficient: float, T: int
                              ) -> np.ndarray:
     """The iterates ``f^t(kappa0)``, t = 0..T, of ``f(k) = A + B' sqrt(k)``: the tightest bound on
@@ -389,6 +399,7 @@ def kappa_recursion_iterates(kappa0: float, offset: float, coefficient: float, T
 # --------------------------------------------------------------------------------------------
 
 
+@check.entry_point
 def reviewer_contraction_factor(n: ArrayLike, mu: ArrayLike) -> RealOrArray:
     """The per-round contraction ``q = 1/(1 + sqrt(n mu))`` of Theorem 5.3.
 
@@ -418,6 +429,7 @@ def _iterative_bound(rate, n, T, gamma, mu, kappa0, constant):
         return _scalar_or_array(constant * rate / (gamma * np.sqrt(n)) * (stable + transient))
 
 
+@check.entry_point
 def theorem_5_3_bound(n: ArrayLike, T: ArrayLike, *, log_class_size: ArrayLike, delta: ArrayLike,
                       gamma: ArrayLike, mu: ArrayLike, kappa0: ArrayLike,
                       constant: ArrayLike = 1.0) -> RealOrArray:
@@ -463,6 +475,7 @@ def theorem_5_3_on_runs(n: ArrayLike, rounds: ArrayLike, *, gamma_min: ArrayLike
     return np.where(defined, value, np.nan)
 
 
+@check.entry_point
 def coverage_failure(n: ArrayLike, T: ArrayLike, *, num_prompts: int,
                      mode_probability: ArrayLike) -> RealOrArray:
     """Expected failure after T rounds of a pure coverage process, uniform prompts::
@@ -500,6 +513,7 @@ def coverage_reaches_half(n, *, num_responses: int, kappa0) -> np.ndarray:
     return height[:, None] * (1.0 + np.sqrt(n)[None, :] / 2.0) > math.log(num_responses - 1)
 
 
+@check.entry_point
 def coverage_rounds(n, *, num_prompts: int, kappa0, factor: float = SUPPRESSION_FACTOR):
     """The rounds the coverage model needs until kappa is at most ``factor`` (its limit being
     1): with ``u = (1 - 2p(1 - p)/m)^n`` the per-round escape probability and
@@ -539,6 +553,7 @@ def dominant_after_cover(num_responses: int, height: float, beta) -> np.ndarray:
 
 
 
+@check.entry_point
 def bump_population_margin_and_excess(height: ArrayLike, num_responses: int, beta: ArrayLike,
                                       rounds: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """The exact (infinite-data) iteration from a bump of height ``b``: the margin ``b c^t`` and
@@ -556,6 +571,7 @@ def bump_population_margin_and_excess(height: ArrayLike, num_responses: int, bet
     return margin, (num_responses - 1) * np.exp(-margin)
 
 
+@check.entry_point
 def bump_closed_form(height: float, num_responses: int, beta: float, rounds) -> dict:
     """Closed forms of the population iteration from a bump of height ``b``, rounds ``t``.
 
@@ -567,11 +583,13 @@ def bump_closed_form(height: float, num_responses: int, beta: float, rounds) -> 
     check.check_positive("height (the bump b)", height)
     check.check_int("K (number of responses)", num_responses, minimum=2)
     check.check_positive("beta", beta)
+    check.check_array_at_least("rounds", rounds, 0.0)
     margin, others = bump_population_margin_and_excess(height, num_responses, beta,
                                                               rounds)
     return {"margin": margin, "top_probability": 1.0 / (1.0 + others), "kappa": 1.0 + others}
 
 
+@check.entry_point
 def rounds_to_exceed_half(height: float, num_responses: int, beta: float) -> int:
     """Exact rounds from a bump of height ``b`` until the top probability exceeds 1/2.
 
@@ -595,6 +613,7 @@ def rounds_to_exceed_half(height: float, num_responses: int, beta: float) -> int
     return rounds
 
 
+@check.entry_point
 def near_tie_rounds_value(num_responses: int, gamma0, beta: float) -> np.ndarray:
     """``log(log(K - 1)/gamma0)/log(1 + 1/beta)``: rounds of the exact update that suffice from a
     near tie of margin ``gamma0`` (:func:`srlm_kit.instances.near_tie`), derived in
@@ -633,6 +652,7 @@ def population_exponent(t, beta, reward: str):
 
 
 
+@check.entry_point
 def corollary_5_7_bound(n: ArrayLike, *, log_class_size: ArrayLike, delta: ArrayLike,
                         gamma: ArrayLike, mu: ArrayLike, constant: ArrayLike = 1.0) -> RealOrArray:
     """Corollary 5.7: past the iteration threshold,
@@ -652,6 +672,7 @@ def corollary_5_7_bound(n: ArrayLike, *, log_class_size: ArrayLike, delta: Array
     return _scalar_or_array(constant * rate / (gamma * np.sqrt(mu * n)))
 
 
+@check.entry_point
 def iteration_threshold(mu: ArrayLike, kappa0: ArrayLike, q: ArrayLike) -> RealOrArray:
     """Corollary 5.7's threshold ``T >= 1 + log(mu kappa0)/log(1/q)``, for q in (0, 1).
 
@@ -668,6 +689,7 @@ def iteration_threshold(mu: ArrayLike, kappa0: ArrayLike, q: ArrayLike) -> RealO
     return _scalar_or_array(1.0 + np.log(mu * kappa0) / np.log(1.0 / q))
 
 
+@check.entry_point
 def iteration_threshold_approximate(n: ArrayLike, mu: ArrayLike, kappa0: ArrayLike) -> RealOrArray:
     """``T >= 1 + log(mu kappa0)/log(1 + sqrt(n mu))``: :func:`iteration_threshold` at the
     reviewer's ``q = 1/(1 + sqrt(n mu))`` (:ref:`recovered-cor-5-7`) [reconstructed, from Theorem
@@ -705,6 +727,7 @@ def favourite_is_correct(quality, length, bias: float) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
+@check.entry_point
 def realizability_horizon(radius_ratio, beta) -> np.ndarray:
     """``H = log(R/||theta_0||) / log(1 + 1/beta)``: the exact update has ``||theta_t|| > R``
     first at round ``floor(H) + 1``, and Assumption 5.1 (the round's target
@@ -727,6 +750,7 @@ def population_exit_round(radius_ratio, beta) -> np.ndarray:
     return np.floor(realizability_horizon(radius_ratio, beta)) + 1.0
 
 
+@check.entry_point
 def log_covering_number(dimension: ArrayLike, radius: ArrayLike, resolution: ArrayLike
                         ) -> RealOrArray:
     """``log N(tau) <= d log(1 + 2R/tau)``: volumetric covering of the ball ``||theta|| <= R``
@@ -742,6 +766,7 @@ def log_covering_number(dimension: ArrayLike, radius: ArrayLike, resolution: Arr
     return _scalar_or_array(dimension * np.log1p(2.0 * radius / resolution))
 
 
+@check.entry_point
 def linear_class_entropy(n: ArrayLike, *, dimension: ArrayLike, radius: ArrayLike,
                          delta: ArrayLike) -> RealOrArray:
     """The metric-entropy term ``d log(n R/delta)`` that replaces ``log(n|Pi|/delta)`` for the
@@ -777,6 +802,7 @@ def theorem_6_2_bound(n: ArrayLike, T: ArrayLike, *, dimension: ArrayLike, radiu
     return _iterative_bound(np.asarray(rate), n, T, gamma, mu, kappa0, constant)
 
 
+@check.entry_point
 def effective_dimension(eigenvalues: ArrayLike, ridge: ArrayLike) -> RealOrArray:
     """``d_eff(lambda) = sum_j nu_j/(nu_j + lambda)`` (Definition G.1), summed over the last
     axis of ``eigenvalues``; ``ridge`` (lambda > 0) broadcasts against the other axes.
@@ -790,6 +816,7 @@ def effective_dimension(eigenvalues: ArrayLike, ridge: ArrayLike) -> RealOrArray
     return _scalar_or_array(np.sum(terms, axis=-1))
 
 
+@check.entry_point
 def effective_dimension_head_tail_bound(eigenvalues: ArrayLike, ridge: ArrayLike, head: int
                                         ) -> RealOrArray:
     """``d_eff(lambda) <= j_0 + (1/lambda) sum_{j>j_0} nu_j`` with the j_0 = ``head`` largest
@@ -808,6 +835,7 @@ def effective_dimension_head_tail_bound(eigenvalues: ArrayLike, ridge: ArrayLike
     return _scalar_or_array(kept + tail / ridge)
 
 
+@check.entry_point
 def effective_dimension_termwise_bound(eigenvalues: ArrayLike, ridge: ArrayLike) -> RealOrArray:
     """``d_eff(lambda) <= #{j: nu_j >= lambda} + (1/lambda) sum_{nu_j < lambda} nu_j
     = sum_j min(1, nu_j/lambda)`` (Eq. 149), at most twice d_eff.
@@ -819,6 +847,7 @@ def effective_dimension_termwise_bound(eigenvalues: ArrayLike, ridge: ArrayLike)
     return _scalar_or_array(np.sum(np.minimum(1.0, eigenvalues / ridge[..., None]), axis=-1))
 
 
+@check.entry_point
 def effective_dimension_exponential_bound(ridge: ArrayLike, scale: ArrayLike, rate: ArrayLike
                                           ) -> RealOrArray:
     """Regime (A), ``nu_j <= S e^(-omega j)`` for ``j = 1, 2, ...``::
@@ -838,6 +867,7 @@ def effective_dimension_exponential_bound(ridge: ArrayLike, scale: ArrayLike, ra
     return _scalar_or_array(head + 1.0 / (1.0 - np.exp(-rate)))
 
 
+@check.entry_point
 def effective_dimension_polynomial_bound(ridge: ArrayLike, scale: ArrayLike, power: ArrayLike
                                          ) -> RealOrArray:
     """Regime (B), ``nu_j <= S j^(-a)`` for ``j = 1, 2, ...`` and ``a > 1``::
@@ -855,6 +885,7 @@ def effective_dimension_polynomial_bound(ridge: ArrayLike, scale: ArrayLike, pow
     return _scalar_or_array((scale / ridge)**(1.0 / power) * power / (power - 1.0) + 1.0)
 
 
+@check.entry_point
 def effective_dimension_spiked_bound(ridge: ArrayLike, spikes: ArrayLike, tail_mass: ArrayLike
                                      ) -> RealOrArray:
     """Regime (C): ``spikes`` = j_0 arbitrary eigenvalues plus a tail of total mass
@@ -869,6 +900,7 @@ def effective_dimension_spiked_bound(ridge: ArrayLike, spikes: ArrayLike, tail_m
     return _scalar_or_array(spikes + tail_mass / ridge)
 
 
+@check.entry_point
 def corollary_6_4_bound(n: ArrayLike, T: ArrayLike, *, eigenvalues: ArrayLike, radius: ArrayLike,
                         delta: ArrayLike, gamma: ArrayLike, mu: ArrayLike, kappa0: ArrayLike,
                         ridge: ArrayLike | None = None, constant: ArrayLike = 1.0) -> RealOrArray:
@@ -919,6 +951,7 @@ class LevelThreeBound(NamedTuple):
     kappa_bound: np.ndarray  # kappa* + q^(T-1) (kappa0 - kappa*), the bound on kappa_{T-1}
 
 
+@check.entry_point
 def statistical_error(n: ArrayLike, *, log_class_size: ArrayLike, delta: ArrayLike,
                       c_loss: ArrayLike = 1.0) -> tuple[RealOrArray, RealOrArray]:
     """``(eps_stat, eta)`` with ``eps_stat = eta sqrt(log(|Pi|/delta)/n)`` and
@@ -938,6 +971,7 @@ def statistical_error(n: ArrayLike, *, log_class_size: ArrayLike, delta: ArrayLi
     return _scalar_or_array(eta * np.sqrt(log_ratio / n)), _scalar_or_array(eta)
 
 
+@check.entry_point
 def level_three_bound(n: ArrayLike, T: ArrayLike, *, gamma: ArrayLike, mu: ArrayLike,
                       kappa0: ArrayLike, delta: float, log_class_size: ArrayLike | None = None,
                       dimension: ArrayLike | None = None, radius: ArrayLike | None = None,
@@ -968,6 +1002,12 @@ def level_three_bound(n: ArrayLike, T: ArrayLike, *, gamma: ArrayLike, mu: Array
     mu = check.check_confidence_array("mu", mu)
     kappa0 = check.check_array_at_least("kappa0", kappa0, 1.0)
     threshold = check.check_open_unit_array("threshold", threshold)
+    delta = check.check_open_unit_array("delta", delta)
+    check.check_positive_array("c_loss", c_loss)
+    if dimension is not None:
+        check.check_array_at_least("dimension", dimension, 1.0)
+    if radius is not None:
+        check.check_positive_array("radius (R)", radius)
     if (log_class_size is None) == (dimension is None or radius is None):
         raise ValueError("pass either log_class_size (a finite class) or both dimension and "
                          "radius (the linear softmax class), not both or neither")

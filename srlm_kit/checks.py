@@ -105,6 +105,7 @@ def count_violations(result: InequalityCheck) -> int:
 # --------------------------------------------------------------------------------------------
 
 
+@check.entry_point
 def lemma_c1_check(trajectory: Trajectory, threshold: float = 0.5) -> InequalityCheck:
     """Lemma C.1 on every step ``pi_t -> pi_{t+1}`` of a trajectory::
 
@@ -136,6 +137,7 @@ def lemma_c1_check(trajectory: Trajectory, threshold: float = 0.5) -> Inequality
     return _inequality(lhs, rhs, active)
 
 
+@check.entry_point
 def lemma_c1_over_thresholds(logits_t: ArrayLike, logits_next: ArrayLike, rho: ArrayLike,
                              thresholds: ArrayLike) -> InequalityCheck:
     """Lemma C.1 for one step and many thresholds s, from the two policies' logit tables.
@@ -275,6 +277,7 @@ class SlopeFit(NamedTuple):
     dropped: int  # points with y == 0 (log undefined), left out
 
 
+@check.entry_point
 def calibrate(empirical: ArrayLike, shape: ArrayLike, calibration_index: int | tuple[int, ...]
               ) -> Calibration:
     """Fit ``empirical ≈ constant * shape`` at one point and predict everywhere else (level 2).
@@ -322,6 +325,7 @@ def _fit_line(x: np.ndarray, y: np.ndarray) -> SlopeFit:
     return SlopeFit(float(slope), float(intercept), used, int(y.size - used))
 
 
+@check.entry_point
 def log_log_slope(x: ArrayLike, y: ArrayLike) -> SlopeFit:
     """Least-squares slope of ``log y`` against ``log x`` (e.g. failure against n, to compare
     with the bound's -1/2). Points with ``y = 0`` are dropped and counted in ``dropped``.
@@ -334,6 +338,7 @@ def log_log_slope(x: ArrayLike, y: ArrayLike) -> SlopeFit:
     return _fit_line(np.log(x), y)
 
 
+@check.entry_point
 def semilog_slope(x: ArrayLike, y: ArrayLike) -> SlopeFit:
     """Least-squares slope of ``log y`` against ``x`` (e.g. failure against T, to compare with the
     transient factor's ``log q^(1/2) = -(1/2) log(1 + sqrt(n mu))`` per round). Points with

@@ -177,6 +177,7 @@ class Judge(NamedTuple):
     noise: Array  # () standard deviation of the per-round scoring noise
 
 
+@check.entry_point
 def judge(quality, bias=None, noise: float = 0.0) -> Judge:
     """Build a checked :class:`Judge` (``bias`` defaults to zero)."""
     quality_array = check.check_finite_array("quality", quality, ndim=2)
@@ -415,6 +416,7 @@ def _trim(trajectory: Trajectory, T: int, n: int | None, round_axis: int) -> Tra
     return Trajectory(**fields)
 
 
+@check.checker(lambda instance, T, *args, **kwargs: int(T))
 def _check_common(instance, T, beta, update, threshold, judge_model=None) -> int:
     kind = policy_class(instance)
     if update not in UPDATES:
@@ -428,6 +430,7 @@ def _check_common(instance, T, beta, update, threshold, judge_model=None) -> int
     return T_value
 
 
+@check.checker(lambda n: int(np.max(n)))
 def _check_n(n) -> int:
     values = np.atleast_1d(np.asarray(n))
     if not np.issubdtype(values.dtype, np.integer):
@@ -440,6 +443,11 @@ def _check_n(n) -> int:
     return largest
 
 
+def _trusted_shape(shape, n: int, T: int) -> Shape:
+    return padded_shape(n, T) if shape is None else Shape(int(shape.data_length), int(shape.rounds))
+
+
+@check.checker(_trusted_shape)
 def _check_shape(shape, n: int, T: int) -> Shape:
     if shape is None:
         return padded_shape(n, T)
@@ -451,6 +459,7 @@ def _check_shape(shape, n: int, T: int) -> Shape:
     return Shape(int(shape.data_length), int(shape.rounds))
 
 
+@check.checker(lambda judge_model, instance: None)
 def _check_judge(judge_model, instance) -> None:
     if judge_model is None:
         return
@@ -464,12 +473,14 @@ def _check_judge(judge_model, instance) -> None:
                          f"got {tuple(judge_model.quality.shape)}")
 
 
+@check.checker(lambda key: key)
 def _check_key(key) -> Array:
     if isinstance(key, int):
         raise TypeError("key must be a JAX PRNG key such as jax.random.key(0), not an int")
     return key
 
 
+@check.entry_point
 def run(key: Array, instance: Instance, *, n: int, T: int, beta: float, seeds: int = 1,
         update: str = "erm", threshold: float = 0.5, keep_logits: bool = False,
         judge: Judge | None = None, keep_parameters: bool = False, keep_triples: bool = False,
@@ -527,6 +538,7 @@ def run(key: Array, instance: Instance, *, n: int, T: int, beta: float, seeds: i
     return trajectory if explicit else _trim(trajectory, T_value, largest, round_axis=1)
 
 
+@check.entry_point
 def run_grid(key: Array, instances: Instance, n_values, betas, *, T: int, seeds: int,
              update: str = "erm", threshold: float = 0.5,
              judge: Judge | None = None) -> Trajectory:

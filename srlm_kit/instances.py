@@ -66,6 +66,7 @@ def _no_labels(m: int) -> Array:
     return jnp.full((m,), -1, dtype=jnp.int32)
 
 
+@check.entry_point
 def tabular(logits, rho=None, target=None, labels=None, radius: float = math.inf
             ) -> TabularInstance:
     """Build a checked :class:`TabularInstance` from a logit table.
@@ -96,6 +97,7 @@ def tabular(logits, rho=None, target=None, labels=None, radius: float = math.inf
 MAX_TABLE_ENTRIES = 10**8
 
 
+@check.checker(lambda m, num_responses: None)
 def _check_sizes(m, num_responses):
     m = check.check_int("m (number of prompts)", m, minimum=1)
     num_responses = check.check_int("K (number of responses)", num_responses, minimum=2)
@@ -127,6 +129,7 @@ def uniform(m: int, num_responses: int) -> TabularInstance:
     return tabular(jnp.zeros((m, num_responses)), target=jnp.zeros(m, dtype=jnp.int32))
 
 
+@check.entry_point
 def bump(m: int, num_responses: int, height: float) -> TabularInstance:
     """All logits 0 except ``height`` on a designated response ``y†(x) = x mod K`` (toy A).
 
@@ -141,6 +144,7 @@ def bump(m: int, num_responses: int, height: float) -> TabularInstance:
     return tabular(logits, target=target)
 
 
+@check.entry_point
 def random_logits(key: Array, m: int, num_responses: int, temperature: float) -> TabularInstance:
     """Logits ``z / temperature`` with ``z`` standard normal: a knob that sweeps kappa_0.
 
@@ -153,6 +157,7 @@ def random_logits(key: Array, m: int, num_responses: int, temperature: float) ->
     return tabular(logits)
 
 
+@check.entry_point
 def hard_instance(key: Array, k: int, M: int, Delta: float, gamma_bar: float = 0.5
                   ) -> TabularInstance:
     """The hard instance of Theorem 4.1 (paper App. D, after Huang et al. Thm 3.1).
@@ -186,6 +191,7 @@ def hard_instance(key: Array, k: int, M: int, Delta: float, gamma_bar: float = 0
     return tabular(logits, rho=rho, target=target)
 
 
+@check.entry_point
 def secret_probability(M: int, gamma_bar: float = 0.5) -> float:
     """Initial probability ``p = 1/((1 - gamma_bar) M)`` of the secret response on an informative
     prompt of :func:`hard_instance` (paper App. D). [reconstructed, from Huang et al. Thm 3.1';
@@ -201,6 +207,7 @@ def hard_instance_kappa0(M: int, Delta: float, gamma_bar: float = 0.5) -> float:
     return (1.0 - Delta) + Delta * M * (1.0 - gamma_bar)
 
 
+@check.entry_point
 def external_labels(key: Array, target, num_responses: int, agreement: float) -> Array:
     """External "ground-truth" labels that agree with ``target`` on a fraction ``agreement``.
 
@@ -218,6 +225,7 @@ def external_labels(key: Array, target, num_responses: int, agreement: float) ->
     return jnp.where(agreeing, target, (target + shift) % num_responses)
 
 
+@check.entry_point
 def with_labels(instance: Instance, labels) -> Instance:
     """The same instance with external labels attached."""
     m, num_responses = instance.rho.shape[0], _num_responses(instance)
@@ -232,6 +240,7 @@ def _num_responses(instance: Instance) -> int:
     return instance.features.shape[1]
 
 
+@check.entry_point
 def random_unit_features(key: Array, m: int, num_responses: int, d: int) -> Array:
     """Features ``phi(x, y)`` drawn uniformly on the unit sphere of R^d (the book's toy B)."""
     _check_sizes(m, num_responses)
@@ -240,6 +249,7 @@ def random_unit_features(key: Array, m: int, num_responses: int, d: int) -> Arra
     return raw / jnp.linalg.norm(raw, axis=-1, keepdims=True)
 
 
+@check.entry_point
 def decaying_spectrum_features(key: Array, m: int, num_responses: int, d: int, alpha: float
                                ) -> tuple[Array, Array]:
     """Gaussian features with covariance eigenvalues ``nu_j ∝ exp(-omega j)`` (omega = ``alpha``),
@@ -301,6 +311,7 @@ def stack(instances: list[Instance]) -> Instance:
     return jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *instances)
 
 
+@check.entry_point
 def pad(instance: TabularInstance, m: int, num_responses: int) -> TabularInstance:
     """Pad a tabular instance to ``m`` prompts and ``K`` responses without changing it.
 
@@ -359,6 +370,7 @@ def from_name(spec: str, m: int, num_responses: int, key: Array) -> TabularInsta
 # --------------------------------------------------------------------------------------------
 
 
+@check.entry_point
 def hard_instance_sizes(kappa0: float, Delta: float) -> tuple[int, float]:
     """``(M, Delta')`` with ``M = round(2 (kappa0 - 1 + Delta)/Delta)`` and ``Delta'`` adjusted so
     that the hard instance (gamma_bar = 1/2) has ``kappa(pi^I) = 1 + Delta' (M/2 - 1) = kappa0``
@@ -383,6 +395,7 @@ def _first_primes_with_one(count: int) -> np.ndarray:
     return np.asarray(values[:count], dtype=float)
 
 
+@check.entry_point
 def near_tie(num_prompts: int, num_responses: int, tied: int, gamma0: float,
              height: float = 3.0) -> TabularInstance:
     """A start with a near-tie on every prompt: the mode has logit ``height``, its ``tied - 1``
@@ -438,6 +451,7 @@ def length_judge_instance(*, seed: int = 0, num_prompts: int = 100, num_response
     return start, quality, length, key_runs
 
 
+@check.entry_point
 def lure_responses(key: Array, labels, modes, num_responses: int) -> np.ndarray:
     """One response per prompt that is neither the external label nor the initial mode.
 
@@ -484,6 +498,7 @@ def _condition_number_at(scores, rho, scale):
     return condition_number(scale * scores, rho)
 
 
+@check.entry_point
 def scale_for_kappa0(scores, kappa0: float, rho=None, *, tolerance: float = 1e-10) -> float:
     """The scale s > 0 at which the policy with logits ``s * scores`` has condition number
     ``kappa0``.
@@ -517,6 +532,7 @@ def scale_for_kappa0(scores, kappa0: float, rho=None, *, tolerance: float = 1e-1
     return 0.5 * (low + high)
 
 
+@check.entry_point
 def nested_features(key, num_prompts: int, num_responses: int, dimensions: Sequence[int],
                     alpha: float | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Features of several dimensions from one Gaussian draw, nested in their coordinates.
@@ -588,6 +604,7 @@ def linear_starts(key, *, num_prompts: int, num_responses: int, dimensions: Sequ
     return starts
 
 
+@check.entry_point
 def exponential_spectrum(dimension: int, alpha: float) -> np.ndarray:
     """The eigenvalues ``nu_j = e^(-omega j)``, omega = ``alpha``, ``j = 1..d`` (Corollary 6.4,
     S = 1)."""
@@ -624,6 +641,7 @@ def _vocabulary_and_length(model: AutoregressiveModel) -> tuple[int, int]:
     return int(model.log_conditionals[0].shape[-1]), len(model.log_conditionals)
 
 
+@check.entry_point
 def autoregressive(conditionals) -> AutoregressiveModel:
     """Build a checked :class:`AutoregressiveModel` from per-step probability tables.
 
@@ -657,6 +675,7 @@ def _constant_steps(row: np.ndarray, length: int) -> list[np.ndarray]:
     return [np.tile(row, (vocabulary**step, 1)) for step in range(length)]
 
 
+@check.entry_point
 def autoregressive_constant_top(vocabulary: int, length: int, alpha: float
                                 ) -> AutoregressiveModel:
     """Every step puts probability ``alpha`` on token 0 and ``(1 - alpha)/(V - 1)`` on each other.
@@ -679,6 +698,7 @@ def autoregressive_constant_top(vocabulary: int, length: int, alpha: float
     return autoregressive(_constant_steps(row, length))
 
 
+@check.entry_point
 def autoregressive_trap(vocabulary: int, length: int, p: float, lead: float
                         ) -> AutoregressiveModel:
     """The greedy-decoding trap of Proposition 4.3 (paper App. E).
@@ -732,6 +752,7 @@ def autoregressive_trap(vocabulary: int, length: int, p: float, lead: float
     return autoregressive(tables)
 
 
+@check.entry_point
 def random_autoregressive(key: Array, vocabulary: int, length: int, temperature: float
                           ) -> AutoregressiveModel:
     """Every conditional is ``softmax(z / temperature)`` with independent standard normal ``z``.
@@ -795,6 +816,7 @@ def greedy_decode(model: AutoregressiveModel) -> Array:
     return jnp.stack(tokens)
 
 
+@check.entry_point
 def sample_sequences(key: Array, model: AutoregressiveModel, num_samples: int) -> Array:
     """Draw ``num_samples`` sequences token by token (ancestral sampling), shape ``(num, L)``."""
     check.check_int("num_samples", num_samples, minimum=1)

@@ -134,6 +134,7 @@ def sample_triples(key: Array, logits: Array, rho: Array, n: Array | int, n_max:
     return Triples(x=x, y=draw_response(key_y), y_prime=draw_response(key_y_prime), mask=mask)
 
 
+@check.checker(lambda name, logits: None)
 def validate_logits(name: str, logits) -> None:
     """Check a logit table: finite, shape (m, K) with m >= 1 and K >= 2."""
     if not check.is_concrete(logits):
@@ -144,6 +145,7 @@ def validate_logits(name: str, logits) -> None:
                          f"responses, got {array.shape}")
 
 
+@check.checker(lambda name, features, tolerance=1e-9: None)
 def validate_features(name: str, features, tolerance: float = 1e-9) -> None:
     """Check a feature array: finite, shape (m, K, d), every ||phi(x, y)||_2 <= 1."""
     if not check.is_concrete(features):

@@ -81,6 +81,7 @@ class Architecture(NamedTuple):
     hidden: int = 32
 
 
+@check.checker(lambda architecture: architecture)
 def check_architecture(architecture: Architecture) -> Architecture:
     """``architecture`` with every size checked (ValueError naming the size otherwise)."""
     if not isinstance(architecture, Architecture):
@@ -391,6 +392,7 @@ class TransformerInstance:
 MAX_STEPS = 100_000
 
 
+@check.entry_point
 def instance(params: dict, architecture: Architecture, rho, *, loss: str = "square",
              steps: int, learning_rate: float = 0.02) -> TransformerInstance:
     """A checked :class:`TransformerInstance`: start from ``params`` (:func:`init_params` of

@@ -7,6 +7,7 @@ of the population update.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
 import math
@@ -290,7 +291,8 @@ def test_gallery_figures_show_the_experiment_for_every_setting(small, builder):
 
 
 def test_gallery_figure_pages_stay_small(small):
-    full = kappa_and_failure_grid.__kwdefaults__
+    full = {name: parameter.default for name, parameter
+            in inspect.signature(kappa_and_failure_grid).parameters.items()}
     assert full["T"] == 8  # the page's grid is 9 x 4 x 2 settings of 9 points
     size = len(explorer.failure_over_n(small).to_html())
     assert size < 60_000

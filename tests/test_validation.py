@@ -47,3 +47,30 @@ def test_increasing_floats_respect_open_and_closed_lower_ends():
 def test_increasing_floats_reject_with_the_parameter_named(values, error):
     with pytest.raises(error, match="scales"):
         check.check_increasing_floats("scales", values, 0.0, open_low=True)
+
+
+def test_numbers_keep_their_order_and_respect_open_ends():
+    assert check.check_numbers("betas", (2, 0.5), 0.0, open_low=True) == [2.0, 0.5]
+    assert check.check_numbers("levels", 1.0, 0.0, 1.0) == [1.0]
+    with pytest.raises(ValueError, match=r"levels must be finite numbers in \(0.0, 1.0\)"):
+        check.check_numbers("levels", [0.5, 1.0], 0.0, 1.0, open_low=True, open_high=True)
+    with pytest.raises(ValueError, match=r"betas .*\(0.0, inf\)"):
+        check.check_numbers("betas", [0.5, math.nan], 0.0, open_low=True)
+
+
+@pytest.mark.parametrize("values", ["0.5", ["x"], [[0.5, 1.0]], None])
+def test_numbers_reject_what_is_not_a_list_of_numbers(values):
+    with pytest.raises(TypeError, match="betas must be a non-empty list of numbers"):
+        check.check_numbers("betas", values, 0.0)
+    with pytest.raises(ValueError, match="betas must list at least one number, got none"):
+        check.check_numbers("betas", [], 0.0)
+
+
+def test_booleans_and_non_negative_numbers():
+    assert check.check_bool("prototype", np.bool_(False)) is False
+    with pytest.raises(TypeError, match="prototype must be True or False"):
+        check.check_bool("prototype", 1)
+    assert check.check_non_negative("log_class_size", 0) == 0.0
+    for bad in (-1e-9, math.inf, math.nan):
+        with pytest.raises(ValueError, match="log_class_size must be a finite number >= 0"):
+            check.check_non_negative("log_class_size", bad)

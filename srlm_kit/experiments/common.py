@@ -5,7 +5,9 @@ engine (:func:`srlm_kit.dynamics.run`) and measure its tables."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+import inspect
+import math
+from collections.abc import Callable, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -29,6 +31,116 @@ SHARED_SHAPE = (40, 21)
 #: The coordinates of the ``band`` dimension that :func:`band` adds: the mean over seeds and the
 #: two edges of the band drawn around it.
 BAND = ("mean", "lower", "upper")
+
+
+def _int(name: str, minimum: int, maximum: int | None = None) -> Callable:
+    return lambda value: check.check_int(name, value, minimum, maximum)
+
+
+def _ints(name: str, minimum: int = 1) -> Callable:
+    return lambda values: check.check_increasing_ints(name, values, minimum)
+
+
+def _numbers(name: str, low: float, high: float = math.inf, **ends) -> Callable:
+    return lambda values: check.check_numbers(name, values, low, high, **ends)
+
+
+#: How an experiment's argument is checked, by its name: the widest range any experiment accepts
+#: for it. An experiment that needs more (``seeds >= 2`` for a band, ``kappa0 < K``, a
+#: calibration point on its grid) checks that in its body.
+ARGUMENTS: Mapping[str, Callable] = {
+    "seed": lambda value: check.check_seed("seed", value),
+    "seeds": _int("seeds", 1, dynamics.MAX_SEEDS),
+    "num_prompts": _int("num_prompts (m)", 1),
+    "num_responses": _int("num_responses (K)", 2),
+    "T": _int("T (number of rounds)", 1, dynamics.MAX_ROUNDS),
+    "T_population": _int("T_population", 1, dynamics.MAX_ROUNDS),
+    "n": _int("n (triples per round)", 1, dynamics.MAX_TRIPLES),
+    "pooled_n": _int("pooled_n", 1, dynamics.MAX_TRIPLES),
+    "n_values": _ints("n_values"),
+    "totals": _ints("totals"),
+    "rounds": _ints("rounds"),
+    "pooled_rounds": _ints("pooled_rounds"),
+    "dimensions": _ints("dimensions"),
+    "tied": _ints("tied", 2),
+    "k": _int("k (number of informative prompts)", 1),
+    "M": _int("M (number of informative responses)", 2),
+    "dimension": _int("dimension", 1),
+    "vocabulary": _int("vocabulary (V)", 2),
+    "length": _int("length (L)", 1),
+    "samples": _int("samples", 1),
+    "models": _int("models", 1),
+    "draws": _int("draws", 1),
+    "doublings": _int("doublings", 1, 60),
+    "rate_rounds": _int("rate_rounds", 1),
+    "steps": _int("steps (Adam steps per round)", 1),
+    "few_steps": _int("few_steps", 0),
+    "many_steps": _int("many_steps", 1),
+    "beta": lambda value: check.check_positive("beta", value),
+    "constant_beta": lambda value: check.check_positive("constant_beta", value),
+    "betas": _numbers("betas", 0.0, open_low=True),
+    "scales": _numbers("scales", 0.0, open_low=True),
+    "kappa0": lambda value: check.check_open_interval("kappa0", value, 1.0, math.inf),
+    "kappa0s": _numbers("kappa0s", 1.0),
+    "threshold": lambda value: check.check_open_interval("threshold", value, 0.0, 1.0),
+    "thresholds": _numbers("thresholds", 0.0, 1.0, open_low=True, open_high=True),
+    "delta": lambda value: check.check_open_interval("delta", value, 0.0, 1.0),
+    "levels": _numbers("levels", 0.0, 1.0, open_low=True, open_high=True),
+    "log_class_size": lambda value: check.check_non_negative("log_class_size", value),
+    "log_class_sizes": _numbers("log_class_sizes", 0.0),
+    "initial_agreement": lambda value: check.check_interval("initial_agreement", value,
+                                                            0.0, 1.0),
+    "agreements": _numbers("agreements", 0.0, 1.0),
+    "noises": _numbers("noises", 0.0),
+    "biases": _numbers("biases", 0.0),
+    "temperature": lambda value: check.check_positive("temperature", value),
+    "temperatures": _numbers("temperatures", 0.0, open_low=True),
+    "p_values": _numbers("p_values", 0.0, 0.5),
+    "leads": _numbers("leads", 0.0, open_low=True),
+    "gamma0s": _numbers("gamma0s", 0.0, open_low=True),
+    "radius_ratios": _numbers("radius_ratios", 1.0, open_low=True),
+    "height": lambda value: check.check_positive("height", value),
+    "bump_height": lambda value: check.check_positive("bump_height", value),
+    "Delta": lambda value: check.check_open_interval("Delta", value, 0.0, 1.0),
+    "gamma_bar": lambda value: check.check_open_interval("gamma_bar", value, 0.0, 1.0),
+    "alpha": lambda value: check.check_positive("alpha (spectral decay rate)", value),
+    "alphas": _numbers("alphas", 0.0, open_low=True),
+    "learning_rate": lambda value: check.check_positive("learning_rate", value),
+    "output_scale": lambda value: check.check_positive("output_scale", value),
+    "calibration": _numbers("calibration", 0.0, open_low=True),
+    "prototype": lambda value: check.check_bool("prototype", value),
+}
+
+
+def experiment(function: Callable | None = None, /, **own: Callable) -> Callable:
+    """Make ``function`` an experiment's entry point (:func:`srlm_kit._validation.entry_point`):
+    every argument, given or default, is checked by its name (:data:`ARGUMENTS`, or ``own`` for
+    a name whose meaning is the experiment's own) before the body runs; what the body calls then
+    trusts it. A parameter with no check is an error when the module is imported."""
+
+    def decorate(function: Callable) -> Callable:
+        signature = inspect.signature(function)
+        checks = {**ARGUMENTS, **own}
+        missing = [name for name in signature.parameters if name not in checks]
+        if missing:
+            raise TypeError(f"{function.__qualname__}: no check for the arguments {missing}; "
+                            "add them to srlm_kit.experiments.common.ARGUMENTS or pass them "
+                            "to experiment()")
+
+        @functools.wraps(function)
+        def checked(*args, **kwargs):
+            try:
+                bound = signature.bind(*args, **kwargs)
+            except TypeError as error:
+                raise TypeError(f"{function.__name__}: {error}") from None
+            bound.apply_defaults()
+            for name, value in bound.arguments.items():
+                checks[name](value)
+            return function(*args, **kwargs)
+
+        return check.entry_point(checked)
+
+    return decorate if function is None else decorate(function)
 
 
 def seed_band(values: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -73,6 +185,7 @@ def running_min_over_seeds(values, seed_axis: int) -> np.ndarray:
 
 
 
+@check.checker(lambda *sizes: None)
 def check_run_sizes(num_prompts, num_responses, T, seeds) -> None:
     """Validate the sizes every simulating experiment takes."""
     check.check_int("num_prompts", num_prompts, minimum=1)

@@ -21,11 +21,11 @@ import jax
 import numpy as np
 import xarray as xr
 
-from srlm_kit import _validation as check
 from srlm_kit import bounds, dynamics, instances
-from srlm_kit.experiments.common import band, labelled_grid, running_min_over_seeds
+from srlm_kit.experiments.common import band, experiment, labelled_grid, running_min_over_seeds
 
 
+@experiment
 def kappa_and_failure_grid(*, seed: int = 0, num_prompts: int = 20, num_responses: int = 10,
                            kappa0s=(2.5, 4.0, 6.0, 8.0),
                            n_values=(10, 20, 42, 85, 173, 353, 721, 1471, 3000),
@@ -49,7 +49,7 @@ def kappa_and_failure_grid(*, seed: int = 0, num_prompts: int = 20, num_response
     update, over ``[kappa0, beta, t]``.
     """
     kappa0s = [float(value) for value in kappa0s]
-    n_array = np.asarray(check.check_increasing_ints("n_values", n_values))
+    n_array = np.asarray([int(n) for n in n_values])
     heights = [instances.bump_height_for_kappa0(value, num_responses) for value in kappa0s]
     starts = instances.stack([instances.bump(num_prompts, num_responses, height)
                               for height in heights])

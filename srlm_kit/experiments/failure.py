@@ -28,7 +28,7 @@ import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import checks, dynamics, instances, metrics
-from srlm_kit.experiments.common import band, labelled_grid
+from srlm_kit.experiments.common import band, experiment, labelled_grid
 from srlm_kit.policies import LOG_FLOOR
 
 #: Thresholds s of the Lemma C.1 figure (the lemma needs s in (0, 1)).
@@ -55,6 +55,7 @@ def _trap_numbers(model, key, *, samples: int):
     return probs, counts, instances.greedy_decode(model)
 
 
+@experiment
 def greedy_trap_sequences(*, seed: int = 0, vocabulary: int = 3, length: int = 3,
                           p_values=(0.35, 0.4, 0.45), leads=(0.02, 0.05, 0.1),
                           samples: int = 20000) -> xr.Dataset:
@@ -70,7 +71,6 @@ def greedy_trap_sequences(*, seed: int = 0, vocabulary: int = 3, length: int = 3
     distance.
     """
     labels = _sequence_labels(vocabulary, length)
-    check.check_int("samples", samples, minimum=1)
     shape = (len(p_values), len(leads), len(labels))
     probability, frequency = np.zeros(shape), np.zeros(shape)
     optimal, greedy = np.full(shape, np.nan), np.full(shape, np.nan)
@@ -117,6 +117,7 @@ def _top_and_greedy(keys, temperature, *, vocabulary: int, length: int):
     return jnp.exp(log_probs.max(axis=1)), log_probs.argmax(axis=1), greedy_index
 
 
+@experiment
 def greedy_versus_mode(*, seed: int = 0, vocabulary: int = 3, length: int = 4,
                        temperatures=(0.2, 0.5, 1.0), models: int = 2000) -> xr.Dataset:
     """Greedy decoding against the most likely sequence on random autoregressive models.
@@ -128,12 +129,9 @@ def greedy_versus_mode(*, seed: int = 0, vocabulary: int = 3, length: int = 4,
     among the misses (Huang et al., Proposition 3.1: a miss needs a top probability of at most
     1/2; NaN if there is no miss): one variable each over ``[temperature]``.
     """
-    check.check_int("models", models, minimum=1)
-    check.check_int("V (vocabulary size)", vocabulary, minimum=2)
-    check.check_int("L (sequence length)", length, minimum=1)
     keys = jax.random.split(jax.random.key(seed), models)
     rows = []
-    temperatures = [check.check_positive("temperatures", value) for value in temperatures]
+    temperatures = [float(value) for value in temperatures]
     for temperature in temperatures:
         top, mode, greedy_index = (np.asarray(values) for values in _top_and_greedy(
             keys, temperature, vocabulary=vocabulary, length=length))
@@ -166,6 +164,7 @@ def _family_metrics(tables, rho, temperatures):
     return jax.vmap(over_temperatures, in_axes=(0, None))(tables, temperatures)
 
 
+@experiment(num_responses=lambda sizes: check.check_increasing_ints("num_responses", sizes, 2))
 def condition_number_family(*, seed: int = 0, num_prompts: int = 200,
                             num_responses=(2, 5, 10, 50), temperatures=TEMPERATURES) -> xr.Dataset:
     """kappa, 1/mu and the failure probability of random policies over a range of temperatures.
@@ -179,9 +178,8 @@ def condition_number_family(*, seed: int = 0, num_prompts: int = 200,
     ``failure <= kappa - 1 <= 1/mu - 1 <= K - 1`` reads off one logarithmic axis), and
     ``ceiling`` ``= K - 1``.
     """
-    sizes = [check.check_int("num_responses", size, minimum=2) for size in num_responses]
-    scales = jnp.asarray([check.check_positive("temperatures", value)
-                          for value in temperatures])
+    sizes = [int(size) for size in num_responses]
+    scales = jnp.asarray([float(value) for value in temperatures])
     widest = max(sizes)
     start = instances.random_logits(jax.random.key(seed), num_prompts, widest, 1.0)
     normal = np.asarray(start.logits)
@@ -201,6 +199,7 @@ def condition_number_family(*, seed: int = 0, num_prompts: int = 200,
         attrs={"seed": seed, "num_prompts": num_prompts})
 
 
+@experiment
 def lemma_c1_thresholds(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 20,
                         bump_height: float = math.log(2.0),
                         n_values=(10, 30, 100, 300, 1000, 3000), betas=(0.05, 0.5, 2.0),
@@ -222,7 +221,6 @@ def lemma_c1_thresholds(*, seed: int = 0, num_prompts: int = 100, num_responses:
     ratio lhs/rhs; and over thresholds on the first step: pairs checked, violations, the largest
     ratio and where it occurs.
     """
-    check.check_int("seeds", seeds, minimum=1)
     start = instances.bump(num_prompts, num_responses, bump_height)
     rho = np.asarray(start.rho)
     key = jax.random.key(seed)

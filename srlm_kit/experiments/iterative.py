@@ -45,7 +45,7 @@ import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, checks, dynamics, instances, metrics
-from srlm_kit.experiments.common import band, labelled_grid, running_min_over_seeds
+from srlm_kit.experiments.common import band, experiment, labelled_grid, running_min_over_seeds
 from srlm_kit.instances import bump_height_for_kappa0
 
 #: Initial condition numbers of the bump starts: a ladder up to toy A's 25.5 (b = log 2, K = 50).
@@ -130,6 +130,9 @@ def simulate(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 50,
              constant_beta: float = 0.5, threshold: float = 0.5) -> dynamics.Trajectory:
     """The simulation behind this module's experiments (checked arguments, cached per process).
 
+    Not an entry point of its own: its checks, stricter than the experiments' argument table
+    (``kappa0 < K``, ``T >= 2``, ``seeds >= 2``), run whenever an experiment calls it.
+
     Returns a :class:`srlm_kit.dynamics.Trajectory` of read-only NumPy arrays with axes
     ``(kappa0, n, beta rule, seed, t)``; the beta rules are :func:`beta_rules`.
     """
@@ -204,6 +207,7 @@ def _recursion_fits(trajectory: dynamics.Trajectory, T: int) -> tuple[np.ndarray
     return np.stack(rhs), np.stack(coefficients), np.asarray(later_violations)
 
 
+@experiment
 def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 50,
                          kappa0s=KAPPA0S, n_values=N_VALUES, T: int = 12, seeds: int = 8,
                          constant_beta: float = 0.5, threshold: float = 0.5,
@@ -262,7 +266,7 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
                           constant_beta=constant_beta, threshold=threshold)
     kappa0s = [float(value) for value in kappa0s]
     n_values = [int(n) for n in n_values]
-    delta = check.check_open_interval("delta", delta, 0.0, 1.0)
+    delta = float(delta)
     calibration_kappa0, calibration_n, calibration_T = calibration
     if (calibration_kappa0 not in kappa0s or calibration_n not in n_values
             or not 1 <= calibration_T <= T):
@@ -408,6 +412,7 @@ def wide_n_grid(n_values, doublings: int) -> list[float]:
     return [float(value) for value in merged]
 
 
+@experiment
 def iterative_level_three(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 50,
                           kappa0s=KAPPA0S, n_values=N_VALUES, T: int = 12, seeds: int = 8,
                           constant_beta: float = 0.5, threshold: float = 0.5,
@@ -437,7 +442,7 @@ def iterative_level_three(*, seed: int = 0, num_prompts: int = 100, num_response
     trajectory = simulate(seed=seed, num_prompts=num_prompts, num_responses=num_responses,
                           kappa0s=kappa0s, n_values=n_values, T=T, seeds=seeds,
                           constant_beta=constant_beta, threshold=threshold)
-    delta = check.check_open_interval("delta", delta, 0.0, 1.0)
+    delta = float(delta)
     doublings = check.check_int("doublings", doublings, minimum=1, maximum=60)
     kappa0s = [float(value) for value in kappa0s]
     n_values = [int(n) for n in n_values]
@@ -498,6 +503,7 @@ def iterative_level_three(*, seed: int = 0, num_prompts: int = 100, num_response
 READINGS = ("rounds 0..T", "rounds 1..T", "μ = 1")
 
 
+@check.entry_point
 def rounds_to_suppress(kappa: np.ndarray, limit: float = 1.0,
                        factor: float = bounds.SUPPRESSION_FACTOR) -> np.ndarray:
     """The empirical counterpart of Corollary 5.7's threshold, per run (last axis = rounds 0..T).
@@ -520,6 +526,7 @@ def rounds_to_suppress(kappa: np.ndarray, limit: float = 1.0,
     return np.where(below.any(axis=-1), first + 1.0, np.nan)
 
 
+@experiment
 def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 50,
                        kappa0s=KAPPA0S, n_values=N_VALUES, T: int = 12, seeds: int = 8,
                        constant_beta: float = 0.5, threshold: float = 0.5) -> xr.Dataset:
@@ -646,6 +653,7 @@ _ONE_ROUND_FIELDS = ("error_train", "error_target", "term_target", "term_new", "
 _one_round_seeds = jax.jit(jax.vmap(_one_round_statistics, in_axes=(0, 0, None, None)))
 
 
+@experiment
 def one_round_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 50,
                    kappa0s=KAPPA0S, n_values=N_VALUES, seeds: int = 8,
                    delta: float = 0.05) -> xr.Dataset:
@@ -675,8 +683,8 @@ def one_round_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: int 
     """
     settings = _check_settings(num_prompts, num_responses, kappa0s, n_values, 2, seeds, 0.5, 0.5)
     num_prompts, num_responses, kappa0s, n_values, _, seeds, _, _ = settings
-    seed = check.check_int("seed", seed, minimum=0)
-    delta = check.check_open_interval("delta", delta, 0.0, 1.0)
+    seed = int(seed)
+    delta = float(delta)
     key = jax.random.key(seed)
     heights = [bump_height_for_kappa0(value, num_responses) for value in kappa0s]
     values = np.empty((len(kappa0s), len(n_values), seeds, len(_ONE_ROUND_FIELDS)))

@@ -40,6 +40,7 @@ from srlm_kit.experiments.common import (
     THRESHOLD,
     band,
     check_run_sizes,
+    experiment,
     labelled_grid,
     per_table,
     population_logits,
@@ -79,6 +80,7 @@ YUAN_2024_REPORTED = {
 }
 
 
+@experiment
 def judge_versus_self_reward(*, seed: int = 0, num_prompts: int = 40, num_responses: int = 8,
                              kappa0: float = 4.0, initial_agreement: float = 0.5,
                              noises=(0.0, 0.25, 0.5, 1.0, 2.0),
@@ -101,14 +103,8 @@ def judge_versus_self_reward(*, seed: int = 0, num_prompts: int = 40, num_respon
     Bands: mean ± 1 sd over seeds, clipped to the seeds' range. ``attrs`` records the settings
     and the instance (labels, lures, initial modes).
     """
-    noises = [check.check_interval("noise", value, 0.0, np.inf) for value in noises]
-    biases = [check.check_interval("bias", value, 0.0, np.inf) for value in biases]
-    if not noises or not biases:
-        raise ValueError("noises and biases must each list at least one value")
-    check.check_int("n (triples per round)", n, minimum=1)
-    check.check_int("T (number of rounds)", T, minimum=1)
-    check.check_int("seeds", seeds, minimum=1)
-    check.check_positive("beta", beta)
+    noises = [float(value) for value in noises]
+    biases = [float(value) for value in biases]
     start, quality, lures, key_runs = instances.lure_judge_instance(
         seed=seed, num_prompts=num_prompts, num_responses=num_responses, kappa0=kappa0,
         initial_agreement=initial_agreement)
@@ -148,6 +144,7 @@ def judge_versus_self_reward(*, seed: int = 0, num_prompts: int = 40, num_respon
                "lures": lures.tolist()})
 
 
+@experiment
 def consistency_not_correctness(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                                 num_responses: int = NUM_RESPONSES, temperature: float = 1.0,
                                 agreements=(0.25, 0.5, 0.75), n_values=(50, 200, 800, 3200),
@@ -166,10 +163,10 @@ def consistency_not_correctness(*, seed: int = 0, num_prompts: int = NUM_PROMPTS
     ``[p, t]``: the constant p (a reference line).
     """
     agreements = check.check_increasing_floats("agreements", agreements, 0.0, 1.0)
-    n_values = check.check_increasing_ints("n_values", n_values)
+    n_values = [int(n) for n in n_values]
     betas = check.check_increasing_floats("betas", betas, 0.0, open_low=True)
     check_run_sizes(num_prompts, num_responses, T, seeds)
-    temperature = check.check_positive("temperature", temperature)
+    temperature = float(temperature)
     key_logits, key_labels, key_runs = jax.random.split(jax.random.key(seed), 3)
     start = instances.random_logits(key_logits, num_prompts, num_responses, temperature)
     labels = [instances.external_labels(key_labels, start.target, num_responses, p)
@@ -255,6 +252,7 @@ def self_reward_run(start, quality, key, *, n: int, beta: float, T: int = 8,
                                      jnp.asarray(quality), start.rho)}
 
 
+@experiment
 def judge_bias_and_noise(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                          num_responses: int = NUM_RESPONSES, temperature: float = 0.5,
                          initial_agreement: float = 0.7,
@@ -281,10 +279,9 @@ def judge_bias_and_noise(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     """
     biases = check.check_increasing_floats("biases", biases, 0.0)
     noises = check.check_increasing_floats("noises", noises, 0.0)
-    n_values = check.check_increasing_ints("n_values", n_values)
-    beta = check.check_positive("beta", beta)
+    n_values = [int(n) for n in n_values]
+    beta = float(beta)
     check_run_sizes(num_prompts, num_responses, T, seeds)
-    check.check_interval("initial_agreement", initial_agreement, 0.0, 1.0)
     start, quality, length, key_runs = instances.length_judge_instance(
         seed=seed, num_prompts=num_prompts, num_responses=num_responses,
         temperature=temperature, initial_agreement=initial_agreement)

@@ -47,7 +47,7 @@ import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, dynamics, instances
-from srlm_kit.experiments.common import band, labelled_grid, running_min_over_seeds
+from srlm_kit.experiments.common import band, experiment, labelled_grid, running_min_over_seeds
 
 #: Toy B: prompts, responses per prompt, feature dimension.
 NUM_PROMPTS = 100
@@ -217,6 +217,7 @@ def toy_b_start(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     return start
 
 
+@experiment
 def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                   num_responses: int = NUM_RESPONSES, dimension: int = DIMENSION,
                   kappa0: float = KAPPA0, n_values: Sequence[int] = (20, 40, 80, 160),
@@ -249,12 +250,12 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     stayed inside for all T rounds). ``attrs``: the settings, the start's numbers and
     ``population_exit_formula``.
     """
-    n_values = check.check_increasing_ints("n_values", n_values)
+    n_values = [int(n) for n in n_values]
     betas = check.check_increasing_floats("betas", betas, 0.0, open_low=True)
     ratios = check.check_increasing_floats("radius_ratios", radius_ratios, 1.0, open_low=True)
-    T = check.check_int("T (number of rounds)", T, minimum=1)
-    T_population = check.check_int("T_population", T_population, minimum=1)
-    seeds = check.check_int("seeds", seeds, minimum=1)
+    T = int(T)
+    T_population = int(T_population)
+    seeds = int(seeds)
     start = toy_b_start(seed=seed, num_prompts=num_prompts, num_responses=num_responses,
                         dimension=dimension, kappa0=kappa0)
     _, key_runs = jax.random.split(jax.random.key(seed))
@@ -348,6 +349,7 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
 SPECTRA = ("isotropic", "exponential")
 
 
+@experiment
 def linear_dimension_sweep(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                            num_responses: int = NUM_RESPONSES,
                            dimensions: Sequence[int] = (10, 20, 40, 80, 160, 320),
@@ -376,13 +378,13 @@ def linear_dimension_sweep(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     when every first round equals the exact update).
     """
     dimensions = check.check_increasing_ints("dimensions", dimensions)
-    alpha = check.check_positive("alpha (spectral decay rate)", alpha)
-    n = check.check_int("n (triples per round)", n, minimum=1)
-    beta = check.check_positive("beta", beta)
-    T = check.check_int("T (number of rounds)", T, minimum=1)
-    seeds = check.check_int("seeds", seeds, minimum=1)
-    draws = check.check_int("draws", draws, minimum=1)
-    delta = check.check_open_interval("delta", delta, 0.0, 1.0)
+    alpha = float(alpha)
+    n = int(n)
+    beta = float(beta)
+    T = int(T)
+    seeds = int(seeds)
+    draws = int(draws)
+    delta = float(delta)
     key_starts, key_runs = jax.random.split(jax.random.key(seed))
     grid_shape = (len(SPECTRA), len(dimensions), draws)
     failure = np.zeros(grid_shape + (seeds, T + 1))
@@ -446,6 +448,7 @@ def linear_dimension_sweep(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
 EFFECTIVE_DIMENSIONS = tuple(sorted({int(round(10 ** (k / 5))) for k in range(21)}))
 
 
+@experiment
 def effective_dimension_grid(*, seed: int = 0, alphas: Sequence[float] = (0.03, 0.1, 0.3, 1.0),
                              n_values: Sequence[int] = (100, 1000, 10_000, 100_000),
                              dimensions: Sequence[int] = EFFECTIVE_DIMENSIONS) -> xr.Dataset:
@@ -459,9 +462,8 @@ def effective_dimension_grid(*, seed: int = 0, alphas: Sequence[float] = (0.03, 
     Over ``[d]``: ``ambient`` = d. Nothing is random: ``seed`` is accepted for the common
     interface and unused.
     """
-    check.check_int("seed", seed, minimum=0)
     alphas = check.check_increasing_floats("alphas", alphas, 0.0, open_low=True)
-    n_values = check.check_increasing_ints("n_values", n_values)
+    n_values = [int(n) for n in n_values]
     dimensions = check.check_increasing_ints("dimensions", dimensions)
     shape = (len(alphas), len(n_values), len(dimensions))
     deff, termwise, bound = (np.zeros(shape) for _ in range(3))

@@ -43,7 +43,7 @@ import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, checks, dynamics, instances, metrics
-from srlm_kit.experiments.common import band, labelled_grid
+from srlm_kit.experiments.common import band, experiment, labelled_grid
 
 #: The prototype settings of the hard instance's first study (reproduced with the kit, never
 #: asserted against).
@@ -83,6 +83,7 @@ def standard_errors(runs, expected, *, k: int, Delta) -> np.ndarray:
     return np.abs(runs.mean(axis=-1) - expected) / error
 
 
+@experiment
 def single_step_failure(*, seed: int = 0, k: int = 20, kappa0s=(2.0, 3.0, 5.0, 9.0),
                         n_values=(400, 800, 1600, 3200, 6400, 12800), beta: float = 0.05,
                         seeds: int = 16, calibration=(3.0, 1600), prototype: bool = True
@@ -124,7 +125,7 @@ def single_step_failure(*, seed: int = 0, k: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
     """
     check.check_int("seeds", seeds, minimum=2)
     kappa0s = [float(value) for value in kappa0s]
-    n_array = np.asarray(check.check_increasing_ints("n_values", n_values))
+    n_array = np.asarray([int(n) for n in n_values])
     family_sizes = [[instances.hard_instance_sizes(
         kappa0, float(bounds.worst_case_bump_mass(n, k=k, kappa0=kappa0)))
                      for n in n_array] for kappa0 in kappa0s]
@@ -234,6 +235,7 @@ def single_step_failure(*, seed: int = 0, k: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
         "padded_shape": list(shape)})
 
 
+@experiment
 def lower_bound_forms(*, seed: int = 0, kappa0s=(2.0, 4.0, 8.0, 16.0, 32.0, 64.0),
                       log_class_sizes=(1.0, 10.0, 100.0),
                       n_values=(1000, 3162, 10000, 31623, 100000, 316228, 1000000, 3162278,
@@ -274,6 +276,7 @@ def lower_bound_forms(*, seed: int = 0, kappa0s=(2.0, 4.0, 8.0, 16.0, 32.0, 64.0
         {name: (dims, values) for name, values in fields.items()}, attrs={"seed": seed})
 
 
+@experiment
 def lower_bound_sample_sizes(*, seed: int = 0, kappa0s=tuple(float(2**k) for k in range(15)),
                              levels=(0.3, 0.1, 0.03), log_class_sizes=(1.0, 10.0, 100.0)
                              ) -> xr.Dataset:

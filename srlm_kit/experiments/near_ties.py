@@ -26,6 +26,7 @@ from srlm_kit.experiments.common import (
     THRESHOLD,
     band,
     check_run_sizes,
+    experiment,
     labelled_grid,
     per_table,
     population_logits,
@@ -34,6 +35,7 @@ from srlm_kit.experiments.common import (
 )
 
 
+@experiment
 def margin_collapse(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                     num_responses: int = NUM_RESPONSES,
                     gamma0s=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0),
@@ -54,8 +56,7 @@ def margin_collapse(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     """
     gamma0s = check.check_increasing_floats("gamma0s", gamma0s, 0.0, open_low=True)
     tied = check.check_increasing_ints("tied", tied, minimum=2)
-    check.check_int("n (triples per round)", n, minimum=1)
-    beta = check.check_positive("beta", beta)
+    beta = float(beta)
     check_run_sizes(num_prompts, num_responses, T, seeds)
     key = jax.random.key(seed)
     shape = (len(tied), len(gamma0s), seeds, T + 1)

@@ -25,10 +25,11 @@ import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, dynamics, instances
-from srlm_kit.experiments.common import labelled_grid
+from srlm_kit.experiments.common import experiment, labelled_grid
 from srlm_kit.instances import bump_height_for_kappa0
 
 
+@experiment
 def paper_in_one_picture(*, seed: int = 0, num_prompts: int = 100, num_responses: int = 50,
                          kappa0s=(3.0, 6.0, 12.0, 25.5),
                          n_values=(100, 200, 400, 800, 1600, 3200), T: int = 8,
@@ -48,17 +49,17 @@ def paper_in_one_picture(*, seed: int = 0, num_prompts: int = 100, num_responses
     outside ``(1, K)``, ``n_values`` that are not increasing positive integers, or ``delta``
     outside ``(0, 1)``.
     """
-    seed = check.check_int("seed", seed, minimum=0)
-    num_prompts = check.check_int("num_prompts (m)", num_prompts, minimum=1)
-    num_responses = check.check_int("num_responses (K)", num_responses, minimum=2)
-    T = check.check_int("T (number of rounds)", T, minimum=1)
-    seeds = check.check_int("seeds", seeds, minimum=1)
-    delta = check.check_open_interval("delta", delta, 0.0, 1.0)
+    seed = int(seed)
+    num_prompts = int(num_prompts)
+    num_responses = int(num_responses)
+    T = int(T)
+    seeds = int(seeds)
+    delta = float(delta)
     kappa0s = [float(check.check_open_interval("kappa0s", value, 1.0, num_responses))
                for value in kappa0s]
     if not kappa0s or kappa0s != sorted(set(kappa0s)):
         raise ValueError(f"kappa0s must be a non-empty, strictly increasing list, got {kappa0s}")
-    n_list = check.check_increasing_ints("n_values", n_values)
+    n_list = [int(n) for n in n_values]
 
     heights = [bump_height_for_kappa0(value, num_responses) for value in kappa0s]
     starts = instances.stack([instances.bump(num_prompts, num_responses, height)

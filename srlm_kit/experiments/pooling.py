@@ -21,9 +21,10 @@ import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, instances
-from srlm_kit.experiments.common import band, kappa_and_failure_runs, labelled_grid
+from srlm_kit.experiments.common import band, experiment, kappa_and_failure_runs, labelled_grid
 
 
+@experiment
 def rounds_versus_pooling(*, seed: int = 0, k: int = 10, M: int = 20, Delta: float = 0.25,
                           gamma_bar: float = 0.5, totals=(16, 32, 64, 128, 256, 512, 1024),
                           rounds=(1, 2, 4, 8), betas=(0.05, 0.5), seeds: int = 32) -> xr.Dataset:
@@ -47,7 +48,6 @@ def rounds_versus_pooling(*, seed: int = 0, k: int = 10, M: int = 20, Delta: flo
     rose from one round to the next, ``runs_with_rising_failure`` (a solved prompt relapsing).
     """
     check.check_int("seeds", seeds, minimum=2)
-    check.check_int("k (number of informative prompts)", k, minimum=1)
     totals = np.asarray(check.check_increasing_ints("totals", totals))
     rounds = np.asarray(check.check_increasing_ints("rounds", rounds))
     if rounds[0] != 1:
@@ -57,7 +57,7 @@ def rounds_versus_pooling(*, seed: int = 0, k: int = 10, M: int = 20, Delta: flo
         if any(total % T for T in rounds):
             raise ValueError(f"every T in rounds {list(rounds)} must divide every total in "
                              f"totals; {int(total)} is not divisible")
-    betas = [check.check_positive("beta", beta) for beta in betas]
+    betas = [float(beta) for beta in betas]
     key_instance, key_runs = jax.random.split(jax.random.key(seed))
     start = instances.hard_instance(key_instance, k, M, Delta, gamma_bar)
     n_values = sorted({int(total) // int(T) for total in totals for T in rounds})

@@ -44,6 +44,7 @@ from srlm_kit.experiments.common import (
     THRESHOLD,
     band,
     check_run_sizes,
+    experiment,
     kappa_and_failure_runs,
     labelled_grid,
     per_table,
@@ -59,6 +60,7 @@ from srlm_kit.policies import LOG_FLOOR, log_policy
 BUMP_HEIGHT = math.log(2.0)
 
 
+@experiment
 def population_sharpening(*, num_responses: int = 10,
                           kappa0s=(1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 9.5),
                           betas=(0.1, 0.25, 0.5, 1.0, 2.0, 4.0), T: int = 8) -> xr.Dataset:
@@ -80,8 +82,6 @@ def population_sharpening(*, num_responses: int = 10,
     ``attrs``: the settings, the bump heights, and ``rounds_to_exceed_half`` per ``[kappa0, beta]``
     (:func:`srlm_kit.bounds.rounds_to_exceed_half`).
     """
-    check.check_int("K (number of responses)", num_responses, minimum=2)
-    check.check_int("T (number of rounds)", T, minimum=1)
     if np.size(kappa0s) == 0 or np.size(betas) == 0:
         raise ValueError("kappa0s and betas must each list at least one value")
     kappa0s = check.check_increasing_floats("kappa0s", kappa0s, 1.0, num_responses,
@@ -120,6 +120,7 @@ def population_sharpening(*, num_responses: int = 10,
                                           for b in betas] for h in heights]})
 
 
+@experiment
 def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                               num_responses: int = NUM_RESPONSES, height: float = BUMP_HEIGHT,
                               n_values=(100, 200, 400, 800, 1600, 3200),
@@ -148,11 +149,11 @@ def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
       of the exact update (NaN once it underflows), which grows by the factor ``1 + 1/beta``
       every round.
     """
-    n_values = check.check_increasing_ints("n_values", n_values)
+    n_values = [int(n) for n in n_values]
     betas = check.check_increasing_floats("betas", betas, 0.0, open_low=True)
     check_run_sizes(num_prompts, num_responses, T, seeds)
     check.check_int("rate_rounds", rate_rounds, minimum=1, maximum=T)
-    height = check.check_positive("height", height)
+    height = float(height)
     start = instances.bump(num_prompts, num_responses, height)
     key = jax.random.key(seed)
     shape = (len(n_values), len(betas), seeds, T + 1)
@@ -206,6 +207,7 @@ def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     return labelled_grid(coords, fields, attrs=params)
 
 
+@experiment
 def beta_regimes(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
                  num_responses: int = NUM_RESPONSES, height: float = BUMP_HEIGHT,
                  n_values=(50, 100, 200, 400, 800, 1600, 3200),
@@ -224,10 +226,10 @@ def beta_regimes(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     ``scaled_dominant`` ``[scale, n]``: :func:`srlm_kit.bounds.dominant_after_cover` (1 where
     the coverage prediction applies).
     """
-    n_values = check.check_increasing_ints("n_values", n_values)
+    n_values = [int(n) for n in n_values]
     scales = check.check_increasing_floats("scales", scales, 0.0, open_low=True)
-    constant_beta = check.check_positive("constant_beta", constant_beta)
-    height = check.check_positive("height", height)
+    constant_beta = float(constant_beta)
+    height = float(height)
     check_run_sizes(num_prompts, num_responses, T, seeds)
     start = instances.bump(num_prompts, num_responses, height)
     key = jax.random.key(seed)
@@ -279,6 +281,7 @@ def beta_regimes(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     return labelled_grid(coords, fields, attrs=params)
 
 
+@experiment
 def self_versus_frozen_reward(*, seed: int = 0, num_prompts: int = 40, num_responses: int = 10,
                               kappa0: float = 6.0, n_values=(25, 100, 400), betas=(0.1, 0.5),
                               T: int = 8, seeds: int = 32) -> xr.Dataset:
@@ -301,10 +304,9 @@ def self_versus_frozen_reward(*, seed: int = 0, num_prompts: int = 40, num_respo
     it underflows to 0 within a few rounds); ``exponent`` over ``[reward, beta, t]``,
     :func:`srlm_kit.bounds.population_exponent`.
     """
-    check.check_int("T (number of rounds)", T, minimum=1)
     check.check_int("seeds", seeds, minimum=2)
-    n_array = np.asarray(check.check_increasing_ints("n_values", n_values))
-    betas = [check.check_positive("beta", beta) for beta in betas]
+    n_array = np.asarray([int(n) for n in n_values])
+    betas = [float(beta) for beta in betas]
     start = instances.bump(num_prompts, num_responses,
                            bump_height_for_kappa0(kappa0, num_responses))
     log_start = policies.log_policy(start.logits)

@@ -30,7 +30,7 @@ import xarray as xr
 from srlm_kit import _validation as check
 from srlm_kit import dynamics, instances, metrics
 from srlm_kit import transformer as model
-from srlm_kit.experiments.common import band, labelled_grid
+from srlm_kit.experiments.common import band, experiment, labelled_grid
 
 
 def _with_first_round_missing(values: np.ndarray) -> np.ndarray:
@@ -56,6 +56,7 @@ def population_rounds(start_table, rho, betas, T: int, threshold: float) -> dict
     return {"kappa": np.asarray(kappa), "failure": np.asarray(failure)}
 
 
+@experiment
 def small_transformer_loop(*, seed: int = 0, n_values=(8, 32, 128), betas=(0.5, 2.0),
                            T: int = 4, seeds: int = 3, steps: int = 60, few_steps: int = 10,
                            many_steps: int = 180, learning_rate: float = 0.01,
@@ -90,14 +91,14 @@ def small_transformer_loop(*, seed: int = 0, n_values=(8, 32, 128), betas=(0.5, 
       ``T'`` rounds of ``pooled_n`` against one round of ``T' pooled_n``; ``tabular_rounds_*``
       and ``tabular_pooled_*`` over ``[beta, T]`` the same for the tabular class.
     """
-    n_list = check.check_increasing_ints("n_values", n_values)
+    n_list = [int(n) for n in n_values]
     beta_list = check.check_increasing_floats("betas", betas, 0.0, open_low=True)
     T = check.check_int("T (number of rounds)", T, minimum=1, maximum=20)
-    seeds = check.check_int("seeds", seeds, minimum=1)
+    seeds = int(seeds)
     few_steps = check.check_int("few_steps", few_steps, minimum=0)
     steps = check.check_int("steps (Adam steps per round)", steps, minimum=few_steps + 1)
     many_steps = check.check_int("many_steps", many_steps, minimum=steps + 1)
-    output_scale = check.check_positive("output_scale", output_scale)
+    output_scale = float(output_scale)
     pooled_rounds = check.check_increasing_ints("pooled_rounds", pooled_rounds)
     if pooled_n not in n_list:
         raise ValueError(f"pooled_n must be one of n_values {n_list}, got {pooled_n}")

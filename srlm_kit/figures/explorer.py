@@ -6,10 +6,16 @@ the figure, so that the browser tests can recompute every curve with the kit).
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import xarray as xr
 
-from srlm_kit.figures.core import Curve, Slider, SliderFigure, coordinates, grid_figure
+from srlm_kit.figures.core import (
+    Curve,
+    Slider,
+    SliderFigure,
+    coordinates,
+    grid_figure,
+    horizontal_line,
+)
 
 EXPERIMENT = "kappa_and_failure_grid"
 
@@ -51,9 +57,7 @@ def failure_over_n(result: xr.Dataset, *, div_id: str = "fig-failure-over-n",
             Curve("Theorem 5.3 bound (hidden constants = 1)", "failure_bound", dash="dash",
                   color="#D55E00"),
         ],
-        static_traces=[go.Scatter(
-            x=[first_n, last_n], y=[1.0, 1.0], mode="lines", name="probability 1",
-            line={"color": "#999999", "dash": "dot", "width": 1.5}, hoverinfo="skip")],
+        static_traces=[horizontal_line([first_n, last_n], 1.0, "probability 1")],
         x_title="triples per round n", y_title="P[max_y π_T(y|x) ≤ 1/2]",
         log_x=True, log_y=True, y_range=[-3, 2.5], description=description, caption=caption,
         div_id=div_id)
@@ -84,9 +88,7 @@ def kappa_over_rounds(result: xr.Dataset, *, div_id: str = "fig-kappa-over-round
                                 band_name="simulated: ± 1 sd over seeds"),
             Curve("infinite data (population update)", "population_kappa", dash="dash"),
         ],
-        static_traces=[go.Scatter(
-            x=[coordinates(result, "t")[0], last_t], y=[1.0, 1.0], mode="lines",
-            name="κ = 1 (deterministic policy)",
-            line={"color": "#999999", "dash": "dot", "width": 1.5}, hoverinfo="skip")],
+        static_traces=[horizontal_line(coordinates(result, "t"), 1.0,
+                                       "κ = 1 (deterministic policy)")],
         x_title="round t", y_title="condition number κ(π_t)", log_y=True,
         description=description, caption=caption, div_id=div_id)

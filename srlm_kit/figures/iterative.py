@@ -24,6 +24,7 @@ from srlm_kit.figures.core import (
     SliderFigure,
     coordinates,
     grid_figure,
+    horizontal_line,
 )
 
 GRID_EXPERIMENT = "iterative_bound_grid"
@@ -31,7 +32,7 @@ LEVEL_THREE_EXPERIMENT = "iterative_level_three"
 ROUNDS_EXPERIMENT = "rounds_needed_grid"
 
 
-SIMULATED, BOUND, EXTRA, REFERENCE = PALETTE[0], PALETTE[1], PALETTE[2], "#999999"
+SIMULATED, BOUND, EXTRA = PALETTE[0], PALETTE[1], PALETTE[2]
 
 #: Slider positions kept in the page where a grid has more values than a reader needs (pages
 #: stay small): rounds of the level-3 figure, n of the beta figure. Values missing from a grid
@@ -96,11 +97,6 @@ def stack_panels(slider_figure: SliderFigure, panels: Sequence[Panel], *,
     figure.update_xaxes(title_text=x_title, row=rows, col=1)
     slider_figure.figure = figure
     return _powers(slider_figure)
-
-
-def _line(x0, x1, y, name: str) -> go.Scatter:
-    return go.Scatter(x=[x0, x1], y=[y, y], mode="lines", name=name, hoverinfo="skip",
-                      line={"color": REFERENCE, "dash": "dot", "width": 1.5})
 
 
 #: The parts of the figures' template (plotly_white) that line charts use; the rest (3-D
@@ -219,7 +215,7 @@ def level_one_figure(result: xr.Dataset, *, div_id: str = "fig-05-level-one-plot
             Curve("recursion, A = 1/μ (B′ = 0)", "recursion_inverse_mu", fixed=theory,
                   dash="dot", color=PALETTE[6]),
         ],
-        static_traces=[_line(0, last_t, 1.0, "κ = 1")],
+        static_traces=[horizontal_line([0, last_t], 1.0, "κ = 1")],
         x_title="round t", y_title="", description=description, div_id=div_id)
     return stack_panels(figure, [
         Panel(("c1_lhs", "c1_rhs"), "probability", log_y=True, y_range=[-4, 1.5],
@@ -290,7 +286,7 @@ def beta_figure(result: xr.Dataset, *, div_id: str = "fig-05-beta-plot"
             Curve("infinite data (exact update)", "population_kappa", dash="dot",
                   color=PALETTE[3], mode="lines"),
         ],
-        static_traces=[_line(0, last_t, 1.0, "κ = 1")],
+        static_traces=[horizontal_line([0, last_t], 1.0, "κ = 1")],
         x_title="round t", y_title="", description=description, div_id=div_id)
     return stack_panels(figure, [
         Panel(("failure",), "P[max_y π_t(y|x) ≤ 1/2]",
@@ -326,7 +322,7 @@ def level_three_figure(result: xr.Dataset, *,
             Curve("simulated failure after T rounds (mean over seeds)", "failure_observed",
                   color=SIMULATED, mode="markers"),
         ],
-        static_traces=[_line(first, last, 1.0, "probability 1")],
+        static_traces=[horizontal_line([first, last], 1.0, "probability 1")],
         x_title="triples per round n", y_title="failure probability or its bound",
         log_x=True, log_y=True, y_range=[-3.3, 9], description=description, div_id=div_id))
 
@@ -401,6 +397,6 @@ def split_figure(result: xr.Dataset, *, div_id: str = "fig-06-split-plot"
             Curve("transient term √κ₀·q^((T−1)/2)", "transient", dash="dot", color=EXTRA),
             Curve("sum: the theory's bound on √κ_{T−1}", "term_sum", color=PALETTE[3]),
         ],
-        static_traces=[_line(1, last_T, 1.0, "√κ = 1")],
+        static_traces=[horizontal_line([1, last_T], 1.0, "√κ = 1")],
         x_title="rounds T", y_title="√κ", log_y=True, y_range=[-1.5, 1.3],
         description=description, div_id=div_id))

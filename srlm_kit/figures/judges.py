@@ -27,6 +27,7 @@ from srlm_kit.figures.core import (
     SliderFigure,
     coordinates,
     grid_figure,
+    horizontal_line,
     index_of,
     live_figure_widget,
     rounds_slider,
@@ -91,11 +92,8 @@ def confidence_over_rounds(result: xr.Dataset, *,
     return grid_figure(
         result, x="t", sliders=_sliders(),
         curves=_judge_and_self_curves("kappa"),
-        static_traces=[go.Scatter(
-            x=[coordinates(result, "t")[0], coordinates(result, "t")[-1]], y=[1.0, 1.0],
-            mode="lines",
-            name="κ = 1 (deterministic policy)",
-            line={"color": "#999999", "dash": "dot", "width": 1.5}, hoverinfo="skip")],
+        static_traces=[horizontal_line(coordinates(result, "t"), 1.0,
+                                       "κ = 1 (deterministic policy)")],
         x_title="round t", y_title="condition number κ(π_t)", log_y=True,
         description=description, div_id=div_id)
 
