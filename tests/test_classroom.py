@@ -193,10 +193,18 @@ def assignments_needed(session) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def graded(request, generated, isolation, tmp_path_factory) -> dict:
+def jax_cache(tmp_path_factory) -> pathlib.Path:
+    """JAX's persistent compilation cache of this session's notebook runs: the grading of every
+    submission and the students' first runs (``execute_fresh``). They all run the assignments'
+    simulations, so each simulation is compiled once per session and loaded from the cache by
+    every later kernel; a cached executable is the program that would have been compiled."""
+    return tmp_path_factory.mktemp("jax-cache")
+
+
+@pytest.fixture(scope="session")
+def graded(request, generated, isolation, jax_cache, tmp_path_factory) -> dict:
     """Grade every submission; per assignment: CSV rows and per-submission details."""
     work = tmp_path_factory.mktemp("grading")
-    jax_cache = work / "jax-cache"
 
     def grade(assignment: str) -> dict:
         result = generated / assignment
@@ -526,24 +534,28 @@ def test_grading_refuses_another_assignment(generated, tmp_path):
 # --------------------------------------------------------------------------------------------
 
 
-def execute_fresh(notebook_path: pathlib.Path, directory: pathlib.Path) -> nbformat.NotebookNode:
+def execute_fresh(notebook_path: pathlib.Path, directory: pathlib.Path,
+                  jax_cache: pathlib.Path | None = None) -> nbformat.NotebookNode:
     """Run a notebook top to bottom in a new kernel, in ``directory`` as a student would (the
-    notebook next to nothing else), keeping going after errors."""
+    notebook next to nothing else), keeping going after errors; with ``jax_cache``, the kernel
+    loads the simulations that grading already compiled instead of compiling them again."""
     from nbclient import NotebookClient
 
     copy = directory / notebook_path.name
     copy.write_bytes(notebook_path.read_bytes())
     notebook = nbformat.read(copy, as_version=4)
     NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(directory)}}).execute()
+                   resources={"metadata": {"path": str(directory)}}).execute(
+        env=os.environ | grade_submissions.jax_cache_environment(jax_cache))
     return notebook
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_unanswered_student_notebook_runs(generated, assignment, tmp_path):
+def test_unanswered_student_notebook_runs(generated, jax_cache, assignment, tmp_path):
     """Every cell a student does not write runs; the only errors are those of the answers left
     as ``...`` (their messages name the ellipsis), never an import, a path or a missing name."""
-    notebook = execute_fresh(generated / assignment / "student" / f"{assignment}.ipynb", tmp_path)
+    notebook = execute_fresh(generated / assignment / "student" / f"{assignment}.ipynb", tmp_path,
+                             jax_cache)
     checks = 0
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "code":
