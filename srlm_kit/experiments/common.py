@@ -113,10 +113,11 @@ ARGUMENTS: Mapping[str, Callable] = {
 
 
 def experiment(function: Callable | None = None, /, **own: Callable) -> Callable:
-    """Make ``function`` an experiment's entry point (:func:`srlm_kit._validation.entry_point`):
-    every argument, given or default, is checked by its name (:data:`ARGUMENTS`, or ``own`` for
-    a name whose meaning is the experiment's own) before the body runs; what the body calls then
-    trusts it. A parameter with no check is an error when the module is imported."""
+    """Make ``function`` an experiment's entry point: every argument, given or default, is
+    checked by its name (:data:`ARGUMENTS`, or ``own`` for a name whose meaning is the
+    experiment's own) before the body runs, and the kit's functions the body calls trust what
+    it passes them rather than checking it again. A parameter with no check is an error when
+    the module is imported."""
 
     def decorate(function: Callable) -> Callable:
         signature = inspect.signature(function)
