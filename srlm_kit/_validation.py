@@ -28,7 +28,7 @@ import functools
 import math
 import numbers
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import jax
 import numpy as np
@@ -260,15 +260,28 @@ def check_index_array(name: str, value, size: int, upper: int, allow_missing: bo
 
 
 @checker(_trusted_int_list)
-def check_increasing_ints(name: str, values, minimum: int = 1) -> list[int]:
-    """A non-empty, strictly increasing list of integers, each at least ``minimum``."""
+def check_increasing_ints(name: str, values, minimum: int = 1, maximum: int | None = None
+                          ) -> list[int]:
+    """A non-empty, strictly increasing list of integers, each in ``[minimum, maximum]``."""
     array = np.atleast_1d(np.asarray(values))
     if array.ndim != 1 or array.size == 0 or not np.issubdtype(array.dtype, np.integer):
         raise TypeError(f"{name} must be a non-empty list of integers, got {values!r}")
-    if np.any(array < minimum) or np.any(np.diff(array) <= 0):
-        raise ValueError(f"{name} must be strictly increasing integers >= {minimum}, "
+    upper = "" if maximum is None else f" and <= {maximum}"
+    if (np.any(array < minimum) or np.any(np.diff(array) <= 0)
+            or (maximum is not None and np.any(array > maximum))):
+        raise ValueError(f"{name} must be strictly increasing integers >= {minimum}{upper}, "
                          f"got {array.tolist()}")
     return [int(value) for value in array]
+
+
+@checker(lambda sizes, maximum: None)
+def check_entries(sizes: Mapping[str, int], maximum: int) -> None:
+    """The sizes that shape one array (already checked integers, named by the parameters they
+    come from) make at most ``maximum`` entries: their product is bounded so that a large
+    request is reported, not attempted."""
+    if math.prod(sizes.values()) > maximum:
+        raise ValueError(" times ".join(sizes) + f" must be at most {maximum:.0e}, got "
+                         + " x ".join(str(size) for size in sizes.values()))
 
 
 @checker(_trusted_float_list)

@@ -606,7 +606,8 @@ def rounds_to_exceed_half(height: float, num_responses: int, beta: float) -> int
     if threshold < 1.0:
         return 0
     c = 1.0 + 1.0 / beta
-    rounds = math.floor(math.log(threshold) / math.log(c)) + 1
+    # log1p keeps log c > 0 for a beta so large that 1 + 1/beta rounds to 1.
+    rounds = math.floor(math.log(threshold) / math.log1p(1.0 / beta)) + 1
     # Guard the floor against rounding at exact powers: step back while still strictly above.
     while rounds > 0 and c ** (rounds - 1) > threshold:
         rounds -= 1

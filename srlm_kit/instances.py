@@ -93,17 +93,21 @@ def tabular(logits, rho=None, target=None, labels=None, radius: float = math.inf
     return TabularInstance(logits, rho, target, labels, jnp.asarray(float(radius)))
 
 
-#: Largest policy table (prompts x responses) an instance may have: 10^8 float64 entries, 800 MB.
+#: Largest array an instance builds (a policy table of prompts x responses, features of
+#: prompts x responses x dimension, a table of sequences): 10^8 float64 entries, 800 MB.
 MAX_TABLE_ENTRIES = 10**8
 
 
-@check.checker(lambda m, num_responses: None)
-def _check_sizes(m, num_responses):
-    m = check.check_int("m (number of prompts)", m, minimum=1)
-    num_responses = check.check_int("K (number of responses)", num_responses, minimum=2)
-    if m * num_responses > MAX_TABLE_ENTRIES:
-        raise ValueError(f"m (number of prompts) times K (number of responses) must be at most "
-                         f"{MAX_TABLE_ENTRIES:.0e}, got {m} x {num_responses}")
+@check.checker(lambda m, num_responses, d=None: None)
+def _check_sizes(m, num_responses, d=None):
+    """``m`` prompts and ``K`` responses (and features of dimension ``d``) within
+    :data:`MAX_TABLE_ENTRIES`."""
+    sizes = {"m (number of prompts)": check.check_int("m (number of prompts)", m, minimum=1),
+             "K (number of responses)": check.check_int("K (number of responses)",
+                                                        num_responses, minimum=2)}
+    if d is not None:
+        sizes["d (feature dimension)"] = check.check_int("d (feature dimension)", d, minimum=1)
+    check.check_entries(sizes, MAX_TABLE_ENTRIES)
 
 
 def bump_height_for_kappa0(kappa0: float, num_responses: int) -> float:
@@ -175,6 +179,8 @@ def hard_instance(key: Array, k: int, M: int, Delta: float, gamma_bar: float = 0
     """
     check.check_int("k (number of informative prompts)", k, minimum=1)
     check.check_int("M (number of informative responses)", M, minimum=2)
+    check.check_entries({"k (number of informative prompts) + 1": k + 1,
+                         "M (number of informative responses) + 1": M + 1}, MAX_TABLE_ENTRIES)
     Delta = check.check_open_interval("Delta", Delta, 0.0, 1.0)
     gamma_bar = check.check_open_interval("gamma_bar", gamma_bar, 0.0, 1.0)
     other = (1.0 / M) * (1.0 - gamma_bar / ((M - 1) * (1.0 - gamma_bar)))
@@ -243,8 +249,7 @@ def _num_responses(instance: Instance) -> int:
 @check.entry_point
 def random_unit_features(key: Array, m: int, num_responses: int, d: int) -> Array:
     """Features ``phi(x, y)`` drawn uniformly on the unit sphere of R^d (the book's toy B)."""
-    _check_sizes(m, num_responses)
-    check.check_int("d (feature dimension)", d, minimum=1)
+    _check_sizes(m, num_responses, d)
     raw = jax.random.normal(key, (m, num_responses, d), dtype=jnp.float64)
     return raw / jnp.linalg.norm(raw, axis=-1, keepdims=True)
 
@@ -260,8 +265,7 @@ def decaying_spectrum_features(key: Array, m: int, num_responses: int, d: int, a
     ``E[phi phi^T]`` after the rescaling. [reconstructed, :ref:`recovered-cor-6-4`,
     :ref:`recovered-book-own`]
     """
-    _check_sizes(m, num_responses)
-    check.check_int("d (feature dimension)", d, minimum=1)
+    _check_sizes(m, num_responses, d)
     alpha = check.check_positive("alpha (spectral decay rate)", alpha)
     scales = jnp.exp(-0.5 * alpha * jnp.arange(d, dtype=jnp.float64))
     raw = jax.random.normal(key, (m, num_responses, d), dtype=jnp.float64) * scales
@@ -411,7 +415,7 @@ def near_tie(num_prompts: int, num_responses: int, tied: int, gamma0: float,
     responses (cyclically), so that no response is special.
     [reconstructed, the book's instance; :ref:`recovered-reviews`: the reviewers' "margin collapse"]
     """
-    check.check_int("num_prompts", num_prompts, minimum=1)
+    _check_sizes(num_prompts, num_responses)
     check.check_int("tied (responses in the near-tie)", tied, minimum=2,
                     maximum=num_responses - 1)
     gamma0 = check.check_positive("gamma0 (the margin)", gamma0)
@@ -548,8 +552,7 @@ def nested_features(key, num_prompts: int, num_responses: int, dimensions: Seque
     ``E[phi phi^T]``). [reconstructed, :ref:`recovered-cor-6-4`, :ref:`recovered-book-own`]
     """
     dimensions = check.check_increasing_ints("dimensions", dimensions)
-    check.check_int("m (number of prompts)", num_prompts, minimum=1)
-    check.check_int("K (number of responses)", num_responses, minimum=2)
+    _check_sizes(num_prompts, num_responses, max(dimensions))
     if alpha is not None:
         alpha = check.check_positive("alpha (spectral decay rate)", alpha)
     raw = np.asarray(jax.random.normal(key, (num_prompts, num_responses, max(dimensions)),
@@ -608,7 +611,7 @@ def linear_starts(key, *, num_prompts: int, num_responses: int, dimensions: Sequ
 def exponential_spectrum(dimension: int, alpha: float) -> np.ndarray:
     """The eigenvalues ``nu_j = e^(-omega j)``, omega = ``alpha``, ``j = 1..d`` (Corollary 6.4,
     S = 1)."""
-    check.check_int("dimension (d)", dimension, minimum=1)
+    check.check_int("dimension (d)", dimension, minimum=1, maximum=MAX_TABLE_ENTRIES)
     alpha = check.check_positive("alpha (spectral decay rate)", alpha)
     return np.exp(-alpha * np.arange(1, dimension + 1, dtype=float))
 
@@ -635,6 +638,20 @@ class AutoregressiveModel(NamedTuple):
     """
 
     log_conditionals: tuple[Array, ...]
+
+
+@check.checker(lambda vocabulary, length, shortest=1: None)
+def check_sequences(vocabulary, length, shortest: int = 1) -> None:
+    """A vocabulary of ``V`` tokens and sequences of ``L >= shortest`` of them: the ``V^L``
+    sequences (one table entry each) within :data:`MAX_TABLE_ENTRIES`."""
+    vocabulary = check.check_int("V (vocabulary size)", vocabulary, minimum=2)
+    length = check.check_int("L (sequence length)", length, minimum=shortest)
+    # V >= 2, so a length beyond the bit length of the limit is too long whatever V is; below
+    # it the power is an exact (and small) Python integer.
+    if length > MAX_TABLE_ENTRIES.bit_length() or vocabulary**length > MAX_TABLE_ENTRIES:
+        raise ValueError(f"V (vocabulary size) to the power L (sequence length), the number of "
+                         f"sequences, must be at most {MAX_TABLE_ENTRIES:.0e}, "
+                         f"got {vocabulary}^{length}")
 
 
 def _vocabulary_and_length(model: AutoregressiveModel) -> tuple[int, int]:
@@ -687,8 +704,7 @@ def autoregressive_constant_top(vocabulary: int, length: int, alpha: float
     [quoted, v2 text for the example; formula reconstructed, from the prose;
     :ref:`recovered-rem-4-2`]
     """
-    check.check_int("V (vocabulary size)", vocabulary, minimum=2)
-    check.check_int("L (sequence length)", length, minimum=1)
+    check_sequences(vocabulary, length)
     alpha = check.check_interval("alpha (top-1 token probability)", alpha, 0.0, 1.0)
     if alpha <= 1.0 / vocabulary:
         raise ValueError(f"alpha (top-1 token probability) must exceed 1/V = {1 / vocabulary} "
@@ -720,8 +736,7 @@ def autoregressive_trap(vocabulary: int, length: int, p: float, lead: float
     The uniform continuation is the kit's choice of "every continuation has maximal conditional
     probability below p/(p + lead)".
     """
-    check.check_int("V (vocabulary size)", vocabulary, minimum=2)
-    check.check_int("L (sequence length)", length, minimum=2)
+    check_sequences(vocabulary, length, shortest=2)
     p = check.check_interval("p (probability of the optimal sequence)", p, 0.0, 0.5)
     lead = check.check_positive("lead (the trap token's lead p' - p)", lead)
     if p <= 0:
@@ -762,8 +777,7 @@ def random_autoregressive(key: Array, vocabulary: int, length: int, temperature:
     :ref:`recovered-book-own`]
     """
     if check.is_concrete((vocabulary, length)):
-        check.check_int("V (vocabulary size)", vocabulary, minimum=2)
-        check.check_int("L (sequence length)", length, minimum=1)
+        check_sequences(vocabulary, length)
     if check.is_concrete(temperature):
         check.check_positive("temperature", temperature)
     # One draw for all steps (one random-number kernel to compile), cut into the step tables.
@@ -821,6 +835,10 @@ def sample_sequences(key: Array, model: AutoregressiveModel, num_samples: int) -
     """Draw ``num_samples`` sequences token by token (ancestral sampling), shape ``(num, L)``."""
     check.check_int("num_samples", num_samples, minimum=1)
     vocabulary, length = _vocabulary_and_length(model)
+    check.check_entries({"num_samples": num_samples, "V (vocabulary size)": vocabulary},
+                        MAX_TABLE_ENTRIES)
+    check.check_entries({"num_samples": num_samples, "L (sequence length)": length},
+                        MAX_TABLE_ENTRIES)
     # Inverse-CDF sampling from one table of uniforms: token h is the first index whose
     # cumulative conditional probability exceeds u_h.
     uniforms = jax.random.uniform(key, (num_samples, length), dtype=jnp.float64)

@@ -11,8 +11,16 @@ import warnings
 os.environ.setdefault("SRLM_KIT_AUDIT_NESTED", "1")
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+# Property tests draw the same examples on every run, so that a run here and a run on a fresh
+# machine test the same cases. To search for new failures, draw fresh ones:
+# HYPOTHESIS_PROFILE=explore make unit (a case found that way becomes an @example).
+hypothesis_settings.register_profile("repeatable", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 #: Tests that took 5 s or more (their own run or their fixture's set-up) in a

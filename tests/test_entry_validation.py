@@ -17,7 +17,7 @@ import math
 import jax
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from srlm_kit import bounds, cli, dynamics, instances
@@ -125,6 +125,8 @@ SHARPENING_SETTINGS = {
 
 @SETTINGS
 @given(st.fixed_dictionaries({}, optional=SHARPENING_SETTINGS))
+# A draw that once found a size the experiment left to a nested check.
+@example(overrides={"num_responses": 2**31})
 def test_experiment_overrides_give_a_result_or_a_one_line_error_naming_the_key(overrides):
     # Keep the default run small where the draw left a size unset.
     settings_ = {"num_responses": 3, "kappa0s": [1.5], "betas": [0.5], "T": 2, **overrides}

@@ -106,6 +106,17 @@ def test_rounds_to_exceed_half_edge_cases():
         rounds_to_exceed_half(-1.0, 10, 1.0)
 
 
+@pytest.mark.parametrize("beta", [1e8, 1e17, 1e300])
+def test_rounds_to_exceed_half_for_a_beta_so_large_that_one_plus_its_inverse_rounds_to_one(beta):
+    """Each round multiplies the bump by c = 1 + 1/beta, so for a large beta the count is close
+    to log(log(K - 1)/b) / (1/beta) = beta log(log(K - 1)/b): huge but finite."""
+    height, K = 0.5, 10
+    expected = beta * math.log(math.log(K - 1) / height)
+    rounds = rounds_to_exceed_half(height, K, beta)
+    assert isinstance(rounds, int)
+    assert rounds == pytest.approx(expected, rel=1e-6)
+
+
 def test_deterministic_registered_and_json(small):
     assert EXPERIMENTS["population_sharpening"].__wrapped__ is population_sharpening
     assert population_sharpening(**SMALL).equals(small)

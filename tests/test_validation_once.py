@@ -42,6 +42,8 @@ VALID_CALLS = [
     (check.check_index_array, ("target", np.array([0, 2]), 2, 3)),
     (check.check_increasing_ints, ("n_values", np.array([1, 10]))),
     (check.check_increasing_ints, ("tied", 3, 2)),
+    (check.check_increasing_ints, ("dimensions", [1, 10], 1, 10)),
+    (check.check_entries, ({"m": 2, "K": np.int64(3)}, 6)),
     (check.check_increasing_floats, ("betas", (0.1, 2), 0.0)),
     (check.check_increasing_floats, ("noises", 0.5, 0.0)),
     (check.check_numbers, ("betas", (2, 0.5), 0.0)),
@@ -153,23 +155,26 @@ def test_a_function_outside_any_entry_point_checks_as_usual():
 # --------------------------------------------------------------------------------------------
 
 
-def bad_values(default) -> list:
-    """Values no parameter with this default accepts."""
+def bad_values(parameter: str, default) -> list:
+    """Values no parameter with this default accepts. Every size has an upper limit: 2**31
+    (beyond every limit, and the first integer a 32-bit index cannot hold) is too large for
+    any size, 10**20 (beyond 64 bits) for any integer, a seed included."""
     if isinstance(default, bool):
         return ["yes", 2]
     if isinstance(default, int):
-        return [-7, 2.5, "x"]
+        return [-7, 2.5, "x", 10**20] + ([] if parameter == "seed" else [2**31])
     if isinstance(default, float):
         return [math.nan, "x"]
     if isinstance(default, tuple):
-        return [(), ("x",), (math.nan,) * len(default)]
+        sizes = all(isinstance(value, int) and not isinstance(value, bool) for value in default)
+        return [(), ("x",), (math.nan,) * len(default)] + ([(2**31,)] if sizes else [])
     raise AssertionError(f"no bad values for a default of type {type(default).__name__}")
 
 
 CASES = [(spec.name, parameter, bad)
          for spec in registry.SPECS
          for parameter, default in spec.defaults.items()
-         for bad in bad_values(default)]
+         for bad in bad_values(parameter, default)]
 
 
 def names_for(parameter: str) -> list[str]:
@@ -193,3 +198,64 @@ def test_an_experiment_rejects_a_bad_argument_naming_it(name, parameter, bad):
     message = str(raised.value)
     assert any(re.search(rf"(?<![\w.]){re.escape(word)}(?!\w)", message)
                for word in names_for(parameter)), message
+
+
+# --------------------------------------------------------------------------------------------
+# Sizes that are each allowed but do not fit together
+# --------------------------------------------------------------------------------------------
+
+#: (experiment, arguments each within its own range, the words the message must contain): the
+#: experiment checks the relation itself, before any work, rather than leaving it to the
+#: instance or the engine it calls (with the audit on, that would fail as NestedCheckFailed).
+RELATION_CASES = [
+    ("self_versus_frozen_reward", {"num_prompts": 10**5, "num_responses": 10**4},
+     ["num_prompts", "num_responses"]),
+    ("population_sharpening", {"num_responses": 2 * 10**8}, ["num_responses"]),
+    ("linear_dimension_sweep", {"num_prompts": 1000, "num_responses": 100,
+                                "dimensions": (10, 2000)}, ["num_prompts", "dimensions"]),
+    ("condition_number_family", {"num_prompts": 10**6, "num_responses": (2, 500)},
+     ["num_prompts", "num_responses"]),
+    ("margin_collapse", {"num_responses": 20, "tied": (2, 20)}, ["tied"]),
+    ("rounds_versus_pooling", {"k": 10**5, "M": 10**4}, ["k", "M"]),
+    ("greedy_trap_sequences", {"vocabulary": 10, "length": 9}, ["vocabulary", "length"]),
+    ("greedy_trap_sequences", {"length": 1}, ["length"]),
+    ("greedy_trap_sequences", {"vocabulary": 2, "length": 2, "samples": 6 * 10**7},
+     ["samples", "vocabulary"]),
+    ("greedy_versus_mode", {"vocabulary": 3, "length": 4, "models": 2 * 10**6},
+     ["models", "vocabulary"]),
+    ("single_step_failure", {"kappa0s": (1e300,), "calibration": (1e300, 1600)}, ["kappa0s"]),
+    ("single_step_failure", {"k": 2 * 10**7, "kappa0s": (2.0,), "n_values": (10**7,),
+                             "calibration": (2.0, 10**7), "prototype": False}, ["k", "M"]),
+    ("single_step_failure", {"calibration": (3.0, 1601)}, ["calibration"]),
+    ("iterative_bound_grid", {"calibration": (25.5, 100)}, ["calibration"]),
+    ("iterative_bound_grid", {"calibration": (25.5, 100, 1.5)}, ["calibration"]),
+    ("small_transformer_loop", {"pooled_n": 10**6, "n_values": (10**6,), "T": 20,
+                                "pooled_rounds": (1, 20)}, ["pooled_n", "pooled_rounds"]),
+]
+
+
+@pytest.mark.parametrize("name, arguments, words", RELATION_CASES,
+                         ids=[f"{name}-{'-'.join(arguments)}" for name, arguments, _
+                              in RELATION_CASES])
+def test_sizes_that_do_not_fit_together_are_rejected_naming_them(name, arguments, words):
+    function = registry.EXPERIMENTS[name].spec.function
+    with pytest.raises(ValueError) as raised:
+        function(**arguments)
+    message = str(raised.value)
+    for word in words:
+        assert re.search(rf"(?<![\w.]){re.escape(word)}(?!\w)", message), (word, message)
+
+
+def test_an_instance_too_large_for_memory_is_rejected_before_it_is_built():
+    """Each size is allowed; the array they shape is not (a direct call, no experiment)."""
+    with pytest.raises(ValueError, match=r"m \(number of prompts\) times K .* times d"):
+        instances.random_unit_features(jax.random.key(0), 1000, 1000, 1000)
+    with pytest.raises(ValueError, match=r"k \(number of informative prompts\) \+ 1 times M"):
+        instances.hard_instance(jax.random.key(0), 10**5, 10**4, 0.5)
+    with pytest.raises(ValueError, match=r"V \(vocabulary size\) to the power L"):
+        instances.autoregressive_constant_top(2, 10**9, 0.9)
+    with pytest.raises(ValueError, match=r"K \(number of responses\)"):
+        instances.near_tie(10**5, 10**4, 2, 0.1)
+    with pytest.raises(ValueError, match="num_samples times V"):
+        instances.sample_sequences(jax.random.key(0),
+                                   instances.autoregressive_constant_top(2, 3, 0.9), 10**9)

@@ -37,45 +37,47 @@ def _int(name: str, minimum: int, maximum: int | None = None) -> Callable:
     return lambda value: check.check_int(name, value, minimum, maximum)
 
 
-def _ints(name: str, minimum: int = 1) -> Callable:
-    return lambda values: check.check_increasing_ints(name, values, minimum)
+def _ints(name: str, minimum: int = 1, maximum: int | None = None) -> Callable:
+    return lambda values: check.check_increasing_ints(name, values, minimum, maximum)
 
 
 def _numbers(name: str, low: float, high: float = math.inf, **ends) -> Callable:
     return lambda values: check.check_numbers(name, values, low, high, **ends)
 
 
+#: The largest size of one array an experiment may ask for (the same as an instance's).
+MAX_ENTRIES = instances.MAX_TABLE_ENTRIES
+
 #: How an experiment's argument is checked, by its name: the widest range any experiment accepts
-#: for it. An experiment that needs more (``seeds >= 2`` for a band, ``kappa0 < K``, a
-#: calibration point on its grid) checks that in its body.
+#: for it. Every size has an upper limit, the engine's or an instance's, so that a request too
+#: large to run is reported rather than attempted. An experiment that needs more (``seeds >= 2``
+#: for a band, ``kappa0 < K``, a calibration point on its grid, a product of sizes) checks that
+#: in its body.
 ARGUMENTS: Mapping[str, Callable] = {
     "seed": lambda value: check.check_seed("seed", value),
     "seeds": _int("seeds", 1, dynamics.MAX_SEEDS),
-    "num_prompts": _int("num_prompts (m)", 1),
-    "num_responses": _int("num_responses (K)", 2),
+    "num_prompts": _int("num_prompts (m)", 1, MAX_ENTRIES),
+    "num_responses": _int("num_responses (K)", 2, MAX_ENTRIES),
     "T": _int("T (number of rounds)", 1, dynamics.MAX_ROUNDS),
     "T_population": _int("T_population", 1, dynamics.MAX_ROUNDS),
     "n": _int("n (triples per round)", 1, dynamics.MAX_TRIPLES),
     "pooled_n": _int("pooled_n", 1, dynamics.MAX_TRIPLES),
-    "n_values": _ints("n_values"),
-    "totals": _ints("totals"),
-    "rounds": _ints("rounds"),
-    "pooled_rounds": _ints("pooled_rounds"),
-    "dimensions": _ints("dimensions"),
-    "tied": _ints("tied", 2),
-    "k": _int("k (number of informative prompts)", 1),
-    "M": _int("M (number of informative responses)", 2),
-    "dimension": _int("dimension", 1),
-    "vocabulary": _int("vocabulary (V)", 2),
-    "length": _int("length (L)", 1),
-    "samples": _int("samples", 1),
-    "models": _int("models", 1),
-    "draws": _int("draws", 1),
+    "n_values": _ints("n_values", 1, dynamics.MAX_TRIPLES),
+    "totals": _ints("totals", 1, dynamics.MAX_TRIPLES),
+    "rounds": _ints("rounds", 1, dynamics.MAX_ROUNDS),
+    "pooled_rounds": _ints("pooled_rounds", 1, dynamics.MAX_ROUNDS),
+    "dimensions": _ints("dimensions", 1, MAX_ENTRIES),
+    "tied": _ints("tied", 2, MAX_ENTRIES),
+    "k": _int("k (number of informative prompts)", 1, MAX_ENTRIES),
+    "M": _int("M (number of informative responses)", 2, MAX_ENTRIES),
+    "dimension": _int("dimension", 1, MAX_ENTRIES),
+    "vocabulary": _int("vocabulary (V)", 2, MAX_ENTRIES),
+    "length": _int("length (L)", 1, MAX_ENTRIES.bit_length()),
+    "samples": _int("samples", 1, MAX_ENTRIES),
+    "models": _int("models", 1, MAX_ENTRIES),
+    "draws": _int("draws", 1, dynamics.MAX_SEEDS),
     "doublings": _int("doublings", 1, 60),
-    "rate_rounds": _int("rate_rounds", 1),
-    "steps": _int("steps (Adam steps per round)", 1),
-    "few_steps": _int("few_steps", 0),
-    "many_steps": _int("many_steps", 1),
+    "rate_rounds": _int("rate_rounds", 1, dynamics.MAX_ROUNDS),
     "beta": lambda value: check.check_positive("beta", value),
     "constant_beta": lambda value: check.check_positive("constant_beta", value),
     "betas": _numbers("betas", 0.0, open_low=True),
@@ -137,11 +139,28 @@ def experiment(function: Callable | None = None, /, **own: Callable) -> Callable
             bound.apply_defaults()
             for name, value in bound.arguments.items():
                 checks[name](value)
+            check_table_shape(bound.arguments)
             return function(*args, **kwargs)
 
         return check.entry_point(checked)
 
     return decorate if function is None else decorate(function)
+
+
+#: The arguments that shape the table (and the features) of the instance an experiment builds:
+#: prompts x responses (x feature dimension), each named as the experiment's argument.
+TABLE_SHAPE = {"num_prompts": "num_prompts (m)", "num_responses": "num_responses (K)",
+               "dimension": "dimension (d)", "dimensions": "dimensions (d)"}
+
+
+def check_table_shape(arguments: Mapping) -> None:
+    """The instance an experiment builds from its (checked) ``arguments`` fits in
+    :data:`MAX_ENTRIES`: the product of the sizes in :data:`TABLE_SHAPE` that the experiment
+    takes, each at its largest (a list of sizes counts by its largest)."""
+    sizes = {label: max(np.atleast_1d(arguments[name]).tolist())
+             for name, label in TABLE_SHAPE.items() if name in arguments}
+    if len(sizes) > 1:
+        check.check_entries(sizes, MAX_ENTRIES)
 
 
 def seed_band(values: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

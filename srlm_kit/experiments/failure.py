@@ -28,7 +28,7 @@ import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import checks, dynamics, instances, metrics
-from srlm_kit.experiments.common import band, experiment, labelled_grid
+from srlm_kit.experiments.common import MAX_ENTRIES, band, experiment, labelled_grid
 from srlm_kit.policies import LOG_FLOOR
 
 #: Thresholds s of the Lemma C.1 figure (the lemma needs s in (0, 1)).
@@ -70,6 +70,9 @@ def greedy_trap_sequences(*, seed: int = 0, vocabulary: int = 3, length: int = 3
     lists, per grid point, ``pi(y*)``, greedy's output and its probability, and the Hamming
     distance.
     """
+    instances.check_sequences(vocabulary, length, shortest=2)
+    check.check_entries({"samples": samples, "vocabulary (V)": vocabulary}, MAX_ENTRIES)
+    check.check_entries({"samples": samples, "length (L)": length}, MAX_ENTRIES)
     labels = _sequence_labels(vocabulary, length)
     shape = (len(p_values), len(leads), len(labels))
     probability, frequency = np.zeros(shape), np.zeros(shape)
@@ -129,6 +132,9 @@ def greedy_versus_mode(*, seed: int = 0, vocabulary: int = 3, length: int = 4,
     among the misses (Huang et al., Proposition 3.1: a miss needs a top probability of at most
     1/2; NaN if there is no miss): one variable each over ``[temperature]``.
     """
+    instances.check_sequences(vocabulary, length)
+    check.check_entries({"models": models, "vocabulary (V) to the power length (L)":
+                         vocabulary**length}, MAX_ENTRIES)
     keys = jax.random.split(jax.random.key(seed), models)
     rows = []
     temperatures = [float(value) for value in temperatures]

@@ -261,17 +261,19 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
     linear class of toy A has dimension mK and would only make the bound larger.
     [reconstructed, the book's choice; :ref:`recovered-unstated` leaves it to the reader]
     """
-    trajectory = simulate(seed=seed, num_prompts=num_prompts, num_responses=num_responses,
-                          kappa0s=kappa0s, n_values=n_values, T=T, seeds=seeds,
-                          constant_beta=constant_beta, threshold=threshold)
     kappa0s = [float(value) for value in kappa0s]
     n_values = [int(n) for n in n_values]
     delta = float(delta)
-    calibration_kappa0, calibration_n, calibration_T = calibration
-    if (calibration_kappa0 not in kappa0s or calibration_n not in n_values
-            or not 1 <= calibration_T <= T):
+    calibration = list(calibration)
+    if (len(calibration) != 3 or calibration[0] not in kappa0s
+            or calibration[1] not in n_values or calibration[2] not in range(1, int(T) + 1)):
         raise ValueError(f"calibration must be (kappa0, n, T) with kappa0 in {kappa0s}, n in "
-                         f"{n_values} and 1 <= T <= {T}, got {calibration!r}")
+                         f"{n_values} and T an integer in [1, {T}], got {tuple(calibration)!r}")
+    calibration_kappa0, calibration_n, calibration_T = (
+        calibration[0], int(calibration[1]), int(calibration[2]))
+    trajectory = simulate(seed=seed, num_prompts=num_prompts, num_responses=num_responses,
+                          kappa0s=kappa0s, n_values=n_values, T=T, seeds=seeds,
+                          constant_beta=constant_beta, threshold=threshold)
     seed_axis = 3
     log_class_size = num_prompts * math.log(num_responses)
 

@@ -43,7 +43,7 @@ import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, checks, dynamics, instances, metrics
-from srlm_kit.experiments.common import band, experiment, labelled_grid
+from srlm_kit.experiments.common import MAX_ENTRIES, band, experiment, labelled_grid
 
 #: The prototype settings of the hard instance's first study (reproduced with the kit, never
 #: asserted against).
@@ -126,11 +126,26 @@ def single_step_failure(*, seed: int = 0, k: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
     check.check_int("seeds", seeds, minimum=2)
     kappa0s = [float(value) for value in kappa0s]
     n_array = np.asarray([int(n) for n in n_values])
-    family_sizes = [[instances.hard_instance_sizes(
-        kappa0, float(bounds.worst_case_bump_mass(n, k=k, kappa0=kappa0)))
-                     for n in n_array] for kappa0 in kappa0s]
+    calibration = list(calibration)
+    if (len(calibration) != 2 or calibration[0] not in kappa0s
+            or calibration[1] not in n_array.tolist()):
+        raise ValueError(f"calibration must be (kappa0, n) with kappa0 in {kappa0s} and n in "
+                         f"{n_array.tolist()}, got {tuple(calibration)!r}")
+    masses = [[float(bounds.worst_case_bump_mass(n, k=k, kappa0=kappa0)) for n in n_array]
+              for kappa0 in kappa0s]
+    for kappa0, row in zip(kappa0s, masses, strict=True):
+        for n, mass in zip(n_array, row, strict=True):
+            if not 0.0 < mass < 1.0:
+                raise ValueError(f"kappa0s and n_values must give a worst-case bump mass "
+                                 f"Delta = sqrt(k (kappa0 - 1)/(4 n)) in (0, 1), got "
+                                 f"{mass:.3g} at kappa0 = {kappa0}, n = {n}")
+    family_sizes = [[instances.hard_instance_sizes(kappa0, mass) for mass in row]
+                    for kappa0, row in zip(kappa0s, masses, strict=True)]
     extra_M = [PROTOTYPE["M"]] if prototype else []
     largest_M = max([M for row in family_sizes for M, _ in row] + extra_M)
+    check.check_entries({"k + 1 (prompts)": max(k, PROTOTYPE["k"] if prototype else k) + 1,
+                         "M + 1 (responses, M set by kappa0s and n_values)": largest_M + 1},
+                        MAX_ENTRIES)
     for M in [largest_M, *extra_M]:
         if not bounds.hard_instance_mechanism_holds(M, beta):
             raise ValueError(f"beta = {beta} is too large for M = {M}: one sampled pair would "

@@ -55,7 +55,7 @@ def margin_collapse(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     ``log(log(K - 1)/gamma0)/log(1 + 1/beta)`` (:func:`srlm_kit.bounds.near_tie_rounds_value`).
     """
     gamma0s = check.check_increasing_floats("gamma0s", gamma0s, 0.0, open_low=True)
-    tied = check.check_increasing_ints("tied", tied, minimum=2)
+    tied = check.check_increasing_ints("tied", tied, minimum=2, maximum=num_responses - 1)
     beta = float(beta)
     check_run_sizes(num_prompts, num_responses, T, seeds)
     key = jax.random.key(seed)

@@ -21,7 +21,13 @@ import xarray as xr
 
 from srlm_kit import _validation as check
 from srlm_kit import bounds, instances
-from srlm_kit.experiments.common import band, experiment, kappa_and_failure_runs, labelled_grid
+from srlm_kit.experiments.common import (
+    MAX_ENTRIES,
+    band,
+    experiment,
+    kappa_and_failure_runs,
+    labelled_grid,
+)
 
 
 @experiment
@@ -57,6 +63,7 @@ def rounds_versus_pooling(*, seed: int = 0, k: int = 10, M: int = 20, Delta: flo
         if any(total % T for T in rounds):
             raise ValueError(f"every T in rounds {list(rounds)} must divide every total in "
                              f"totals; {int(total)} is not divisible")
+    check.check_entries({"k + 1 (prompts)": k + 1, "M + 1 (responses)": M + 1}, MAX_ENTRIES)
     betas = [float(beta) for beta in betas]
     key_instance, key_runs = jax.random.split(jax.random.key(seed))
     start = instances.hard_instance(key_instance, k, M, Delta, gamma_bar)

@@ -56,7 +56,19 @@ def population_rounds(start_table, rho, betas, T: int, threshold: float) -> dict
     return {"kappa": np.asarray(kappa), "failure": np.asarray(failure)}
 
 
-@experiment
+def _steps(name: str, minimum: int):
+    return lambda value: check.check_int(name, value, minimum, model.MAX_STEPS)
+
+
+#: Largest ``output_scale``: at 100 the start's logits already differ by hundreds, a policy as
+#: confident as float64 can tell apart from a deterministic one; far beyond, they overflow.
+MAX_OUTPUT_SCALE = 100.0
+
+
+@experiment(steps=_steps("steps (Adam steps per round)", 1), few_steps=_steps("few_steps", 0),
+            many_steps=_steps("many_steps", 1),
+            output_scale=lambda value: check.check_open_interval("output_scale", value, 0.0,
+                                                                 MAX_OUTPUT_SCALE))
 def small_transformer_loop(*, seed: int = 0, n_values=(8, 32, 128), betas=(0.5, 2.0),
                            T: int = 4, seeds: int = 3, steps: int = 60, few_steps: int = 10,
                            many_steps: int = 180, learning_rate: float = 0.01,
@@ -104,6 +116,10 @@ def small_transformer_loop(*, seed: int = 0, n_values=(8, 32, 128), betas=(0.5, 
         raise ValueError(f"pooled_n must be one of n_values {n_list}, got {pooled_n}")
     if pooled_rounds[-1] > T:
         raise ValueError(f"pooled_rounds must be at most T = {T}, got {pooled_rounds}")
+    if pooled_n * pooled_rounds[-1] > dynamics.MAX_TRIPLES:
+        raise ValueError(f"pooled_n times the largest of pooled_rounds (the pooled round's "
+                         f"triples) must be at most {dynamics.MAX_TRIPLES}, got "
+                         f"{pooled_n} x {pooled_rounds[-1]}")
 
     architecture = model.Architecture()
     rho = np.full(architecture.num_prompts, 1.0 / architecture.num_prompts)
