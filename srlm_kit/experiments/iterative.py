@@ -261,6 +261,8 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
     linear class of toy A has dimension mK and would only make the bound larger.
     [reconstructed, the book's choice; :ref:`recovered-unstated` leaves it to the reader]
     """
+    settings = _check_settings(num_prompts, num_responses, kappa0s, n_values, T, seeds,
+                               constant_beta, threshold)
     kappa0s = [float(value) for value in kappa0s]
     n_values = [int(n) for n in n_values]
     delta = float(delta)
@@ -271,9 +273,7 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
                          f"{n_values} and T an integer in [1, {T}], got {tuple(calibration)!r}")
     calibration_kappa0, calibration_n, calibration_T = (
         calibration[0], int(calibration[1]), int(calibration[2]))
-    trajectory = simulate(seed=seed, num_prompts=num_prompts, num_responses=num_responses,
-                          kappa0s=kappa0s, n_values=n_values, T=T, seeds=seeds,
-                          constant_beta=constant_beta, threshold=threshold)
+    trajectory = _simulation(int(seed), *settings)
     seed_axis = 3
     log_class_size = num_prompts * math.log(num_responses)
 
