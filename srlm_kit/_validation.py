@@ -199,6 +199,15 @@ def check_positive(name: str, value) -> float:
 
 
 @checker(_trusted_float)
+def check_at_least(name: str, value, low: float) -> float:
+    """A finite real number >= ``low``."""
+    number = _as_float(name, value)
+    if not math.isfinite(number) or number < low:
+        raise ValueError(f"{name} must be a finite number >= {low:g}, got {number}")
+    return number
+
+
+@checker(_trusted_float)
 def check_open_interval(name: str, value, low: float, high: float) -> float:
     """A real number in the open interval (low, high)."""
     number = _as_float(name, value)

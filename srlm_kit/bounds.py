@@ -266,7 +266,9 @@ def solved_by_one_pair(M: int, beta: float, gamma_bar: float = 0.5) -> bool:
     gamma_bar = check.check_open_interval("gamma_bar", gamma_bar, 0.0, 1.0)
     p = secret_probability(M, gamma_bar)
     g = math.log(p / ((1.0 - p) / (M - 1)))
-    return math.exp((1.0 + 1.0 / (2.0 * beta)) * g) > M - 2 + math.exp(-g / (2.0 * beta))
+    # Compared as logarithms: for a small beta both exponentials overflow a float.
+    return (1.0 + 1.0 / (2.0 * beta)) * g > float(np.logaddexp(math.log(M - 2),
+                                                                -g / (2.0 * beta)))
 
 
 def worst_case_bump_mass(n, *, k: int, kappa0: float):

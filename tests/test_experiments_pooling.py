@@ -80,7 +80,7 @@ def test_two_rounds_of_one_triple_equal_one_round_of_two():
 
 
 @pytest.mark.parametrize("M", [5, 10, 20, 40])
-@pytest.mark.parametrize("beta", [0.02, 0.05, 0.1, 0.3, 0.5, 2.0])
+@pytest.mark.parametrize("beta", [1e-6, 0.02, 0.05, 0.1, 0.3, 0.5, 2.0, 1e6])
 def test_solved_by_one_pair_predicts_the_reference_learner(M, beta):
     """The worst case, a group of two (secret, other), on one informative prompt."""
     logits, rho = (ref.log_softmax(np.asarray(array)) if index == 0 else np.asarray(array)

@@ -31,6 +31,26 @@ def test_increasing_ints_reject_with_the_parameter_named(values, error, words):
     assert words in str(raised.value)
 
 
+def test_increasing_ints_respect_an_upper_limit():
+    assert check.check_increasing_ints("totals", [1, 10], maximum=10) == [1, 10]
+    with pytest.raises(ValueError, match=r"totals must be .*>= 1 and <= 10, got \[1, 11\]"):
+        check.check_increasing_ints("totals", [1, 11], maximum=10)
+
+
+def test_entries_bound_the_product_of_sizes_naming_each():
+    check.check_entries({"m": 10, "K": 10}, 100)
+    with pytest.raises(ValueError, match=r"^m times K times d must be at most 1e\+02, "
+                                         r"got 10 x 10 x 2$"):
+        check.check_entries({"m": 10, "K": 10, "d": 2}, 100)
+
+
+@pytest.mark.parametrize("value", [1e-7, -1.0, math.inf, math.nan])
+def test_at_least_rejects_small_and_non_finite_numbers(value):
+    assert check.check_at_least("beta", 1e-6, 1e-6) == 1e-6
+    with pytest.raises(ValueError, match=r"beta must be a finite number >= 1e-06"):
+        check.check_at_least("beta", value, 1e-6)
+
+
 def test_increasing_floats_respect_open_and_closed_lower_ends():
     assert check.check_increasing_floats("noises", [0.0, 0.5], 0.0) == [0.0, 0.5]
     with pytest.raises(ValueError, match=r"betas must be .*\(0.0, inf\)"):

@@ -34,6 +34,8 @@ VALID_CALLS = [
     (check.check_positive, ("beta", 0.5)),
     (check.check_positive, ("beta", 2)),
     (check.check_positive, ("beta", np.float32(0.25))),
+    (check.check_at_least, ("beta", np.float64(1e-6), 1e-6)),
+    (check.check_at_least, ("beta", 2, 1e-6)),
     (check.check_open_interval, ("threshold", 0.5, 0.0, 1.0)),
     (check.check_interval, ("level", 1, 0.0, 1.0)),
     (check.check_finite_array, ("logits", [[0.0, 1.5]], 2)),

@@ -45,6 +45,20 @@ def _numbers(name: str, low: float, high: float = math.inf, **ends) -> Callable:
     return lambda values: check.check_numbers(name, values, low, high, **ends)
 
 
+#: The range of a logit an experiment sets (a bump's height): at most 700, so that ``e^b`` is a
+#: finite float64, and at least 1e-12, so that ``e^b`` still differs from 1 (a smaller bump
+#: rounds away, leaving the uniform policy).
+LOGIT_RANGE = (1e-12, 700.0)
+
+
+def _logit(name: str) -> Callable:
+    return lambda value: check.check_interval(name, value, *LOGIT_RANGE)
+
+
+#: The smallest beta an experiment takes: a round multiplies the policy's log-odds by up to
+#: ``1 + 1/beta``, and with 1/beta beyond 10^6 a few rounds take them past what a float64 holds.
+MIN_BETA = 1e-6
+
 #: The largest size of one array an experiment may ask for (the same as an instance's).
 MAX_ENTRIES = instances.MAX_TABLE_ENTRIES
 
@@ -78,9 +92,9 @@ ARGUMENTS: Mapping[str, Callable] = {
     "draws": _int("draws", 1, dynamics.MAX_SEEDS),
     "doublings": _int("doublings", 1, 60),
     "rate_rounds": _int("rate_rounds", 1, dynamics.MAX_ROUNDS),
-    "beta": lambda value: check.check_positive("beta", value),
-    "constant_beta": lambda value: check.check_positive("constant_beta", value),
-    "betas": _numbers("betas", 0.0, open_low=True),
+    "beta": lambda value: check.check_at_least("beta", value, MIN_BETA),
+    "constant_beta": lambda value: check.check_at_least("constant_beta", value, MIN_BETA),
+    "betas": _numbers("betas", MIN_BETA),
     "scales": _numbers("scales", 0.0, open_low=True),
     "kappa0": lambda value: check.check_open_interval("kappa0", value, 1.0, math.inf),
     "kappa0s": _numbers("kappa0s", 1.0),
@@ -101,8 +115,8 @@ ARGUMENTS: Mapping[str, Callable] = {
     "leads": _numbers("leads", 0.0, open_low=True),
     "gamma0s": _numbers("gamma0s", 0.0, open_low=True),
     "radius_ratios": _numbers("radius_ratios", 1.0, open_low=True),
-    "height": lambda value: check.check_positive("height", value),
-    "bump_height": lambda value: check.check_positive("bump_height", value),
+    "height": _logit("height"),
+    "bump_height": _logit("bump_height"),
     "Delta": lambda value: check.check_open_interval("Delta", value, 0.0, 1.0),
     "gamma_bar": lambda value: check.check_open_interval("gamma_bar", value, 0.0, 1.0),
     "alpha": lambda value: check.check_positive("alpha (spectral decay rate)", value),

@@ -175,7 +175,8 @@ def step_capture(thetas, beta: float) -> np.ndarray:
     norms = np.linalg.norm(thetas, axis=-1)
     if np.any(norms[..., 1:] >= dynamics.THETA_SATURATION * (1 - 1e-12)):
         raise ValueError("thetas were rescaled at dynamics.THETA_SATURATION; the captured "
-                         "fraction cannot be read off them")
+                         "fraction cannot be read off them (each round can grow theta by a "
+                         "factor 1 + 1/beta: take a larger beta or fewer rounds T)")
     steps = np.linalg.norm(np.diff(thetas, axis=-2), axis=-1)
     return beta * steps / norms[..., :-1]
 

@@ -231,6 +231,12 @@ def beta_regimes(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     constant_beta = float(constant_beta)
     height = float(height)
     check_run_sizes(num_prompts, num_responses, T, seeds)
+    # The rates below need an unreached prompt to fail: a mode probability e^b/(e^b + K - 1)
+    # of at most 1/2, that is kappa0 >= 2.
+    if height > math.log(num_responses - 1):
+        raise ValueError(f"height must be at most log(num_responses - 1) = "
+                         f"{math.log(num_responses - 1):.4g} (a start with kappa0 >= 2, whose "
+                         f"mode holds at most 1/2), got {height}")
     start = instances.bump(num_prompts, num_responses, height)
     key = jax.random.key(seed)
     constant = {name: np.empty((len(n_values), seeds, T + 1)) for name in ("failure", "excess")}
