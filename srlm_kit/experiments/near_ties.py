@@ -50,7 +50,8 @@ def margin_collapse(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     ``gamma_min``/``mu_min`` (minimum over seeds and rounds 0..t, the paper's gamma and mu);
     ``bound`` (Theorem 5.3 at those, every hidden constant 1, log|Pi| = 0; NaN at t = 0 and
     where gamma = 0); ``population_failure`` (exact update); ``population_rounds``
-    ``[tied, gamma0]``: first round at which the exact update has no failure;
+    ``[tied, gamma0]``: first round at which the exact update has no failure (NaN if it still
+    fails at round T);
     ``rounds_sufficient`` ``[gamma0]``: the sufficient number of rounds
     ``log(log(K - 1)/gamma0)/log(1 + 1/beta)`` (:func:`srlm_kit.bounds.near_tie_rounds_value`).
     """
