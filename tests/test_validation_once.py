@@ -160,16 +160,18 @@ def test_a_function_outside_any_entry_point_checks_as_usual():
 def bad_values(parameter: str, default) -> list:
     """Values no parameter with this default accepts. Every size has an upper limit: 2**31
     (beyond every limit, and the first integer a 32-bit index cannot hold) is too large for
-    any size, 10**20 (beyond 64 bits) for any integer, a seed included."""
+    any size, 10**20 (beyond 64 bits) for any integer, a seed included. Every number is finite
+    and none may be negative."""
     if isinstance(default, bool):
         return ["yes", 2]
     if isinstance(default, int):
         return [-7, 2.5, "x", 10**20] + ([] if parameter == "seed" else [2**31])
     if isinstance(default, float):
-        return [math.nan, "x"]
+        return [math.nan, math.inf, -1e300, "x"]
     if isinstance(default, tuple):
         sizes = all(isinstance(value, int) and not isinstance(value, bool) for value in default)
-        return [(), ("x",), (math.nan,) * len(default)] + ([(2**31,)] if sizes else [])
+        return ([(), ("x",), (math.nan,) * len(default), (math.inf,) * len(default)]
+                + ([(2**31,)] if sizes else []))
     raise AssertionError(f"no bad values for a default of type {type(default).__name__}")
 
 
