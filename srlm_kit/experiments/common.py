@@ -56,7 +56,8 @@ def _logit(name: str) -> Callable:
 
 
 #: The smallest beta an experiment takes: a round multiplies the policy's log-odds by up to
-#: ``1 + 1/beta``, and with 1/beta beyond 10^6 a few rounds take them past what a float64 holds.
+#: ``1 + 1/beta``. At this limit fifty rounds multiply them by about 10^300, near the largest
+#: float64; a smaller beta overflows in fewer rounds.
 MIN_BETA = 1e-6
 
 #: The largest size of one array an experiment may ask for (the same as an instance's).
