@@ -132,9 +132,10 @@ ARGUMENTS: Mapping[str, Callable] = {
 def experiment(function: Callable | None = None, /, **own: Callable) -> Callable:
     """Make ``function`` an experiment's entry point: every argument, given or default, is
     checked by its name (:data:`ARGUMENTS`, or ``own`` for a name whose meaning is the
-    experiment's own) before the body runs, and the kit's functions the body calls trust what
-    it passes them rather than checking it again. A parameter with no check is an error when
-    the module is imported."""
+    experiment's own) before the body runs, and the body receives what the check returns (a
+    Python ``int`` or ``float``, a list for a sequence), so it converts nothing itself. The
+    kit's functions the body calls trust what it passes them rather than checking it again. A
+    parameter with no check is an error when the module is imported."""
 
     def decorate(function: Callable) -> Callable:
         signature = inspect.signature(function)
@@ -153,9 +154,9 @@ def experiment(function: Callable | None = None, /, **own: Callable) -> Callable
                 raise TypeError(f"{function.__name__}: {error}") from None
             bound.apply_defaults()
             for name, value in bound.arguments.items():
-                checks[name](value)
+                bound.arguments[name] = checks[name](value)
             check_table_shape(bound.arguments)
-            return function(*args, **kwargs)
+            return function(*bound.args, **bound.kwargs)
 
         return check.entry_point(checked)
 

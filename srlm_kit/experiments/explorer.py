@@ -48,7 +48,6 @@ def kappa_and_failure_grid(*, seed: int = 0, num_prompts: int = 20, num_response
     at ``t = 0``; ``population_kappa`` and ``population_failure``, the exact (n = infinity)
     update, over ``[kappa0, beta, t]``.
     """
-    kappa0s = [float(value) for value in kappa0s]
     n_array = np.asarray([int(n) for n in n_values])
     heights = [instances.bump_height_for_kappa0(value, num_responses) for value in kappa0s]
     starts = instances.stack([instances.bump(num_prompts, num_responses, height)

@@ -137,7 +137,6 @@ def greedy_versus_mode(*, seed: int = 0, vocabulary: int = 3, length: int = 4,
                          vocabulary**length}, MAX_ENTRIES)
     keys = jax.random.split(jax.random.key(seed), models)
     rows = []
-    temperatures = [float(value) for value in temperatures]
     for temperature in temperatures:
         top, mode, greedy_index = (np.asarray(values) for values in _top_and_greedy(
             keys, temperature, vocabulary=vocabulary, length=length))
@@ -230,7 +229,6 @@ def lemma_c1_thresholds(*, seed: int = 0, num_prompts: int = 100, num_responses:
     start = instances.bump(num_prompts, num_responses, bump_height)
     rho = np.asarray(start.rho)
     key = jax.random.key(seed)
-    thresholds = [float(value) for value in thresholds]
     shape = (len(n_values), len(betas), seeds, len(thresholds))
     lhs, rhs = np.zeros(shape), np.zeros(shape)
     step_checks, threshold_violations = [], 0

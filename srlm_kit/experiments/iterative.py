@@ -263,9 +263,6 @@ def iterative_bound_grid(*, seed: int = 0, num_prompts: int = 100, num_responses
     """
     settings = _check_settings(num_prompts, num_responses, kappa0s, n_values, T, seeds,
                                constant_beta, threshold)
-    kappa0s = [float(value) for value in kappa0s]
-    n_values = [int(n) for n in n_values]
-    delta = float(delta)
     calibration = list(calibration)
     if (len(calibration) != 3 or calibration[0] not in kappa0s
             or calibration[1] not in n_values or calibration[2] not in range(1, int(T) + 1)):
@@ -444,10 +441,7 @@ def iterative_level_three(*, seed: int = 0, num_prompts: int = 100, num_response
     trajectory = simulate(seed=seed, num_prompts=num_prompts, num_responses=num_responses,
                           kappa0s=kappa0s, n_values=n_values, T=T, seeds=seeds,
                           constant_beta=constant_beta, threshold=threshold)
-    delta = float(delta)
     doublings = check.check_int("doublings", doublings, minimum=1, maximum=60)
-    kappa0s = [float(value) for value in kappa0s]
-    n_values = [int(n) for n in n_values]
     wide = wide_n_grid(n_values, doublings)
     log_class_size = num_prompts * math.log(num_responses)
     rounds = list(range(1, T + 1))
@@ -565,8 +559,6 @@ def rounds_needed_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: 
     trajectory = simulate(seed=seed, num_prompts=num_prompts, num_responses=num_responses,
                           kappa0s=kappa0s, n_values=n_values, T=T, seeds=seeds,
                           constant_beta=constant_beta, threshold=threshold)
-    kappa0s = [float(value) for value in kappa0s]
-    n_values = [int(n) for n in n_values]
     seed_axis = 3
     kappa = np.asarray(trajectory.kappa)  # (kappa0, n, beta, seed, t)
     needed = rounds_to_suppress(kappa)  # (kappa0, n, beta, seed)
@@ -685,8 +677,6 @@ def one_round_grid(*, seed: int = 0, num_prompts: int = 100, num_responses: int 
     """
     settings = _check_settings(num_prompts, num_responses, kappa0s, n_values, 2, seeds, 0.5, 0.5)
     num_prompts, num_responses, kappa0s, n_values, _, seeds, _, _ = settings
-    seed = int(seed)
-    delta = float(delta)
     key = jax.random.key(seed)
     heights = [bump_height_for_kappa0(value, num_responses) for value in kappa0s]
     values = np.empty((len(kappa0s), len(n_values), seeds, len(_ONE_ROUND_FIELDS)))

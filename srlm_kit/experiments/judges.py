@@ -103,8 +103,6 @@ def judge_versus_self_reward(*, seed: int = 0, num_prompts: int = 40, num_respon
     Bands: mean ± 1 sd over seeds, clipped to the seeds' range. ``attrs`` records the settings
     and the instance (labels, lures, initial modes).
     """
-    noises = [float(value) for value in noises]
-    biases = [float(value) for value in biases]
     start, quality, lures, key_runs = instances.lure_judge_instance(
         seed=seed, num_prompts=num_prompts, num_responses=num_responses, kappa0=kappa0,
         initial_agreement=initial_agreement)
@@ -163,10 +161,8 @@ def consistency_not_correctness(*, seed: int = 0, num_prompts: int = NUM_PROMPTS
     ``[p, t]``: the constant p (a reference line).
     """
     agreements = check.check_increasing_floats("agreements", agreements, 0.0, 1.0)
-    n_values = [int(n) for n in n_values]
     betas = check.check_increasing_floats("betas", betas, 0.0, open_low=True)
     check_run_sizes(num_prompts, num_responses, T, seeds)
-    temperature = float(temperature)
     key_logits, key_labels, key_runs = jax.random.split(jax.random.key(seed), 3)
     start = instances.random_logits(key_logits, num_prompts, num_responses, temperature)
     labels = [instances.external_labels(key_labels, start.target, num_responses, p)
@@ -279,8 +275,6 @@ def judge_bias_and_noise(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     """
     biases = check.check_increasing_floats("biases", biases, 0.0)
     noises = check.check_increasing_floats("noises", noises, 0.0)
-    n_values = [int(n) for n in n_values]
-    beta = float(beta)
     check_run_sizes(num_prompts, num_responses, T, seeds)
     start, quality, length, key_runs = instances.length_judge_instance(
         seed=seed, num_prompts=num_prompts, num_responses=num_responses,

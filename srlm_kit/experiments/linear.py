@@ -251,12 +251,8 @@ def linear_rounds(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     stayed inside for all T rounds). ``attrs``: the settings, the start's numbers and
     ``population_exit_formula``.
     """
-    n_values = [int(n) for n in n_values]
     betas = check.check_increasing_floats("betas", betas, 0.0, open_low=True)
     ratios = check.check_increasing_floats("radius_ratios", radius_ratios, 1.0, open_low=True)
-    T = int(T)
-    T_population = int(T_population)
-    seeds = int(seeds)
     start = toy_b_start(seed=seed, num_prompts=num_prompts, num_responses=num_responses,
                         dimension=dimension, kappa0=kappa0)
     _, key_runs = jax.random.split(jax.random.key(seed))
@@ -379,13 +375,6 @@ def linear_dimension_sweep(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     when every first round equals the exact update).
     """
     dimensions = check.check_increasing_ints("dimensions", dimensions)
-    alpha = float(alpha)
-    n = int(n)
-    beta = float(beta)
-    T = int(T)
-    seeds = int(seeds)
-    draws = int(draws)
-    delta = float(delta)
     key_starts, key_runs = jax.random.split(jax.random.key(seed))
     grid_shape = (len(SPECTRA), len(dimensions), draws)
     failure = np.zeros(grid_shape + (seeds, T + 1))
@@ -464,7 +453,6 @@ def effective_dimension_grid(*, seed: int = 0, alphas: Sequence[float] = (0.03, 
     interface and unused.
     """
     alphas = check.check_increasing_floats("alphas", alphas, 0.0, open_low=True)
-    n_values = [int(n) for n in n_values]
     dimensions = check.check_increasing_ints("dimensions", dimensions)
     shape = (len(alphas), len(n_values), len(dimensions))
     deff, termwise, bound = (np.zeros(shape) for _ in range(3))

@@ -124,7 +124,6 @@ def single_step_failure(*, seed: int = 0, k: int = 20, kappa0s=(2.0, 3.0, 5.0, 9
     ``prototype=False``).
     """
     check.check_int("seeds", seeds, minimum=2)
-    kappa0s = [float(value) for value in kappa0s]
     n_array = np.asarray([int(n) for n in n_values])
     calibration = list(calibration)
     if (len(calibration) != 2 or calibration[0] not in kappa0s

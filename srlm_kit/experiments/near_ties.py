@@ -57,7 +57,6 @@ def margin_collapse(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     """
     gamma0s = check.check_increasing_floats("gamma0s", gamma0s, 0.0, open_low=True)
     tied = check.check_increasing_ints("tied", tied, minimum=2, maximum=num_responses - 1)
-    beta = float(beta)
     check_run_sizes(num_prompts, num_responses, T, seeds)
     key = jax.random.key(seed)
     shape = (len(tied), len(gamma0s), seeds, T + 1)

@@ -49,12 +49,6 @@ def paper_in_one_picture(*, seed: int = 0, num_prompts: int = 100, num_responses
     outside ``(1, K)``, ``n_values`` that are not increasing positive integers, or ``delta``
     outside ``(0, 1)``.
     """
-    seed = int(seed)
-    num_prompts = int(num_prompts)
-    num_responses = int(num_responses)
-    T = int(T)
-    seeds = int(seeds)
-    delta = float(delta)
     kappa0s = [float(check.check_open_interval("kappa0s", value, 1.0, num_responses))
                for value in kappa0s]
     if not kappa0s or kappa0s != sorted(set(kappa0s)):

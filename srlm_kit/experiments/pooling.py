@@ -64,7 +64,6 @@ def rounds_versus_pooling(*, seed: int = 0, k: int = 10, M: int = 20, Delta: flo
             raise ValueError(f"every T in rounds {list(rounds)} must divide every total in "
                              f"totals; {int(total)} is not divisible")
     check.check_entries({"k + 1 (prompts)": k + 1, "M + 1 (responses)": M + 1}, MAX_ENTRIES)
-    betas = [float(beta) for beta in betas]
     key_instance, key_runs = jax.random.split(jax.random.key(seed))
     start = instances.hard_instance(key_instance, k, M, Delta, gamma_bar)
     n_values = sorted({int(total) // int(T) for total in totals for T in rounds})

@@ -149,11 +149,9 @@ def population_versus_samples(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
       of the exact update (NaN once it underflows), which grows by the factor ``1 + 1/beta``
       every round.
     """
-    n_values = [int(n) for n in n_values]
     betas = check.check_increasing_floats("betas", betas, 0.0, open_low=True)
     check_run_sizes(num_prompts, num_responses, T, seeds)
     check.check_int("rate_rounds", rate_rounds, minimum=1, maximum=T)
-    height = float(height)
     start = instances.bump(num_prompts, num_responses, height)
     key = jax.random.key(seed)
     shape = (len(n_values), len(betas), seeds, T + 1)
@@ -226,10 +224,7 @@ def beta_regimes(*, seed: int = 0, num_prompts: int = NUM_PROMPTS,
     ``scaled_dominant`` ``[scale, n]``: :func:`srlm_kit.bounds.dominant_after_cover` (1 where
     the coverage prediction applies).
     """
-    n_values = [int(n) for n in n_values]
     scales = check.check_increasing_floats("scales", scales, 0.0, open_low=True)
-    constant_beta = float(constant_beta)
-    height = float(height)
     check_run_sizes(num_prompts, num_responses, T, seeds)
     # The rates below need an unreached prompt to fail: a mode probability e^b/(e^b + K - 1)
     # of at most 1/2, that is kappa0 >= 2.
@@ -312,7 +307,6 @@ def self_versus_frozen_reward(*, seed: int = 0, num_prompts: int = 40, num_respo
     """
     check.check_int("seeds", seeds, minimum=2)
     n_array = np.asarray([int(n) for n in n_values])
-    betas = [float(beta) for beta in betas]
     start = instances.bump(num_prompts, num_responses,
                            bump_height_for_kappa0(kappa0, num_responses))
     log_start = policies.log_policy(start.logits)

@@ -106,11 +106,9 @@ def small_transformer_loop(*, seed: int = 0, n_values=(8, 32, 128), betas=(0.5, 
     n_list = [int(n) for n in n_values]
     beta_list = check.check_increasing_floats("betas", betas, 0.0, open_low=True)
     T = check.check_int("T (number of rounds)", T, minimum=1, maximum=20)
-    seeds = int(seeds)
     few_steps = check.check_int("few_steps", few_steps, minimum=0)
     steps = check.check_int("steps (Adam steps per round)", steps, minimum=few_steps + 1)
     many_steps = check.check_int("many_steps", many_steps, minimum=steps + 1)
-    output_scale = float(output_scale)
     pooled_rounds = check.check_increasing_ints("pooled_rounds", pooled_rounds)
     if pooled_n not in n_list:
         raise ValueError(f"pooled_n must be one of n_values {n_list}, got {pooled_n}")
